@@ -1,0 +1,97 @@
+"""The Python API: as short as the CLI.
+
+>>> import sim
+>>> result = sim.run("baseline", steps=30, set={"population.size": 100})
+>>> result.metrics[["step", "helpers", "using"]].shape
+(31, 3)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+import pandas as pd
+
+from sim.config import Scenario
+from sim.scenario import ScenarioError, load_scenario
+
+#: Above this many members ``engine: auto`` picks the numba kernel (once it exists).
+AUTO_KERNEL_SIZE = 20_000
+
+
+@dataclass
+class RunResult:
+    """What one run produced."""
+
+    scenario: Scenario
+    metrics: pd.DataFrame
+    members: Optional[pd.DataFrame]
+    engine: str
+    wall_time: float
+    model: Any = field(default=None, repr=False)
+
+
+def resolve_engine(sc: Scenario, engine: str | None = None) -> str:
+    """The engine a run actually uses."""
+    choice = engine or sc.engine
+    if choice not in ("auto", "agents", "kernel"):
+        raise ScenarioError(f"engine = {choice!r}: allowed: 'auto', 'agents' or 'kernel'")
+    if choice == "kernel":
+        raise ScenarioError("engine = 'kernel': the numba kernel engine is not built yet; use 'agents' or 'auto'")
+    return "agents"
+
+
+def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
+            steps: int | None = None, set: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
+    """Load a scenario and apply overrides (``set``, then ``seed`` and ``steps``)."""
+    overrides: dict[str, Any] = {}
+    if isinstance(set, Mapping):
+        overrides.update(set)
+    else:
+        from sim.scenario import parse_override
+
+        overrides.update(dict(parse_override(s) for s in set))
+    if seed is not None:
+        overrides["seed"] = seed
+    if steps is not None:
+        overrides["steps"] = steps
+    return load_scenario(scenario, overrides)
+
+
+def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: int | None = None,
+        steps: int | None = None, engine: str | None = None,
+        set: Iterable[str] | Mapping[str, Any] = (), members: bool = False,
+        progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run one scenario and return its metrics (and members on request).
+
+    Parameters
+    ----------
+    scenario : name in ``scenarios/``, path to a YAML file, mapping or Scenario.
+    seed, steps : override the scenario's values.
+    engine : "auto", "agents" or "kernel"; default: the scenario's.
+    set : overrides, ``{"checkins.enabled": False}`` or ``["checkins.enabled=false"]``.
+    members : also return the per-member table.
+    progress : called as ``progress(step, steps)`` after every step.
+    """
+    sc = prepare(scenario, seed=seed, steps=steps, set=set)
+    used = resolve_engine(sc, engine)
+    t0 = time.perf_counter()
+    from sim.model import MutualAidModel
+
+    model = MutualAidModel(sc)
+    for t in range(sc.steps):
+        model.step()
+        if progress is not None:
+            progress(t + 1, sc.steps)
+    wall = time.perf_counter() - t0
+    return RunResult(
+        scenario=sc,
+        metrics=model.metrics_frame(),
+        members=model.members_frame() if members else None,
+        engine=used,
+        wall_time=wall,
+        model=model,
+    )

@@ -1,0 +1,222 @@
+"""Scenario schema: the one source of truth for every parameter.
+
+Each field carries its type, range, default and a one-line meaning. The JSON
+Schema (``mutualaid schema``), the ODD parameter table (``docs/ODD.md``), the
+``--set`` keys and the dashboard's controls are all generated from these
+classes. Equations that use the parameters are in ``sim/rules.py`` and
+``docs/ODD.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NETWORK_KINDS = (
+    "lattice",
+    "ring",
+    "watts_strogatz",
+    "barabasi_albert",
+    "erdos_renyi",
+    "sbm",
+    "complete",
+    "edgelist",
+)
+ENGINES = ("auto", "agents", "kernel")
+EVOLUTION_RULES = ("fermi", "imitate_best", "death_birth")
+
+MAX_POPULATION = 10_000_000
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def P(default, description, *, ge=None, le=None, gt=None, lt=None):
+    """Short-hand for a documented, bounded field."""
+    return Field(default, description=description, ge=ge, le=le, gt=gt, lt=lt)
+
+
+class Population(_Section):
+    size: int = P(500, "number of members (lattice: width*height)", ge=2, le=MAX_POPULATION)
+    initial_helpers: float = P(0.6, "share of members playing HELP on day 0", ge=0, le=1)
+    initial_stress: float = P(0.3, "mean stress on day 0", ge=0, le=1)
+    initial_craving: float = P(0.25, "mean craving on day 0 (experienced members)", ge=0, le=1)
+    initial_spread: float = P(0.15, "day-0 stress and craving are uniform in mean +- spread", ge=0, le=0.5)
+    initial_using: float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1)
+    newcomer_share: float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1)
+    newcomer_craving: float = P(0.45, "mean craving of a newcomer (day 0 and turnover)", ge=0, le=1)
+    max_sober_days: int = P(1825, "experienced members start with sober days uniform up to this", ge=0, le=36500)
+
+
+class Network(_Section):
+    kind: Literal[NETWORK_KINDS] = Field("watts_strogatz", description="topology of the initial ties")
+    degree: int = P(8, "mean number of ties per member (ring, watts_strogatz, erdos_renyi, sbm; barabasi_albert attaches degree/2 edges)", ge=1, le=1000)
+    rewire: float = P(0.1, "watts_strogatz rewiring probability", ge=0, le=1)
+    width: Optional[int] = P(None, "lattice width (size = width*height)", ge=1, le=10000)
+    height: Optional[int] = P(None, "lattice height (size = width*height)", ge=1, le=10000)
+    neighborhood: Literal["moore", "von_neumann"] = Field("moore", description="lattice neighbourhood: 8 (moore) or 4 (von_neumann) neighbours")
+    periodic: bool = Field(True, description="lattice wraps around (torus); false gives fixed edges")
+    self_interaction: bool = Field(False, description="members also play the game against themselves (Nowak & May 1992)")
+    groups: int = P(10, "sbm: number of groups (meetings of the stochastic block model)", ge=1, le=100000)
+    between_share: float = P(0.1, "sbm: share of a member's expected ties that go to other groups", ge=0, le=1)
+    path: Optional[str] = Field(None, description="edgelist: file of 'i j' lines, members numbered 0..size-1 (relative paths are read from the scenario's folder)")
+
+
+class Meetings(_Section):
+    size: int = P(25, "members per meeting; member i belongs to meeting i // size (sbm: its group)", ge=2, le=MAX_POPULATION)
+
+
+class Game(_Section):
+    R: float = P(0.8, "payoff to HELP meeting HELP (reward)", ge=-100, le=100)
+    S: float = P(-0.2, "payoff to HELP meeting COMPETE (sucker)", ge=-100, le=100)
+    T: float = P(1.0, "payoff to COMPETE meeting HELP (temptation)", ge=-100, le=100)
+    P: float = P(0.0, "payoff to COMPETE meeting COMPETE (punishment)", ge=-100, le=100)
+
+
+class Psychology(_Section):
+    enabled: bool = Field(True, description="false: stress, craving, attendance and recovery are switched off and ties are frozen (the classic games)")
+    stress_decay: float = P(0.05, "daily relaxation of stress towards 0", ge=0, le=1)
+    conflict_stress: float = P(0.04, "stress added per day at full conflict (all ties compete)", ge=0, le=1)
+    loneliness_stress: float = P(0.04, "stress added per day at full loneliness (no ties)", ge=0, le=1)
+    support_buffer: float = P(0.05, "share of stress removed per day at full support", ge=0, le=1)
+    shock_prob: float = P(0.01, "daily probability of a life shock", ge=0, le=1)
+    shock_size: float = P(0.3, "stress added by a life shock", ge=0, le=1)
+    stress_craving: float = P(0.03, "craving added per day per unit of stress", ge=0, le=1)
+    craving_decay: float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1)
+    support_craving: float = P(0.02, "share of craving removed per day at full support", ge=0, le=1)
+    using_stress: float = P(0.03, "stress added per day in a lapse", ge=0, le=1)
+    using_craving: float = P(0.05, "craving added per day in a lapse", ge=0, le=1)
+    helper_therapy: float = P(0.01, "craving removed from a helper per unit act of help (Pagano et al. 2004)", ge=0, le=1)
+    lapse_max: float = P(0.05, "daily lapse probability as craving approaches 1", ge=0, le=1)
+    lapse_midpoint: float = P(0.7, "craving at which the lapse probability is half of lapse_max", ge=0, le=1)
+    lapse_width: float = P(0.08, "width of the logistic lapse curve in craving", gt=0, le=1)
+    stop_base: float = P(0.05, "daily probability of ending a lapse, with no support", ge=0, le=1)
+    stop_support: float = P(0.15, "added probability of ending a lapse at full support", ge=0, le=1)
+    shame: float = P(0.2, "stress added by a lapse, times (1 - support): support absorbs shame", ge=0, le=1)
+    relapse_days: int = P(3, "consecutive days of use after which a lapse counts as a relapse", ge=1, le=365)
+    tie_target: float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000)
+
+
+class Attendance(_Section):
+    base: float = P(0.55, "probability of attending with no ties, stress or use", ge=0, le=1)
+    tie_effect: float = P(0.3, "added at total tie weight >= psychology.tie_target", ge=0, le=1)
+    stress_effect: float = P(0.4, "removed at stress 1", ge=0, le=1)
+    using_effect: float = P(0.4, "removed while in a lapse", ge=0, le=1)
+    checkin_boost: float = P(0.3, "added on the day after being reached by a check-in", ge=0, le=1)
+
+
+class Checkins(_Section):
+    enabled: bool = Field(True, description="members who miss meetings are reached by helper neighbours")
+    missed_threshold: int = P(2, "consecutive missed meetings after which a member is checked on", ge=1, le=365)
+    prob: float = P(0.5, "probability that an active helper neighbour reaches out, times the tie weight", ge=0, le=1)
+    stress_relief: float = P(0.1, "stress removed by being reached", ge=0, le=1)
+    stop_boost: float = P(0.2, "added probability of ending a lapse when reached", ge=0, le=1)
+
+
+class Sponsorship(_Section):
+    enabled: bool = Field(True, description="newcomers are paired with experienced sober helpers who answer their calls")
+    newcomer_days: int = P(90, "days since joining during which a member counts as a newcomer", ge=0, le=36500)
+    min_sober_days: int = P(365, "sober days a sponsor needs", ge=0, le=36500)
+    capacity: int = P(3, "most sponsees per sponsor", ge=1, le=1000)
+    call_threshold: float = P(0.4, "craving above which a sponsee calls the sponsor", ge=0, le=1)
+    answer_prob: float = P(0.8, "probability that a sober sponsor answers a call", ge=0, le=1)
+    craving_relief: float = P(0.15, "craving removed by an answered call", ge=0, le=1)
+    stop_boost: float = P(0.2, "added probability of ending a lapse after an answered call", ge=0, le=1)
+
+
+class Isolation(_Section):
+    enabled: bool = Field(False, description="meetings close for part of the community for a period")
+    start: int = P(60, "first day meetings are closed", ge=0, le=100000)
+    duration: int = P(90, "days meetings stay closed", ge=0, le=100000)
+    share: float = P(1.0, "share of members whose meetings close", ge=0, le=1)
+    tie_scale: float = P(0.5, "ties of an isolated member count this much while isolation lasts", ge=0, le=1)
+
+
+class Ties(_Section):
+    dynamic: bool = Field(True, description="ties strengthen, weaken, break and form (needs psychology.enabled)")
+    initial_weight: float = P(0.5, "weight of day-0 ties", gt=0, le=1)
+    help_gain: float = P(0.02, "daily strengthening per helping end, times (1 - w)", ge=0, le=1)
+    conflict_loss: float = P(0.03, "daily weakening per competing end, times w", ge=0, le=1)
+    decay: float = P(0.002, "daily decay of every tie", ge=0, le=1)
+    break_below: float = P(0.02, "a tie whose weight falls below this breaks", ge=0, le=1)
+    form_prob: float = P(0.05, "probability that two co-attendees paired at a meeting form a tie", ge=0, le=1)
+    new_weight: float = P(0.2, "weight of a newly formed tie", gt=0, le=1)
+    extra_slots: int = P(8, "room for new ties per member beyond its day-0 degree", ge=0, le=1000)
+    isolation_threshold: float = P(0.1, "a member with no tie above this counts as isolated", ge=0, le=1)
+
+
+class Evolution(_Section):
+    enabled: bool = Field(False, description="members revise their strategy by imitation")
+    rule: Literal[EVOLUTION_RULES] = Field("fermi", description="fermi (pairwise comparison), imitate_best (deterministic, includes self), death_birth")
+    interval: int = P(7, "days between strategy revisions", ge=1, le=100000)
+    temperature: float = P(0.1, "fermi noise K: adopt j with 1/(1+exp((f_i-f_j)/K))", gt=0, le=1000)
+    mutation: float = P(0.001, "probability that a revising member takes a random strategy", ge=0, le=1)
+    wellbeing_weight: float = P(0.0, "weight of wellbeing (1 - (stress+craving)/2) in fitness", ge=0, le=100)
+    selection: float = P(0.1, "death_birth selection strength w: fitness 1 - w + w*payoff", ge=0, le=1)
+    death_share: float = P(0.1, "death_birth: share of members replaced at each revision", gt=0, le=1)
+
+
+class Turnover(_Section):
+    enabled: bool = Field(True, description="members in crisis too long drop out and newcomers take their place")
+    crisis_stress: float = P(0.85, "stress at or above which a member is in crisis (a lapse is always crisis)", ge=0, le=1)
+    crisis_days: int = P(30, "consecutive crisis days after which a member drops out", ge=1, le=100000)
+
+
+class Scenario(_Section):
+    """A complete, validated scenario."""
+
+    name: str = Field("unnamed", description="short name of the scenario")
+    description: str = Field("", description="what the scenario shows")
+    seed: int = P(1, "integer seed of the run", ge=0, le=2**63 - 1)
+    steps: int = P(365, "days to simulate", ge=0, le=1_000_000)
+    engine: Literal[ENGINES] = Field("auto", description="agents (Mesa), kernel (numba) or auto")
+    population: Population = Field(default_factory=Population)
+    network: Network = Field(default_factory=Network)
+    meetings: Meetings = Field(default_factory=Meetings)
+    game: Game = Field(default_factory=Game)
+    psychology: Psychology = Field(default_factory=Psychology)
+    attendance: Attendance = Field(default_factory=Attendance)
+    checkins: Checkins = Field(default_factory=Checkins)
+    sponsorship: Sponsorship = Field(default_factory=Sponsorship)
+    isolation: Isolation = Field(default_factory=Isolation)
+    ties: Ties = Field(default_factory=Ties)
+    evolution: Evolution = Field(default_factory=Evolution)
+    turnover: Turnover = Field(default_factory=Turnover)
+
+    @model_validator(mode="after")
+    def _check_network(self):
+        net, pop = self.network, self.population
+        if net.kind == "lattice":
+            if net.width is None and net.height is None:
+                side = math.isqrt(pop.size)
+                if side * side != pop.size:
+                    raise ValueError(
+                        f"network.kind=lattice needs network.width and network.height "
+                        f"(population.size={pop.size} is not a square)"
+                    )
+                object.__setattr__(net, "width", side)
+                object.__setattr__(net, "height", side)
+            elif net.width is None or net.height is None:
+                raise ValueError("network.kind=lattice needs both network.width and network.height")
+            cells = net.width * net.height
+            if cells != pop.size:
+                if "size" in pop.model_fields_set:
+                    raise ValueError(
+                        f"population.size={pop.size} does not match network.width*network.height="
+                        f"{net.width}*{net.height}={cells} (lattice)"
+                    )
+                object.__setattr__(pop, "size", cells)
+            if cells < 2:
+                raise ValueError("lattice needs at least 2 cells (network.width*network.height)")
+        if net.kind == "edgelist" and not net.path:
+            raise ValueError("network.kind=edgelist needs network.path (a file of 'i j' lines)")
+        if net.kind in ("ring", "watts_strogatz") and net.degree >= pop.size:
+            raise ValueError(
+                f"network.degree={net.degree} must be below population.size={pop.size} for {net.kind}"
+            )
+        if net.kind == "sbm" and net.groups > pop.size:
+            raise ValueError(f"network.groups={net.groups} exceeds population.size={pop.size}")
+        return self

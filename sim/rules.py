@@ -1,0 +1,143 @@
+"""The per-member arithmetic of one day, written once.
+
+Both engines call these functions: the Mesa agents (``sim/agents.py``) call
+them one member at a time from Python, the numba kernel calls them inlined in
+its loops. They take and return scalars, read nothing else and draw no random
+numbers (the caller passes the uniform draws from ``sim.rng``), so the same
+inputs give the same bits on both engines. Section numbers refer to
+``docs/ODD.md`` ("Submodels").
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+HELP = 1
+COMPETE = 0
+
+
+@njit(cache=True, inline="always")
+def clip01(v):
+    """Clamp to [0, 1]."""
+    if v < 0.0:
+        return 0.0
+    if v > 1.0:
+        return 1.0
+    return v
+
+
+@njit(cache=True)
+def attend_prob(tie_total, stress, using, reached_prev, tie_target,
+                base, tie_effect, stress_effect, using_effect, checkin_boost):
+    """7.1 Attendance: chance of going to today's meeting.
+
+    Rises with the total tie weight (saturating at ``tie_target``) and with a
+    check-in received yesterday; falls with stress and while in a lapse.
+    """
+    ties = tie_total / tie_target
+    if ties > 1.0:
+        ties = 1.0
+    p = base + tie_effect * ties - stress_effect * stress + checkin_boost * reached_prev
+    if using:
+        p -= using_effect
+    return clip01(p)
+
+
+@njit(cache=True, inline="always")
+def payoff(si, sj, R, S, T, P):
+    """7.2 The 2x2 game: payoff to a member playing ``si`` against ``sj``."""
+    if si == HELP:
+        return R if sj == HELP else S
+    return T if sj == HELP else P
+
+
+@njit(cache=True)
+def loneliness(tie_total, tie_target):
+    """7.3 How far the total tie weight falls short of the target, in [0, 1]."""
+    v = 1.0 - tie_total / tie_target
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def stress_next(x, conflict, lonely, support, reached, shock, using,
+                decay, conflict_stress, loneliness_stress, support_buffer,
+                using_stress, checkin_relief):
+    """7.6 Tomorrow's stress (before a lapse's shame), clamped to [0, 1]."""
+    v = (x - decay * x + conflict_stress * conflict + loneliness_stress * lonely
+         + shock - support_buffer * support * x - checkin_relief * reached)
+    if using:
+        v += using_stress
+    return clip01(v)
+
+
+@njit(cache=True)
+def craving_next(y, x, support, called, help_acts, using,
+                 decay, stress_craving, support_craving, using_craving,
+                 call_relief, helper_therapy):
+    """7.6-7.7 Tomorrow's craving: stress pulls it up; support, an answered
+    sponsor call and one's own acts of help (helper therapy) pull it down."""
+    v = (y - decay * y + stress_craving * x - support_craving * support * y
+         - call_relief * called - helper_therapy * help_acts)
+    if using:
+        v += using_craving
+    return clip01(v)
+
+
+@njit(cache=True)
+def lapse_prob(craving, lapse_max, midpoint, width):
+    """7.8 Daily chance that a sober member lapses: logistic in craving."""
+    return lapse_max / (1.0 + math.exp(-(craving - midpoint) / width))
+
+
+@njit(cache=True)
+def stop_prob(support, reached, called, base, support_effect, checkin_boost, sponsor_boost):
+    """7.8 Daily chance that a member in a lapse stops."""
+    return clip01(base + support_effect * support + checkin_boost * reached + sponsor_boost * called)
+
+
+@njit(cache=True)
+def shame(stress, support, size):
+    """7.8 Stress after a lapse: shame, absorbed in proportion to support."""
+    return clip01(stress + size * (1.0 - support))
+
+
+@njit(cache=True)
+def tie_next(w, si, sj, help_gain, conflict_loss, decay):
+    """7.9 Tomorrow's weight of the tie between members playing ``si`` and ``sj``.
+
+    Symmetric in (si, sj), so both ends compute the same value.
+    """
+    helpers = si + sj
+    competitors = 2 - helpers
+    v = w - decay * w + help_gain * 0.5 * helpers * (1.0 - w) - conflict_loss * 0.5 * competitors * w
+    return clip01(v)
+
+
+@njit(cache=True)
+def fitness(pay, stress, craving, wellbeing_weight):
+    """7.10 Fitness: material payoff plus a weight on wellbeing."""
+    return pay + wellbeing_weight * (1.0 - 0.5 * (stress + craving))
+
+
+@njit(cache=True)
+def fermi_prob(f_self, f_other, temperature):
+    """7.10 Fermi rule (Szabo & Toke 1998): chance of adopting the other's strategy."""
+    z = (f_self - f_other) / temperature
+    if z > 700.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(z))
+
+
+@njit(cache=True)
+def db_weight(f, selection):
+    """7.10 Death-birth: a neighbour's weight in the competition for a site."""
+    v = 1.0 - selection + selection * f
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def spread(mean, spread_, u):
+    """Initial value uniform in mean +- spread from a uniform draw ``u``, clamped."""
+    return clip01(mean + spread_ * (2.0 * u - 1.0))

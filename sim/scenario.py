@@ -1,0 +1,207 @@
+"""Loading scenarios: YAML files, scenario names, ``--set`` overrides, clear errors.
+
+Every failure raises :class:`ScenarioError` whose message is one line naming
+the file, the field, the value and what is allowed; the CLI prints it and
+exits with code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.config import Scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: the message is one line meant for the user."""
+
+
+def scenario_names() -> list[str]:
+    """Names of the scenarios shipped in ``scenarios/`` (without ``.yaml``)."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def resolve_scenario_path(spec: str | Path) -> Path:
+    """A path to a YAML file, or the name of one in ``scenarios/``."""
+    p = Path(spec)
+    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in str(spec):
+        if not p.is_file():
+            raise ScenarioError(f"scenario file not found: {spec}")
+        return p
+    named = SCENARIO_DIR / f"{spec}.yaml"
+    if named.is_file():
+        return named
+    close = difflib.get_close_matches(str(spec), scenario_names(), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ScenarioError(
+        f"unknown scenario '{spec}'{hint}; known: {', '.join(scenario_names())} or a path to a .yaml file"
+    )
+
+
+def all_keys(model: type[BaseModel] = Scenario, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema, e.g. ``checkins.enabled``."""
+    keys = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(all_keys(ann, prefix + name + "."))
+        else:
+            keys.append(prefix + name)
+    return keys
+
+
+def _suggest(key: str) -> str:
+    keys = all_keys()
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
+    if not close:  # try the last part alone: "enabled" -> any "*.enabled" is too vague; match leaf names
+        leaf = key.rsplit(".", 1)[-1]
+        leaves = {k.rsplit(".", 1)[-1]: k for k in keys}
+        m = difflib.get_close_matches(leaf, list(leaves), n=1, cutoff=0.75)
+        close = [leaves[m[0]]] if m else []
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _describe_allowed(err: Mapping[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    t = err["type"]
+    if t == "literal_error":
+        return f"allowed: {ctx.get('expected')}"
+    bounds = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
+    if t in bounds:
+        key = {">=": "ge", "<=": "le", ">": "gt", "<": "lt"}[bounds[t]]
+        return f"must be {bounds[t]} {ctx.get(key)}"
+    return err["msg"].lower()
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line from pydantic's first error."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{loc}'{_suggest(loc)}"
+    if err["type"] == "value_error":
+        msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        return f"{source}: {msg}"
+    value = err.get("input")
+    if isinstance(value, dict):
+        return f"{source}: '{loc}' must be a single value, not a section"
+    where = f"{loc} = {value!r}" if loc else f"value {value!r}"
+    return f"{source}: {where}: {_describe_allowed(err)}"
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"checkins.enabled=false"`` -> ``("checkins.enabled", False)`` (value read as YAML)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. --set checkins.enabled=false")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if key not in all_keys():
+        raise ScenarioError(f"--set: unknown key '{key}'{_suggest(key)}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise ScenarioError(f"--set {key}: cannot read value {raw!r} as YAML") from None
+    return key, value
+
+
+def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any]) -> dict:
+    """Return a copy of ``data`` with dotted-key overrides applied."""
+    data = _deep_copy(data)
+    items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    for key, value in items:
+        if key not in all_keys():
+            raise ScenarioError(f"--set: unknown key '{key}'{_suggest(key)}")
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def _deep_copy(d):
+    if isinstance(d, dict):
+        return {k: _deep_copy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deep_copy(v) for v in d]
+    return d
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(f"cannot read scenario file {path}: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "malformed YAML"
+        raise ScenarioError(f"{path}:{where}: malformed YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def load_scenario(
+    spec: str | Path | Mapping[str, Any] | Scenario | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+) -> Scenario:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    spec
+        A scenario name from ``scenarios/`` (``"baseline"``), a path to a YAML
+        file, a mapping of keys, an existing :class:`Scenario`, or ``None`` for
+        the defaults.
+    overrides
+        ``["checkins.enabled=false", ...]`` as on the command line, or a
+        mapping ``{"checkins.enabled": False}``.
+    """
+    base_dir = None
+    if spec is None:
+        data, source = {}, "scenario"
+    elif isinstance(spec, Scenario):
+        data, source = spec.model_dump(exclude_unset=False), f"scenario {spec.name!r}"
+        if not overrides:
+            return spec
+    elif isinstance(spec, Mapping):
+        data, source = dict(spec), "scenario"
+    else:
+        path = resolve_scenario_path(spec)
+        data, source = read_yaml(path), str(path)
+        base_dir = path.parent
+    data = apply_overrides(data, overrides)
+    if isinstance(spec, Scenario):
+        # keep the lattice size derived, not pinned, when only width/height change
+        if isinstance(overrides, Mapping):
+            keys = set(overrides)
+        else:
+            keys = {parse_override(o)[0] for o in overrides}
+        if "population.size" not in keys and data["network"]["kind"] == "lattice":
+            data["population"].pop("size", None)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(format_validation_error(e, source)) from None
+    net = scenario.network
+    if net.kind == "edgelist" and net.path and base_dir is not None:
+        p = Path(net.path)
+        if not p.is_absolute() and not p.exists():
+            object.__setattr__(net, "path", str(base_dir / p))
+    return scenario
