@@ -157,6 +157,41 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def _merge(base: dict, over: dict) -> dict:
+    out = _deep_copy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = _deep_copy(v)
+    return out
+
+
+def read_scenario_file(path: Path, _seen: tuple = ()) -> dict:
+    """Read a scenario file, resolving ``extends: NAME`` (a scenario it builds on).
+
+    A variant such as ``no-checkins`` names its base and changes only what
+    differs, so the difference between two scenarios is visible in the file.
+    """
+    data = read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ScenarioError(f"{path}: extends = {base!r}: must be the name or path of a scenario")
+    candidate = Path(base) if ("/" in base or base.endswith((".yaml", ".yml"))) else None
+    if candidate is not None and not candidate.is_absolute():
+        candidate = path.parent / candidate
+    try:
+        base_path = candidate if candidate is not None and candidate.is_file() else resolve_scenario_path(base)
+    except ScenarioError as e:
+        raise ScenarioError(f"{path}: extends: {e}") from None
+    key = base_path.resolve()
+    if key in _seen:
+        raise ScenarioError(f"{path}: extends = {base!r} makes a cycle")
+    return _merge(read_scenario_file(base_path, _seen + (key,)), data)
+
+
 def load_scenario(
     spec: str | Path | Mapping[str, Any] | Scenario | None = None,
     overrides: Iterable[str] | Mapping[str, Any] = (),
@@ -184,17 +219,16 @@ def load_scenario(
         data, source = dict(spec), "scenario"
     else:
         path = resolve_scenario_path(spec)
-        data, source = read_yaml(path), str(path)
+        data, source = read_scenario_file(path), str(path)
         base_dir = path.parent
+    keys = set(overrides) if isinstance(overrides, Mapping) else {parse_override(o)[0] for o in overrides}
     data = apply_overrides(data, overrides)
-    if isinstance(spec, Scenario):
-        # keep the lattice size derived, not pinned, when only width/height change
-        if isinstance(overrides, Mapping):
-            keys = set(overrides)
-        else:
-            keys = {parse_override(o)[0] for o in overrides}
-        if "population.size" not in keys and data["network"]["kind"] == "lattice":
-            data["population"].pop("size", None)
+    # A lattice's size follows its width and height: when only they change, drop the old size.
+    net = data.get("network") if isinstance(data.get("network"), dict) else {}
+    pop = data.get("population")
+    if (net.get("kind") == "lattice" and isinstance(pop, dict) and "population.size" not in keys
+            and ({"network.width", "network.height"} & keys or isinstance(spec, Scenario))):
+        pop.pop("size", None)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:

@@ -1,0 +1,31 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip -q --disable-pip-version-check
+
+.PHONY: run test install install-dev clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install -e ".[dev,dashboard]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(VENV)/bin/mutualaid run baseline --out results/baseline
+
+test: install-dev
+	$(VENV)/bin/pytest -q -n auto --dist loadfile
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -1,0 +1,285 @@
+"""Comparing two scenarios with common random numbers.
+
+>>> from sim.compare import compare
+>>> res = compare("baseline", "baseline", replicates=2, steps=10,
+...               set={"population.size": 60})                   # doctest: +SKIP
+>>> res.summary.query("stat == 'mean' and metric == 'using'")    # doctest: +SKIP
+
+Replicate ``r`` of A and replicate ``r`` of B run with the same seed, taken
+from a :class:`numpy.random.SeedSequence` spawned in the calling process, so
+the two arms differ only by their parameters (common random numbers) and the
+differences B - A are paired. The summary gives, for every metric of
+:data:`sim.metrics.COLUMNS`, the mean of A and of B over replicates and the
+mean paired difference with a 95 % t-interval, for three per-run statistics:
+
+- ``mean``: the run's mean over days 1..steps,
+- ``final``: the value on the last day,
+- ``total``: the sum over the run (count metrics only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+from sim.config import Scenario
+from sim.metrics import COLUMNS
+from sim.output import TOTAL_METRICS, new_figure, run_mean
+from sim.scenario import ScenarioError
+
+#: metrics compared (every column but ``step``)
+METRICS = tuple(c for c in COLUMNS if c != "step")
+#: count metrics whose run totals are compared
+TOTALS = TOTAL_METRICS
+#: confidence level of the intervals
+LEVEL = 0.95
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[int]:
+    """One seed per replicate from ``SeedSequence(seed)``; the same for both arms."""
+    ss = np.random.SeedSequence(int(seed))
+    return [int(child.generate_state(1)[0]) for child in ss.spawn(replicates)]
+
+
+def run_stats(metrics: pd.DataFrame) -> dict[str, float]:
+    """Per-run statistics: ``mean_<m>``, ``final_<m>`` for every metric and ``total_<count>``."""
+    out: dict[str, float] = {}
+    for m in METRICS:
+        out[f"mean_{m}"] = run_mean(metrics[m], metrics["step"])
+    for m in METRICS:
+        out[f"final_{m}"] = float(metrics[m].iloc[-1])
+    for m in TOTALS:
+        out[f"total_{m}"] = float(metrics[m].sum())
+    return out
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, float, float, int]:
+    """Mean of ``b - a`` over the pairs where both are finite, its t-interval, and the pair count.
+
+    With fewer than two pairs the interval is NaN; with zero spread it is the
+    point itself.
+    """
+    from scipy import stats
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    d = b[ok] - a[ok]
+    n = int(d.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(d.mean())
+    if n < 2:
+        return mean, math.nan, math.nan, n
+    sd = float(d.std(ddof=1))
+    if sd == 0.0:
+        return mean, mean, mean, n
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half, n
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """The paired comparison from the per-run table (columns ``arm``, ``replicate``, stats)."""
+    a = runs[runs["arm"] == "A"].set_index("replicate").sort_index()
+    b = runs[runs["arm"] == "B"].set_index("replicate").sort_index()
+    rows = []
+    plan = [("mean", m) for m in METRICS] + [("final", m) for m in METRICS] + [("total", m) for m in TOTALS]
+    for stat, m in plan:
+        col = f"{stat}_{m}"
+        va, vb = a[col].to_numpy(float), b[col].to_numpy(float)
+        diff, lo, hi, n = paired_difference(va, vb)
+        rows.append({"metric": m, "stat": stat, "a": _nanmean(va), "b": _nanmean(vb),
+                     "diff": diff, "ci_low": lo, "ci_high": hi, "n": n})
+    return pd.DataFrame(rows, columns=["metric", "stat", "a", "b", "diff", "ci_low", "ci_high", "n"])
+
+
+@dataclass
+class CompareResult:
+    """What :func:`compare` produced.
+
+    Attributes
+    ----------
+    a, b : the two resolved scenarios (both carry the base seed).
+    seed : base seed; ``seeds[r]`` is replicate r's seed in both arms.
+    metrics_a, metrics_b : one metrics frame per replicate.
+    runs : one row per (arm, replicate): ``mean_*``, ``final_*``, ``total_*``.
+    summary : the paired comparison, columns
+        ``metric, stat, a, b, diff, ci_low, ci_high, n`` (diff is B - A).
+    engines : engine actually used by each arm.
+    """
+
+    a: Scenario
+    b: Scenario
+    seed: int
+    seeds: list[int]
+    metrics_a: list[pd.DataFrame]
+    metrics_b: list[pd.DataFrame]
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    engines: dict[str, str]
+    wall_time: float
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Every replicate's metrics in one long frame: ``arm, scenario, replicate, seed, <metrics>``."""
+        parts = []
+        for arm, frames in (("A", self.metrics_a), ("B", self.metrics_b)):
+            name = (self.a if arm == "A" else self.b).name
+            for r, df in enumerate(frames):
+                head = pd.DataFrame({"arm": arm, "scenario": name, "replicate": r, "seed": self.seeds[r]},
+                                    index=df.index)
+                parts.append(pd.concat([head, df], axis=1))
+        return pd.concat(parts, ignore_index=True)
+
+    def row(self, metric: str, stat: str = "mean") -> dict[str, Any]:
+        """One summary row as a dict."""
+        hit = self.summary[(self.summary["metric"] == metric) & (self.summary["stat"] == stat)]
+        if hit.empty:
+            raise KeyError(f"{metric} ({stat})")
+        return hit.iloc[0].to_dict()
+
+
+def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
+                 set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
+                 replicates: int = 5):
+    """Validate everything a comparison needs before any run: ``(sc_a, sc_b, seed, engines)``."""
+    from sim.api import prepare, resolve_engine
+
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
+        raise ScenarioError(f"replicates = {replicates!r}: must be an integer >= 1")
+    if not isinstance(set, Mapping):
+        set = list(set)
+    sc_a = prepare(a, steps=steps, set=set, seed=seed)
+    sc_b = prepare(b, steps=steps, set=set, seed=seed)
+    base = int(sc_a.seed)
+    if sc_b.seed != base:
+        sc_b = sc_b.model_copy(update={"seed": base})
+    engines = {"A": resolve_engine(sc_a, engine), "B": resolve_engine(sc_b, engine)}
+    return sc_a, sc_b, base, engines
+
+
+def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario | Mapping | None, *,
+            seed: int | None = None, replicates: int = 5, steps: int | None = None,
+            set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
+            progress: Optional[Callable[[int, int], None]] = None) -> CompareResult:
+    """Run A and B ``replicates`` times each with common random numbers and compare them.
+
+    Parameters
+    ----------
+    a, b : scenario names, YAML paths, mappings or Scenarios.
+    seed : base seed of the replicate seeds; default: A's scenario seed.
+    replicates : runs per arm (>= 1).
+    steps : overrides both scenarios' steps.
+    set : overrides applied to both, ``["checkins.enabled=false"]`` or a mapping.
+    engine : "auto", "agents" or "kernel"; default: each scenario's own.
+    progress : called as ``progress(runs_done, runs_total)``, at the start and after each run.
+    """
+    from sim.api import run
+
+    sc_a, sc_b, base, engines = prepare_pair(a, b, seed=seed, steps=steps, set=set, engine=engine,
+                                             replicates=replicates)
+    seeds = replicate_seeds(base, replicates)
+    total = 2 * replicates
+    if progress is not None:
+        progress(0, total)
+    t0 = time.perf_counter()
+    frames: dict[str, list[pd.DataFrame]] = {"A": [], "B": []}
+    rows = []
+    done = 0
+    for r, s in enumerate(seeds):
+        for arm, sc in (("A", sc_a), ("B", sc_b)):
+            res = run(sc, seed=s, engine=engines[arm])
+            frames[arm].append(res.metrics)
+            rows.append({"arm": arm, "scenario": sc.name, "replicate": r, "seed": s, **run_stats(res.metrics)})
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    runs = pd.DataFrame(rows).sort_values(["arm", "replicate"], kind="stable").reset_index(drop=True)
+    labels = {"A": f"A: {sc_a.name}", "B": f"B: {sc_b.name}"}
+    return CompareResult(a=sc_a, b=sc_b, seed=base, seeds=seeds, metrics_a=frames["A"], metrics_b=frames["B"],
+                         runs=runs, summary=summarize(runs), engines=engines,
+                         wall_time=time.perf_counter() - t0, labels=labels)
+
+
+# ----------------------------------------------------------------------------- text and plot
+
+#: rows printed by ``mutualaid compare``: (metric, stat)
+KEY_ROWS = (
+    [(m, "mean") for m in ("helpers", "mean_stress", "mean_craving", "using", "attendance", "mean_tie", "isolated")]
+    + [("abstinent", "final"), ("helpers", "final")]
+    + [(m, "total") for m in TOTALS]
+)
+
+
+def summary_text(res: CompareResult) -> str:
+    """The table printed after ``mutualaid compare`` (ASCII only)."""
+    from sim.output import fmt, table
+
+    head = table([
+        ("A", f"{res.a.name}  (engine {res.engines['A']})"),
+        ("B", f"{res.b.name}  (engine {res.engines['B']})"),
+        ("replicates", f"{len(res.seeds)}  (seed {res.seed}, same seeds for A and B)"),
+        ("steps", f"{res.a.steps}" if res.a.steps == res.b.steps else f"A {res.a.steps}, B {res.b.steps}"),
+        ("wall time", f"{res.wall_time:.2f} s"),
+    ])
+    rows = []
+    for m, stat in KEY_ROWS:
+        try:
+            r = res.row(m, stat)
+        except KeyError:
+            continue
+        ci = f"[{fmt(r['ci_low'], True)}, {fmt(r['ci_high'], True)}]" if r["n"] >= 2 else ""
+        rows.append((f"{m} ({stat})", "A " + fmt(r["a"]), "B " + fmt(r["b"]),
+                     "B-A " + fmt(r["diff"], signed=True), ci))
+    pct = int(round(LEVEL * 100))
+    return f"{head}\n\n{table(rows)}\n\n[..]: {pct}% t-interval of the paired differences B-A over replicates"
+
+
+def _band(frames: list[pd.DataFrame], col: str, cumulative: bool = False) -> pd.DataFrame:
+    parts = []
+    for r, df in enumerate(frames):
+        y = df[col].cumsum() if cumulative else df[col]
+        parts.append(pd.DataFrame({"step": df["step"].to_numpy(), "y": y.to_numpy(float), "r": r}))
+    g = pd.concat(parts).groupby("step")["y"]
+    return pd.DataFrame({"mean": g.mean(), "lo": g.min(), "hi": g.max()})
+
+
+#: panels of ``compare.png``: (column, title, cumulative)
+PANELS = (
+    ("using", "using (share in a lapse)", False),
+    ("mean_stress", "mean stress", False),
+    ("relapses", "cumulative relapses", True),
+    ("abstinent", "abstinent (share of day-0 members)", False),
+    ("helpers", "helpers (share playing HELP)", False),
+    ("attendance", "attendance (share at meeting)", False),
+)
+
+
+def plot_compare(res: CompareResult):
+    """``compare.png``: A and B, mean over replicates with a min-max band."""
+    n = len(res.seeds)
+    fig, axes = new_figure(3, 2, f"{res.labels['A']}  vs  {res.labels['B']}  ({n} replicates, common seeds)")
+    colors = {"A": "tab:blue", "B": "tab:orange"}
+    for ax, (col, title, cum) in zip(axes, PANELS):
+        for arm, frames in (("A", res.metrics_a), ("B", res.metrics_b)):
+            band = _band(frames, col, cumulative=cum)
+            ax.plot(band.index, band["mean"], color=colors[arm], label=res.labels[arm])
+            ax.fill_between(band.index, band["lo"], band["hi"], color=colors[arm], alpha=0.2, linewidth=0)
+        ax.set_title(title, fontsize="medium")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best", fontsize="small")
+    for ax in axes[-2:]:
+        ax.set_xlabel("day")
+    return fig

@@ -1,0 +1,331 @@
+"""Writing results: output folders, all-or-nothing file writes, manifests, plots.
+
+Files are written to a temporary name in the target folder and moved into
+place with :func:`os.replace` only once every file of the batch is complete
+(:class:`StagedFiles`), so a failure never leaves half a file and never
+destroys what a previous run left there.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+#: distribution name of each package recorded in a manifest
+PACKAGES = {
+    "sim": "mutual-aid-sim",
+    "mesa": "mesa",
+    "numpy": "numpy",
+    "numba": "numba",
+    "networkx": "networkx",
+    "pandas": "pandas",
+    "pydantic": "pydantic",
+    "pyarrow": "pyarrow",
+    "scipy": "scipy",
+    "matplotlib": "matplotlib",
+    "pyyaml": "PyYAML",
+}
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class OutputPathError(ValueError):
+    """A bad output path (``--out``): the message is one line meant for the user."""
+
+
+# ----------------------------------------------------------------------------- folders
+
+
+def safe_name(name: str) -> str:
+    """A scenario name usable as one folder name (``results/<name>/``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "unnamed"
+
+
+def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Check, without creating anything, that ``path`` can be used as an output folder.
+
+    It may exist (as a writable folder) or not (then its nearest existing
+    ancestor must be a writable folder). Raises :class:`OutputPathError`.
+    """
+    text = str(path)
+    if not text.strip():
+        raise OutputPathError(f"{option} '': expected a folder path")
+    p = Path(path).expanduser()
+    if p.is_symlink() and not p.exists():
+        raise OutputPathError(f"{option} {text}: is a broken link")
+    if p.exists():
+        if not p.is_dir():
+            raise OutputPathError(f"{option} {text}: is an existing file, not a folder")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise OutputPathError(f"{option} {text}: folder is not writable")
+        return p
+    parent = p.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"{option} {text}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {text}: cannot create it, {parent} is not writable")
+    return p
+
+
+class StagedFiles:
+    """Write a batch of files into ``folder``, all or nothing.
+
+    >>> with StagedFiles(out) as files:            # doctest: +SKIP
+    ...     files.write_csv("metrics.csv", df)
+    ...     files.write_json("manifest.json", manifest)
+
+    Each file goes to a hidden temporary name in ``folder``; when the block
+    ends without an error they are moved into place with :func:`os.replace`
+    (atomic on one filesystem). On an error the temporaries are removed and
+    the folder's earlier files are left as they were.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self._staged: list[tuple[Path, Path]] = []
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the files staged so far, in order."""
+        return [final.name for _, final in self._staged]
+
+    def __enter__(self) -> "StagedFiles":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def _stage(self, name: str, write: Callable[[Path], Any]) -> Path:
+        final = self.folder / name
+        tmp = self.folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        self._staged.append((tmp, final))
+        write(tmp)
+        with open(tmp, "rb+") as fh:  # on disk before it replaces anything
+            os.fsync(fh.fileno())
+        return final
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self._stage(name, lambda p: p.write_text(text, encoding="utf-8"))
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        return self.write_text(name, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+    def write_csv(self, name: str, df: pd.DataFrame) -> Path:
+        return self._stage(name, lambda p: df.to_csv(p, index=False))
+
+    def write_parquet(self, name: str, df: pd.DataFrame) -> Path:
+        return self._stage(name, lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
+
+    def write_figure(self, name: str, fig, dpi: int = 110) -> Path:
+        return self._stage(name, lambda p: fig.savefig(p, format="png", dpi=dpi))
+
+    def discard(self) -> None:
+        for tmp, _ in self._staged:
+            try:
+                tmp.unlink()
+            except FileNotFoundError:
+                pass
+        self._staged.clear()
+
+    def commit(self) -> None:
+        try:
+            for tmp, final in self._staged:
+                os.replace(tmp, final)
+        finally:
+            self.discard()  # removes any temporaries left by a failed replace
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+def versions() -> dict[str, str | None]:
+    """Python and package versions (None for a package that is not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for key, dist in PACKAGES.items():
+        try:
+            out[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[key] = None
+    if out["sim"] is None:
+        import sim
+
+        out["sim"] = sim.__version__
+    return out
+
+
+def _git(*args: str) -> str | None:
+    try:
+        res = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True,
+                             timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip()
+
+
+def git_info() -> dict[str, Any]:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the repository holding ``sim``."""
+    if not (REPO_ROOT / ".git").exists():
+        return {"commit": None, "dirty": None}
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit or None, "dirty": None if status is None else bool(status)}
+
+
+def command_line(argv: Sequence[str] | None) -> str:
+    """The command as typed: ``mutualaid run baseline --seed 3``."""
+    import shlex
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    return shlex.join(["mutualaid", *args])
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def base_manifest(command: str, argv: Sequence[str] | None, wall_time: float, **fields) -> dict:
+    """What every manifest holds; ``fields`` come first."""
+    return {
+        "command": command,
+        **fields,
+        "wall_time_s": round(float(wall_time), 4),
+        "command_line": command_line(argv),
+        "created_utc": utc_now(),
+        "versions": versions(),
+        "git": git_info(),
+        "platform": platform.platform(),
+    }
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def fmt(x: Any, signed: bool = False) -> str:
+    """A number for a summary table: ``0.083``, ``1234``, ``n/a`` for NaN."""
+    if x is None:
+        return "n/a"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "n/a"
+    sign = "+" if signed else ""
+    if float(v).is_integer() and abs(v) >= 10:
+        return f"{v:{sign}.0f}"
+    if abs(v) >= 100:
+        return f"{v:{sign}.1f}"
+    return f"{v:{sign}.3f}"
+
+
+def table(rows: Iterable[Sequence[Any]], header: Sequence[str] | None = None) -> str:
+    """Left-aligned first column, right-aligned others."""
+    rows = [[str(c) for c in r] for r in rows]
+    if header is not None:
+        rows.insert(0, [str(h) for h in header])
+    if not rows:
+        return ""
+    widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(map(len, rows)))]
+    lines = []
+    for r in rows:
+        cells = [r[0].ljust(widths[0])] + [c.rjust(widths[i + 1]) for i, c in enumerate(r[1:])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+#: metrics shown in the summary of ``mutualaid run`` (day 0, final, mean)
+KEY_METRICS = ("helpers", "mean_stress", "mean_craving", "using", "abstinent", "attendance",
+               "mean_tie", "isolated", "assortment")
+#: count metrics whose totals are shown
+TOTAL_METRICS = ("lapses", "relapses", "checkins", "sponsor_calls", "dropouts")
+
+
+def run_mean(series: pd.Series, steps: pd.Series) -> float:
+    """Mean over the simulated days 1..steps (day 0 alone when nothing was simulated); NaN-safe."""
+    days = series[steps > 0]
+    if days.empty:
+        days = series
+    return float(days.mean(skipna=True)) if days.notna().any() else float("nan")
+
+
+def run_summary(metrics: pd.DataFrame, info: Mapping[str, Any]) -> str:
+    """The text printed after ``mutualaid run``."""
+    head = table([(k, v) for k, v in info.items()])
+    rows = []
+    for m in KEY_METRICS:
+        if m not in metrics:
+            continue
+        col = metrics[m]
+        rows.append((m, fmt(col.iloc[0]), fmt(col.iloc[-1]), fmt(run_mean(col, metrics["step"]))))
+    body = table(rows, header=("metric", "day 0", "final", "mean"))
+    totals = "  ".join(f"{m} {int(metrics[m].sum())}" for m in TOTAL_METRICS if m in metrics)
+    return f"{head}\n\n{body}\n\ntotals: {totals}"
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def new_figure(nrows: int, ncols: int, title: str, size=(11, 9)):
+    """A matplotlib Figure and its axes, without pyplot (no global backend state)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+    fig.suptitle(title)
+    return fig, axes.ravel()
+
+
+def plot_metrics(metrics: pd.DataFrame, title: str):
+    """``metrics.png`` of ``mutualaid run``: six panels of the main curves."""
+    fig, ax = new_figure(3, 2, title)
+    x = metrics["step"]
+    daily = metrics["step"] > 0
+    roll = max(1, min(7, int(daily.sum())))
+
+    def lines(a, cols, ylabel, transform=None):
+        for c in cols:
+            y = metrics[c] if transform is None else transform(metrics[c])
+            a.plot(x, y, label=c.replace("_", " "))
+        a.set_ylabel(ylabel)
+        a.legend(loc="best", fontsize="small")
+        a.grid(alpha=0.3)
+
+    lines(ax[0], ["helpers"], "share")
+    ax[0].set_ylim(-0.02, 1.02)
+    lines(ax[1], ["mean_stress", "mean_craving"], "mean, in [0, 1]")
+    lines(ax[2], ["using", "abstinent"], "share")
+    ax[2].set_ylim(-0.02, 1.02)
+    lines(ax[3], ["lapses", "relapses"], f"per day ({roll}-day mean)",
+          transform=lambda s: s.where(daily).rolling(roll, min_periods=1).mean())
+    lines(ax[4], ["attendance"], "share at meeting")
+    lines(ax[5], ["checkins", "sponsor_calls"], "per day")
+    for a in ax[-2:]:
+        a.set_xlabel("day")
+    return fig

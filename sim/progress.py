@@ -1,0 +1,106 @@
+"""A one-line progress display on stderr, for terminals only.
+
+>>> with Progress("day", enabled=False) as p:   # silent: not a terminal
+...     for t in range(1, 4):
+...         p(t, 3)
+
+On a terminal it shows one updating line such as ``day 120/365  33%  ETA 4s``
+and erases it when done, so the summary printed afterwards stays clean. When
+stderr is not a terminal (pipes, files, CI logs) or ``--quiet`` is given it
+writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Optional
+
+
+def is_terminal(stream: IO | None) -> bool:
+    """True when ``stream`` is an interactive terminal."""
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):  # closed or odd streams
+        return False
+
+
+def format_duration(seconds: float) -> str:
+    """``4s``, ``2m05s``, ``1h02m``."""
+    s = int(round(max(seconds, 0.0)))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+class Progress:
+    """Callable ``progress(done, total)`` drawing ``"<unit> done/total  pct%  ETA t"``.
+
+    Parameters
+    ----------
+    unit : word before the counter, e.g. ``"day"`` or ``"run"``.
+    enabled : draw at all; default: only when ``stream`` is a terminal.
+    stream : where to draw; default ``sys.stderr`` (looked up when created).
+    min_interval : seconds between redraws (the last step is always drawn).
+    """
+
+    def __init__(self, unit: str, *, enabled: Optional[bool] = None, stream: IO | None = None,
+                 min_interval: float = 0.1):
+        self.unit = unit
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = is_terminal(self.stream) if enabled is None else bool(enabled)
+        self.min_interval = min_interval
+        self._start = time.perf_counter()
+        self._last_draw = -float("inf")
+        self._width = 0
+
+    def line(self, done: int, total: int) -> str:
+        """The text drawn for ``done`` of ``total``."""
+        elapsed = time.perf_counter() - self._start
+        pct = 100.0 * done / total if total else 100.0
+        if 0 < done < total:
+            eta = f"ETA {format_duration(elapsed * (total - done) / done)}"
+        elif done >= total:
+            eta = f"done in {format_duration(elapsed)}"
+        else:
+            eta = "ETA --"
+        return f"{self.unit} {done}/{total}  {pct:3.0f}%  {eta}"
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if done < total and now - self._last_draw < self.min_interval:
+            return
+        self._last_draw = now
+        text = self.line(done, total)
+        pad = " " * max(self._width - len(text), 0)
+        self._width = len(text)
+        try:
+            self.stream.write("\r" + text + pad)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.enabled = False
+
+    def close(self) -> None:
+        """Erase the line (if one was drawn)."""
+        if self.enabled and self._width:
+            try:
+                self.stream.write("\r" + " " * self._width + "\r")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+        self._width = 0
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def progress_for(unit: str, quiet: bool = False, stream: IO | None = None) -> Progress:
+    """The CLI's progress display: on for a terminal stderr unless ``quiet``."""
+    return Progress(unit, enabled=False if quiet else None, stream=stream)

@@ -1,0 +1,15 @@
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# One profile for the suite: properties get real numbers of examples, no deadline
+# (numba compiles on first call).
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def tiny():
+    """Overrides that make any scenario small and fast."""
+    return {"population.size": 60, "steps": 20}
