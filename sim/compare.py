@@ -225,9 +225,9 @@ KEY_ROWS = (
 
 def summary_text(res: CompareResult) -> str:
     """The table printed after ``mutualaid compare`` (ASCII only)."""
-    from sim.output import fmt, table
+    from sim.output import fmt, key_values, table
 
-    head = table([
+    head = key_values([
         ("A", f"{res.a.name}  (engine {res.engines['A']})"),
         ("B", f"{res.b.name}  (engine {res.engines['B']})"),
         ("replicates", f"{len(res.seeds)}  (seed {res.seed}, same seeds for A and B)"),
@@ -241,8 +241,8 @@ def summary_text(res: CompareResult) -> str:
         except KeyError:
             continue
         ci = f"[{fmt(r['ci_low'], True)}, {fmt(r['ci_high'], True)}]" if r["n"] >= 2 else ""
-        rows.append((f"{m} ({stat})", "A " + fmt(r["a"]), "B " + fmt(r["b"]),
-                     "B-A " + fmt(r["diff"], signed=True), ci))
+        rows.append((f"{m} ({stat}):", "A", fmt(r["a"]), " B", fmt(r["b"]), " B-A", fmt(r["diff"], signed=True),
+                     ci))
     pct = int(round(LEVEL * 100))
     return f"{head}\n\n{table(rows)}\n\n[..]: {pct}% t-interval of the paired differences B-A over replicates"
 

@@ -240,6 +240,8 @@ def fmt(x: Any, signed: bool = False) -> str:
     sign = "+" if signed else ""
     if float(v).is_integer() and abs(v) >= 10:
         return f"{v:{sign}.0f}"
+    if 0 < abs(v) < 0.001:
+        return f"{v:{sign}.1e}"
     if abs(v) >= 100:
         return f"{v:{sign}.1f}"
     return f"{v:{sign}.3f}"
@@ -260,6 +262,15 @@ def table(rows: Iterable[Sequence[Any]], header: Sequence[str] | None = None) ->
     return "\n".join(lines)
 
 
+def key_values(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> str:
+    """``key   value`` lines, values left-aligned."""
+    pairs = list(items.items() if isinstance(items, Mapping) else items)
+    if not pairs:
+        return ""
+    width = max(len(str(k)) for k, _ in pairs)
+    return "\n".join(f"{str(k).ljust(width)}  {v}" for k, v in pairs)
+
+
 #: metrics shown in the summary of ``mutualaid run`` (day 0, final, mean)
 KEY_METRICS = ("helpers", "mean_stress", "mean_craving", "using", "abstinent", "attendance",
                "mean_tie", "isolated", "assortment")
@@ -277,7 +288,7 @@ def run_mean(series: pd.Series, steps: pd.Series) -> float:
 
 def run_summary(metrics: pd.DataFrame, info: Mapping[str, Any]) -> str:
     """The text printed after ``mutualaid run``."""
-    head = table([(k, v) for k, v in info.items()])
+    head = key_values(info)
     rows = []
     for m in KEY_METRICS:
         if m not in metrics:

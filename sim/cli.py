@@ -1,0 +1,290 @@
+"""The ``mutualaid`` command line.
+
+    mutualaid run SCENARIO [--seed N] [--steps N] [--engine E] [--set KEY=VALUE ...]
+                           [--out DIR] [--members] [--plot] [--quiet]
+    mutualaid compare SCENARIO_A SCENARIO_B [--seed N] [--replicates R] [--steps N]
+                           [--set KEY=VALUE ...] [--out DIR] [--quiet]
+    mutualaid schema
+    mutualaid scenarios
+
+Exit codes (docs: ``CONTRACT.md``): 0 success; 2 bad input, reported as one
+line ``mutualaid: error: ...`` on stderr; 1 an internal error, reported as one
+line (``MUTUALAID_DEBUG=1`` adds the traceback).
+
+Adding a subcommand: write ``cmd_<name>(args) -> int`` and one parser block
+in :func:`build_parser` ending in ``p.set_defaults(func=cmd_<name>)``. Heavy
+imports (the model, pandas, matplotlib) happen inside the commands so that
+``--help``, ``schema`` and input errors stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+PROG = "mutualaid"
+DEBUG_ENV = "MUTUALAID_DEBUG"
+ENGINES = ("auto", "agents", "kernel")
+
+
+class UsageError(Exception):
+    """A bad command line (argparse's complaints end up here): exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (raised, then printed by :func:`main`)."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _bad_input() -> tuple[type[BaseException], ...]:
+    from sim.output import OutputPathError
+    from sim.scenario import ScenarioError
+
+    return (ScenarioError, OutputPathError, UsageError)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- argument types
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= {low}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value}: must be >= {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True) -> None:
+    """Options shared by commands that run scenarios."""
+    p.add_argument("--seed", type=_int_at_least(0), metavar="N",
+                   help="integer seed (default: the scenario's)")
+    p.add_argument("--steps", type=_int_at_least(0), metavar="N",
+                   help="days to simulate (default: the scenario's)")
+    if engine:
+        p.add_argument("--engine", choices=ENGINES,
+                       help="agents (Mesa), kernel (numba) or auto (default: the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key with a YAML value, e.g. --set checkins.enabled=false "
+                        "(repeatable)")
+    p.add_argument("--out", metavar="DIR", help="output folder")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress line and no summary (errors still go to stderr)")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_run(args) -> int:
+    """Run one scenario and write its metrics, manifest and (optionally) members and plot."""
+    from sim.api import prepare, resolve_engine
+    from sim.output import check_out_dir, safe_name
+
+    # everything that can be wrong with the input is checked before the run
+    sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set)
+    engine = resolve_engine(sc, args.engine)
+    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name))
+
+    from sim.api import run
+    from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary
+    from sim.progress import progress_for
+
+    with progress_for("day", args.quiet) as progress:
+        result = run(sc, engine=engine, members=args.members, progress=progress)
+    fig = plot_metrics(result.metrics, f"{sc.name}  (seed {sc.seed}, {sc.population.size} members)") \
+        if args.plot else None
+    manifest = base_manifest(
+        "run", args.argv, result.wall_time,
+        scenario_source=str(args.scenario), seed=sc.seed, engine=result.engine,
+        steps=sc.steps, members=sc.population.size, scenario=sc.model_dump(mode="json"),
+    )
+    with StagedFiles(out) as files:
+        files.write_parquet("metrics.parquet", result.metrics)
+        files.write_csv("metrics.csv", result.metrics)
+        if args.members:
+            files.write_parquet("members.parquet", result.members)
+        if fig is not None:
+            files.write_figure("metrics.png", fig)
+        manifest["files"] = files.names + ["manifest.json"]
+        files.write_json("manifest.json", manifest)
+    if not args.quiet:
+        info = {"scenario": sc.name, "engine": result.engine, "members": sc.population.size,
+                "steps": sc.steps, "seed": sc.seed, "wall time": f"{result.wall_time:.2f} s"}
+        print(run_summary(result.metrics, info))
+        print(f"\nwrote {out}{os.sep}  ({', '.join(manifest['files'])})")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    """Run two scenarios with common random numbers and compare them."""
+    from sim.compare import prepare_pair
+    from sim.output import check_out_dir, safe_name
+
+    sc_a, sc_b, _, _ = prepare_pair(args.scenario_a, args.scenario_b, seed=args.seed, steps=args.steps,
+                                    set=args.set, engine=args.engine, replicates=args.replicates)
+    default = Path("results") / "compare" / f"{safe_name(sc_a.name)}_vs_{safe_name(sc_b.name)}"
+    out = check_out_dir(args.out if args.out is not None else default)
+
+    from sim.compare import compare, plot_compare, summary_text
+    from sim.output import StagedFiles, base_manifest
+    from sim.progress import progress_for
+
+    with progress_for("run", args.quiet) as progress:
+        res = compare(sc_a, sc_b, seed=args.seed, replicates=args.replicates, engine=args.engine,
+                      progress=progress)
+    fig = plot_compare(res)
+    manifest = base_manifest(
+        "compare", args.argv, res.wall_time,
+        scenario_sources={"A": str(args.scenario_a), "B": str(args.scenario_b)},
+        seed=res.seed, replicates=len(res.seeds), replicate_seeds=res.seeds, engines=res.engines,
+        scenarios={"A": res.a.model_dump(mode="json"), "B": res.b.model_dump(mode="json")},
+    )
+    with StagedFiles(out) as files:
+        files.write_csv("compare.csv", res.timeseries())
+        files.write_csv("runs.csv", res.runs)
+        files.write_csv("summary.csv", res.summary)
+        files.write_figure("compare.png", fig)
+        manifest["files"] = files.names + ["manifest.json"]
+        files.write_json("manifest.json", manifest)
+    if not args.quiet:
+        print(summary_text(res))
+        print(f"\nwrote {out}{os.sep}  ({', '.join(manifest['files'])})")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    """Print the JSON Schema of a scenario."""
+    import json
+
+    from sim.config import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return 0
+
+
+def cmd_scenarios(args) -> int:
+    """List the scenarios shipped in ``scenarios/`` with the first line of each description."""
+    from sim import scenario as scn
+    from sim.output import key_values
+
+    read = getattr(scn, "read_scenario_file", scn.read_yaml)  # resolves `extends:`
+    names = scn.scenario_names()
+    if not names:
+        print(f"(no scenarios in {scn.SCENARIO_DIR})")
+        return 0
+    rows = []
+    for name in names:
+        try:
+            desc = str(read(scn.SCENARIO_DIR / f"{name}.yaml").get("description") or "").strip()
+            rows.append((name, _first_sentence(desc)))
+        except scn.ScenarioError as e:
+            rows.append((name, f"(unreadable: {_one_line(e)})"))
+    print(key_values(rows))
+    return 0
+
+
+def _first_sentence(text: str, limit: int = 100) -> str:
+    """First line of a description, cut at its first sentence (YAML ``>-`` folds a paragraph into one line)."""
+    line = text.splitlines()[0].strip() if text.strip() else ""
+    m = re.match(r"(.+?[.!?])(\s|$)", line)
+    if m:
+        line = m.group(1)
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
+
+
+# ----------------------------------------------------------------------------- parser and main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mutualaid`` argument parser; one block per subcommand."""
+    from sim import __version__
+
+    parser = _Parser(prog=PROG, description="Mutual aid versus competition in recovery communities.",
+                     epilog=f"Exit codes: 0 ok, 2 bad input, 1 internal error ({DEBUG_ENV}=1 shows tracebacks).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run one scenario",
+                       description="Run one scenario; write metrics.parquet, metrics.csv and manifest.json "
+                                   "(default folder: results/<scenario name>/).")
+    p.add_argument("scenario", metavar="SCENARIO", help="name in scenarios/ (e.g. baseline) or path to a YAML file")
+    _add_scenario_options(p)
+    p.add_argument("--members", action="store_true", help="also write members.parquet")
+    p.add_argument("--plot", action="store_true", help="also write metrics.png")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="compare two scenarios with common random numbers",
+                       description="Run A and B with the same seeds per replicate; write compare.csv, runs.csv, "
+                                   "summary.csv, compare.png and manifest.json "
+                                   "(default folder: results/compare/<A>_vs_<B>/).")
+    p.add_argument("scenario_a", metavar="SCENARIO_A")
+    p.add_argument("scenario_b", metavar="SCENARIO_B")
+    p.add_argument("--replicates", "-r", type=_int_at_least(1), default=5, metavar="R",
+                   help="runs per scenario (default 5)")
+    _add_scenario_options(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a scenario")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios")
+    p.set_defaults(func=cmd_scenarios)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mutualaid`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = bool(os.environ.get(DEBUG_ENV))
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help, --version
+            return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        args.argv = argv
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `mutualaid schema | head`
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
+    except Exception as e:
+        if isinstance(e, _bad_input()):
+            if debug:
+                traceback.print_exc()
+            _error(str(e))
+            return 2
+        if debug:
+            traceback.print_exc()
+        print(f"{PROG}: internal error: {type(e).__name__}: {_one_line(e)} "
+              f"(rerun with {DEBUG_ENV}=1 to see the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

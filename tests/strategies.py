@@ -1,0 +1,58 @@
+"""Hypothesis strategies that construct valid small scenarios (as override dicts)."""
+
+from hypothesis import strategies as st
+
+KINDS = ["lattice", "ring", "watts_strogatz", "barabasi_albert", "erdos_renyi", "sbm", "complete"]
+
+
+@st.composite
+def network_overrides(draw):
+    kind = draw(st.sampled_from(KINDS))
+    o = {"network.kind": kind}
+    if kind == "lattice":
+        w, h = draw(st.integers(3, 9)), draw(st.integers(3, 9))
+        o.update({"network.width": w, "network.height": h, "population.size": w * h,
+                  "network.neighborhood": draw(st.sampled_from(["moore", "von_neumann"])),
+                  "network.periodic": draw(st.booleans())})
+    else:
+        n = draw(st.integers(12, 70))
+        o["population.size"] = n
+        o["network.degree"] = draw(st.integers(2, min(8, n - 1)))
+        if kind == "sbm":
+            o["network.groups"] = draw(st.integers(1, 4))
+    o["network.self_interaction"] = draw(st.booleans())
+    return o
+
+
+@st.composite
+def scenarios(draw, psychology=None):
+    """Override dicts for small scenarios with every toggle drawn."""
+    o = draw(network_overrides())
+    psych = draw(st.booleans()) if psychology is None else psychology
+    o.update({
+        "seed": draw(st.integers(0, 2**32)),
+        "steps": draw(st.integers(3, 14)),
+        "psychology.enabled": psych,
+        "checkins.enabled": draw(st.booleans()),
+        "sponsorship.enabled": draw(st.booleans()),
+        "isolation.enabled": draw(st.booleans()),
+        "isolation.start": draw(st.integers(0, 5)),
+        "isolation.duration": draw(st.integers(0, 8)),
+        "isolation.share": draw(st.floats(0, 1)),
+        "evolution.enabled": draw(st.booleans()),
+        "evolution.rule": draw(st.sampled_from(["fermi", "imitate_best", "death_birth"])),
+        "evolution.interval": draw(st.integers(1, 3)),
+        "evolution.mutation": draw(st.sampled_from([0.0, 0.05])),
+        "turnover.enabled": draw(st.booleans()),
+        "turnover.crisis_days": draw(st.integers(1, 5)),
+        "ties.dynamic": draw(st.booleans()),
+        "ties.form_prob": draw(st.floats(0, 1)),
+        "population.initial_helpers": draw(st.floats(0, 1)),
+        "population.initial_using": draw(st.floats(0, 0.3)),
+        "population.newcomer_share": draw(st.floats(0, 1)),
+        "meetings.size": draw(st.integers(2, 30)),
+        "sponsorship.min_sober_days": draw(st.integers(0, 400)),
+        "psychology.shock_prob": draw(st.floats(0, 0.3)),
+        "psychology.lapse_max": draw(st.floats(0, 0.5)),
+    })
+    return o

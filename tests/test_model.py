@@ -1,0 +1,189 @@
+"""Properties of the Mesa model (sim/model.py, sim/agents.py) on generated scenarios."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.metrics import COLUMNS
+from sim.model import MutualAidModel
+from sim.scenario import load_scenario
+
+from .strategies import scenarios
+
+SHARES = ["helpers", "mean_stress", "mean_craving", "using", "attendance", "mean_tie", "isolated",
+          "abstinent", "assortment", "sponsored_newcomers"]
+
+
+def run_model(overrides):
+    model = MutualAidModel(load_scenario(None, overrides))
+    for _ in range(model.scenario.steps):
+        model.step()
+        check_state(model)
+    return model
+
+
+def check_state(model):
+    ms = model.members
+    n = len(ms)
+    for a in ms:
+        assert 0.0 <= a.stress <= 1.0 and 0.0 <= a.craving <= 1.0
+        assert a.strategy in (0, 1)
+        assert len(a.ties) <= model.layout.capacity[a.slot]
+        for j, w in a.ties.items():
+            assert 0 <= j < n and j != a.slot
+            assert 0.0 < w <= 1.0
+            assert ms[j].ties[a.slot] == w  # ties are symmetric, with one weight
+        if a.sponsor >= 0:
+            assert a.sponsor != a.slot
+        assert a.using == (a.use_days > 0)
+    sponsees = np.bincount([a.sponsor for a in ms if a.sponsor >= 0], minlength=n)
+    assert all(ms[k].sponsees == sponsees[k] for k in range(n))
+    assert max(sponsees, default=0) <= model.scenario.sponsorship.capacity
+
+
+@settings(max_examples=40)
+@given(o=scenarios())
+def test_state_stays_in_bounds_and_counts_add_up(o):
+    model = run_model(o)
+    m = model.metrics_frame()
+    mem = model.members_frame()
+    n, steps = model.scenario.population.size, model.scenario.steps
+    assert list(m.columns) == list(COLUMNS)
+    assert m["step"].tolist() == list(range(steps + 1))
+    for c in SHARES:
+        v = m[c].dropna()
+        assert ((v >= 0) & (v <= 1)).all(), c
+    for c in ["lapses", "relapses", "checkins", "sponsor_calls", "dropouts", "ties"]:
+        assert (m[c] >= 0).all()
+    assert (m["lapses"] <= n).all() and (m["relapses"] <= n).all()
+    assert (np.diff(m["abstinent"]) <= 0).all()
+    # every member who ever existed has one row; leavers are the dropouts
+    assert len(mem) == n + m["dropouts"].sum()
+    assert mem["left_step"].notna().sum() == m["dropouts"].sum()
+    assert mem["id"].is_unique
+    assert mem["checkins_received"].sum() == m["checkins"].sum()
+    # days in a lapse, counted per member and per step, agree (a leaver's last
+    # day is counted for the member but not in the share measured after turnover)
+    used = round((m["using"].iloc[1:] * n).sum())
+    if m["dropouts"].sum() == 0:
+        assert mem["used_days"].sum() == used
+    else:
+        assert used <= mem["used_days"].sum() <= used + m["dropouts"].sum()
+    # a first use after day 0 is a lapse
+    assert m["lapses"].sum() >= int((mem["first_use_step"] > 0).sum())
+    assert ((mem["help_share"] >= 0) & (mem["help_share"] <= 1)).all()
+    if not model.scenario.psychology.enabled:
+        assert (m[["lapses", "checkins", "sponsor_calls", "dropouts"]] == 0).all().all()
+        assert m["attendance"].isna().all()
+
+
+@settings(max_examples=15)
+@given(o=scenarios())
+def test_same_seed_same_trajectory(o):
+    a, b = run_model(o), run_model(o)
+    pd.testing.assert_frame_equal(a.metrics_frame(), b.metrics_frame())
+    pd.testing.assert_frame_equal(a.members_frame(), b.members_frame())
+
+
+OFF_TOGGLES = {
+    "checkins": {"checkins.missed_threshold": st.integers(1, 5), "checkins.prob": st.floats(0, 1),
+                 "checkins.stress_relief": st.floats(0, 1), "checkins.stop_boost": st.floats(0, 1)},
+    "sponsorship": {"sponsorship.capacity": st.integers(1, 5), "sponsorship.answer_prob": st.floats(0, 1),
+                    "sponsorship.call_threshold": st.floats(0, 1), "sponsorship.newcomer_days": st.integers(0, 300)},
+    "isolation": {"isolation.start": st.integers(0, 5), "isolation.duration": st.integers(0, 10),
+                  "isolation.share": st.floats(0, 1), "isolation.tie_scale": st.floats(0, 1)},
+    "evolution": {"evolution.rule": st.sampled_from(["fermi", "imitate_best", "death_birth"]),
+                  "evolution.interval": st.integers(1, 3), "evolution.temperature": st.floats(0.01, 5),
+                  "evolution.mutation": st.floats(0, 1)},
+    "turnover": {"turnover.crisis_stress": st.floats(0, 1), "turnover.crisis_days": st.integers(1, 4)},
+}
+
+
+@settings(max_examples=30)
+@given(o=scenarios(), toggle=st.sampled_from(sorted(OFF_TOGGLES)), data=st.data())
+def test_a_toggle_that_is_off_changes_nothing_it_governs(o, toggle, data):
+    o = dict(o, **{f"{toggle}.enabled": False})
+    changed = dict(o, **{k: data.draw(s, label=k) for k, s in OFF_TOGGLES[toggle].items()})
+    a, b = run_model(o), run_model(changed)
+    pd.testing.assert_frame_equal(a.metrics_frame(), b.metrics_frame())
+
+
+@settings(max_examples=10)
+@given(o=scenarios(psychology=False), data=st.data())
+def test_psychology_off_ignores_every_psychological_parameter(o, data):
+    changed = dict(o, **{
+        "psychology.stress_decay": data.draw(st.floats(0, 1)),
+        "psychology.lapse_max": data.draw(st.floats(0, 1)),
+        "attendance.base": data.draw(st.floats(0, 1)),
+        "population.initial_stress": data.draw(st.floats(0, 1)),
+        "checkins.enabled": data.draw(st.booleans()),
+        "sponsorship.enabled": data.draw(st.booleans()),
+        "turnover.enabled": data.draw(st.booleans()),
+        "ties.help_gain": data.draw(st.floats(0, 1)),
+    })
+    pd.testing.assert_frame_equal(run_model(o).metrics_frame(), run_model(changed).metrics_frame())
+
+
+def test_checkins_and_sponsor_calls_happen_when_on_and_not_when_off():
+    on = sim.run("baseline", steps=60, set={"population.size": 150}).metrics
+    assert on["checkins"].sum() > 0 and on["sponsor_calls"].sum() > 0
+    off = sim.run("baseline", steps=60, set={"population.size": 150, "checkins.enabled": False,
+                                            "sponsorship.enabled": False}).metrics
+    assert off["checkins"].sum() == 0 and off["sponsor_calls"].sum() == 0
+
+
+def test_isolation_closes_meetings_only_while_it_lasts():
+    m = sim.run("isolation", steps=40, set={"population.size": 100, "isolation.start": 10,
+                                            "isolation.duration": 15}).metrics
+    closed = m[(m.step >= 10) & (m.step < 25)]
+    open_ = m[(m.step >= 1) & ((m.step < 10) | (m.step >= 25))]
+    assert (closed["attendance"] == 0).all()
+    assert (open_["attendance"] > 0).all()
+
+
+def test_different_seeds_give_different_runs():
+    a = sim.run("baseline", seed=1, steps=20, set={"population.size": 80}).metrics
+    b = sim.run("baseline", seed=2, steps=20, set={"population.size": 80}).metrics
+    assert not a.equals(b)
+
+
+def test_mesa_model_is_a_real_mesa_model():
+    import mesa
+
+    model = MutualAidModel("baseline", population_size=50, checkins_enabled=False, seed=5)
+    assert isinstance(model, mesa.Model)
+    assert model.scenario.checkins.enabled is False and model.scenario.seed == 5
+    assert len(model.agents) == 50
+    assert all(isinstance(a, mesa.Agent) and a.cell is not None for a in model.agents)
+    model.step()
+    assert model.steps == 1
+    df = model.datacollector.get_model_vars_dataframe()
+    assert len(df) == 2 and "helpers" in df.columns
+
+
+def test_lattice_members_sit_on_grid_cells():
+    from mesa.discrete_space import OrthogonalMooreGrid
+
+    model = MutualAidModel("nowak-may-1992", network_width=6, network_height=5)
+    assert isinstance(model.space, OrthogonalMooreGrid)
+    a = model.members[7]
+    assert a.cell.coordinate == (7 % 6, 7 // 6)
+    grid_nbrs = sorted(c.agents[0].slot for c in a.cell.neighborhood)
+    assert grid_nbrs == sorted(a.ties)
+
+
+@pytest.mark.parametrize("name", ["baseline", "struggle", "no-checkins", "no-sponsorship", "isolation",
+                                  "isolation-with-checkins", "kropotkin", "nowak-may-1992",
+                                  "fermi-lattice", "death-birth"])
+def test_every_scenario_runs(name):
+    sc = load_scenario(name)
+    small = {"steps": 5}
+    if sc.network.kind == "lattice":
+        small.update({"network.width": 12, "network.height": 12})
+    else:
+        small["population.size"] = min(sc.population.size, 120)
+    r = sim.run(name, set=small, members=True)
+    assert len(r.metrics) == 6 and r.members is not None

@@ -1,0 +1,135 @@
+"""Scenario loading, overrides and errors (sim/scenario.py, sim/config.py)."""
+
+import json
+
+import pytest
+
+from sim.config import Scenario
+from sim.scenario import ScenarioError, all_keys, load_scenario, scenario_names
+
+REQUIRED_KEYS = """name description seed steps engine population.size population.initial_helpers
+network.kind network.degree network.width network.height network.neighborhood network.periodic
+network.self_interaction network.path game.R game.S game.T game.P psychology.enabled
+sponsorship.enabled checkins.enabled isolation.enabled evolution.enabled turnover.enabled
+evolution.rule evolution.interval evolution.temperature evolution.mutation""".split()
+
+SHIPPED = ["baseline", "struggle", "no-checkins", "no-sponsorship", "isolation",
+           "isolation-with-checkins", "kropotkin", "nowak-may-1992", "fermi-lattice", "death-birth"]
+
+
+def test_contract_keys_exist():
+    keys = set(all_keys())
+    assert set(REQUIRED_KEYS) <= keys
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_scenario_loads_and_says_what_it_shows(name):
+    assert name in scenario_names()
+    sc = load_scenario(name)
+    assert sc.name == name
+    assert len(sc.description) > 60
+
+
+def test_variants_differ_from_their_base_in_one_toggle():
+    base = load_scenario("baseline").model_dump()
+    for name, key in [("no-checkins", "checkins"), ("no-sponsorship", "sponsorship")]:
+        v = load_scenario(name).model_dump()
+        diff = {k for k in base if base[k] != v[k]} - {"name", "description"}
+        assert diff == {key}
+        assert v[key]["enabled"] is False and base[key]["enabled"] is True
+    iso, isoc = load_scenario("isolation"), load_scenario("isolation-with-checkins")
+    assert iso.isolation.enabled and isoc.isolation.enabled
+    assert not iso.checkins.enabled and isoc.checkins.enabled
+
+
+def test_classic_games_switch_psychology_off():
+    for name in ["nowak-may-1992", "fermi-lattice", "death-birth"]:
+        sc = load_scenario(name)
+        assert not sc.psychology.enabled and sc.evolution.enabled
+    nm = load_scenario("nowak-may-1992")
+    assert nm.network.kind == "lattice" and nm.network.neighborhood == "moore"
+    assert nm.network.self_interaction and nm.evolution.rule == "imitate_best"
+    assert (nm.game.R, nm.game.S, nm.game.P) == (1.0, 0.0, 0.0)
+
+
+def test_overrides_are_yaml_values():
+    sc = load_scenario("baseline", ["checkins.enabled=false", "population.size=5000", "game.T=1.5"])
+    assert sc.checkins.enabled is False and sc.population.size == 5000 and sc.game.T == 1.5
+    assert load_scenario("baseline", {"checkins.enabled": False}).checkins.enabled is False
+
+
+def test_lattice_size_follows_width_and_height():
+    sc = load_scenario("nowak-may-1992", ["network.width=20", "network.height=30"])
+    assert sc.population.size == 600
+    sc = load_scenario(None, ["network.kind=lattice", "population.size=64"])
+    assert (sc.network.width, sc.network.height) == (8, 8)
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (["checkin.enabled=true"], "did you mean 'checkins.enabled'"),
+    (["population.sise=10"], "did you mean 'population.size'"),
+    (["population.size=-3"], "population.size = -3: must be >= 2"),
+    (["population.initial_helpers=1.5"], "population.initial_helpers = 1.5: must be <= 1"),
+    (["steps=many"], "steps = 'many'"),
+    (["network.kind=grid"], "network.kind = 'grid': allowed:"),
+    (["evolution.rule=copy"], "evolution.rule = 'copy'"),
+    (["network.kind=lattice", "population.size=50"], "is not a square"),
+    (["network.kind=lattice", "network.width=5", "network.height=5", "population.size=30"],
+     "does not match network.width*network.height"),
+    (["checkins.enabled"], "expected KEY=VALUE"),
+    (["network.kind=edgelist"], "needs network.path"),
+])
+def test_bad_overrides_give_one_clear_line(overrides, fragment):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("baseline", overrides)
+    msg = str(e.value)
+    assert fragment in msg
+    assert "\n" not in msg
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ScenarioError, match="not found"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("population:\n  size: [1, 2\n")
+    with pytest.raises(ScenarioError, match="malformed YAML") as e:
+        load_scenario(bad)
+    assert "line" in str(e.value)
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("population:\n  sizes: 10\n")
+    with pytest.raises(ScenarioError, match=r"unknown key 'population.sizes'.*population.size"):
+        load_scenario(unknown)
+    lst = tmp_path / "list.yaml"
+    lst.write_text("- 1\n- 2\n")
+    with pytest.raises(ScenarioError, match="mapping"):
+        load_scenario(lst)
+    with pytest.raises(ScenarioError, match="did you mean 'baseline'"):
+        load_scenario("baselin")
+
+
+def test_yaml_is_read_safely(tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("name: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ScenarioError, match="malformed YAML"):
+        load_scenario(evil)
+
+
+def test_extends_builds_on_a_base_and_detects_cycles(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: baseline\nname: child\ncheckins:\n  prob: 0.9\n")
+    sc = load_scenario(child)
+    assert sc.checkins.prob == 0.9 and sc.population.size == load_scenario("baseline").population.size
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: b.yaml\n")
+    b.write_text("extends: a.yaml\n")
+    with pytest.raises(ScenarioError, match="cycle"):
+        load_scenario(a)
+
+
+def test_json_schema_names_every_section():
+    schema = Scenario.model_json_schema()
+    text = json.dumps(schema)
+    for section in ["population", "network", "game", "psychology", "checkins", "sponsorship",
+                    "isolation", "ties", "evolution", "turnover"]:
+        assert section in schema["properties"]
+    assert "lattice" in text and "death_birth" in text
