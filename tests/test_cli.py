@@ -1,0 +1,401 @@
+"""The ``mutualaid`` command line: outputs, reproducibility, and one-line errors (CONTRACT.md).
+
+Most tests call :func:`sim.cli.main` in-process (fast); a few run the console
+script and ``python -m sim.cli`` in a subprocess to prove the real exit codes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.metrics import COLUMNS
+from sim.output import OutputPathError, StagedFiles, check_out_dir
+from sim.progress import Progress, format_duration, progress_for
+from sim.scenario import SCENARIO_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+STEPS = 10
+SMALL = ["--set", "population.size=60", "--steps", str(STEPS)]
+MEMBER_COLUMNS = ["id", "joined_step", "left_step", "strategy_final", "help_share", "ever_used",
+                  "first_use_step", "used_days", "sponsor_id", "sponsees", "checkins_received"]
+HAS_BASELINE = (SCENARIO_DIR / "baseline.yaml").is_file()
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    p = tmp_path / "tiny.yaml"
+    p.write_text("name: tiny\ndescription: a small test community\nseed: 5\nsteps: 10\n"
+                 "population:\n  size: 60\n", encoding="utf-8")
+    return p
+
+
+def run_cli(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(err: str, *fragments: str):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("mutualaid: error: "), err
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+# ----------------------------------------------------------------------------- run: outputs
+
+
+def test_run_writes_metrics_manifest_members_and_plot(tmp_path, tiny_yaml, capsys):
+    out = tmp_path / "out"
+    rc, stdout, err = run_cli(capsys, "run", tiny_yaml, "--out", out, "--members", "--plot", *SMALL)
+    assert rc == 0, err
+    assert err == ""  # not a terminal: no progress line
+
+    csv = pd.read_csv(out / "metrics.csv")
+    pq = pd.read_parquet(out / "metrics.parquet")
+    assert list(csv.columns) == list(COLUMNS)
+    assert list(pq.columns) == list(COLUMNS)
+    assert csv["step"].tolist() == list(range(STEPS + 1))
+    pd.testing.assert_frame_equal(csv, pq, check_dtype=False)
+
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["command"] == "run"
+    assert man["engine"] == "agents"
+    assert man["seed"] == 5 == man["scenario"]["seed"]
+    assert man["scenario"]["population"]["size"] == 60
+    assert man["scenario"]["steps"] == STEPS
+    assert man["scenario"]["checkins"]["enabled"] is True  # full resolved scenario, defaults included
+    for pkg in ("python", "sim", "mesa", "numpy", "numba", "networkx", "pandas", "pydantic", "pyarrow"):
+        assert man["versions"][pkg], pkg
+    assert "commit" in man["git"]
+    assert man["wall_time_s"] >= 0
+    assert man["command_line"].startswith("mutualaid run ")
+    assert man["created_utc"].endswith("Z")
+    assert set(man["files"]) == {"metrics.parquet", "metrics.csv", "members.parquet", "metrics.png",
+                                 "manifest.json"}
+
+    members = pd.read_parquet(out / "members.parquet")
+    assert list(members.columns[: len(MEMBER_COLUMNS)]) == MEMBER_COLUMNS
+    assert len(members) >= 60 and members["id"].is_unique
+
+    png = (out / "metrics.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+    for word in ("tiny", "agents", "helpers", "using", "totals:", "lapses", "relapses", "checkins",
+                 "sponsor_calls", "dropouts", str(out)):
+        assert word in stdout, word
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, tiny_yaml, capsys):
+    texts = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        rc, _, err = run_cli(capsys, "run", tiny_yaml, "--seed", seed, "--out", tmp_path / name, *SMALL)
+        assert rc == 0, err
+        texts[name] = (tmp_path / name / "metrics.csv").read_bytes()
+    assert texts["a"] == texts["b"]
+    assert texts["a"] != texts["c"]
+
+
+def test_set_lands_in_manifest_and_in_the_run(tmp_path, tiny_yaml, capsys):
+    out = tmp_path / "out"
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", out, "--set", "checkins.enabled=false", *SMALL)
+    assert rc == 0, err
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["scenario"]["checkins"]["enabled"] is False
+    assert "checkins.enabled=false" in man["command_line"]
+    assert pd.read_csv(out / "metrics.csv")["checkins"].sum() == 0
+    assert not (out / "members.parquet").exists() and not (out / "metrics.png").exists()
+
+
+def test_default_out_dir_is_results_scenario_name(tmp_path, tiny_yaml, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--quiet", *SMALL)
+    assert rc == 0, err
+    assert (tmp_path / "results" / "tiny" / "metrics.parquet").is_file()
+
+
+def test_quiet_prints_nothing(tmp_path, tiny_yaml, capsys):
+    rc, out, err = run_cli(capsys, "run", tiny_yaml, "--out", tmp_path / "o", "--quiet", *SMALL)
+    assert (rc, out, err) == (0, "", "")
+
+
+def test_rerun_replaces_files_in_place(tmp_path, tiny_yaml, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "metrics.csv").write_text("old")
+    assert run_cli(capsys, "run", tiny_yaml, "--out", out, *SMALL)[0] == 0
+    assert (out / "metrics.csv").read_text().startswith("step,")
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(not HAS_BASELINE, reason="scenarios/baseline.yaml not shipped yet")
+def test_run_baseline_by_name(tmp_path, capsys):
+    rc, out, err = run_cli(capsys, "run", "baseline", "--out", tmp_path / "b", *SMALL)
+    assert rc == 0, err
+    man = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert man["scenario"]["name"] == "baseline"
+    assert man["scenario"]["population"]["size"] == 60
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _malformed(tmp_path):
+    p = tmp_path / "broken.yaml"
+    p.write_text("name: broken\npopulation: [1, 2\n", encoding="utf-8")
+    return p
+
+
+def _unknown_key_file(tmp_path):
+    p = tmp_path / "typo.yaml"
+    p.write_text("name: typo\ncheckin:\n  enabled: false\n", encoding="utf-8")
+    return p
+
+
+# (id, argv builder(tmp_path, tiny_yaml), fragments the error line must contain)
+BAD = [
+    ("unknown-key", lambda t, y: ["run", y, "--set", "checkin.enabled=false"], ["checkin.enabled", "checkins.enabled"]),
+    ("unknown-key-in-file", lambda t, y: ["run", _unknown_key_file(t)], ["checkin", "checkins"]),
+    ("wrong-type", lambda t, y: ["run", y, "--set", "population.size=abc"], ["population.size", "abc"]),
+    ("out-of-range", lambda t, y: ["run", y, "--set", "population.initial_helpers=1.5"], ["initial_helpers", "1"]),
+    ("lattice-mismatch", lambda t, y: ["run", y, "--set", "network.kind=lattice", "--set", "population.size=50"],
+     ["lattice", "50"]),
+    ("missing-file", lambda t, y: ["run", t / "nope.yaml"], ["nope.yaml"]),
+    ("malformed-yaml", lambda t, y: ["run", _malformed(t)], ["broken.yaml", "YAML"]),
+    ("unknown-scenario", lambda t, y: ["run", "no-such-scenario-xyz"], ["no-such-scenario-xyz"]),
+    ("set-without-equals", lambda t, y: ["run", y, "--set", "checkins.enabled"], ["KEY=VALUE"]),
+    ("set-bad-yaml", lambda t, y: ["run", y, "--set", "population.size=[1,"], ["population.size"]),
+    ("bad-engine", lambda t, y: ["run", y, "--engine", "turbo"], ["--engine", "turbo"]),
+    ("negative-seed", lambda t, y: ["run", y, "--seed", "-1"], ["--seed"]),
+    ("non-integer-steps", lambda t, y: ["run", y, "--steps", "ten"], ["--steps", "ten"]),
+    ("unknown-option", lambda t, y: ["run", y, "--bogus"], ["--bogus"]),
+    ("no-scenario", lambda t, y: ["run"], ["SCENARIO"]),
+    ("no-command", lambda t, y: [], ["COMMAND"]),
+    ("unknown-command", lambda t, y: ["fly"], ["fly"]),
+    ("replicates-zero", lambda t, y: ["compare", y, y, "--replicates", "0"], ["--replicates"]),
+    ("replicates-negative", lambda t, y: ["compare", y, y, "--replicates", "-3"], ["--replicates"]),
+    ("compare-bad-b", lambda t, y: ["compare", y, t / "nope.yaml"], ["nope.yaml"]),
+    ("compare-unknown-key", lambda t, y: ["compare", y, y, "--set", "checkin.enabled=false"], ["checkins.enabled"]),
+]
+
+
+@pytest.mark.parametrize("build, fragments", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(tmp_path, tiny_yaml, capsys, monkeypatch, build,
+                                                           fragments):
+    import sim.api
+
+    def no_run(*a, **k):
+        raise AssertionError("bad input must be caught before any run starts")
+
+    monkeypatch.setattr(sim.api, "run", no_run)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.csv").write_text("old results\n")
+    argv = [str(a) for a in build(tmp_path, tiny_yaml)]
+    if len(argv) >= 2:
+        argv += ["--out", str(out)]
+    rc, stdout, err = run_cli(capsys, *argv)
+    assert rc == 2
+    assert_one_line_error(err, *fragments)
+    assert (out / "metrics.csv").read_text() == "old results\n"
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+
+
+def test_out_is_an_existing_file(tmp_path, tiny_yaml, capsys):
+    target = tmp_path / "taken.txt"
+    target.write_text("keep me")
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", target, *SMALL)
+    assert rc == 2
+    assert_one_line_error(err, "--out", "taken.txt", "not a folder")
+    assert target.read_text() == "keep me"
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", target / "sub", *SMALL)
+    assert rc == 2
+    assert_one_line_error(err, "--out")
+
+
+def test_check_out_dir_accepts_new_nested_folders_without_creating_them(tmp_path):
+    p = check_out_dir(tmp_path / "a" / "b" / "c")
+    assert not p.exists()
+    with pytest.raises(OutputPathError):
+        check_out_dir("")
+
+
+def test_kernel_engine_refused_cleanly_while_it_does_not_exist(tmp_path, tiny_yaml, capsys):
+    from sim.api import resolve_engine
+    from sim.config import Scenario
+    from sim.scenario import ScenarioError
+
+    try:
+        resolve_engine(Scenario(), "kernel")
+    except ScenarioError:
+        rc, _, err = run_cli(capsys, "run", tiny_yaml, "--engine", "kernel", "--out", tmp_path / "o", *SMALL)
+        assert rc == 2
+        assert_one_line_error(err, "kernel")
+    else:
+        pytest.skip("the kernel engine exists now")
+
+
+def test_internal_error_is_exit_1_with_debug_hint(tmp_path, tiny_yaml, capsys, monkeypatch):
+    import sim.api
+
+    def boom(*a, **k):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(sim.api, "run", boom)
+    monkeypatch.delenv("MUTUALAID_DEBUG", raising=False)
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", tmp_path / "o", *SMALL)
+    assert rc == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert "boom" in lines[0] and "MUTUALAID_DEBUG=1" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+    monkeypatch.setenv("MUTUALAID_DEBUG", "1")
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", tmp_path / "o", *SMALL)
+    assert rc == 1 and "Traceback" in err
+
+
+def test_failure_while_writing_keeps_earlier_files(tmp_path, tiny_yaml, capsys, monkeypatch):
+    """A failed write (here: the plot) leaves neither half files nor replaced ones."""
+    import sim.output
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.csv").write_text("old results\n")
+
+    class BadFigure:
+        def savefig(self, path, **kw):
+            Path(path).write_bytes(b"half a png")
+            raise OSError("disk full")
+
+    monkeypatch.setattr(sim.output, "plot_metrics", lambda *a, **k: BadFigure())
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", out, "--plot", *SMALL)
+    assert rc == 1 and "disk full" in err
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+    assert (out / "metrics.csv").read_text() == "old results\n"
+
+
+def test_staged_files_all_or_nothing(tmp_path):
+    (tmp_path / "a.txt").write_text("old a")
+    with pytest.raises(RuntimeError):
+        with StagedFiles(tmp_path) as files:
+            files.write_text("a.txt", "new a")
+            files.write_text("b.txt", "new b")
+            raise RuntimeError("stop")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old a"
+    with StagedFiles(tmp_path / "new") as files:
+        files.write_text("a.txt", "x")
+        files.write_json("m.json", {"k": 1})
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["a.txt", "m.json"]
+    assert json.loads((tmp_path / "new" / "m.json").read_text()) == {"k": 1}
+
+
+# ----------------------------------------------------------------------------- schema, scenarios, help
+
+
+def test_schema_is_json_schema_of_a_scenario(capsys):
+    rc, out, _ = run_cli(capsys, "schema")
+    assert rc == 0
+    schema = json.loads(out)
+    assert {"population", "network", "checkins", "seed", "steps"} <= set(schema["properties"])
+
+
+def test_scenarios_lists_shipped_names(capsys):
+    from sim.scenario import scenario_names
+
+    rc, out, _ = run_cli(capsys, "scenarios")
+    assert rc == 0
+    for name in scenario_names():
+        assert any(line.startswith(name + " ") or line == name for line in out.splitlines()), name
+
+
+def test_help_exits_0(capsys):
+    rc, out, _ = run_cli(capsys, "--help")
+    assert rc == 0 and "run" in out and "compare" in out
+    rc, out, _ = run_cli(capsys, "run", "--help")
+    assert rc == 0 and "--set" in out
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_draws_one_updating_line_on_a_terminal():
+    term = FakeTerminal()
+    with Progress("day", stream=term, min_interval=0) as p:
+        for t in range(0, 11):
+            p(t, 10)
+    text = term.getvalue()
+    assert "\n" not in text
+    assert "day 5/10" in text and "50%" in text and "ETA" in text
+    assert text.endswith("\r")  # erased at the end
+
+
+def test_progress_silent_off_terminal_or_quiet():
+    plain = io.StringIO()
+    p = progress_for("run", stream=plain)
+    p(1, 2)
+    p.close()
+    assert plain.getvalue() == ""
+    term = FakeTerminal()
+    q = progress_for("run", quiet=True, stream=term)
+    q(1, 2)
+    q.close()
+    assert term.getvalue() == ""
+
+
+def test_format_duration():
+    assert format_duration(4.2) == "4s"
+    assert format_duration(125) == "2m05s"
+    assert format_duration(3720) == "1h02m"
+
+
+# ----------------------------------------------------------------------------- the real executables
+
+
+def _env():
+    env = dict(os.environ)
+    env.pop("MUTUALAID_DEBUG", None)
+    return env
+
+
+def test_console_script_runs_and_exits_0(tmp_path, tiny_yaml):
+    exe = Path(sys.executable).parent / "mutualaid"
+    if not exe.exists():
+        pytest.skip("console script not installed next to this python")
+    out = tmp_path / "out"
+    res = subprocess.run([str(exe), "run", str(tiny_yaml), "--out", str(out), *SMALL],
+                         capture_output=True, text=True, env=_env(), timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""  # piped: no progress
+    assert "totals:" in res.stdout
+    assert (out / "metrics.parquet").is_file()
+
+
+def test_module_bad_input_exits_2_with_one_line(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(tmp_path / "missing.yaml")],
+                         capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120)
+    assert res.returncode == 2
+    assert_one_line_error(res.stderr, "missing.yaml")
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "compare", "a", "b", "--replicates", "0"],
+                         capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120)
+    assert res.returncode == 2
+    assert_one_line_error(res.stderr, "--replicates")
