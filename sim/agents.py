@@ -158,6 +158,8 @@ class Member(FixedAgent):
                 if members[j].can_check_in() and rng.uniform_in(sk, self.slot, j) < prob * w:
                     self.checkins_in += 1
             self.reached = self.checkins_in > 0
+            if self.reached:
+                self.next_missed = 0  # counted again from the next missed meeting
         if self.can_check_in():
             for i, w in self.nbrs:
                 if members[i].needs_checkin() and rng.uniform_in(sk, i, self.slot) < prob * w:
@@ -181,12 +183,14 @@ class Member(FixedAgent):
         ps, m = p.psychology, self.model
         shock = ps.shock_size if rng.uniform(m.key, m.day, self.slot, rng.SHOCK, -1) < ps.shock_prob else 0.0
         x = rules.stress_next(self.stress, self.conflict, self.lonely, self.support, float(self.reached),
-                              shock, self.using, ps.stress_decay, ps.conflict_stress, ps.loneliness_stress,
-                              ps.support_buffer, ps.using_stress, p.checkins.stress_relief)
+                              float(self.attended), shock, self.using, ps.stress_decay, ps.conflict_stress,
+                              ps.loneliness_stress, ps.support_buffer, ps.using_stress,
+                              p.checkins.stress_relief, p.attendance.stress_relief)
         help_acts = self.help_given + self.calls_made + self.answered
-        y = rules.craving_next(self.craving, self.stress, self.support, float(self.called), help_acts,
-                               self.using, ps.craving_decay, ps.stress_craving, ps.support_craving,
-                               ps.using_craving, p.sponsorship.craving_relief, ps.helper_therapy)
+        y = rules.craving_next(self.craving, self.stress, self.support, float(self.called),
+                               float(self.attended), help_acts, self.using, ps.craving_decay,
+                               ps.stress_craving, ps.support_craving, ps.using_craving,
+                               p.sponsorship.craving_relief, p.attendance.craving_relief, ps.helper_therapy)
         using, use_days, sober_days = self.using, self.use_days, self.sober_days
         if not using:
             if rng.uniform(m.key, m.day, self.slot, rng.LAPSE, -1) < rules.lapse_prob(

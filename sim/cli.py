@@ -44,10 +44,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _bad_input() -> tuple[type[BaseException], ...]:
+    """Exception types that mean bad input (exit code 2), not a bug."""
     from sim.output import OutputPathError
     from sim.scenario import ScenarioError
 
-    return (ScenarioError, OutputPathError, UsageError)
+    kinds: list[type[BaseException]] = [ScenarioError, OutputPathError, UsageError]
+    net = sys.modules.get("sim.networks")  # an edgelist file that cannot be read is found while building
+    if net is not None and isinstance(getattr(net, "NetworkError", None), type):
+        kinds.append(net.NetworkError)
+    return tuple(kinds)
 
 
 def _one_line(text: str) -> str:
@@ -75,10 +80,10 @@ def _int_at_least(low: int):
     return parse
 
 
-def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True) -> None:
+def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True,
+                          seed_help: str = "integer seed (default: the scenario's)") -> None:
     """Options shared by commands that run scenarios."""
-    p.add_argument("--seed", type=_int_at_least(0), metavar="N",
-                   help="integer seed (default: the scenario's)")
+    p.add_argument("--seed", type=_int_at_least(0), metavar="N", help=seed_help)
     p.add_argument("--steps", type=_int_at_least(0), metavar="N",
                    help="days to simulate (default: the scenario's)")
     if engine:
@@ -237,11 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run A and B with the same seeds per replicate; write compare.csv, runs.csv, "
                                    "summary.csv, compare.png and manifest.json "
                                    "(default folder: results/compare/<A>_vs_<B>/).")
-    p.add_argument("scenario_a", metavar="SCENARIO_A")
-    p.add_argument("scenario_b", metavar="SCENARIO_B")
+    p.add_argument("scenario_a", metavar="SCENARIO_A", help="the reference scenario (name or YAML path)")
+    p.add_argument("scenario_b", metavar="SCENARIO_B", help="the scenario compared with it; differences are B - A")
     p.add_argument("--replicates", "-r", type=_int_at_least(1), default=5, metavar="R",
                    help="runs per scenario (default 5)")
-    _add_scenario_options(p)
+    _add_scenario_options(p, seed_help="base seed of the replicate seeds, the same for A and B "
+                                       "(default: A's scenario seed)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("schema", help="print the JSON Schema of a scenario")

@@ -82,9 +82,9 @@ class Psychology(_Section):
     conflict_stress: float = P(0.04, "stress added per day at full conflict (all ties compete)", ge=0, le=1)
     loneliness_stress: float = P(0.04, "stress added per day at full loneliness (no ties)", ge=0, le=1)
     support_buffer: float = P(0.05, "share of stress removed per day at full support", ge=0, le=1)
-    shock_prob: float = P(0.015, "daily probability of a life shock", ge=0, le=1)
+    shock_prob: float = P(0.02, "daily probability of a life shock", ge=0, le=1)
     shock_size: float = P(0.3, "stress added by a life shock", ge=0, le=1)
-    stress_craving: float = P(0.06, "craving added per day per unit of stress", ge=0, le=1)
+    stress_craving: float = P(0.09, "craving added per day per unit of stress", ge=0, le=1)
     craving_decay: float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1)
     support_craving: float = P(0.02, "share of craving removed per day at full support", ge=0, le=1)
     using_stress: float = P(0.03, "stress added per day in a lapse", ge=0, le=1)
@@ -106,13 +106,15 @@ class Attendance(_Section):
     stress_effect: float = P(0.4, "removed at stress 1", ge=0, le=1)
     using_effect: float = P(0.4, "removed while in a lapse", ge=0, le=1)
     checkin_boost: float = P(0.3, "added on the day after being reached by a check-in", ge=0, le=1)
+    stress_relief: float = P(0.01, "stress removed by attending a meeting", ge=0, le=1)
+    craving_relief: float = P(0.004, "craving removed by attending a meeting", ge=0, le=1)
 
 
 class Checkins(_Section):
     enabled: bool = Field(True, description="members who miss meetings are reached by helper neighbours")
     missed_threshold: int = P(2, "consecutive missed meetings after which a member is checked on", ge=1, le=365)
     prob: float = P(0.5, "probability that an active helper neighbour reaches out, times the tie weight", ge=0, le=1)
-    stress_relief: float = P(0.1, "stress removed by being reached", ge=0, le=1)
+    stress_relief: float = P(0.05, "stress removed by being reached", ge=0, le=1)
     stop_boost: float = P(0.2, "added probability of ending a lapse when reached", ge=0, le=1)
 
 

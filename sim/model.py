@@ -301,6 +301,7 @@ class MutualAidModel(Model):
         return {
             "id": a.member_id,
             "joined_step": a.joined_step,
+            "start_day": a.start_day,
             "left_step": left,
             "strategy_final": "HELP" if a.strategy == rules.HELP else "COMPETE",
             "help_share": a.help_days / a.days if a.days else float(a.strategy),

@@ -479,7 +479,9 @@ def _bernoulli_slots(rng: np.random.Generator, row_len: np.ndarray, col_start: n
         while last < total:
             # Enough gaps to pass the end with high probability in one go.
             size = int((total - last) * p + 6.0 * math.sqrt(expected) + 64)
-            step = np.cumsum(rng.geometric(p, size=size), dtype=np.int64)
+            gaps = rng.geometric(p, size=size)
+            np.minimum(gaps, total + 1, out=gaps)  # tiny p: gaps saturate at 2**63-1
+            step = np.cumsum(gaps, dtype=np.int64)
             step += last
             chunks.append(step)
             last = int(step[-1])
@@ -776,8 +778,9 @@ def build_barabasi_albert(n: int, m: int, seed: int) -> Graph:
     chosen with probability proportional to their degree (the
     "repeated nodes" list: every tie end so far, drawn uniformly). The
     result has exactly ``m * (n - m)`` ties (``m`` star ties plus ``m`` per
-    later member), minimum degree ``m`` and a power-law degree tail
-    (exponent 3), as in ``networkx.barabasi_albert_graph``.
+    later member), degree at least ``m`` for every joiner (at least 1 for the
+    star's leaves) and a power-law degree tail (exponent 3), as in
+    ``networkx.barabasi_albert_graph``.
 
     Parameters
     ----------

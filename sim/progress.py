@@ -55,13 +55,22 @@ class Progress:
         self._start = time.perf_counter()
         self._last_draw = -float("inf")
         self._width = 0
+        self._first: Optional[tuple[float, int]] = None
 
     def line(self, done: int, total: int) -> str:
-        """The text drawn for ``done`` of ``total``."""
-        elapsed = time.perf_counter() - self._start
+        """The text drawn for ``done`` of ``total``.
+
+        The ETA uses the pace since the first report, so set-up time (model
+        construction, JIT compilation) before it does not inflate the estimate.
+        """
+        now = time.perf_counter()
+        elapsed = now - self._start
+        if self._first is None:
+            self._first = (now, done)
+        t1, d1 = self._first
         pct = 100.0 * done / total if total else 100.0
-        if 0 < done < total:
-            eta = f"ETA {format_duration(elapsed * (total - done) / done)}"
+        if done < total and done > d1:
+            eta = f"ETA {format_duration((now - t1) * (total - done) / (done - d1))}"
         elif done >= total:
             eta = f"done in {format_duration(elapsed)}"
         else:

@@ -61,25 +61,26 @@ def loneliness(tie_total, tie_target):
 
 
 @njit(cache=True)
-def stress_next(x, conflict, lonely, support, reached, shock, using,
+def stress_next(x, conflict, lonely, support, reached, attended, shock, using,
                 decay, conflict_stress, loneliness_stress, support_buffer,
-                using_stress, checkin_relief):
+                using_stress, checkin_relief, meeting_relief):
     """7.6 Tomorrow's stress (before a lapse's shame), clamped to [0, 1]."""
     v = (x - decay * x + conflict_stress * conflict + loneliness_stress * lonely
-         + shock - support_buffer * support * x - checkin_relief * reached)
+         + shock - support_buffer * support * x - checkin_relief * reached
+         - meeting_relief * attended)
     if using:
         v += using_stress
     return clip01(v)
 
 
 @njit(cache=True)
-def craving_next(y, x, support, called, help_acts, using,
+def craving_next(y, x, support, called, attended, help_acts, using,
                  decay, stress_craving, support_craving, using_craving,
-                 call_relief, helper_therapy):
-    """7.6-7.7 Tomorrow's craving: stress pulls it up; support, an answered
-    sponsor call and one's own acts of help (helper therapy) pull it down."""
+                 call_relief, meeting_relief, helper_therapy):
+    """7.6-7.7 Tomorrow's craving: stress pulls it up; support, a meeting, an
+    answered sponsor call and one's own acts of help (helper therapy) pull it down."""
     v = (y - decay * y + stress_craving * x - support_craving * support * y
-         - call_relief * called - helper_therapy * help_acts)
+         - call_relief * called - meeting_relief * attended - helper_therapy * help_acts)
     if using:
         v += using_craving
     return clip01(v)

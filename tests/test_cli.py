@@ -86,7 +86,7 @@ def test_run_writes_metrics_manifest_members_and_plot(tmp_path, tiny_yaml, capsy
                                  "manifest.json"}
 
     members = pd.read_parquet(out / "members.parquet")
-    assert list(members.columns[: len(MEMBER_COLUMNS)]) == MEMBER_COLUMNS
+    assert set(MEMBER_COLUMNS) <= set(members.columns), set(MEMBER_COLUMNS) - set(members.columns)
     assert len(members) >= 60 and members["id"].is_unique
 
     png = (out / "metrics.png").read_bytes()
@@ -224,6 +224,20 @@ def test_out_is_an_existing_file(tmp_path, tiny_yaml, capsys):
     rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", target / "sub", *SMALL)
     assert rc == 2
     assert_one_line_error(err, "--out")
+
+
+def test_unreadable_edgelist_is_bad_input(tmp_path, tiny_yaml, capsys):
+    edges = tmp_path / "edges.txt"
+    edges.write_text("0 1\n1 2\nx y\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.csv").write_text("old results\n")
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--set", "network.kind=edgelist",
+                         "--set", f"network.path={edges}", "--out", out, *SMALL)
+    assert rc == 2
+    assert_one_line_error(err, "edges.txt")
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+    assert (out / "metrics.csv").read_text() == "old results\n"
 
 
 def test_check_out_dir_accepts_new_nested_folders_without_creating_them(tmp_path):

@@ -33,22 +33,26 @@ def test_payoff_matrix():
 
 
 @given(x=unit, c=unit, lonely=unit, support=unit, reached=st.sampled_from([0.0, 1.0]),
-       shock=unit, using=st.booleans(), params=st.lists(rate, min_size=6, max_size=6))
-def test_stress_stays_in_bounds_and_support_lowers_it(x, c, lonely, support, reached, shock, using, params):
-    v = rules.stress_next(x, c, lonely, support, reached, shock, using, *params)
+       attended=st.sampled_from([0.0, 1.0]), shock=unit, using=st.booleans(),
+       params=st.lists(rate, min_size=7, max_size=7))
+def test_stress_stays_in_bounds_and_support_lowers_it(x, c, lonely, support, reached, attended, shock, using,
+                                                       params):
+    v = rules.stress_next(x, c, lonely, support, reached, attended, shock, using, *params)
     assert 0.0 <= v <= 1.0
-    more_support = rules.stress_next(x, c, lonely, min(1.0, support + 0.2), reached, shock, using, *params)
+    more_support = rules.stress_next(x, c, lonely, min(1.0, support + 0.2), reached, attended, shock, using,
+                                     *params)
     assert more_support <= v
+    assert rules.stress_next(x, c, lonely, support, reached, 1.0, shock, using, *params) <= \
+        rules.stress_next(x, c, lonely, support, reached, 0.0, shock, using, *params)
 
 
-@given(y=unit, x=unit, support=unit, called=st.sampled_from([0.0, 1.0]), acts=st.floats(0, 20),
-       using=st.booleans(), params=st.lists(rate, min_size=6, max_size=6))
-def test_craving_in_bounds_and_helping_lowers_it(y, x, support, called, acts, using, params):
-    v = rules.craving_next(y, x, support, called, acts, using, *params)
+@given(y=unit, x=unit, support=unit, called=st.sampled_from([0.0, 1.0]), attended=st.sampled_from([0.0, 1.0]),
+       acts=st.floats(0, 20), using=st.booleans(), params=st.lists(rate, min_size=7, max_size=7))
+def test_craving_in_bounds_and_helping_lowers_it(y, x, support, called, attended, acts, using, params):
+    v = rules.craving_next(y, x, support, called, attended, acts, using, *params)
     assert 0.0 <= v <= 1.0
-    assert rules.craving_next(y, x, support, called, acts + 1.0, using, *params) <= v
-    assert rules.craving_next(y, min(1.0, x + 0.1), support, called, acts, using, *params) >= v or \
-        v == 0.0 or v == 1.0
+    assert rules.craving_next(y, x, support, called, attended, acts + 1.0, using, *params) <= v
+    assert rules.craving_next(y, min(1.0, x + 0.1), support, called, attended, acts, using, *params) >= v
 
 
 @given(y=unit, lmax=rate, mid=unit, width=st.floats(0.01, 1.0))
@@ -73,6 +77,8 @@ def test_fermi_probability(f1, f2, k):
     p = rules.fermi_prob(f1, f2, k)
     assert 0.0 <= p <= 1.0
     if f2 > f1:
+        assert p >= 0.5
+    if (f2 - f1) / k > 1e-6:
         assert p > 0.5
     assert math.isclose(rules.fermi_prob(f1, f1, k), 0.5)
     assert math.isclose(p + rules.fermi_prob(f2, f1, k), 1.0, abs_tol=1e-12)

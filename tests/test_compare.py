@@ -1,0 +1,187 @@
+"""Comparing two scenarios with common random numbers (``sim.compare``, ``mutualaid compare``)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.cli import main
+from sim.compare import METRICS, TOTALS, compare, paired_difference, replicate_seeds
+from sim.metrics import COLUMNS
+from sim.scenario import SCENARIO_DIR, ScenarioError
+
+STEPS = 10
+TINY = {"population.size": 60}
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """Two small scenarios that differ only in check-ins."""
+    a = tmp_path / "with.yaml"
+    b = tmp_path / "without.yaml"
+    body = "seed: 11\nsteps: 10\npopulation:\n  size: 60\n"
+    a.write_text("name: with\n" + body, encoding="utf-8")
+    b.write_text("name: without\n" + body + "checkins:\n  enabled: false\n", encoding="utf-8")
+    return a, b
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def test_replicate_seeds_come_from_a_seed_sequence():
+    seeds = replicate_seeds(42, 4)
+    assert seeds == replicate_seeds(42, 4)
+    assert len(set(seeds)) == 4
+    ss = np.random.SeedSequence(42).spawn(4)
+    assert seeds == [int(s.generate_state(1)[0]) for s in ss]
+    assert replicate_seeds(42, 2) == seeds[:2]  # more replicates extend, never reshuffle
+    assert replicate_seeds(43, 4) != seeds
+
+
+def test_paired_difference_is_a_t_interval():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = np.array([1.5, 2.1, 3.9, 4.2])
+    d = b - a
+    mean, lo, hi, n = paired_difference(a, b)
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / math.sqrt(4)
+    assert n == 4
+    assert mean == pytest.approx(d.mean())
+    assert (lo, hi) == (pytest.approx(d.mean() - half), pytest.approx(d.mean() + half))
+
+
+def test_paired_difference_is_nan_safe():
+    a = np.array([1.0, np.nan, 3.0, 4.0])
+    b = np.array([2.0, 5.0, np.nan, 6.0])
+    mean, lo, hi, n = paired_difference(a, b)
+    assert n == 2 and mean == pytest.approx(1.5)
+    assert np.isfinite(lo) and np.isfinite(hi)
+    mean, lo, hi, n = paired_difference(np.array([1.0, np.nan]), np.array([3.0, 1.0]))
+    assert (mean, n) == (2.0, 1) and math.isnan(lo) and math.isnan(hi)
+    mean, lo, hi, n = paired_difference(np.array([np.nan]), np.array([np.nan]))
+    assert n == 0 and math.isnan(mean)
+    assert paired_difference(np.ones(3), np.ones(3) + 0.5) == (0.5, 0.5, 0.5, 3)
+
+
+# ----------------------------------------------------------------------------- the Python function
+
+
+def test_identical_scenarios_differ_by_exactly_zero(pair):
+    a, _ = pair
+    res = compare(a, a, replicates=3, steps=STEPS, set=TINY)
+    s = res.summary
+    assert len(res.metrics_a) == len(res.metrics_b) == 3
+    for fa, fb in zip(res.metrics_a, res.metrics_b):
+        pd.testing.assert_frame_equal(fa, fb)
+    finite = s["diff"].notna()
+    assert (s.loc[finite, "diff"] == 0.0).all()
+    assert (s.loc[finite, "ci_low"] == 0.0).all() and (s.loc[finite, "ci_high"] == 0.0).all()
+    using = res.row("using", "mean")
+    assert using["n"] == 3 and using["a"] == using["b"]
+
+
+def test_summary_has_mean_final_and_total_rows_for_every_metric(pair):
+    a, b = pair
+    res = compare(a, b, replicates=2, steps=STEPS, set=TINY)
+    s = res.summary
+    assert list(s.columns) == ["metric", "stat", "a", "b", "diff", "ci_low", "ci_high", "n"]
+    for stat in ("mean", "final"):
+        assert s.loc[s["stat"] == stat, "metric"].tolist() == [c for c in COLUMNS if c != "step"]
+    assert s.loc[s["stat"] == "total", "metric"].tolist() == list(TOTALS)
+    assert set(METRICS) >= set(TOTALS)
+    assert len(res.timeseries()) == 2 * 2 * (STEPS + 1)
+
+
+def test_common_random_numbers_and_checkins_off_in_b(pair):
+    a, b = pair
+    res = compare(a, b, replicates=3, steps=STEPS, set=TINY)
+    assert res.seed == 11  # default: A's scenario seed
+    assert res.seeds == replicate_seeds(11, 3)
+    runs = res.runs
+    assert runs[runs.arm == "A"]["seed"].tolist() == runs[runs.arm == "B"]["seed"].tolist() == res.seeds
+    # same seed, same day 0: the arms differ only by their parameters
+    for fa, fb in zip(res.metrics_a, res.metrics_b):
+        pd.testing.assert_series_equal(fa.iloc[0], fb.iloc[0])
+    assert (runs[runs.arm == "B"]["total_checkins"] == 0).all()
+    total = res.row("checkins", "total")
+    assert total["b"] == 0
+    assert total["diff"] == pytest.approx(-total["a"])
+
+
+def test_seed_argument_sets_the_replicate_seeds(pair):
+    a, b = pair
+    res = compare(a, b, seed=99, replicates=2, steps=3, set=TINY)
+    assert res.seed == 99 and res.seeds == replicate_seeds(99, 2)
+    again = compare(a, b, seed=99, replicates=2, steps=3, set=TINY)
+    pd.testing.assert_frame_equal(res.summary, again.summary)
+
+
+def test_progress_counts_runs(pair):
+    a, b = pair
+    calls = []
+    compare(a, b, replicates=2, steps=2, set=TINY, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_replicates_raise(pair, bad):
+    a, b = pair
+    with pytest.raises(ScenarioError, match="replicates"):
+        compare(a, b, replicates=bad)
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_compare_command_writes_files_and_prints_summary(tmp_path, pair, capsys):
+    a, b = pair
+    out = tmp_path / "cmp"
+    rc = main(["compare", str(a), str(b), "--replicates", "2", "--steps", str(STEPS),
+               "--set", "population.size=60", "--out", str(out)])
+    stdout, err = capsys.readouterr()
+    assert rc == 0, err
+    for name in ("compare.csv", "runs.csv", "summary.csv", "manifest.json", "compare.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert (out / "compare.png").read_bytes().startswith(b"\x89PNG")
+    summary = pd.read_csv(out / "summary.csv")
+    using = summary[summary["metric"] == "using"]
+    assert set(using["stat"]) == {"mean", "final"}
+    checkins = summary[(summary["metric"] == "checkins") & (summary["stat"] == "total")].iloc[0]
+    assert checkins["b"] == 0
+    ts = pd.read_csv(out / "compare.csv")
+    assert list(ts.columns[:4]) == ["arm", "scenario", "replicate", "seed"]
+    assert list(ts.columns[4:]) == list(COLUMNS)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["command"] == "compare"
+    assert man["replicates"] == 2 and man["seed"] == 11
+    assert man["replicate_seeds"] == replicate_seeds(11, 2)
+    assert man["scenarios"]["B"]["checkins"]["enabled"] is False
+    assert man["scenarios"]["A"]["population"]["size"] == 60
+    assert man["versions"]["mesa"] and "commit" in man["git"]
+    assert "using (mean):" in stdout and "B-A" in stdout and "with" in stdout and "without" in stdout
+
+
+def test_compare_identical_through_the_cli_gives_zero(tmp_path, pair, capsys):
+    a, _ = pair
+    out = tmp_path / "same"
+    rc = main(["compare", str(a), str(a), "-r", "2", "--steps", "5", "--seed", "3", "--quiet", "--out", str(out)])
+    assert rc == 0
+    assert capsys.readouterr().out == ""
+    s = pd.read_csv(out / "summary.csv")
+    assert (s["diff"].dropna() == 0).all()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 3
+
+
+@pytest.mark.skipif(not (SCENARIO_DIR / "baseline.yaml").is_file() or not (SCENARIO_DIR / "no-checkins.yaml").is_file(),
+                    reason="shipped scenarios not present")
+def test_compare_shipped_baseline_with_no_checkins(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    rc = main(["compare", "baseline", "no-checkins", "-r", "2", "--steps", str(STEPS),
+               "--set", "population.size=60", "--out", str(out), "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    s = pd.read_csv(out / "summary.csv")
+    assert s[(s["metric"] == "checkins") & (s["stat"] == "total")]["b"].iloc[0] == 0
