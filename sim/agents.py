@@ -69,7 +69,7 @@ class Member(FixedAgent):
         return sorted(self.ties.items())
 
     def is_newcomer(self, day):
-        return day - self.start_day < self.p.sponsorship.newcomer_days
+        return day - self.start_day < self.p.population.newcomer_days
 
     # ------------------------------------------------------------------ stages
     def prepare(self):

@@ -48,6 +48,7 @@ class Population(_Section):
     initial_using: float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1)
     newcomer_share: float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1)
     newcomer_craving: float = P(0.45, "mean craving of a newcomer (day 0 and turnover)", ge=0, le=1)
+    newcomer_days: int = P(90, "days since recovery began in the community during which a member counts as a newcomer", ge=0, le=36500)
     max_sober_days: int = P(1825, "experienced members start with sober days uniform up to this", ge=0, le=36500)
 
 
@@ -120,7 +121,6 @@ class Checkins(_Section):
 
 class Sponsorship(_Section):
     enabled: bool = Field(True, description="newcomers are paired with experienced sober helpers who answer their calls")
-    newcomer_days: int = P(90, "days since joining during which a member counts as a newcomer", ge=0, le=36500)
     min_sober_days: int = P(365, "sober days a sponsor needs", ge=0, le=36500)
     capacity: int = P(3, "most sponsees per sponsor", ge=1, le=1000)
     call_threshold: float = P(0.4, "craving above which a sponsee calls the sponsor", ge=0, le=1)

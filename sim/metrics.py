@@ -26,7 +26,7 @@ COLUMNS: dict[str, str] = {
     "abstinent": "share of the day-0 members who have not used since day 0 (leavers count as not abstinent)",
     "assortment": "share of tie weight between two helpers among ties touching a helper",
     "mean_payoff": "mean material payoff from today's game",
-    "sponsored_newcomers": "share of newcomers who have a sponsor (NaN when there are none)",
+    "sponsored_newcomers": "share of newcomers who have a sponsor (NaN when there are none or sponsorship is off)",
     "ties": "number of ties (edges)",
 }
 

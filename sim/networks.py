@@ -12,8 +12,9 @@ process.
 
 Cost: all builders are O(n + m) in time and memory (m = number of ties),
 except for the final canonicalisation in :func:`from_edges`, which sorts the
-2m directed entries (O(m log m)). None of them loops in Python over members,
-so n = 10**6 with degree 8 takes about a second per builder.
+2m directed entries (O(m log m)). None of them loops in Python over members
+(Barabási–Albert's sequential loop is a numba kernel), so n = 10**6 with
+degree 8 takes a few seconds at most per builder.
 
 The model description is in ``MODEL.md``, section "Networks".
 """
@@ -264,7 +265,7 @@ def _from_sorted_keys(n: int, keys: np.ndarray, **fields) -> Graph:
 
 
 def _from_pairs(n: int, u: np.ndarray, v: np.ndarray, **fields) -> Graph:
-    """Canonical graph from two int64 endpoint arrays (fast path for builders)."""
+    """Canonical graph from two int64 endpoint arrays (the builders' common exit)."""
     return from_edges(n, np.column_stack((u, v)), **fields)
 
 

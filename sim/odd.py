@@ -18,7 +18,6 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -78,7 +77,8 @@ def _type_name(ann: Any) -> str:
     if typing.get_origin(inner) is Literal:
         name = "choice"
     else:
-        name = {bool: "bool", int: "int", float: "float", str: "str"}.get(inner, getattr(inner, "__name__", str(inner)))
+        names = {bool: "bool", int: "int", float: "float", str: "str"}
+        name = names.get(inner, getattr(inner, "__name__", str(inner)))
     return f"{name} or null" if optional else name
 
 
@@ -88,15 +88,15 @@ def _bounds(field: FieldInfo) -> str:
     if typing.get_origin(inner) is Literal:
         return ", ".join(f"`{a}`" for a in typing.get_args(inner))
     lo = hi = None
-    for m in field.metadata:
-        if isinstance(m, annotated_types.Ge):
-            lo = ("[", m.ge)
-        elif isinstance(m, annotated_types.Gt):
-            lo = ("(", m.gt)
-        elif isinstance(m, annotated_types.Le):
-            hi = ("]", m.le)
-        elif isinstance(m, annotated_types.Lt):
-            hi = (")", m.lt)
+    for m in field.metadata:  # annotated_types.Ge/Gt/Le/Lt, as pydantic stores Field(ge=...)
+        for attr, side, bracket in (("ge", "lo", "["), ("gt", "lo", "("), ("le", "hi", "]"), ("lt", "hi", ")")):
+            v = getattr(m, attr, None)
+            if v is None:
+                continue
+            if side == "lo":
+                lo = (bracket, v)
+            else:
+                hi = (bracket, v)
     if inner is bool:
         return "`true`, `false`"
     if lo and hi:

@@ -51,7 +51,7 @@ def make_layout(sc: Scenario, graph, key: int) -> Layout:
 
 def initial_members(sc: Scenario, n: int, key: int) -> dict[str, np.ndarray]:
     """Day-0 member state, by slot (see docs/ODD.md, "Initialization")."""
-    pop, spon = sc.population, sc.sponsorship
+    pop = sc.population
     u = {}
     for name, purpose in (("strategy", rng.INIT_STRATEGY), ("newcomer", rng.INIT_NEWCOMER),
                           ("age", rng.INIT_AGE), ("stress", rng.INIT_STRESS),
@@ -60,7 +60,7 @@ def initial_members(sc: Scenario, n: int, key: int) -> dict[str, np.ndarray]:
     psych = sc.psychology.enabled
     strategy = (u["strategy"] < pop.initial_helpers).astype(np.int8)
     newcomer = (u["newcomer"] < pop.newcomer_share) & psych
-    newcomer_days = max(spon.newcomer_days, 1)
+    newcomer_days = max(pop.newcomer_days, 1)
     age_new = np.floor(u["age"] * newcomer_days).astype(np.int64)
     age_old = newcomer_days + np.floor(u["age"] * max(pop.max_sober_days - newcomer_days, 0)).astype(np.int64)
     age = np.where(newcomer, age_new, age_old)

@@ -19,7 +19,8 @@ def network_overrides(draw):
         o["population.size"] = n
         o["network.degree"] = draw(st.integers(2, min(8, n - 1)))
         if kind == "sbm":
-            o["network.groups"] = draw(st.integers(1, 4))
+            # each group must be able to hold the ties inside it
+            o["network.groups"] = draw(st.integers(1, max(1, min(4, n // (o["network.degree"] + 2)))))
     o["network.self_interaction"] = draw(st.booleans())
     return o
 

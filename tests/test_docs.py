@@ -75,7 +75,8 @@ def test_every_model_parameter_is_used_in_the_odd_prose():
     # A parameter that only appears in the generated table has no documented
     # equation or rule: a rule changed without its ODD section.
     prose = odd_prose()
-    missing = [k for k in all_keys() if k not in RUN_KEYS and not re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", prose)]
+    missing = [k for k in all_keys()
+               if k not in RUN_KEYS and not re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", prose)]
     assert not missing, f"parameters with no equation or rule in docs/ODD.md (section 7): {missing}"
 
 
@@ -203,6 +204,13 @@ def test_readme_command_parses(line):
             resolve_scenario_path(spec)
     for item in getattr(args, "set", None) or []:
         parse_override(item)
+
+
+def test_readme_lists_every_metric_column():
+    m = re.search(r"^## Outputs.*?(?=^## )", readme_text(), flags=re.M | re.S)
+    assert m, "README.md has no '## Outputs' section"
+    missing = [c for c in COLUMNS if f"`{c}`" not in m.group(0)]
+    assert not missing, f"metric columns missing from README's Outputs: {missing}"
 
 
 def test_readme_links_the_odd():

@@ -21,7 +21,7 @@ ALPHA = 0.01
 def outcomes(name, seed, **extra):
     r = sim.run(name, seed=seed, set=dict(SMALL, **extra), members=True)
     m, mem = r.metrics, r.members
-    newcomers = mem[mem["start_day"] > -r.scenario.sponsorship.newcomer_days]
+    newcomers = mem[mem["start_day"] > -r.scenario.population.newcomer_days]
     closed = m[(m.step >= r.scenario.isolation.start)
                & (m.step < r.scenario.isolation.start + r.scenario.isolation.duration)]
     return {

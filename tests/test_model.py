@@ -92,7 +92,7 @@ OFF_TOGGLES = {
     "checkins": {"checkins.missed_threshold": st.integers(1, 5), "checkins.prob": st.floats(0, 1),
                  "checkins.stress_relief": st.floats(0, 1), "checkins.stop_boost": st.floats(0, 1)},
     "sponsorship": {"sponsorship.capacity": st.integers(1, 5), "sponsorship.answer_prob": st.floats(0, 1),
-                    "sponsorship.call_threshold": st.floats(0, 1), "sponsorship.newcomer_days": st.integers(0, 300)},
+                    "sponsorship.call_threshold": st.floats(0, 1)},
     "isolation": {"isolation.start": st.integers(0, 5), "isolation.duration": st.integers(0, 10),
                   "isolation.share": st.floats(0, 1), "isolation.tie_scale": st.floats(0, 1)},
     "evolution": {"evolution.rule": st.sampled_from(["fermi", "imitate_best", "death_birth"]),
