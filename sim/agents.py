@@ -233,8 +233,11 @@ class Member(FixedAgent):
         members = m.members
         fit = m.fitness
         new = self.strategy
-        revising = True
-        if ev.rule == "fermi":
+        revising = ev.revision_share >= 1.0 or \
+            rng.uniform(m.key, m.day, self.slot, rng.REVISE, -1) < ev.revision_share
+        if not revising:
+            pass
+        elif ev.rule == "fermi":
             if self.nbrs:
                 k = int(rng.uniform(m.key, m.day, self.slot, rng.PICK, -1) * len(self.nbrs))
                 j = self.nbrs[k][0]
@@ -248,8 +251,7 @@ class Member(FixedAgent):
                     best = fit[j]
                     new = members[j].strategy
         else:  # death_birth
-            revising = rng.uniform(m.key, m.day, self.slot, rng.DEATH, -1) < ev.death_share
-            if revising and self.nbrs:
+            if self.nbrs:
                 weights = [rules.db_weight(fit[j], ev.selection) for j, _ in self.nbrs]
                 total = 0.0
                 for v in weights:

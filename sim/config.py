@@ -42,8 +42,8 @@ def P(default, description, *, ge=None, le=None, gt=None, lt=None):
 class Population(_Section):
     size: int = P(500, "number of members (lattice: width*height)", ge=2, le=MAX_POPULATION)
     initial_helpers: float = P(0.6, "share of members playing HELP on day 0", ge=0, le=1)
-    initial_stress: float = P(0.3, "mean stress on day 0", ge=0, le=1)
-    initial_craving: float = P(0.25, "mean craving on day 0 (experienced members)", ge=0, le=1)
+    initial_stress: float = P(0.15, "mean stress on day 0", ge=0, le=1)
+    initial_craving: float = P(0.12, "mean craving on day 0 (experienced members)", ge=0, le=1)
     initial_spread: float = P(0.15, "day-0 stress and craving are uniform in mean +- spread", ge=0, le=0.5)
     initial_using: float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1)
     newcomer_share: float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1)
@@ -85,7 +85,7 @@ class Psychology(_Section):
     support_buffer: float = P(0.05, "share of stress removed per day at full support", ge=0, le=1)
     shock_prob: float = P(0.02, "daily probability of a life shock", ge=0, le=1)
     shock_size: float = P(0.3, "stress added by a life shock", ge=0, le=1)
-    stress_craving: float = P(0.09, "craving added per day per unit of stress", ge=0, le=1)
+    stress_craving: float = P(0.11, "craving added per day per unit of stress", ge=0, le=1)
     craving_decay: float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1)
     support_craving: float = P(0.02, "share of craving removed per day at full support", ge=0, le=1)
     using_stress: float = P(0.03, "stress added per day in a lapse", ge=0, le=1)
@@ -140,8 +140,8 @@ class Isolation(_Section):
 class Ties(_Section):
     dynamic: bool = Field(True, description="ties strengthen, weaken, break and form (needs psychology.enabled)")
     initial_weight: float = P(0.5, "weight of day-0 ties", gt=0, le=1)
-    help_gain: float = P(0.02, "daily strengthening per helping end, times (1 - w)", ge=0, le=1)
-    conflict_loss: float = P(0.03, "daily weakening per competing end, times w", ge=0, le=1)
+    help_gain: float = P(0.02, "daily strengthening of a tie between two helpers, times (1 - w); half of it with one helper", ge=0, le=1)
+    conflict_loss: float = P(0.03, "daily weakening of a tie between two competitors, times w; half of it with one competitor", ge=0, le=1)
     decay: float = P(0.002, "daily decay of every tie", ge=0, le=1)
     break_below: float = P(0.02, "a tie whose weight falls below this breaks", ge=0, le=1)
     form_prob: float = P(0.05, "probability that two co-attendees paired at a meeting form a tie", ge=0, le=1)
@@ -158,7 +158,7 @@ class Evolution(_Section):
     mutation: float = P(0.001, "probability that a revising member takes a random strategy", ge=0, le=1)
     wellbeing_weight: float = P(0.0, "weight of wellbeing (1 - (stress+craving)/2) in fitness", ge=0, le=100)
     selection: float = P(0.1, "death_birth selection strength w: fitness 1 - w + w*payoff", ge=0, le=1)
-    death_share: float = P(0.1, "death_birth: share of members replaced at each revision", gt=0, le=1)
+    revision_share: float = P(1.0, "chance that a member revises at a revision (death_birth: that its site is vacated); small values approach one-at-a-time (asynchronous) updating", gt=0, le=1)
 
 
 class Turnover(_Section):

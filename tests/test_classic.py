@@ -93,6 +93,8 @@ def reference_fermi(model, steps):
             for i in range(g.n):
                 if not nbrs[i]:
                     continue
+                if ev.revision_share < 1.0 and rng.uniform(model.key, t, i, rng.REVISE, -1) >= ev.revision_share:
+                    continue
                 j = nbrs[i][int(rng.uniform(model.key, t, i, rng.PICK, -1) * len(nbrs[i]))]
                 p = 1.0 / (1.0 + np.exp((pay[i] - pay[j]) / ev.temperature))
                 if rng.uniform(model.key, t, i, rng.ADOPT, -1) < p:
@@ -114,14 +116,14 @@ def test_fermi_rule_exactly(kind):
 
 
 def test_death_birth_replaces_only_death_sites_with_a_neighbours_strategy():
-    model = MutualAidModel("death-birth", population_size=200, evolution_death_share=0.2, seed=4)
+    model = MutualAidModel("death-birth", population_size=200, evolution_revision_share=0.2, seed=4)
     g = model.graph
     for t in range(1, 15):
         before = model.state_arrays()["strategy"].copy()
         model.step()
         after = model.state_arrays()["strategy"]
         for i in range(g.n):
-            dies = rng.uniform(model.key, t, i, rng.DEATH, -1) < 0.2
+            dies = rng.uniform(model.key, t, i, rng.REVISE, -1) < 0.2
             nbr_strats = set(before[g.indices[g.indptr[i]:g.indptr[i + 1]]])
             if not dies:
                 assert after[i] == before[i]
@@ -133,7 +135,7 @@ def test_death_birth_picks_neighbours_in_proportion_to_fitness():
     # A site whose neighbours are one helper of high fitness and one competitor of
     # fitness ~0 (strong selection) almost always becomes a helper.
     model = MutualAidModel("death-birth", population_size=30, evolution_selection=1.0,
-                           evolution_death_share=1.0, network_degree=2, game_R=5.0, game_S=5.0,
+                           evolution_revision_share=1.0, network_degree=2, game_R=5.0, game_S=5.0,
                            game_T=0.0, game_P=0.0, population_initial_helpers=0.5, seed=1)
     before = model.state_arrays()["strategy"].copy()
     model.step()
