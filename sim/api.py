@@ -18,8 +18,9 @@ import pandas as pd
 from sim.config import Scenario
 from sim.scenario import ScenarioError, load_scenario
 
-#: Above this many members ``engine: auto`` picks the numba kernel (once it exists).
-AUTO_KERNEL_SIZE = 20_000
+#: From this many members on, ``engine: auto`` picks the numba kernel. Below it
+#: the Mesa agents run (they are the readable reference and start faster).
+AUTO_KERNEL_SIZE = 2_000
 
 
 @dataclass
@@ -39,9 +40,20 @@ def resolve_engine(sc: Scenario, engine: str | None = None) -> str:
     choice = engine or sc.engine
     if choice not in ("auto", "agents", "kernel"):
         raise ScenarioError(f"engine = {choice!r}: allowed: 'auto', 'agents' or 'kernel'")
-    if choice == "kernel":
-        raise ScenarioError("engine = 'kernel': the numba kernel engine is not built yet; use 'agents' or 'auto'")
-    return "agents"
+    if choice == "auto":
+        return "kernel" if sc.population.size >= AUTO_KERNEL_SIZE else "agents"
+    return choice
+
+
+def make_model(sc: Scenario, engine: str):
+    """A model of the scenario on the given engine ("agents" or "kernel")."""
+    if engine == "kernel":
+        from sim.kernel import KernelModel
+
+        return KernelModel(sc)
+    from sim.model import MutualAidModel
+
+    return MutualAidModel(sc)
 
 
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
@@ -79,9 +91,7 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     sc = prepare(scenario, seed=seed, steps=steps, set=set)
     used = resolve_engine(sc, engine)
     t0 = time.perf_counter()
-    from sim.model import MutualAidModel
-
-    model = MutualAidModel(sc)
+    model = make_model(sc, used)
     for t in range(sc.steps):
         model.step()
         if progress is not None:
