@@ -234,8 +234,11 @@ def load_scenario(
     except ValidationError as e:
         raise ScenarioError(format_validation_error(e, source)) from None
     net = scenario.network
-    if net.kind == "edgelist" and net.path and base_dir is not None:
+    if net.kind == "edgelist" and net.path:
         p = Path(net.path)
-        if not p.is_absolute() and not p.exists():
-            object.__setattr__(net, "path", str(base_dir / p))
+        if base_dir is not None and not p.is_absolute() and not p.exists():
+            p = base_dir / p
+            object.__setattr__(net, "path", str(p))
+        if not p.is_file():
+            raise ScenarioError(f"{source}: network.path = {net.path!r}: edge list file not found")
     return scenario

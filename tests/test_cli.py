@@ -247,19 +247,15 @@ def test_check_out_dir_accepts_new_nested_folders_without_creating_them(tmp_path
         check_out_dir("")
 
 
-def test_kernel_engine_refused_cleanly_while_it_does_not_exist(tmp_path, tiny_yaml, capsys):
-    from sim.api import resolve_engine
-    from sim.config import Scenario
-    from sim.scenario import ScenarioError
-
-    try:
-        resolve_engine(Scenario(), "kernel")
-    except ScenarioError:
-        rc, _, err = run_cli(capsys, "run", tiny_yaml, "--engine", "kernel", "--out", tmp_path / "o", *SMALL)
-        assert rc == 2
-        assert_one_line_error(err, "kernel")
-    else:
-        pytest.skip("the kernel engine exists now")
+def test_both_engines_write_the_same_metrics(tmp_path, tiny_yaml, capsys):
+    outs = {}
+    for engine in ("agents", "kernel"):
+        rc, _, _ = run_cli(capsys, "run", tiny_yaml, "--engine", engine, "--out", tmp_path / engine, *SMALL)
+        assert rc == 0
+        manifest = json.loads((tmp_path / engine / "manifest.json").read_text())
+        assert manifest["engine"] == engine
+        outs[engine] = (tmp_path / engine / "metrics.csv").read_text()
+    assert outs["agents"] == outs["kernel"]
 
 
 def test_internal_error_is_exit_1_with_debug_hint(tmp_path, tiny_yaml, capsys, monkeypatch):

@@ -133,3 +133,12 @@ def test_json_schema_names_every_section():
                     "isolation", "ties", "evolution", "turnover"]:
         assert section in schema["properties"]
     assert "lattice" in text and "death_birth" in text
+
+
+def test_missing_edgelist_file_is_caught_when_loading(tmp_path):
+    with pytest.raises(ScenarioError, match="edge list file not found"):
+        load_scenario(None, {"network.kind": "edgelist", "network.path": str(tmp_path / "none.txt")})
+    spec = tmp_path / "s.yaml"
+    (tmp_path / "ties.txt").write_text("0 1\n1 2\n")
+    spec.write_text("population: {size: 3}\nnetwork: {kind: edgelist, path: ties.txt}\n")
+    assert load_scenario(spec).network.path == str(tmp_path / "ties.txt")
