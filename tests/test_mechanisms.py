@@ -3,8 +3,8 @@
 Each test runs two scenarios with the same seeds (common random numbers, so
 the pairs differ only by the mechanism) and applies a one-sided Wilcoxon
 signed-rank test to the paired outcomes at alpha = 0.01. The seeds are simply
-0..N_SEEDS-1; with 10 pairs the smallest possible p-value is 1/1024, so the
-test can only pass when nearly every pair moves in the claimed direction.
+0..N_SEEDS-1 (no seed was picked by hand). The runs use the kernel engine for
+speed; tests/test_engines.py proves it gives the agents engine's bits.
 """
 
 import numpy as np
@@ -13,13 +13,13 @@ from scipy import stats
 
 import sim
 
-N_SEEDS = 10
-SMALL = {"population.size": 150, "steps": 200}
+N_SEEDS = 20
+SMALL = {"population.size": 300, "steps": 200}
 ALPHA = 0.01
 
 
 def outcomes(name, seed, **extra):
-    r = sim.run(name, seed=seed, set=dict(SMALL, **extra), members=True)
+    r = sim.run(name, seed=seed, engine="kernel", set=dict(SMALL, **extra), members=True)
     m, mem = r.metrics, r.members
     newcomers = mem[mem["start_day"] > -r.scenario.population.newcomer_days]
     closed = m[(m.step >= r.scenario.isolation.start)
@@ -76,7 +76,7 @@ def test_helpers_stay_abstinent_more_often_than_non_helpers():
     # more often than those who mostly competed, pooled over seeds per run.
     diffs = []
     for s in range(N_SEEDS):
-        mem = sim.run("baseline", seed=s, set=dict(SMALL, steps=365), members=True).members
+        mem = sim.run("baseline", seed=s, engine="kernel", set=dict(SMALL, steps=365), members=True).members
         orig = mem[mem["joined_step"] == 0]
         helper = orig["help_share"] > 0.5
         diffs.append((~orig[helper]["ever_used"]).mean() - (~orig[~helper]["ever_used"]).mean())
