@@ -177,6 +177,53 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    """Run (or resume) a parameter sweep; write runs.parquet, timings.parquet, sweep.json, manifest.json."""
+    from sim.output import check_out_dir, safe_name
+    from sim.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    out = check_out_dir(args.out if args.out is not None else Path("results") / "sweeps" / safe_name(sweep.name))
+
+    from sim.sweep import SweepProgress, run_sweep
+
+    with SweepProgress(args.quiet) as progress:
+        res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, progress=progress, argv=args.argv)
+    if not args.quiet:
+        rate = res.ran / res.wall_time if res.wall_time > 0 else float("nan")
+        print(f"sweep {sweep.name}: {res.total} runs ({len(sweep.points)} points x {sweep.replicates} replicates)"
+              f", {res.skipped} already done, {res.ran} run now, {res.failed} failed; "
+              f"{res.wall_time:.1f} s ({rate:.2f} runs/s) on {res.backend}")
+        print(f"wrote {out}{os.sep}runs.parquet  (next: mutualaid report {out})")
+    return 0
+
+
+def cmd_report(args) -> int:
+    """Summarise a sweep folder: summary.csv, plots/*.png, report.md."""
+    from sim.report import write_report
+
+    files = write_report(args.dir)
+    if not args.quiet:
+        print(f"wrote {len(files)} files in {args.dir}: {', '.join(files[:6])}{' ...' if len(files) > 6 else ''}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    """Measure both engines side by side (sim/bench.py)."""
+    from sim import bench
+
+    if args.markdown:
+        parent = Path(args.markdown).resolve().parent
+        if not parent.is_dir() or Path(args.markdown).is_dir():
+            raise UsageError(f"--markdown {args.markdown}: not a file in an existing folder")
+    res = bench.run(quick=args.quick)
+    if args.markdown:
+        cmd = "mutualaid bench" + (" --quick" if args.quick else "")
+        bench.write_markdown(res, args.markdown, cmd)
+        print(f"wrote {args.markdown}")
+    return 0
+
+
 def cmd_schema(args) -> int:
     """Print the JSON Schema of a scenario."""
     import json
@@ -249,6 +296,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_options(p, seed_help="base seed of the replicate seeds, the same for A and B "
                                        "(default: A's scenario seed)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="run a parameter sweep (resumable, parallel, Dask)",
+                       description="Run the runs of a sweep file in parallel; rerun the same command to resume "
+                                   "(default folder: results/sweeps/<sweep name>/).")
+    p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see scenarios/sweeps/)")
+    p.add_argument("--out", metavar="DIR", help="output folder")
+    p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N",
+                   help="worker processes (default: all cores; with --dask local: cluster workers)")
+    p.add_argument("--dask", metavar="ADDRESS|local",
+                   help="send runs to a dask.distributed scheduler (tcp://host:8786) or start a LocalCluster")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no summary")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="tables, plots and report.md of a sweep folder",
+                       description="Write summary.csv, plots/*.png (and sobol.csv) and report.md into DIR.")
+    p.add_argument("dir", metavar="DIR", help="folder written by mutualaid sweep")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bench", help="measure both engines: throughput, Nowak-May vs Mesa pd_grid, compile, memory",
+                       description="Four tables measured in one run (see benchmarks/RESULTS.md). "
+                                   "--quick stops the kernel at 10^6 members (a few minutes).")
+    p.add_argument("--quick", action="store_true", help="smaller sizes: a few minutes instead of ~15")
+    p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("schema", help="print the JSON Schema of a scenario")
     p.set_defaults(func=cmd_schema)

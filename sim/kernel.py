@@ -45,7 +45,7 @@ RULES = {"fermi": 0, "imitate_best": 1, "death_birth": 2}
 
 # ---------------------------------------------------------------- stages
 @njit(parallel=True, cache=True)
-def _play(key, day, psych, self_interaction, tie_scale, R, S, T, P, tie_target,
+def _play(key, day, psych, any_iso, self_interaction, tie_scale, R, S, T, P, tie_target,
           a_base, a_tie, a_stress, a_using, a_boost,
           strategy, stress, using, reached_prev, missed, iso,
           tie_ptr, tie_nbr, tie_w, deg,
@@ -62,7 +62,7 @@ def _play(key, day, psych, self_interaction, tie_scale, R, S, T, P, tie_target,
         for k in range(start, start + deg[i]):
             j = tie_nbr[k]
             w = tie_w[k]
-            if iso[i] or iso[j]:
+            if any_iso and (iso[i] or iso[j]):
                 w = w * tie_scale
             tot += w
             sj = strategy[j]
@@ -528,7 +528,7 @@ class KernelModel:
         for name in ("checkins_in", "reached", "calls_made", "called", "answered", "lapsed", "relapsed"):
             t[name][:] = 0
         g, a = sc.game, sc.attendance
-        _play(key, day, self.psych, sc.network.self_interaction, iso_cfg.tie_scale, g.R, g.S, g.T, g.P,
+        _play(key, day, self.psych, iso_on and bool(self.layout.closed.any()), sc.network.self_interaction, iso_cfg.tie_scale, g.R, g.S, g.T, g.P,
               sc.psychology.tie_target, a.base, a.tie_effect, a.stress_effect, a.using_effect, a.checkin_boost,
               s["strategy"], s["stress"], s["using"], s["reached_prev"], s["missed"], t["iso"],
               self.tie_ptr, self.tie_nbr, self.tie_w, self.deg,
@@ -627,16 +627,19 @@ class KernelModel:
 
     def _collect(self):
         sc, s = self.scenario, self.s
-        ptr, nbr, w = self.tie_arrays()
-        abst = int((s["original"] & ~s["ever_used"]).sum())
-        newcomer = (self.day - s["start_day"]) < sc.population.newcomer_days
+        abst = int(np.count_nonzero(s["original"] & ~s["ever_used"]))
         counted = self.psych and sc.sponsorship.enabled
+        if counted:
+            newcomer = (self.day - s["start_day"]) < sc.population.newcomer_days
+            newcomers = int(np.count_nonzero(newcomer))
+            sponsored = int(np.count_nonzero(newcomer & (s["sponsor"] >= 0)))
+        else:
+            newcomers = sponsored = 0
         self.rows.append(metrics.compute(
             self.day, s["strategy"], s["stress"], s["craving"], s["using"], self.attended,
-            ptr, nbr, w, abstinent_count=abst, n0=self.n0,
+            self.tie_ptr[:-1], self.deg, self.tie_nbr, self.tie_w, abstinent_count=abst, n0=self.n0,
             isolation_threshold=sc.ties.isolation_threshold, mean_payoff=self.mean_payoff,
-            newcomers=int(newcomer.sum()) if counted else 0,
-            sponsored_newcomers=int((newcomer & (s["sponsor"] >= 0)).sum()),
+            newcomers=newcomers, sponsored_newcomers=sponsored,
             **self.counts,
         ))
 

@@ -7,6 +7,7 @@ a metric has one definition and the engines report the same bits.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 #: column -> meaning. The order is the column order of ``metrics.parquet``.
 COLUMNS: dict[str, str] = {
@@ -33,7 +34,78 @@ COLUMNS: dict[str, str] = {
 COUNT_COLUMNS = ("step", "lapses", "relapses", "checkins", "sponsor_calls", "dropouts", "ties")
 
 
-def compute(step, strategy, stress, craving, using, attended, tie_ptr, tie_nbr, tie_w, *,
+#: Members per block of the metrics reduction. Fixed, so the order of every
+#: floating-point sum (serial within a block, then block by block) does not
+#: depend on the thread count.
+BLOCK = 4096
+
+
+@njit(parallel=True, cache=True)
+def _reduce(strategy, stress, craving, using, tie_start, deg, tie_nbr, tie_w, threshold):
+    """Sums the metrics are made of, in one pass over members and their ties.
+
+    ``tie_start[i]`` and ``deg[i]`` locate member i's ties in ``tie_nbr``/``tie_w``
+    (CSR rows or the kernel's slots). Blocks of :data:`BLOCK` members are summed
+    in parallel, each serially, and the block sums are then added in block
+    order: the same bits on any thread count and on both engines.
+    """
+    n = strategy.shape[0]
+    nb = (n + BLOCK - 1) // BLOCK
+    ints = np.zeros((nb, 4), dtype=np.int64)    # helpers, users, not isolated, slots
+    flts = np.zeros((nb, 5), dtype=np.float64)  # stress, craving, tie weight, touching a helper, helper-helper
+    for b in prange(nb):
+        helpers = 0
+        users = 0
+        not_isolated = 0
+        slots = 0
+        sum_x = 0.0
+        sum_y = 0.0
+        total_w = 0.0
+        touch_w = 0.0
+        both_w = 0.0
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            hi = strategy[i] == 1
+            if hi:
+                helpers += 1
+            if using[i]:
+                users += 1
+            sum_x += stress[i]
+            sum_y += craving[i]
+            strong = False
+            start = tie_start[i]
+            for k in range(start, start + deg[i]):
+                w = tie_w[k]
+                total_w += w
+                slots += 1
+                if w > threshold:
+                    strong = True
+                hj = strategy[tie_nbr[k]] == 1
+                if hi or hj:
+                    touch_w += w
+                    if hi and hj:
+                        both_w += w
+            if strong:
+                not_isolated += 1
+        ints[b, 0] = helpers
+        ints[b, 1] = users
+        ints[b, 2] = not_isolated
+        ints[b, 3] = slots
+        flts[b, 0] = sum_x
+        flts[b, 1] = sum_y
+        flts[b, 2] = total_w
+        flts[b, 3] = touch_w
+        flts[b, 4] = both_w
+    ti = np.zeros(4, dtype=np.int64)
+    tf = np.zeros(5, dtype=np.float64)
+    for b in range(nb):
+        for c in range(4):
+            ti[c] += ints[b, c]
+        for c in range(5):
+            tf[c] += flts[b, c]
+    return ti[0], ti[1], tf[0], tf[1], ti[2], tf[2], ti[3], tf[3], tf[4]
+
+
+def compute(step, strategy, stress, craving, using, attended, tie_start, deg, tie_nbr, tie_w, *,
             lapses, relapses, checkins, sponsor_calls, dropouts, abstinent_count, n0,
             isolation_threshold, mean_payoff, newcomers, sponsored_newcomers):
     """One row of the metrics table.
@@ -42,47 +114,32 @@ def compute(step, strategy, stress, craving, using, attended, tie_ptr, tie_nbr, 
     ----------
     strategy, stress, craving, using : arrays of shape (n,), by member slot.
     attended : bool array (n,) or None (no meeting that day).
-    tie_ptr : int64 (n+1,) CSR pointers of the current ties; row i lists the
-        ties of slot i with neighbours in ascending order.
-    tie_nbr : int (tie_ptr[-1],) neighbour slot of each tie end.
-    tie_w : float64 (tie_ptr[-1],) tie weights in that order (each tie twice).
+    tie_start, deg : int arrays (n,): member i's ties are entries
+        ``tie_start[i] .. tie_start[i] + deg[i] - 1`` of ``tie_nbr`` (neighbour
+        slots, ascending) and ``tie_w`` (weights); each tie appears at both ends.
     """
     n = strategy.shape[0]
-    helper = strategy == 1
-    deg = np.diff(tie_ptr)
-    rows = np.repeat(np.arange(n), deg)
-    total_w = tie_w.sum() if tie_w.size else 0.0
-    n_slots = tie_w.size
-    strong = tie_w > isolation_threshold
-    has_strong = np.bincount(rows[strong], minlength=n) > 0
-    if n_slots:
-        from_helper = helper[rows]
-        nbr_helper = helper[tie_nbr]
-        touch = from_helper | nbr_helper
-        both = from_helper & nbr_helper
-        denom = tie_w[touch].sum()
-        assort = tie_w[both].sum() / denom if denom > 0 else float("nan")
-    else:
-        assort = float("nan")
+    (helpers, users, sum_x, sum_y, not_isolated, total_w, slots, touch_w, both_w) = _reduce(
+        strategy, stress, craving, using, tie_start, deg, tie_nbr, tie_w, isolation_threshold)
     return {
         "step": int(step),
-        "helpers": float(helper.mean()),
-        "mean_stress": float(stress.mean()),
-        "mean_craving": float(craving.mean()),
-        "using": float(using.mean()),
+        "helpers": helpers / n,
+        "mean_stress": sum_x / n,
+        "mean_craving": sum_y / n,
+        "using": users / n,
         "lapses": int(lapses),
         "relapses": int(relapses),
-        "attendance": float(attended.mean()) if attended is not None else float("nan"),
+        "attendance": int(np.count_nonzero(attended)) / n if attended is not None else float("nan"),
         "checkins": int(checkins),
         "sponsor_calls": int(sponsor_calls),
-        "mean_tie": float(total_w / n_slots) if n_slots else float("nan"),
-        "isolated": float(1.0 - has_strong.mean()),
+        "mean_tie": total_w / slots if slots else float("nan"),
+        "isolated": 1.0 - not_isolated / n,
         "dropouts": int(dropouts),
-        "abstinent": float(abstinent_count / n0),
-        "assortment": float(assort),
+        "abstinent": abstinent_count / n0,
+        "assortment": both_w / touch_w if touch_w > 0 else float("nan"),
         "mean_payoff": float(mean_payoff),
-        "sponsored_newcomers": float(sponsored_newcomers / newcomers) if newcomers else float("nan"),
-        "ties": int(n_slots // 2),
+        "sponsored_newcomers": sponsored_newcomers / newcomers if newcomers else float("nan"),
+        "ties": int(slots // 2),
     }
 
 

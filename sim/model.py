@@ -290,7 +290,7 @@ class MutualAidModel(Model):
         newcomers = [a for a in ms if a.is_newcomer(self.day)]
         self._row = metrics.compute(
             self.day, st["strategy"], st["stress"], st["craving"], st["using"], self.attended,
-            ptr, nbr, w, abstinent_count=abst, n0=self.n0,
+            ptr[:-1], np.diff(ptr), nbr, w, abstinent_count=abst, n0=self.n0,
             isolation_threshold=self.scenario.ties.isolation_threshold, mean_payoff=self.mean_payoff,
             newcomers=len(newcomers) if self.psych and self.scenario.sponsorship.enabled else 0,
             sponsored_newcomers=sum(1 for a in newcomers if a.sponsor >= 0),
