@@ -358,31 +358,45 @@ def _remove_tie(i, j, tie_ptr, tie_nbr, tie_w, deg):
 
 
 @njit(parallel=True, cache=True)
-def _form_ties(key, day, form_prob, new_weight, attended, meeting_start, tie_ptr, tie_nbr, tie_w, deg):
-    """7.9 Co-attendees paired at each meeting may form a tie (meetings are disjoint: parallel)."""
+def _form_ties(key, day, form_prob, new_weight, attended, meeting_start, tie_ptr, tie_nbr, tie_w, deg,
+               buf_slot, buf_key):
+    """7.9 Co-attendees paired at each meeting may form a tie (meetings are disjoint: parallel).
+
+    ``buf_slot``/``buf_key`` (n,) are scratch: meeting k sorts its attendees in
+    its own segment ``meeting_start[k]..``, so no thread allocates or shares.
+    """
     sk_order = stream_key(key, day, rng.MEET_ORDER)
     sk_form = stream_key(key, day, rng.TIE_FORM)
     m = meeting_start.shape[0] - 1
     for mk in prange(m):
         a, b = meeting_start[mk], meeting_start[mk + 1]
         cnt = 0
+        if b - a > 64:  # large meetings (sbm groups): a stable O(k log k) sort
+            for c in range(a, b):
+                if attended[c]:
+                    buf_slot[a + cnt] = c
+                    buf_key[a + cnt] = uniform_in(sk_order, c, -1)
+                    cnt += 1
+            order = np.argsort(buf_key[a:a + cnt], kind="mergesort")
+            slots = buf_slot[a:a + cnt][order]
+            buf_slot[a:a + cnt] = slots
+            b = a  # skip the insertion sort below
         for c in range(a, b):
             if attended[c]:
+                # insertion sort by (key, slot): slots arrive ascending and only a
+                # strictly greater key moves an entry, so equal keys keep slot order
+                kc = uniform_in(sk_order, c, -1)
+                pos = a + cnt
+                while pos > a and buf_key[pos - 1] > kc:
+                    buf_key[pos] = buf_key[pos - 1]
+                    buf_slot[pos] = buf_slot[pos - 1]
+                    pos -= 1
+                buf_key[pos] = kc
+                buf_slot[pos] = c
                 cnt += 1
-        if cnt < 2:
-            continue
-        present = np.empty(cnt, dtype=np.int64)
-        keys = np.empty(cnt, dtype=np.float64)
-        q = 0
-        for c in range(a, b):
-            if attended[c]:
-                present[q] = c
-                keys[q] = uniform_in(sk_order, c, -1)
-                q += 1
-        order = np.argsort(keys, kind="mergesort")  # stable: equal keys keep slot order
         for q in range(0, cnt - 1, 2):
-            i = present[order[q]]
-            j = present[order[q + 1]]
+            i = buf_slot[a + q]
+            j = buf_slot[a + q + 1]
             lo, hi = (i, j) if i < j else (j, i)
             if _find_tie(lo, hi, tie_ptr, tie_nbr, deg) >= 0:
                 continue
@@ -440,7 +454,7 @@ SCRATCH_FIELDS = {
     "called": np.bool_, "answered": np.int32, "next_stress": np.float64, "next_craving": np.float64,
     "next_using": np.bool_, "next_use_days": np.int32, "next_sober_days": np.int32,
     "next_crisis": np.int32, "lapsed": np.bool_, "relapsed": np.bool_, "fitness": np.float64,
-    "next_strategy": np.int8,
+    "next_strategy": np.int8, "buf_slot": np.int64, "buf_key": np.float64,
 }
 
 
@@ -563,7 +577,7 @@ class KernelModel:
             _update_ties(tc.help_gain, tc.conflict_loss, tc.decay, tc.break_below, s["strategy"],
                          self.tie_ptr, self.tie_nbr, self.tie_w, self.deg)
             _form_ties(key, day, tc.form_prob, tc.new_weight, t["attended"], self.layout.meeting_start,
-                       self.tie_ptr, self.tie_nbr, self.tie_w, self.deg)
+                       self.tie_ptr, self.tie_nbr, self.tie_w, self.deg, t["buf_slot"], t["buf_key"])
         self.counts = dict(
             lapses=int(t["lapsed"].sum()), relapses=int(t["relapsed"].sum()),
             checkins=int(t["checkins_in"].sum()), sponsor_calls=int(t["called"].sum()), dropouts=0,

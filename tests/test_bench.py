@@ -1,0 +1,35 @@
+"""The benchmark's building blocks (the figures themselves are in benchmarks/RESULTS.md)."""
+
+from sim import bench
+
+
+def test_throughput_table_has_both_engines_and_their_ratio():
+    rows = bench.throughput([300], [300, 600], min_seconds=0.05, log=lambda *_: None)
+    by_n = {r["members"]: r for r in rows}
+    assert set(by_n) == {300, 600}
+    r = by_n[300]
+    assert r["agents_agent_steps_per_s"] > 0 and r["kernel_agent_steps_per_s"] > 0
+    assert abs(r["ratio"] - r["kernel_agent_steps_per_s"] / r["agents_agent_steps_per_s"]) < 1e-9
+    assert "agents_steps_per_s" not in by_n[600] and by_n[600]["edge_pass_ms"] > 0
+
+
+def test_nowak_may_table_runs_mesa_pd_grid_and_the_kernel():
+    (row,) = bench.nowak_may_vs_pd_grid([12], min_seconds=0.05, log=lambda *_: None)
+    assert row["lattice"] == "12x12" and row["pd_grid_steps_per_s"] > 0 and row["kernel_steps_per_s"] > 0
+
+
+def test_memory_probe_runs_in_a_fresh_process():
+    (row,) = bench.memory([20_000], [2], log=lambda *_: None)
+    assert row["peak_mib"] > 50 and row["members"] == 20_000
+
+
+def test_markdown_table():
+    text = bench.markdown_table([{"a": 1, "b": 2.5}, {"a": 3}])
+    assert text.splitlines()[0] == "| a | b |" and "| 3 |  |" in text
+
+
+def test_bench_refuses_a_bad_markdown_path(capsys):
+    from sim.cli import main
+
+    assert main(["bench", "--quick", "--markdown", "/no/such/dir/x.md"]) == 2
+    assert "--markdown" in capsys.readouterr().err
