@@ -208,6 +208,27 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    """Run every validation check; print the table; write validation.md. Exit 1 if a check fails."""
+    import time
+
+    from sim import validate
+
+    out = Path(args.out or "results/validation")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    t0 = time.perf_counter()
+    log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    checks = validate.run(quick=args.quick, log=log)
+    wall = time.perf_counter() - t0
+    cmd = "mutualaid validate" + (" --quick" if args.quick else "")
+    files = validate.write(checks, out, cmd, wall)
+    print(validate.table(checks))
+    print(f"\n{sum(c.passed for c in checks)}/{len(checks)} checks passed in {wall:.0f} s; "
+          f"wrote {out}/ ({', '.join(files)})")
+    return 0 if all(c.passed for c in checks) else 1
+
+
 def cmd_bench(args) -> int:
     """Measure both engines side by side (sim/bench.py)."""
     from sim import bench
@@ -222,6 +243,24 @@ def cmd_bench(args) -> int:
         bench.write_markdown(res, args.markdown, cmd)
         print(f"wrote {args.markdown}")
     return 0
+
+
+def cmd_dashboard(args) -> int:
+    """Serve the Solara dashboard (``dashboards/app.py``) until interrupted."""
+    import shutil
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
+    if not app.is_file():
+        raise UsageError(f"dashboard app not found: {app}")
+    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
+    if solara is None:
+        raise UsageError("solara is not installed: pip install -e '.[dashboard]' (make test installs it)")
+    cmd = [solara, "run", str(app), "--host", args.host, "--port", str(args.port), "--production"]
+    if not args.open:
+        cmd.append("--no-open")
+    print(f"dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr)
+    return subprocess.call(cmd)
 
 
 def cmd_schema(args) -> int:
@@ -315,12 +354,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("validate", help="reproduce published results and the recovery patterns",
+                       description="Classic games (Nowak & May, Fermi, death-birth) and the baseline against the "
+                                   "recovery literature; prints a table, writes validation.md and plots. "
+                                   "Exit code 1 when a check fails.")
+    p.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
+    p.add_argument("--out", metavar="DIR", help="folder for validation.md and plots (default results/validation)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_validate)
+
     p = sub.add_parser("bench", help="measure both engines: throughput, Nowak-May vs Mesa pd_grid, compile, memory",
                        description="Four tables measured in one run (see benchmarks/RESULTS.md). "
                                    "--quick stops the kernel at 10^6 members (a few minutes).")
     p.add_argument("--quick", action="store_true", help="smaller sizes: a few minutes instead of ~15")
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("dashboard", help="serve the interactive dashboard (Solara)",
+                       description="Serve the Explore / Compare / Results dashboard (dashboards/app.py).")
+    p.add_argument("--host", default="127.0.0.1", metavar="H", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_int_at_least(1), default=8765, metavar="P", help="port (default 8765)")
+    p.add_argument("--open", action="store_true", help="also open a browser")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("schema", help="print the JSON Schema of a scenario")
     p.set_defaults(func=cmd_schema)

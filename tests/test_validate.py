@@ -1,0 +1,22 @@
+"""`mutualaid validate --quick`: the model reproduces the published results (part of the suite)."""
+
+from sim.cli import main
+
+
+def test_validate_quick_passes_every_check(tmp_path, capsys):
+    rc = main(["validate", "--quick", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "| check | source | expected | measured | result |" in out
+    assert "FAIL" not in out, out
+    assert rc == 0
+    text = (tmp_path / "validation.md").read_text()
+    for name in ("Nowak-May b=1.85", "kaleidoscope", "Fermi", "Death-birth", "McLellan", "Pagano", "Tonigan"):
+        assert name in text
+    assert (tmp_path / "nowak_may.png").stat().st_size > 10_000
+
+
+def test_validate_refuses_a_file_as_out_folder(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["validate", "--quick", "--out", str(f)]) == 2
+    assert "--out" in capsys.readouterr().err
