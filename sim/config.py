@@ -85,7 +85,7 @@ class Psychology(_Section):
     support_buffer: float = P(0.05, "share of stress removed per day at full support", ge=0, le=1)
     shock_prob: float = P(0.02, "daily probability of a life shock", ge=0, le=1)
     shock_size: float = P(0.3, "stress added by a life shock", ge=0, le=1)
-    stress_craving: float = P(0.11, "craving added per day per unit of stress", ge=0, le=1)
+    stress_craving: float = P(0.13, "craving added per day per unit of stress", ge=0, le=1)
     craving_decay: float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1)
     support_craving: float = P(0.02, "share of craving removed per day at full support", ge=0, le=1)
     using_stress: float = P(0.03, "stress added per day in a lapse", ge=0, le=1)

@@ -1,0 +1,497 @@
+"""The mutual-aid dashboard (Solara).
+
+    mutualaid dashboard                      # or: solara run dashboards/app.py
+
+Three views:
+
+- **Explore** (educators): a shipped scenario, controls generated from the
+  scenario schema, play/pause/step/reset, the population drawn as it changes
+  (lattice image or network) and the live curves; the Kropotkin walk-through.
+- **Compare** (trainers): A and B from the same seed, differing in one
+  toggle or parameter; curves overlaid with the difference shaded; the gap
+  over replicates with its 95 % band; one-click presets.
+- **Results** (modelers): a sweep's ``runs.parquet`` plotted against one or
+  two swept parameters.
+
+Each browser session has its own model (component state). The Explore model
+steps in a worker thread at a bounded frame rate; the Compare runs happen in
+a worker thread too. Everything non-visual lives in
+:mod:`sim.dashboard_support`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import solara  # noqa: E402
+import solara.lab  # noqa: E402
+
+from dashboards import texts  # noqa: E402
+from sim import dashboard_support as ds  # noqa: E402
+from sim.scenario import ScenarioError  # noqa: E402
+
+DEFAULT_SCENARIO = "baseline"
+#: while playing, the curves are redrawn at most this often (seconds); the population every frame
+CURVES_EVERY = 0.5
+SCENARIOS = ds.names()
+
+# Compile (or load) the numba kernels once per server, in the background.
+threading.Thread(target=ds.warm_kernel, name="warm-kernel", daemon=True).start()
+
+CSS = """
+.ma-title { font-size: 1.6rem; font-weight: 600; }
+.ma-day { font-size: 1.25rem; font-weight: 600; }
+.ma-readout { font-family: monospace; white-space: pre-wrap; }
+.ma-picture img, img.ma-picture { image-rendering: pixelated; max-width: 100%; }
+.ma-legend span { margin-right: 1em; }
+"""
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+@solara.component
+def Control(key: str, spec: dict, value, on_value, prefix: str = ""):
+    """One control from a SolaraViz-style spec; every value it reports is clamped to the schema."""
+    label = f"{prefix}{spec['label']}"
+    dotted = ds.dotted_key(key)
+
+    def set_(v):
+        on_value(ds.clamp(dotted, v))
+
+    t = spec["type"]
+    if t == "Checkbox":
+        solara.Checkbox(label=label, value=bool(value), on_value=set_)
+    elif t == "Select":
+        solara.Select(label=label, value=value, values=spec["values"], on_value=set_)
+    elif t == "SliderInt":
+        solara.SliderInt(label=f"{label}: {int(value)}", value=int(value), min=spec["min"], max=spec["max"],
+                         step=spec["step"], on_value=set_, thumb_label=False)
+    else:
+        solara.SliderFloat(label=f"{label}: {float(value):g}", value=float(value), min=spec["min"],
+                           max=spec["max"], step=spec["step"], on_value=set_, thumb_label=False)
+
+
+def Prose(text: str, classes=()):
+    """Plain-language text with **bold** and *italic* (no Markdown renderer: it would fetch KaTeX from a CDN)."""
+    import html
+    import re
+
+    body = html.escape(text)
+    body = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", body)
+    body = re.sub(r"\*(.+?)\*", r"<i>\1</i>", body)
+    body = re.sub(r"`(.+?)`", r"<code>\1</code>", body)
+    return solara.HTML(tag="div", unsafe_innerHTML=body, classes=list(classes), style={"line-height": "1.5"})
+
+
+def _requested_scenario() -> tuple[str, bool]:
+    """The ``?scenario=NAME`` of the page URL if it names a shipped scenario; (default, refused?)."""
+    router = solara.use_router()
+    query = urllib.parse.parse_qs(router.search or "")
+    asked = (query.get("scenario") or [None])[0]
+    if asked is None:
+        return DEFAULT_SCENARIO, False
+    if asked in SCENARIOS:
+        return asked, False
+    return DEFAULT_SCENARIO, True
+
+
+# ----------------------------------------------------------------------------- Explore
+
+
+@solara.component
+def Explore():
+    first, refused = _requested_scenario()
+    name = solara.use_reactive(first)
+    # Initial values are memoised: use_reactive(x) re-syncs the variable whenever x changes between renders.
+    init_sc = solara.use_memo(lambda: ds.build_scenario(first), [])
+    init_params = solara.use_memo(lambda: {k: s["value"] for k, s in ds.model_params(init_sc).items()}, [])
+    params = solara.use_reactive(init_params)
+    applied = solara.use_reactive(init_params)
+    seed = solara.use_reactive(int(init_sc.seed))
+    runner = solara.use_memo(lambda: ds.Runner(init_sc), [])
+    frame = solara.use_reactive(solara.use_memo(lambda: runner.frame(), []))
+    playing = solara.use_reactive(False)
+    fps = solara.use_reactive(10)
+    per_frame = solara.use_reactive(1)
+    error = solara.use_reactive(None)
+    generation = solara.use_reactive(0)  # bumps on every reset: restarts the play thread
+
+    def play_loop(cancel: threading.Event):
+        """Step and draw until paused, done or cancelled; at most ``fps`` frames per second."""
+        if not playing.value:
+            return
+        try:
+            while not cancel.is_set() and playing.value:
+                t0 = time.perf_counter()
+                runner.step(per_frame.value)
+                fr = runner.frame(curves_every=CURVES_EVERY)
+                if cancel.is_set():
+                    break
+                frame.set(fr)
+                if runner.done:
+                    playing.set(False)
+                    break
+                wait = 1.0 / max(1, min(ds.MAX_FPS, fps.value)) - (time.perf_counter() - t0)
+                cancel.wait(max(wait, 0.005))
+        except Exception as e:  # shown on the page, never a dead loop
+            error.set(f"error while playing: {e}")
+            playing.set(False)
+
+    solara.use_thread(play_loop, dependencies=[playing.value, generation.value], intrusive_cancel=False)
+
+    def reset(new_name: str | None = None, new_params: dict | None = None):
+        playing.set(False)
+        use_name = new_name or name.value
+        use_params = params.value if new_params is None else new_params
+        try:
+            sc = ds.build_scenario(use_name, use_params, seed=seed.value)
+        except ScenarioError as e:
+            error.set(str(e))
+            return
+        error.set(None)
+        runner.reset(sc)
+        if new_name:
+            name.set(new_name)
+        fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
+        params.set(fresh)
+        applied.set(dict(fresh))
+        seed.set(int(sc.seed))
+        frame.set(runner.frame())
+        generation.set(generation.value + 1)
+
+    def choose(new_name: str):
+        if new_name not in SCENARIOS:
+            return
+        sc = ds.build_scenario(new_name)
+        seed.set(int(sc.seed))
+        playing.set(False)
+        try:
+            runner.reset(sc)
+        except ScenarioError as e:
+            error.set(str(e))
+            return
+        error.set(None)
+        name.set(new_name)
+        fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
+        params.set(fresh)
+        applied.set(dict(fresh))
+        frame.set(runner.frame())
+        generation.set(generation.value + 1)
+
+    def load_step(scn: str, over: dict):
+        sc = ds.build_scenario(scn, over)
+        seed.set(int(sc.seed))
+        choose(scn)
+        if over:
+            reset(None, {**params.value, **over})
+
+    def step_once():
+        playing.set(False)
+        runner.step(per_frame.value)
+        frame.set(runner.frame())
+
+    fr = frame.value
+    specs = ds.model_params(runner.scenario)
+    pending = params.value != applied.value or seed.value != runner.scenario.seed
+
+    with solara.Columns([1, 3]):
+        with solara.Column():
+            if refused:
+                solara.Warning("Only the scenarios shipped in scenarios/ can be opened; showing the baseline.",
+                               classes=["ma-refused"])
+            solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
+            with solara.Row():
+                solara.Button("Pause" if playing.value else "Play", color="primary",
+                              on_click=lambda: playing.set(not playing.value), disabled=runner.done,
+                              classes=["ma-play"])
+                solara.Button("Step", on_click=step_once, disabled=playing.value or runner.done,
+                              classes=["ma-step"])
+                solara.Button("Reset", color="warning" if pending else None, on_click=lambda: reset(),
+                              classes=["ma-reset"])
+            if pending:
+                solara.Text("Changed settings apply on Reset.", style={"color": "#b26a00"})
+            solara.SliderInt(f"Speed: {fps.value} frames per second", value=fps, min=1, max=ds.MAX_FPS)
+            solara.SliderInt(f"Days per frame: {per_frame.value}", value=per_frame, min=1, max=10)
+            solara.InputInt("Seed (integer)", value=seed.value,
+                            on_value=lambda v: seed.set(ds.clamp_seed(v)), continuous_update=False)
+            for title, keys in ds.CONTROL_GROUPS:
+                shown = [ds.flat_key(k) for k in keys if ds.flat_key(k) in specs]
+                if not shown:
+                    continue
+                with solara.Details(title, expand=title in ("Mechanisms", "Community")):
+                    for k in shown:
+                        Control(k, specs[k], params.value.get(k, specs[k]["value"]),
+                                lambda v, k=k: params.set({**params.value, k: v}))
+        with solara.Column():
+            if error.value:
+                solara.Error(error.value, classes=["ma-error"])
+            with solara.Card(runner.scenario.name):
+                Prose(texts.WATCH.get(name.value) or ds.scenario_description(name.value), ["ma-watch"])
+            with solara.Row():
+                solara.Text(f"Day {fr.day} / {fr.steps}", classes=["ma-day"])
+                solara.Text(f"{fr.members} members, {fr.view}, engine: "
+                            f"{'Mesa agents' if fr.engine == 'agents' else 'numba kernel'}")
+            lt = fr.latest
+            solara.Text(f"helpers {lt['helpers']:.3f}  stress {lt['mean_stress']:.3f}  craving "
+                        f"{lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
+                        f"{int(lt['relapses_total'])}", classes=["ma-readout"])
+            with solara.Columns([1, 1]):
+                with solara.Column():
+                    solara.Image(fr.picture, classes=["ma-picture", f"ma-view-{fr.view}"])
+                    solara.HTML(tag="div", unsafe_innerHTML=
+                        "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
+                        "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
+                        "<span style='color:#c8143c'>&#9632; using</span>"
+                        + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight"))
+                with solara.Column():
+                    if fr.curves:
+                        solara.Image(fr.curves, classes=["ma-curves"])
+            with solara.Row():
+                solara.FileDownload(lambda: ds.metrics_csv(runner.metrics()),
+                                    filename=f"{runner.scenario.name}_metrics.csv", label="Metrics (CSV)")
+                solara.FileDownload(fr.picture, filename=f"{runner.scenario.name}_{fr.view}.png",
+                                    label=f"{fr.view.capitalize()} (PNG)", mime_type="image/png")
+                if fr.curves:
+                    solara.FileDownload(fr.curves, filename=f"{runner.scenario.name}_curves.png",
+                                        label="Curves (PNG)", mime_type="image/png")
+            with solara.Details("Kropotkin: a guided walk-through", expand=False):
+                for title, text, scn, over in texts.KROPOTKIN_STEPS:
+                    with solara.Card(title):
+                        Prose(text)
+                        solara.Button(f"Load: {scn}" + (" with " + ", ".join(
+                            f"{specs.get(k, {}).get('label', k)} = {v}" for k, v in over.items()) if over else ""),
+                            on_click=lambda scn=scn, over=over: load_step(scn, over), outlined=True)
+
+
+# ----------------------------------------------------------------------------- Compare
+
+
+_A0 = {"checkins.enabled": True}  # the default question: check-ins on (A) versus off (B)
+_B0 = {"checkins.enabled": False}
+
+
+@solara.component
+def Compare(active: bool):
+    base = solara.use_reactive("baseline")
+    a_tog = solara.use_reactive(_A0)
+    b_tog = solara.use_reactive(_B0)
+    b_param = solara.use_reactive("(none)")
+    b_value = solara.use_reactive(None)
+    seed = solara.use_reactive(42)
+    steps = solara.use_reactive(180)
+    replicates = solara.use_reactive(3)
+    result = solara.use_reactive(None)
+    status = solara.use_reactive("")
+
+    base_sc = solara.use_memo(lambda: ds.build_scenario(base.value), [base.value])
+
+    def toggles_of(over: dict) -> dict:
+        return {k: bool(over.get(k, ds._get(base_sc, k))) for k in ds.TOGGLES}
+
+    a_over = toggles_of(a_tog.value)
+    b_over = toggles_of(b_tog.value)
+    if b_param.value != "(none)":
+        b_over[b_param.value] = ds.clamp(b_param.value, b_value.value if b_value.value is not None
+                                         else ds._get(base_sc, b_param.value))
+    key = (base.value, tuple(sorted(a_over.items())), tuple(sorted(b_over.items())), seed.value, steps.value,
+           replicates.value)
+
+    def work(cancel: threading.Event):
+        if not active:
+            return
+        try:
+            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed.value, steps=steps.value)
+        except ScenarioError as e:
+            status.set(str(e))
+            return
+        status.set("running A and B ...")
+        df_a, df_b = ds.run_metrics(sc_a), ds.run_metrics(sc_b)
+        if cancel.is_set():
+            return
+        from sim.compare import replicate_seeds
+
+        frames_a, frames_b = [], []
+        for r, s in enumerate(replicate_seeds(sc_a.seed, replicates.value)):
+            status.set(f"replicate {r + 1} of {replicates.value} ...")
+            frames_a.append(ds.run_metrics(sc_a, s))
+            frames_b.append(ds.run_metrics(sc_b, s))
+            if cancel.is_set():
+                return
+        diff = ", ".join(f"{ds.LABELS.get(k, k)} {'on' if v is True else 'off' if v is False else v}"
+                         for k, v in b_over.items() if a_over.get(k) != v) or "nothing (A = B)"
+        title = f"{base.value}, seed {sc_a.seed}: B differs in {diff}"
+        result.set({
+            "key": key, "a": ds.arm_summary(df_a), "b": ds.arm_summary(df_b),
+            "png": ds.compare_png(df_a, df_b, "A", "B", title),
+            "gap": ds.gap_png(frames_a, frames_b, f"{len(frames_a)} paired replicates"),
+            "csv": ds.metrics_csv(_long(df_a, df_b)),
+        })
+        status.set("")
+
+    solara.use_thread(work, dependencies=[key, active], intrusive_cancel=False)
+
+    def preset(k: str):
+        _, scn, a, b = ds.PRESETS[k]
+        base.set(scn)
+        a_tog.set(dict(a))
+        b_tog.set(dict(b))
+        b_param.set("(none)")
+        b_value.set(None)
+
+    Prose(texts.TRAINER_INTRO)
+    with solara.Row():
+        for k, (label, *_rest) in ds.PRESETS.items():
+            solara.Button(label, on_click=lambda k=k: preset(k), outlined=True, classes=[f"ma-preset-{k}"])
+    with solara.Columns([1, 1, 1]):
+        with solara.Column():
+            solara.Select(label="Community (scenario)", value=base.value,
+                          values=[n for n in SCENARIOS if ds.build_scenario(n).population.size
+                                  <= ds.MAX_COMPARE_MEMBERS],
+                          on_value=lambda v: base.set(v) if v in SCENARIOS else None)
+            solara.InputInt("Seed (integer, the same for A and B)", value=seed.value,
+                            on_value=lambda v: seed.set(ds.clamp_seed(v)), continuous_update=False)
+            solara.SliderInt(f"Days: {steps.value}", value=steps.value, min=30, max=730,
+                             on_value=lambda v: steps.set(int(ds.clamp_number(v, 30, 730, True))))
+            solara.SliderInt(f"Replicates: {replicates.value}", value=replicates.value, min=1, max=ds.MAX_REPLICATES,
+                             on_value=lambda v: replicates.set(int(ds.clamp_number(v, 1, ds.MAX_REPLICATES,
+                                                                                   True))))
+        with solara.Column():
+            solara.Text("A", style={"color": "#1f77b4", "font-weight": "600"})
+            for k in ds.TOGGLES:
+                solara.Checkbox(label=f"A: {ds.LABELS[k]}", value=a_over[k],
+                                on_value=lambda v, k=k: a_tog.set({**a_tog.value, k: bool(v)}))
+        with solara.Column():
+            solara.Text("B", style={"color": "#ff7f0e", "font-weight": "600"})
+            for k in ds.TOGGLES:
+                solara.Checkbox(label=f"B: {ds.LABELS[k]}", value=b_over[k],
+                                on_value=lambda v, k=k: b_tog.set({**b_tog.value, k: bool(v)}))
+            solara.Select(label="B also changes", value=b_param.value, values=["(none)", *ds.COMPARE_PARAMS],
+                          on_value=lambda v: (b_param.set(v if v in ds.COMPARE_PARAMS else "(none)"),
+                                              b_value.set(None)))
+            if b_param.value != "(none)":
+                spec = ds.control_spec(b_param.value, b_over[b_param.value])
+                Control(b_param.value, spec, b_over[b_param.value], lambda v: b_value.set(v), prefix="B: ")
+    res = result.value
+    if status.value:
+        solara.Text(status.value, classes=["ma-compare-status"])
+        solara.ProgressLinear(True)
+    if res is not None:
+        stale = res["key"] != key
+        if stale:
+            solara.Text("updating ...", style={"color": "#b26a00"})
+        with solara.Row():
+            for arm in ("a", "b"):
+                s = res[arm]
+                solara.Text(f"{arm.upper()}: relapses {int(s['total_relapses'])}, mean using {s['mean_using']:.4f}, "
+                            f"mean stress {s['mean_stress']:.4f}, abstinent at the end {s['final_abstinent']:.3f}",
+                            classes=[f"ma-{arm}-summary", "ma-readout"])
+        solara.Image(res["png"], classes=["ma-compare"])
+        solara.Image(res["gap"], classes=["ma-gap"])
+        with solara.Row():
+            solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics (CSV)")
+            solara.FileDownload(res["png"], filename="compare.png", label="Curves (PNG)", mime_type="image/png")
+            solara.FileDownload(res["gap"], filename="gap.png", label="Gap (PNG)", mime_type="image/png")
+
+
+def _long(df_a, df_b):
+    import pandas as pd
+
+    return pd.concat([df_a.assign(arm="A"), df_b.assign(arm="B")], ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- Results
+
+
+@solara.component
+def Results():
+    folders = solara.use_memo(ds.find_sweeps, [])
+    folder = solara.use_reactive(None)
+    df = solara.use_reactive(None)
+    source = solara.use_reactive("")
+    metric = solara.use_reactive(None)
+    x = solara.use_reactive(None)
+    y = solara.use_reactive("(none)")
+    error = solara.use_reactive(None)
+
+    def adopt(table, label):
+        params, mets = ds.split_runs(table)
+        if not params or not mets:
+            error.set(f"{label}: no swept parameters or no summary columns found")
+            return
+        error.set(None)
+        df.set(table)
+        source.set(label)
+        x.set(params[0])
+        y.set("(none)")
+        metric.set(next((m for m in mets if "using" in m), mets[0]))
+
+    def open_folder(rel):
+        folder.set(rel)
+        try:
+            adopt(ds.open_sweep(rel), rel)
+        except (ScenarioError, OSError, ValueError) as e:
+            error.set(str(e))
+
+    def on_file(info):
+        try:
+            adopt(ds.read_runs_bytes(info["data"]), info["name"])
+        except Exception as e:  # a bad upload is reported, never raised
+            error.set(f"{info.get('name', 'file')}: cannot read as Parquet ({type(e).__name__})")
+
+    Prose(texts.RESULTS_INTRO)
+    with solara.Row():
+        if folders:
+            solara.Select(label=f"Sweep folder under {ds.results_root().name}/", value=folder.value,
+                          values=folders, on_value=open_folder)
+        else:
+            solara.Text(f"No sweep folders with runs.parquet under {ds.results_root().name}/ yet.")
+    solara.FileDrop(label="... or drop a runs.parquet here", on_file=on_file, lazy=False)
+    if error.value:
+        solara.Error(error.value)
+    table = df.value
+    if table is None:
+        return
+    params, mets = ds.split_runs(table)
+    solara.Text(f"{source.value}: {len(table)} runs; swept: {', '.join(params)}", classes=["ma-results-info"])
+    with solara.Row():
+        solara.Select(label="Metric", value=metric.value, values=mets, on_value=metric.set)
+        solara.Select(label="Against", value=x.value, values=params, on_value=x.set)
+        solara.Select(label="and (heatmap)", value=y.value, values=["(none)", *[p for p in params if p != x.value]],
+                      on_value=y.set)
+    if metric.value in mets and x.value in params:
+        png = ds.results_png(table, metric.value, x.value, None if y.value == "(none)" else y.value)
+        solara.Image(png, classes=["ma-results-plot"])
+        solara.FileDownload(png, filename=f"{metric.value}_by_{x.value}.png", label="Plot (PNG)",
+                            mime_type="image/png")
+
+
+# ----------------------------------------------------------------------------- page
+
+
+@solara.component
+def Page():
+    tab = solara.use_reactive(0)
+    solara.Style(CSS)
+    solara.Title("Mutual aid in recovery communities")
+    with solara.Column(style={"padding": "12px"}):
+        solara.Text("Mutual aid versus struggle in a recovery community", classes=["ma-title"])
+        with solara.lab.Tabs(value=tab):
+            with solara.lab.Tab("Explore"):
+                Explore()
+            with solara.lab.Tab("Compare"):
+                Compare(active=tab.value == 1)
+            with solara.lab.Tab("Results"):
+                Results()

@@ -1,0 +1,108 @@
+"""Screenshots of the dashboard's views for the README (docs/images/dashboard-*.png).
+
+    .venv/bin/python dashboards/screenshots.py
+
+Starts a server on a free port, builds a small real sweep for the Results
+view (baseline, 200 members, 120 days: game.T x checkins.enabled x 3
+replicates), drives Debian's chromium with Playwright, then stops the server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "docs" / "images"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def small_sweep(folder: Path) -> None:
+    import pandas as pd
+
+    from sim import dashboard_support as ds
+    from sim.compare import replicate_seeds, run_stats
+    from sim.scenario import load_scenario
+
+    rows = []
+    for t in (0.8, 1.0, 1.2, 1.4):
+        for chk in (True, False):
+            sc = load_scenario("baseline", {"population.size": 200, "steps": 120, "game.T": t,
+                                            "checkins.enabled": chk})
+            for r, s in enumerate(replicate_seeds(42, 3)):
+                m = ds.run_metrics(sc, s)
+                rows.append({"game.T": t, "checkins.enabled": chk, "replicate": r, "seed": s, **run_stats(m)})
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(folder / "runs.parquet")
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp())
+    small_sweep(tmp / "T-by-checkins")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "solara"), "run", str(ROOT / "dashboards/app.py"),
+                             "--host", "127.0.0.1", "--port", str(port), "--production", "--no-open"],
+                            env={**os.environ, "MUTUALAID_RESULTS_DIR": str(tmp)}, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            pg = b.new_page(viewport={"width": 1400, "height": 1050})
+            pg.set_default_timeout(120_000)
+
+            def play(days):
+                pg.get_by_role("button", name="Play").click()
+                while int(pg.inner_text(".ma-day").split()[1]) < days:
+                    time.sleep(0.3)
+                pg.get_by_role("button", name="Pause").click()
+                time.sleep(1.5)
+
+            pg.goto(url)
+            pg.wait_for_selector(".ma-day")
+            play(60)
+            pg.screenshot(path=str(OUT / "dashboard-explore-network.png"))
+            pg.goto(url + "?scenario=kropotkin")
+            pg.wait_for_selector(".ma-day")
+            play(120)
+            pg.screenshot(path=str(OUT / "dashboard-explore-lattice.png"))
+            pg.get_by_role("tab", name="Compare").click()
+            pg.wait_for_selector(".ma-gap")
+            while pg.locator(".ma-compare-status").count():
+                time.sleep(0.3)
+            time.sleep(1)
+            pg.screenshot(path=str(OUT / "dashboard-compare.png"), full_page=True)
+            pg.get_by_role("tab", name="Results").click()
+            pg.locator(".v-select", has_text="Sweep folder").click()
+            pg.get_by_role("option", name="T-by-checkins").click()
+            pg.wait_for_selector("img.ma-results-plot")
+            time.sleep(1)
+            pg.screenshot(path=str(OUT / "dashboard-results.png"))
+            b.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    print("wrote", ", ".join(sorted(p.name for p in OUT.glob("dashboard-*.png"))))
+
+
+if __name__ == "__main__":
+    main()

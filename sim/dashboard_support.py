@@ -1,0 +1,793 @@
+"""Non-UI helpers of the dashboard (``dashboards/app.py``), importable by tests.
+
+Everything here is plain Python: the controls generated from the scenario
+schema, the guard that keeps the page inside ``scenarios/``, building a model
+for a browser session, drawing the population and the curves as PNG bytes,
+the paired comparison behind the Compare view and the tables behind the
+Results view. The Solara components only wire these together.
+
+Controls follow Mesa's ``SolaraViz`` ``model_params`` convention: flat keys
+(``checkins_enabled``, the form :class:`sim.model.MutualAidModel` accepts as
+keyword arguments) mapping to ``{"type", "value", "min", "max", "step",
+"label"}``. Ranges come from the schema's ``ge``/``le`` bounds; where a range
+is too wide to be a useful slider (payoffs in [-100, 100], a population of ten
+million) the page narrows it with :data:`PAGE_LIMITS`, never widening it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from sim.config import Scenario
+from sim.scenario import SCENARIO_DIR, ScenarioError, load_scenario, scenario_names
+
+# ----------------------------------------------------------------------------- limits
+
+#: largest population a page may build (a 200 x 200 lattice)
+MAX_PAGE_POPULATION = 40_000
+#: largest population of a non-lattice network in the Explore view (it is drawn node by node)
+MAX_NETWORK_MEMBERS = 600
+#: largest number of days a page may run
+MAX_PAGE_STEPS = 3_000
+#: up to this many members the Explore view runs the Mesa model; above, the numba kernel
+MESA_MAX_MEMBERS = 1_000
+#: highest frame rate of the play loop
+MAX_FPS = 30
+#: replicates the Compare view may ask for
+MAX_REPLICATES = 10
+#: largest population of a Compare run
+MAX_COMPARE_MEMBERS = 5_000
+
+#: narrower slider ranges than the schema allows (min, max); values stay inside the schema's bounds too
+PAGE_LIMITS: dict[str, tuple[float, float]] = {
+    "population.size": (20, MAX_NETWORK_MEMBERS),
+    "network.width": (2, 200),
+    "network.height": (2, 200),
+    "network.degree": (2, 20),
+    "steps": (10, MAX_PAGE_STEPS),
+    "game.R": (-2.0, 3.0),
+    "game.S": (-2.0, 3.0),
+    "game.T": (-2.0, 3.0),
+    "game.P": (-2.0, 3.0),
+    "evolution.interval": (1, 60),
+    "evolution.temperature": (0.01, 2.0),
+    "evolution.wellbeing_weight": (0.0, 5.0),
+    "evolution.mutation": (0.0, 0.05),
+}
+
+#: the controls of the Explore view, in order: (section title, dotted keys)
+CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Mechanisms", ("sponsorship.enabled", "checkins.enabled", "isolation.enabled", "evolution.enabled",
+                    "turnover.enabled")),
+    ("Community", ("population.size", "network.width", "network.height", "network.degree",
+                   "population.initial_helpers", "steps")),
+    ("The game (benefit and cost)", ("game.R", "game.S", "game.T", "game.P")),
+    ("Evolution", ("evolution.rule", "evolution.interval", "evolution.temperature",
+                   "evolution.wellbeing_weight")),
+)
+
+#: the toggles the Compare view offers per arm
+TOGGLES = ("sponsorship.enabled", "checkins.enabled", "isolation.enabled", "evolution.enabled",
+           "turnover.enabled")
+
+LABELS = {
+    "sponsorship.enabled": "Sponsorship",
+    "checkins.enabled": "Check-ins",
+    "isolation.enabled": "Isolation (meetings close)",
+    "evolution.enabled": "Evolution (imitation)",
+    "turnover.enabled": "Turnover (dropouts, newcomers)",
+    "population.size": "Members",
+    "network.width": "Lattice width",
+    "network.height": "Lattice height",
+    "network.degree": "Ties per member",
+    "population.initial_helpers": "Helpers on day 0",
+    "steps": "Days",
+    "game.R": "R: help meets help",
+    "game.S": "S: help meets compete",
+    "game.T": "T: compete meets help",
+    "game.P": "P: compete meets compete",
+    "evolution.rule": "Imitation rule",
+    "evolution.interval": "Days between revisions",
+    "evolution.temperature": "Noise K (fermi)",
+    "evolution.wellbeing_weight": "Weight of wellbeing in success",
+}
+
+
+def flat_key(dotted: str) -> str:
+    """``"checkins.enabled"`` -> ``"checkins_enabled"`` (the keyword form of MutualAidModel)."""
+    return dotted.replace(".", "_", 1)
+
+
+def dotted_key(flat: str) -> str:
+    """Inverse of :func:`flat_key` (section names hold no underscore)."""
+    if flat in Scenario.model_fields or "." in flat:
+        return flat
+    section, _, key = flat.partition("_")
+    return f"{section}.{key}"
+
+
+def _field(dotted: str):
+    parts = dotted.split(".")
+    model = Scenario
+    for p in parts[:-1]:
+        model = model.model_fields[p].annotation
+    return model.model_fields[parts[-1]]
+
+
+def _bounds(field_info) -> tuple[float | None, float | None, bool, bool]:
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in field_info.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, lo_open = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi = m.le
+        if getattr(m, "lt", None) is not None:
+            hi, hi_open = m.lt, True
+    return lo, hi, lo_open, hi_open
+
+
+def _get(sc: Scenario, dotted: str):
+    node: Any = sc
+    for p in dotted.split("."):
+        node = getattr(node, p)
+    return node
+
+
+def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
+    """One control in SolaraViz's ``model_params`` form, from the schema."""
+    f = _field(dotted)
+    ann = f.annotation
+    label = LABELS.get(dotted, dotted)
+    desc = f.description or ""
+    default = f.default if value is None else value
+    if ann is bool:
+        return {"type": "Checkbox", "value": bool(default), "label": label, "description": desc}
+    choices = getattr(ann, "__args__", None)
+    if choices and all(isinstance(c, str) for c in choices):
+        return {"type": "Select", "value": default, "values": list(choices), "label": label,
+                "description": desc}
+    lo, hi, lo_open, hi_open = _bounds(f)
+    is_int = ann is int or (getattr(ann, "__args__", None) and int in ann.__args__ and float not in ann.__args__)
+    if dotted in PAGE_LIMITS:
+        plo, phi = PAGE_LIMITS[dotted]
+        lo = plo if lo is None else max(lo, plo)
+        hi = phi if hi is None else min(hi, phi)
+    if is_int:
+        lo = int(math.ceil(lo + (1 if lo_open else 0)))
+        hi = int(math.floor(hi - (1 if hi_open else 0)))
+        step = 1
+    else:
+        span = hi - lo
+        step = 10 ** math.floor(math.log10(span / 100)) if span > 0 else 0.01
+        if lo_open:
+            lo = lo + step
+        if hi_open:
+            hi = hi - step
+    v = clamp_number(default if default is not None else lo, lo, hi, is_int)
+    return {"type": "SliderInt" if is_int else "SliderFloat", "value": v, "min": lo, "max": hi, "step": step,
+            "label": label, "description": desc}
+
+
+def clamp_number(value, lo, hi, is_int: bool):
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float(lo)
+    if not math.isfinite(x):
+        x = float(lo)
+    x = min(max(x, lo), hi)
+    return int(round(x)) if is_int else float(x)
+
+
+def clamp(dotted: str, value: Any) -> Any:
+    """A value for ``dotted`` that the page may set: inside the schema's and the page's bounds."""
+    spec = control_spec(dotted)
+    t = spec["type"]
+    if t == "Checkbox":
+        return bool(value)
+    if t == "Select":
+        return value if value in spec["values"] else spec["value"]
+    return clamp_number(value, spec["min"], spec["max"], t == "SliderInt")
+
+
+def clamp_seed(value: Any) -> int:
+    """The seed stays an integer within the schema's range (a string seed is another random stream)."""
+    lo, hi, _, _ = _bounds(Scenario.model_fields["seed"])
+    try:
+        x = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return int(lo)
+    return int(min(max(x, lo), hi))
+
+
+def model_params(sc: Scenario) -> dict[str, dict[str, Any]]:
+    """SolaraViz-style ``model_params`` for the Explore controls, valued from the scenario.
+
+    Lattices get width/height and no population slider; other networks get
+    a population slider and no width/height.
+    """
+    lattice = sc.network.kind == "lattice"
+    out: dict[str, dict[str, Any]] = {}
+    for _, keys in CONTROL_GROUPS:
+        for k in keys:
+            if lattice and k in ("population.size", "network.degree"):
+                continue
+            if not lattice and k in ("network.width", "network.height"):
+                continue
+            if k == "network.degree" and sc.network.kind not in ("ring", "watts_strogatz", "erdos_renyi", "sbm",
+                                                                  "barabasi_albert"):
+                continue
+            out[flat_key(k)] = control_spec(k, _get(sc, k))
+    return out
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def scenario_path(name: str) -> Path:
+    """The file of a shipped scenario, or :class:`ScenarioError`.
+
+    Only names listed by :func:`sim.scenario.scenario_names` are accepted, so
+    no text from the page (``../x``, ``/etc/passwd``, ``a.yaml``) reaches
+    the file system outside ``scenarios/``.
+    """
+    if not isinstance(name, str) or name not in scenario_names():
+        raise ScenarioError(f"{name!r} is not a scenario in scenarios/")
+    path = (SCENARIO_DIR / f"{name}.yaml").resolve()
+    if path.parent != SCENARIO_DIR.resolve():
+        raise ScenarioError(f"{name!r} is not a scenario in scenarios/")
+    return path
+
+
+def scenario_description(name: str) -> str:
+    from sim.scenario import read_scenario_file
+
+    return str(read_scenario_file(scenario_path(name)).get("description") or "").strip()
+
+
+def build_scenario(name: str, params: Mapping[str, Any] | None = None, seed: Any = None) -> Scenario:
+    """A shipped scenario with page overrides (flat or dotted keys), every value clamped.
+
+    Raises :class:`ScenarioError` for a name not in ``scenarios/`` or a
+    combination the schema rejects (e.g. ``degree >= size``).
+    """
+    base = load_scenario(scenario_path(name))
+    over: dict[str, Any] = {}
+    for k, v in (params or {}).items():
+        d = dotted_key(k)
+        if d == "seed":
+            continue
+        over[d] = clamp(d, v)
+    lattice = over.get("network.kind", base.network.kind) == "lattice"
+    if lattice:
+        over.pop("population.size", None)
+    if seed is not None:
+        over["seed"] = clamp_seed(seed)
+    if base.network.kind == "edgelist":
+        raise ScenarioError("edge-list scenarios are not offered in the dashboard")
+    sc = load_scenario(base, over) if over else base
+    if sc.population.size > MAX_PAGE_POPULATION:
+        raise ScenarioError(f"{sc.population.size} members: the page allows at most {MAX_PAGE_POPULATION}")
+    if not lattice and sc.population.size > MAX_NETWORK_MEMBERS:
+        sc = load_scenario(sc, {"population.size": MAX_NETWORK_MEMBERS})
+    if sc.steps > MAX_PAGE_STEPS:
+        sc = load_scenario(sc, {"steps": MAX_PAGE_STEPS})
+    return sc
+
+
+def page_engine(sc: Scenario) -> str:
+    """Mesa agents for small communities (the readable reference), the numba kernel above."""
+    return "agents" if sc.population.size <= MESA_MAX_MEMBERS else "kernel"
+
+
+def make_page_model(sc: Scenario, engine: str | None = None):
+    from sim.api import make_model
+
+    return make_model(sc, engine or page_engine(sc))
+
+
+# ----------------------------------------------------------------------------- drawing
+
+HELP_RGB = np.array([38, 120, 178], dtype=np.float64)      # blue: mutual aid
+COMPETE_RGB = np.array([240, 140, 40], dtype=np.float64)   # orange: struggle
+USING_RGB = np.array([200, 20, 60], dtype=np.float64)      # crimson: in a lapse
+DARK_RGB = np.array([25, 25, 35], dtype=np.float64)
+
+
+def member_colors(state: Mapping[str, np.ndarray]) -> np.ndarray:
+    """RGB (n, 3) uint8: blue helpers, orange competitors, darker with stress, crimson when using."""
+    strat = np.asarray(state["strategy"]) == 1
+    stress = np.clip(np.asarray(state["stress"], dtype=np.float64), 0, 1)
+    rgb = np.where(strat[:, None], HELP_RGB, COMPETE_RGB)
+    k = (0.65 * stress)[:, None]
+    rgb = rgb * (1 - k) + DARK_RGB * k
+    using = np.asarray(state["using"], dtype=bool)
+    rgb[using] = USING_RGB
+    return rgb.astype(np.uint8)
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def lattice_png(state: Mapping[str, np.ndarray], width: int, height: int, target: int = 480) -> bytes:
+    """The lattice as a PNG, one square of pixels per member (slot ``y * width + x``)."""
+    rgb = member_colors(state).reshape(height, width, 3)
+    scale = max(1, target // max(width, height))
+    if scale > 1:
+        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    return png_bytes(np.ascontiguousarray(rgb))
+
+
+def network_positions(graph, seed: int) -> np.ndarray:
+    """Stable node positions (n, 2) from the day-0 graph, computed once per model."""
+    import networkx as nx
+
+    g = graph.to_networkx()
+    n = graph.n
+    if n <= 1:
+        return np.zeros((n, 2))
+    pos = nx.spring_layout(g, seed=int(seed) % (2**32), iterations=50 if n <= 300 else 30)
+    return np.array([pos[i] for i in range(n)], dtype=np.float64)
+
+
+def fig_png(fig, dpi: int = 80) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _figure(w: float, h: float, constrained: bool = True):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(w, h), layout="constrained" if constrained else None)
+
+
+def network_png(state, ties, pos: np.ndarray, size_px: int = 520) -> bytes:
+    """The network: nodes coloured by strategy, sized by stress, ringed crimson when using; ties by weight.
+
+    Drawn with PIL (a few milliseconds for hundreds of members) rather than
+    matplotlib, so that a network plays as smoothly as a lattice.
+    """
+    from PIL import Image, ImageDraw
+
+    ptr, nbr, w = ties
+    n = pos.shape[0]
+    margin = 12
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    span = np.where(hi - lo > 0, hi - lo, 1.0)
+    xy = margin + (pos - lo) / span * (size_px - 2 * margin)
+    img = Image.new("RGB", (size_px, size_px), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    rows = np.repeat(np.arange(n), np.diff(ptr))
+    nbr = np.asarray(nbr)
+    keep = rows < nbr
+    a, b, ww = rows[keep], nbr[keep], np.clip(np.asarray(w)[keep], 0, 1)
+    order = np.argsort(ww, kind="stable")  # strong ties drawn last, on top
+    for k in order:
+        shade = int(225 - 150 * ww[k])
+        draw.line((*xy[a[k]], *xy[b[k]]), fill=(shade, shade, shade + 10 if shade < 245 else 255),
+                  width=1 if ww[k] < 0.6 else 2)
+    rgb = member_colors(state)
+    using = np.asarray(state["using"], dtype=bool)
+    radius = 2.5 + 5.0 * np.clip(np.asarray(state["stress"], dtype=float), 0, 1)
+    ring = tuple(int(c) for c in USING_RGB)
+    for i in range(n):
+        x, y = xy[i]
+        r = radius[i]
+        if using[i]:
+            draw.ellipse((x - r - 2.5, y - r - 2.5, x + r + 2.5, y + r + 2.5), fill=ring)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in rgb[i]),
+                     outline=(255, 255, 255) if not using[i] else ring)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+#: the live curves (CONTRACT.md metrics): shares on one axis, relapses on another
+SHARE_CURVES = (("helpers", "helpers", "tab:blue"), ("mean_stress", "mean stress", "tab:purple"),
+                ("mean_craving", "mean craving", "tab:brown"), ("using", "using", "crimson"))
+
+
+def curves_png(df: pd.DataFrame, steps: int | None = None, title: str = "") -> bytes:
+    """Helpers, stress, craving, using (shares) and the running total of relapses."""
+    fig = _figure(6.0, 4.0, constrained=False)  # a fixed layout: constrained layout would double the cost
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.95 if not title else 0.9, bottom=0.12, hspace=0.12)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    x = df["step"].to_numpy()
+    for col, label, color in SHARE_CURVES:
+        ax1.plot(x, df[col].to_numpy(float), label=label, color=color, lw=1.6)
+    ax1.set_ylim(-0.02, 1.02)
+    ax1.set_ylabel("share / level")
+    ax1.legend(loc="upper right", fontsize="small", ncol=2)
+    ax1.grid(alpha=0.3)
+    if title:
+        ax1.set_title(title, fontsize="medium")
+    ax2.plot(x, np.cumsum(df["relapses"].to_numpy(float)), color="crimson", lw=1.6)
+    ax2.set_ylabel("relapses (total)")
+    ax2.set_xlabel("day")
+    ax2.grid(alpha=0.3)
+    if steps:
+        ax1.set_xlim(0, max(steps, int(x.max()) if x.size else 1))
+    return fig_png(fig, dpi=72)
+
+
+# ----------------------------------------------------------------------------- Explore: a session's run
+
+
+@dataclass
+class Frame:
+    """What the page shows of a run at one moment (immutable once made)."""
+
+    day: int
+    steps: int
+    members: int
+    engine: str
+    picture: bytes
+    view: str  # "lattice" or "network"
+    latest: dict[str, float]
+    curves: bytes | None = None
+
+
+class Runner:
+    """One browser session's model, stepped off the render thread.
+
+    The page calls :meth:`step` / :meth:`frame` from its play thread and
+    :meth:`reset` from a button; a lock keeps them from overlapping.
+    """
+
+    def __init__(self, sc: Scenario, engine: str | None = None):
+        self.lock = threading.Lock()
+        self.reset(sc, engine)
+
+    def reset(self, sc: Scenario, engine: str | None = None):
+        with self.lock:
+            self.scenario = sc
+            self.engine = engine or page_engine(sc)
+            self.model = make_page_model(sc, self.engine)
+            self.lattice = sc.network.kind == "lattice"
+            self.pos = None if self.lattice else network_positions(self.model.graph, sc.seed)
+            self._curves_at = -1.0
+            self._curves: bytes | None = None
+
+    @property
+    def day(self) -> int:
+        return int(self.model.steps)
+
+    @property
+    def done(self) -> bool:
+        return self.day >= self.scenario.steps
+
+    def step(self, n: int = 1) -> None:
+        if self.engine == "kernel":
+            few_threads(self.scenario.population.size)
+        with self.lock:
+            for _ in range(n):
+                if self.day >= self.scenario.steps:
+                    break
+                self.model.step()
+
+    def metrics(self) -> pd.DataFrame:
+        with self.lock:
+            return self.model.metrics_frame()
+
+    def picture(self) -> bytes:
+        with self.lock:
+            st = self.model.state_arrays()
+            if self.lattice:
+                g = self.model.graph
+                return lattice_png(st, g.width, g.height)
+            return network_png(st, self.model.tie_arrays(), self.pos)
+
+    def frame(self, curves_every: float = 0.0) -> Frame:
+        """The current frame; the curves are redrawn at most every ``curves_every`` seconds."""
+        pic = self.picture()
+        df = self.metrics()
+        now = time.perf_counter()
+        if self._curves is None or now - self._curves_at >= curves_every or self.done:
+            self._curves = curves_png(df, self.scenario.steps)
+            self._curves_at = now
+        last = df.iloc[-1]
+        latest = {c: float(last[c]) for c in ("helpers", "mean_stress", "mean_craving", "using")}
+        latest["relapses_total"] = float(df["relapses"].sum())
+        return Frame(day=self.day, steps=self.scenario.steps, members=self.scenario.population.size,
+                     engine=self.engine, picture=pic, view="lattice" if self.lattice else "network",
+                     latest=latest, curves=self._curves)
+
+
+def metrics_csv(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode("utf-8")
+
+
+# ----------------------------------------------------------------------------- Compare
+
+
+@dataclass
+class ArmSpec:
+    """One arm of a comparison: toggles and at most one changed parameter."""
+
+    toggles: dict[str, bool] = field(default_factory=dict)
+    param: str | None = None
+    value: Any = None
+
+    def overrides(self) -> dict[str, Any]:
+        out = {k: bool(v) for k, v in self.toggles.items() if k in TOGGLES}
+        if self.param:
+            out[self.param] = clamp(self.param, self.value)
+        return out
+
+
+#: one-click trainer questions: (label, base scenario, A overrides, B overrides)
+PRESETS: dict[str, tuple[str, str, dict, dict]] = {
+    "checkins": ("Check-ins: on vs off", "baseline", {"checkins.enabled": True}, {"checkins.enabled": False}),
+    "sponsorship": ("Sponsorship: on vs off", "baseline", {"sponsorship.enabled": True},
+                    {"sponsorship.enabled": False}),
+    "isolation": ("Isolation: meetings open vs closed", "baseline", {"isolation.enabled": False},
+                  {"isolation.enabled": True}),
+    "isolation_checkins": ("Isolation: with vs without check-ins", "isolation",
+                           {"isolation.enabled": True, "checkins.enabled": True},
+                           {"isolation.enabled": True, "checkins.enabled": False}),
+}
+
+#: parameters that B may change in the Compare view
+COMPARE_PARAMS = ("checkins.prob", "checkins.missed_threshold", "sponsorship.answer_prob", "sponsorship.capacity",
+                  "isolation.share", "isolation.duration", "population.initial_helpers", "game.T",
+                  "psychology.shock_prob", "psychology.helper_therapy")
+
+
+def compare_pair(name: str, a: Mapping[str, Any], b: Mapping[str, Any], *, seed: Any, steps: int,
+                 members: int | None = None) -> tuple[Scenario, Scenario]:
+    """The two scenarios of a comparison, same seed, page limits applied."""
+    common: dict[str, Any] = {"steps": int(clamp_number(steps, 10, MAX_PAGE_STEPS, True))}
+    base = load_scenario(scenario_path(name))
+    if members is not None and base.network.kind != "lattice":
+        common["population.size"] = int(clamp_number(members, 20, MAX_COMPARE_MEMBERS, True))
+    sc_a = build_scenario(name, {**common, **dict(a)}, seed=seed)
+    sc_b = build_scenario(name, {**common, **dict(b)}, seed=seed)
+    for sc in (sc_a, sc_b):
+        if sc.population.size > MAX_COMPARE_MEMBERS:
+            raise ScenarioError(f"{sc.population.size} members: Compare allows at most {MAX_COMPARE_MEMBERS}")
+    return sc_a, sc_b
+
+
+def few_threads(members: int) -> None:
+    """Run small communities' kernels on one numba thread (in the calling thread only).
+
+    A page's communities are small, several sessions share the server and
+    numba's parallel loops at a few hundred members cost more in thread
+    wake-ups than they save (100x slower on a loaded 2-core machine).
+    Results do not depend on the thread count (tests/test_engines.py).
+    """
+    try:
+        import numba
+
+        numba.set_num_threads(1 if members < 50_000 else numba.config.NUMBA_NUM_THREADS)
+    except Exception:  # pragma: no cover
+        pass
+
+
+def run_metrics(sc: Scenario, seed: int | None = None) -> pd.DataFrame:
+    """One run's metrics on the numba kernel (bit-identical to the Mesa engine, faster)."""
+    from sim.kernel import KernelModel
+
+    few_threads(sc.population.size)
+    if seed is not None:
+        sc = sc.model_copy(update={"seed": int(seed)})
+    m = KernelModel(sc)
+    for _ in range(sc.steps):
+        m.step()
+    return m.metrics_frame()
+
+
+#: curves of the Compare view: (column, title, cumulative)
+COMPARE_PANELS = (("relapses", "total relapses", True), ("using", "using (share in a lapse)", False),
+                  ("mean_stress", "mean stress", False))
+
+
+def gap_band(frames_a: list[pd.DataFrame], frames_b: list[pd.DataFrame], col: str, cumulative: bool,
+             level: float = 0.95) -> pd.DataFrame:
+    """Per day: mean paired difference B - A over replicates with its t-interval."""
+    from scipy import stats
+
+    def arr(frames):
+        m = np.stack([f[col].to_numpy(float) for f in frames])
+        return np.cumsum(m, axis=1) if cumulative else m
+
+    d = arr(frames_b) - arr(frames_a)
+    n = d.shape[0]
+    mean = d.mean(axis=0)
+    if n >= 2:
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(axis=0, ddof=1) / math.sqrt(n)
+    else:
+        half = np.full_like(mean, np.nan)
+    return pd.DataFrame({"step": frames_a[0]["step"].to_numpy(), "diff": mean, "lo": mean - half,
+                         "hi": mean + half})
+
+
+def compare_png(df_a: pd.DataFrame, df_b: pd.DataFrame, label_a: str, label_b: str, title: str = "") -> bytes:
+    """A and B overlaid, one panel per metric, the difference shaded."""
+    fig = _figure(9.6, 3.2)
+    axes = fig.subplots(1, len(COMPARE_PANELS))
+    for ax, (col, ttl, cum) in zip(axes, COMPARE_PANELS):
+        x = df_a["step"].to_numpy()
+        ya = df_a[col].to_numpy(float)
+        yb = df_b[col].to_numpy(float)
+        if cum:
+            ya, yb = np.cumsum(ya), np.cumsum(yb)
+        ax.fill_between(x, ya, yb, where=yb >= ya, color="tab:orange", alpha=0.25, lw=0, interpolate=True)
+        ax.fill_between(x, ya, yb, where=yb < ya, color="tab:blue", alpha=0.25, lw=0, interpolate=True)
+        ax.plot(x, ya, color="tab:blue", lw=1.6, label=label_a)
+        ax.plot(x, yb, color="tab:orange", lw=1.6, label=label_b)
+        ax.set_title(ttl, fontsize="medium")
+        ax.set_xlabel("day")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper left", fontsize="small")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    return fig_png(fig)
+
+
+def gap_png(frames_a, frames_b, title: str = "") -> bytes:
+    """B - A per day over replicates: mean and 95 % t-band, one panel per metric."""
+    fig = _figure(9.6, 2.8)
+    axes = fig.subplots(1, len(COMPARE_PANELS))
+    n = len(frames_a)
+    for ax, (col, ttl, cum) in zip(axes, COMPARE_PANELS):
+        g = gap_band(frames_a, frames_b, col, cum)
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.fill_between(g["step"], g["lo"], g["hi"], color="tab:green", alpha=0.25, lw=0,
+                        label="95% band" if n >= 2 else None)
+        ax.plot(g["step"], g["diff"], color="tab:green", lw=1.6, label=f"B - A, mean of {n}")
+        ax.set_title(f"B - A: {ttl}", fontsize="medium")
+        ax.set_xlabel("day")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best", fontsize="small")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    return fig_png(fig)
+
+
+def arm_summary(df: pd.DataFrame) -> dict[str, float]:
+    """The numbers printed under each arm."""
+    return {
+        "total_relapses": float(df["relapses"].sum()),
+        "mean_using": float(df["using"].iloc[1:].mean()) if len(df) > 1 else float(df["using"].iloc[0]),
+        "final_using": float(df["using"].iloc[-1]),
+        "mean_stress": float(df["mean_stress"].iloc[1:].mean()) if len(df) > 1 else float(df["mean_stress"].iloc[0]),
+        "final_abstinent": float(df["abstinent"].iloc[-1]),
+    }
+
+
+# ----------------------------------------------------------------------------- Results (sweeps)
+
+
+def results_root() -> Path:
+    """Where the Results view looks for sweep folders: ``results/`` (or ``$MUTUALAID_RESULTS_DIR``,
+    set by whoever starts the server, never by the page)."""
+    env = os.environ.get("MUTUALAID_RESULTS_DIR")
+    return Path(env).resolve() if env else (SCENARIO_DIR.parent / "results").resolve()
+
+
+def find_sweeps(root: Path | None = None, max_depth: int = 4, limit: int = 200) -> list[str]:
+    """Sweep folders under the results root holding a ``runs.parquet``, as relative paths."""
+    root = results_root() if root is None else root
+    if not root.is_dir():
+        return []
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel = Path(dirpath).relative_to(root)
+        if len(rel.parts) >= max_depth:
+            dirnames[:] = []
+        dirnames.sort()
+        if "runs.parquet" in filenames:
+            out.append(str(rel) if str(rel) != "." else ".")
+            if len(out) >= limit:
+                break
+    return sorted(out)
+
+
+def open_sweep(rel: str, root: Path | None = None) -> pd.DataFrame:
+    """``runs.parquet`` of a listed sweep folder; anything not listed by :func:`find_sweeps` is refused."""
+    root = results_root() if root is None else root
+    if rel not in find_sweeps(root):
+        raise ScenarioError(f"{rel!r} is not a sweep folder under {root.name}/")
+    return pd.read_parquet(root / rel / "runs.parquet")
+
+
+def read_runs_bytes(data: bytes) -> pd.DataFrame:
+    """An uploaded ``runs.parquet`` (read from memory, never from a path)."""
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def split_runs(df: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(swept parameters, summary metrics) of a runs table: the columns before ``replicate`` and the
+    numeric columns after ``seed``."""
+    cols = list(df.columns)
+    if "replicate" in cols:
+        params = cols[: cols.index("replicate")]
+    else:
+        params = [c for c in cols if c not in ("seed",) and df[c].nunique() <= 50 and c != "replicate"][:4]
+    after = cols[cols.index("seed") + 1:] if "seed" in cols else [c for c in cols if c not in params]
+    metrics_ = [c for c in after if pd.api.types.is_numeric_dtype(df[c]) and c not in ("replicate", "seed")]
+    return params, metrics_
+
+
+def line_table(df: pd.DataFrame, x: str, metric: str, level: float = 0.95) -> pd.DataFrame:
+    """Mean of ``metric`` per value of ``x`` over all other runs, with a t-interval."""
+    from scipy import stats
+
+    g = df.groupby(x)[metric]
+    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.count()}).reset_index()
+    tq = np.array([stats.t.ppf(0.5 + level / 2, k - 1) if k >= 2 else np.nan for k in out["n"]])
+    half = tq * out["sd"].to_numpy(float) / np.sqrt(out["n"].to_numpy(float))
+    out["lo"] = out["mean"] - half
+    out["hi"] = out["mean"] + half
+    return out
+
+
+def heat_table(df: pd.DataFrame, x: str, y: str, metric: str) -> pd.DataFrame:
+    """Mean of ``metric`` on the (y, x) grid."""
+    return df.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
+
+
+def results_png(df: pd.DataFrame, metric: str, x: str, y: str | None = None) -> bytes:
+    fig = _figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    if y and y != x:
+        h = heat_table(df, x, y, metric)
+        im = ax.imshow(h.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(h.columns)), [f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in h.columns],
+                      rotation=45)
+        ax.set_yticks(range(len(h.index)), [f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in h.index])
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        fig.colorbar(im, ax=ax, label=f"mean {metric}")
+        ax.set_title(f"{metric} by {x} and {y}", fontsize="medium")
+    else:
+        t = line_table(df, x, metric)
+        xs = t[x]
+        numeric = pd.api.types.is_numeric_dtype(xs)
+        pos = xs.to_numpy(float) if numeric else np.arange(len(xs))
+        ax.fill_between(pos, t["lo"], t["hi"], color="tab:blue", alpha=0.25, lw=0, label="95% band")
+        ax.plot(pos, t["mean"], "o-", color="tab:blue", label=f"mean {metric}")
+        if not numeric:
+            ax.set_xticks(pos, [str(v) for v in xs])
+        ax.set_xlabel(x)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+        ax.set_title(f"{metric} against {x} (mean over runs)", fontsize="medium")
+    return fig_png(fig)
+
+
+def warm_kernel() -> None:
+    """Compile (or load from cache) the numba kernels on a tiny community, so a page never waits on it."""
+    try:
+        sc = load_scenario("baseline", {"population.size": 40, "steps": 2})
+        run_metrics(sc)
+    except Exception:  # pragma: no cover - warming is best effort
+        pass
+
+
+def names() -> list[str]:
+    return [n for n in scenario_names() if load_scenario(scenario_path(n)).network.kind != "edgelist"]
+
+
+__all__: Iterable[str] = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,309 @@
+"""``mutualaid report DIR``: tables, plots and report.md of a sweep folder.
+
+Writes into DIR (the folder of ``mutualaid sweep``):
+
+- ``summary.csv``: one row per point: the swept parameters, ``n`` (runs that
+  finished without error), ``failed``, and for every summarised metric its
+  mean over replicates with a 95 % t-interval (``<metric>``,
+  ``<metric>_ci_low``, ``<metric>_ci_high``);
+- ``plots/<metric>.png``: the metric against each swept parameter, mean and
+  95 % band (grid: one line per value of a second parameter when there is
+  one; sampled designs: each point, and binned means with bands);
+- ``plots/heatmap_<metric>__<p1>__<p2>.png``: grid sweeps of two or more
+  parameters, the mean over everything else for each pair of values;
+- ``sobol.csv`` and ``plots/sobol.png``: with Saltelli sampling, first-order
+  (S1) and total (ST) Sobol indices of every metric with their 95 %
+  bootstrap intervals (SALib; the response of a point is its mean over
+  replicates);
+- ``report.md``: all of it tied together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.compare import LEVEL, paired_difference
+from sim.output import StagedFiles, fmt, safe_name
+from sim.sweep import SWEEP_FILE, SweepError, read_parts
+
+#: heatmaps drawn at most for this many pairs of parameters
+MAX_PAIRS = 3
+#: a second parameter with at most this many values gets its own lines
+MAX_LINES = 6
+#: rows of the summary table shown in report.md (all are in summary.csv)
+MAX_TABLE_ROWS = 40
+
+
+def mean_ci(values) -> tuple[float, float, float, int]:
+    """Mean of the finite values, its 95 % t-interval and their count."""
+    v = np.asarray(values, dtype=float)
+    return paired_difference(np.zeros_like(v), v)
+
+
+def load_folder(folder: str | Path) -> tuple[dict, pd.DataFrame]:
+    """``(sweep.json contents, runs)`` of a sweep folder; runs include unconsolidated parts."""
+    out = Path(folder)
+    meta_path = out / SWEEP_FILE
+    if not out.is_dir():
+        raise SweepError(f"report: {folder}: no such folder (give the --out folder of mutualaid sweep)")
+    if not meta_path.is_file():
+        raise SweepError(f"report: {folder}: no {SWEEP_FILE} here; is it the folder of a mutualaid sweep?")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    runs = read_parts(out)
+    if runs is None or runs.empty:
+        raise SweepError(f"report: {folder}: no finished runs yet; run the sweep first")
+    return meta, runs
+
+
+def summarize(runs: pd.DataFrame, params: list[str], metrics: list[str]) -> pd.DataFrame:
+    """One row per point: parameters, n, failed, and mean with CI of every metric."""
+    ok = runs["error"].isna()
+    rows = []
+    for point, g in runs.groupby("point", sort=True):
+        row: dict[str, Any] = {"point": int(point)}
+        for p in params:
+            row[p] = g[p].iloc[0]
+        good = g[ok.loc[g.index]]
+        row["n"] = int(len(good))
+        row["failed"] = int(len(g) - len(good))
+        for m in metrics:
+            mean, lo, hi, _ = mean_ci(good[m].to_numpy(float)) if len(good) else (math.nan,) * 3 + (0,)
+            row[m], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _figure(nplots: int, title: str, width: float = 5.0, height: float = 3.8):
+    from matplotlib.figure import Figure
+
+    ncols = min(nplots, 3)
+    nrows = math.ceil(nplots / ncols)
+    fig = Figure(figsize=(width * ncols, height * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for a in axes[nplots:]:
+        a.set_visible(False)
+    fig.suptitle(title)
+    return fig, axes[:nplots]
+
+
+def _band(ax, x, groups, label=None, color=None):
+    means, los, his = [], [], []
+    for vals in groups:
+        m, lo, hi, n = mean_ci(vals)
+        means.append(m)
+        los.append(lo if n >= 2 else m)
+        his.append(hi if n >= 2 else m)
+    line = ax.plot(x, means, marker="o", ms=3, label=label, color=color)[0]
+    ax.fill_between(x, los, his, alpha=0.2, color=line.get_color(), linewidth=0)
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def plot_metric(runs: pd.DataFrame, params: list[str], metric: str, sampled: bool):
+    """``plots/<metric>.png``: the metric against each swept parameter with 95 % bands."""
+    ok = runs[runs["error"].isna()]
+    fig, axes = _figure(max(len(params), 1), f"{metric}: mean and {int(LEVEL * 100)}% interval over runs")
+    for ax, p in zip(axes, params):
+        if sampled:
+            per_point = ok.groupby("point").agg(x=(p, "first"), y=(metric, "mean"))
+            ax.scatter(per_point["x"], per_point["y"], s=8, alpha=0.35, color="grey", label="points")
+            if len(per_point) >= 4:
+                bins = min(10, max(2, len(per_point) // 8))
+                edges = np.unique(np.quantile(per_point["x"], np.linspace(0, 1, bins + 1)))
+                which = np.clip(np.searchsorted(edges, per_point["x"], side="right") - 1, 0, len(edges) - 2)
+                centers, groups = [], []
+                for b in range(len(edges) - 1):
+                    sel = per_point["y"].to_numpy(float)[which == b]
+                    if sel.size:
+                        centers.append(float(per_point["x"].to_numpy(float)[which == b].mean()))
+                        groups.append(sel)
+                _band(ax, centers, groups, label="binned mean")
+            ax.legend(fontsize="small")
+        else:
+            others = [q for q in params if q != p and 1 < ok[q].nunique() <= MAX_LINES]
+            xs = sorted(ok[p].dropna().unique(), key=lambda v: (str(type(v)), v))
+            xpos = xs if _is_numeric(ok[p]) else list(range(len(xs)))
+            if others:
+                q = others[0]
+                for v in sorted(ok[q].unique(), key=lambda v: (str(type(v)), v)):
+                    sub = ok[ok[q] == v]
+                    _band(ax, xpos, [sub.loc[sub[p] == x, metric] for x in xs], label=f"{q} = {v}")
+                ax.legend(fontsize="small")
+            else:
+                _band(ax, xpos, [ok.loc[ok[p] == x, metric] for x in xs])
+            if not _is_numeric(ok[p]):
+                ax.set_xticks(xpos, [str(x) for x in xs])
+        ax.set_xlabel(p)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_heatmap(runs: pd.DataFrame, p1: str, p2: str, metric: str):
+    """Mean of ``metric`` for each pair of values of two grid parameters."""
+    ok = runs[runs["error"].isna()]
+    table = ok.pivot_table(index=p2, columns=p1, values=metric, aggfunc="mean").sort_index().sort_index(axis=1)
+    fig, (ax,) = _figure(1, f"{metric}: mean over replicates and other parameters", width=6.5, height=5)
+    im = ax.imshow(table.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(table.shape[1]), [fmt(v) for v in table.columns], rotation=45)
+    ax.set_yticks(range(table.shape[0]), [fmt(v) for v in table.index])
+    ax.set_xlabel(p1)
+    ax.set_ylabel(p2)
+    if table.size <= 120:
+        for i in range(table.shape[0]):
+            for j in range(table.shape[1]):
+                ax.text(j, i, fmt(table.iat[i, j]), ha="center", va="center", fontsize=7, color="white")
+    fig.colorbar(im, ax=ax, label=metric)
+    return fig
+
+
+def sobol_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Sobol S1 and ST (with confidence halves) of each metric; notes for metrics that could not be analysed."""
+    from SALib.analyze import sobol
+
+    problem = meta["problem"]
+    n_points = int(meta["n_points"])
+    rows, notes = [], []
+    ok = runs[runs["error"].isna()]
+    seed = int(meta.get("spec", {}).get("seed") or 0)
+    for m in metrics:
+        y = ok.groupby("point")[m].mean().reindex(range(n_points))
+        if y.isna().any():
+            notes.append(f"{m}: {int(y.isna().sum())} of {n_points} points have no finished run; "
+                         f"Sobol indices need every point (finish the sweep)")
+            continue
+        res = sobol.analyze(problem, y.to_numpy(float), calc_second_order=False, conf_level=LEVEL, seed=seed)
+        for i, name in enumerate(problem["names"]):
+            rows.append({"metric": m, "parameter": name, "S1": res["S1"][i], "S1_conf": res["S1_conf"][i],
+                         "ST": res["ST"][i], "ST_conf": res["ST_conf"][i]})
+    return pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf"]), notes
+
+
+def plot_sobol(indices: pd.DataFrame):
+    metrics = list(dict.fromkeys(indices["metric"]))
+    fig, axes = _figure(len(metrics), f"Sobol indices, first order (S1) and total (ST), {int(LEVEL * 100)}% bars")
+    for ax, m in zip(axes, metrics):
+        d = indices[indices["metric"] == m]
+        x = np.arange(len(d))
+        ax.bar(x - 0.2, d["S1"], 0.4, yerr=d["S1_conf"], capsize=3, label="S1")
+        ax.bar(x + 0.2, d["ST"], 0.4, yerr=d["ST_conf"], capsize=3, label="ST")
+        ax.set_xticks(x, d["parameter"], rotation=30, ha="right")
+        ax.set_title(m, fontsize="medium")
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize="small")
+    return fig
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    def cell(v):
+        if isinstance(v, (str, bool, np.bool_)):
+            return str(v)
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        return fmt(v)
+
+    body = ["| " + " | ".join(cell(v) for v in row) + " |"
+            for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def write_report(folder: str | Path) -> list[str]:
+    """Write summary.csv, plots/*.png, sobol.csv (Saltelli) and report.md into ``folder``; return the names."""
+    out = Path(folder)
+    meta, runs = load_folder(out)
+    params = list(meta["parameters"])
+    metrics = [m for m in meta["metrics"] if m in runs]
+    sampling = meta["sampling"]
+    spec = meta.get("spec", {})
+    total = int(meta["n_points"]) * int(meta["replicates"])
+    summary = summarize(runs, params, metrics)
+    figures: dict[str, Any] = {}
+    if params:
+        for m in metrics:
+            figures[f"{safe_name(m)}.png"] = plot_metric(runs, params, m, sampled=sampling != "grid")
+    heat = []
+    if sampling == "grid":
+        multi = [p for p in params if runs[p].nunique() > 1]
+        pairs = [(a, b) for i, a in enumerate(multi) for b in multi[i + 1:]][:MAX_PAIRS]
+        for p1, p2 in pairs:
+            for m in metrics:
+                name = f"heatmap_{safe_name(m)}__{safe_name(p1)}__{safe_name(p2)}.png"
+                figures[name] = plot_heatmap(runs, p1, p2, m)
+                heat.append((m, p1, p2, name))
+    indices, notes = (None, [])
+    if sampling == "saltelli":
+        indices, notes = sobol_indices(runs, meta, metrics)
+        if len(indices):
+            figures["sobol.png"] = plot_sobol(indices)
+    # report.md
+    failed = runs[runs["error"].notna()]
+    lines = [f"# Sweep report: {spec.get('name', out.name)}", ""]
+    if spec.get("description"):
+        lines += [str(spec["description"]).strip(), ""]
+    fixed = ", ".join(f"`{k}={v}`" for k, v in (spec.get("fixed") or {}).items()) or "none"
+    lines += [
+        f"- base scenario: `{spec.get('scenario')}`; fixed: {fixed}; steps: {spec.get('steps') or 'scenario'}",
+        f"- sampling: **{sampling}**; swept: {', '.join(f'`{p}`' for p in params) or 'nothing'}",
+        f"- {meta['n_points']} points x {meta['replicates']} replicates = {total} runs; "
+        f"finished {len(runs)}, failed {len(failed)}"
+        + ("" if len(runs) == total else f" (**incomplete**: rerun the sweep command to finish)"),
+        f"- seeds from `SeedSequence({spec.get('seed')})`, "
+        + ("common random numbers (replicate r has the same seed at every point)" if spec.get("common_seeds", True)
+           else "an independent seed per run"),
+        f"- intervals: {int(LEVEL * 100)} % t-intervals of the mean over replicates", "",
+        "## Summary per point", "",
+        f"Mean over replicates with {int(LEVEL * 100)} % interval; all {len(summary)} rows in `summary.csv`.", "",
+    ]
+    show = summary[["point", *params, "n", "failed", *metrics]].head(MAX_TABLE_ROWS)
+    lines += [_md_table(show), ""]
+    if len(summary) > MAX_TABLE_ROWS:
+        lines += [f"({len(summary) - MAX_TABLE_ROWS} more rows in `summary.csv`)", ""]
+    if params:
+        lines += ["## Metrics against each parameter", ""]
+        for m in metrics:
+            lines += [f"![{m}](plots/{safe_name(m)}.png)", ""]
+    if heat:
+        lines += ["## Heatmaps", ""]
+        for m, p1, p2, name in heat:
+            lines += [f"**{m}** by `{p1}` and `{p2}`:", "", f"![{m}](plots/{name})", ""]
+    if sampling == "saltelli":
+        lines += ["## Sobol indices", "",
+                  "First-order (S1: the share of the variance due to the parameter alone) and total (ST: "
+                  "including its interactions) indices, SALib, response = mean over replicates of each point; "
+                  f"`±` is the half-width of the {int(LEVEL * 100)} % bootstrap interval.", ""]
+        if indices is not None and len(indices):
+            tbl = indices.assign(S1=[f"{fmt(a)} ± {fmt(b)}" for a, b in zip(indices["S1"], indices["S1_conf"])],
+                                 ST=[f"{fmt(a)} ± {fmt(b)}" for a, b in zip(indices["ST"], indices["ST_conf"])])
+            lines += [_md_table(tbl[["metric", "parameter", "S1", "ST"]]), "", "![Sobol](plots/sobol.png)", ""]
+        lines += [f"- {n}" for n in notes] + ([""] if notes else [])
+    if len(failed):
+        lines += ["## Failed runs", "", f"{len(failed)} runs raised; the first ones:", ""]
+        for r in failed.head(10).itertuples(index=False):
+            lines.append(f"- run {r.run_id} (point {r.point}, replicate {r.replicate}, seed {r.seed}): "
+                         f"`{r.error}`")
+        lines.append("")
+    lines += ["## Files", "", "`runs.parquet` (one row per run), `summary.csv`, `plots/`"
+              + (", `sobol.csv`" if indices is not None and len(indices) else "") + ", `manifest.json`.", ""]
+    written = []
+    with StagedFiles(out / "plots") as files:
+        for name, fig in figures.items():
+            files.write_figure(name, fig)
+        written += [f"plots/{n}" for n in files.names]
+    with StagedFiles(out) as files:
+        files.write_csv("summary.csv", summary)
+        if indices is not None and len(indices):
+            files.write_csv("sobol.csv", indices)
+        files.write_text("report.md", "\n".join(lines))
+        written = files.names + written
+    return written

@@ -1,0 +1,227 @@
+"""The dashboard in a real Chromium (Debian's, driven by Playwright).
+
+One Solara server is started for the module on a free localhost port and
+always killed afterwards; each test opens its own page (its own session and
+model). Without chromium or Playwright the tests fail when ``CI=true`` and
+are skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+START_TIMEOUT = 120  # seconds for the server to answer
+UI_TIMEOUT = 60_000  # ms for a page element
+
+
+def _missing(what: str):
+    msg = f"{what}; the browser tests need it (.ci/run installs Debian's chromium, make test installs playwright)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    """A results root with one finished sweep (synthetic runs.parquet)."""
+    root = tmp_path_factory.mktemp("results")
+    (root / "sweep-T").mkdir()
+    rows = [{"game.T": t, "network.degree": k, "replicate": r, "seed": r, "mean_using": 0.01 * t + 0.002 * k + 0.001 * r,
+             "final_helpers": 1 / t} for t in (1.0, 1.5, 2.0) for k in (4, 8) for r in range(3)]
+    pd.DataFrame(rows).to_parquet(root / "sweep-T" / "runs.parquet")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(results_dir):
+    solara = Path(sys.executable).parent / "solara"
+    if not solara.exists():
+        _missing("solara is not installed")
+    port = _free_port()
+    env = {**os.environ, "MUTUALAID_RESULTS_DIR": str(results_dir), "PYTHONUNBUFFERED": "1"}
+    log = open(results_dir / "server.log", "wb")
+    proc = subprocess.Popen([str(solara), "run", str(ROOT / "dashboards" / "app.py"), "--host", "127.0.0.1",
+                             "--port", str(port), "--production", "--no-open"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"solara exited with {proc.returncode}: "
+                                   f"{(results_dir / 'server.log').read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"solara did not answer within {START_TIMEOUT} s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} not found")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(UI_TIMEOUT)
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    ctx.close()
+
+
+def _open(page, server, query: str = ""):
+    page.goto(server + query)
+    page.wait_for_selector(".ma-day")
+    return page
+
+
+def _day(page) -> int:
+    return int(page.inner_text(".ma-day").split()[1])
+
+
+def _wait_until(pred, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_page_loads_without_console_errors(page, server):
+    _open(page, server)
+    page.wait_for_selector("img.ma-curves")
+    time.sleep(1.0)
+    assert page.errors == []
+    assert _day(page) == 0
+
+
+def test_play_advances_the_day_and_the_curves(page, server):
+    _open(page, server)
+    before = page.get_attribute("img.ma-curves", "src")
+    page.get_by_role("button", name="Play").click()
+    _wait_until(lambda: _day(page) >= 5, what="day >= 5")
+    _wait_until(lambda: page.get_attribute("img.ma-curves", "src") != before, what="the curves to change")
+    page.get_by_role("button", name="Pause").click()
+    paused = _day(page)
+    time.sleep(1.0)
+    assert _day(page) - paused <= 1  # at most a frame in flight
+    assert page.errors == []
+
+
+def test_reset_applies_a_changed_slider(page, server):
+    _open(page, server)
+    assert "helpers 0.6" in page.inner_text(".ma-readout")
+    box = page.locator(".v-input", has_text="Helpers on day 0").locator(".v-slider").bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)  # near the maximum, 1
+    page.wait_for_selector("text=Changed settings apply on Reset")
+    assert _day(page) == 0 and "helpers 0.6" in page.inner_text(".ma-readout")  # nothing applied yet
+
+    def helpers():
+        return float(page.inner_text(".ma-readout").split()[1])
+
+    page.get_by_role("button", name="Reset").click()
+    _wait_until(lambda: helpers() > 0.95, what="helpers near 1 after Reset")
+    assert page.errors == []
+
+
+def test_lattice_and_network_views_render(page, server):
+    _open(page, server)
+    img = page.wait_for_selector("img.ma-view-network")
+    assert img.evaluate("e => e.complete && e.naturalWidth > 100")
+    _open(page, server, "?scenario=kropotkin")
+    img = page.wait_for_selector("img.ma-view-lattice")
+    assert img.evaluate("e => e.complete && e.naturalWidth >= 30 * 16")
+    assert "900 members" in page.inner_text("body")
+    assert page.errors == []
+
+
+def test_a_scenario_outside_scenarios_cannot_be_opened(page, server, tmp_path):
+    evil = tmp_path / "evil.yaml"
+    evil.write_text("name: evil-outside\ndescription: SHOULD-NEVER-BE-SHOWN\npopulation: {size: 33}\n")
+    for query in (str(evil), str(evil.with_suffix("")), "../tests/conftest", "..%2F..%2Fetc%2Fpasswd"):
+        _open(page, server, "?scenario=" + query)
+        page.wait_for_selector(".ma-refused")
+        text = page.inner_text("body")
+        assert "SHOULD-NEVER-BE-SHOWN" not in text and "evil-outside" not in text
+        assert "500 members" in text  # the baseline instead
+    assert page.errors == []
+
+
+def test_compare_toggling_checkins_changes_b_not_a(page, server):
+    _open(page, server)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_selector(".ma-b-summary", timeout=180_000)
+    _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=180, what="compare to finish")
+    a0, b0 = page.inner_text(".ma-a-summary"), page.inner_text(".ma-b-summary")
+    gap0 = page.get_attribute("img.ma-gap", "src")
+    page.locator("label", has_text="B: Check-ins").click()  # B: check-ins back on
+    _wait_until(lambda: page.inner_text(".ma-b-summary") != b0, timeout=180, what="B to change")
+    _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=180, what="compare to finish")
+    assert page.inner_text(".ma-a-summary") == a0
+    # with B = A, both arms agree exactly (same seed)
+    assert page.inner_text(".ma-b-summary")[1:] == a0[1:]
+    assert page.get_attribute("img.ma-gap", "src") != gap0
+    assert page.errors == []
+
+
+def test_results_view_plots_a_sweep(page, server):
+    _open(page, server)
+    page.get_by_role("tab", name="Results").click()
+    page.locator(".v-select", has_text="Sweep folder").click()
+    page.get_by_role("option", name="sweep-T").click()
+    page.wait_for_selector("img.ma-results-plot")
+    assert "18 runs" in page.inner_text(".ma-results-info")
+    assert page.errors == []
