@@ -419,10 +419,15 @@ def run_task(task: dict) -> dict:
                            "seed": task["seed"], "error": None}
     ts = None
     try:
+        import numba
+
         from sim.api import run
         from sim.compare import run_stats
         from sim.config import Scenario
 
+        # Parallelism comes from running many runs at once: one numba thread per
+        # run keeps workers from fighting over cores (results do not depend on it).
+        numba.set_num_threads(1)
         sc = Scenario.model_validate(task["scenario"])
         res = run(sc, engine=task["engine"])
         row.update(run_stats(res.metrics))

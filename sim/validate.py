@@ -56,7 +56,7 @@ def nowak_may_regimes(quick: bool) -> list[Check]:
                      "0.318 +- 0.03 (random start, 10% defectors)", shares[1.85],
                      abs(shares[1.85] - 0.318) <= 0.03, f"mean over days {steps // 2}-{steps}"))
     out.append(Check("Nowak-May b=2.1: defectors take over", src, "share of helpers < 0.1", shares[2.1],
-                     shares[2.1] < 0.1))
+                     shares[2.1] < 0.1, f"mean over days {steps // 2}-{steps}"))
     return out
 
 
@@ -164,7 +164,8 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Check]:
 def table(checks: list[Check]) -> str:
     lines = ["| check | source | expected | measured | result |", "|---|---|---|---|---|"]
     for c in checks:
-        lines.append(f"| {c.name} | {c.source} | {c.expected} | {c.measured:.3f} ({c.detail}) | "
+        detail = f" ({c.detail})" if c.detail else ""
+        lines.append(f"| {c.name} | {c.source} | {c.expected} | {c.measured:.3f}{detail} | "
                      f"{'pass' if c.passed else 'FAIL'} |")
     return "\n".join(lines)
 
