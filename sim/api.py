@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when a table is made, not at start-up
+    import pandas as pd
 
 from sim.config import Scenario
 from sim.scenario import ScenarioError, load_scenario

@@ -1,0 +1,14 @@
+"""The engines' benchmark: the same as ``mutualaid bench`` (see sim/bench.py).
+
+    .venv/bin/python benchmarks/bench_engines.py [--quick] [--markdown FILE]
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim.bench import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
