@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test install install-dev clean
+.PHONY: run test dashboard install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: install
 
 test: install-dev
 	$(VENV)/bin/pytest -q -n auto --dist loadfile
+
+dashboard: install-dev
+	$(VENV)/bin/mutualaid dashboard
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
