@@ -578,10 +578,14 @@ class KernelModel:
                          self.tie_ptr, self.tie_nbr, self.tie_w, self.deg)
             _form_ties(key, day, tc.form_prob, tc.new_weight, t["attended"], self.layout.meeting_start,
                        self.tie_ptr, self.tie_nbr, self.tie_w, self.deg, t["buf_slot"], t["buf_key"])
-        self.counts = dict(
-            lapses=int(t["lapsed"].sum()), relapses=int(t["relapsed"].sum()),
-            checkins=int(t["checkins_in"].sum()), sponsor_calls=int(t["called"].sum()), dropouts=0,
-        )
+        if self.psych:
+            self.counts = dict(
+                lapses=int(np.count_nonzero(t["lapsed"])), relapses=int(np.count_nonzero(t["relapsed"])),
+                checkins=int(t["checkins_in"].sum()), sponsor_calls=int(np.count_nonzero(t["called"])),
+                dropouts=0,
+            )
+        else:  # no psychology: nothing to count (the scratch arrays stay zero)
+            self.counts = dict(lapses=0, relapses=0, checkins=0, sponsor_calls=0, dropouts=0)
         self.attended = t["attended"].copy() if self.psych else None
         self.mean_payoff = float(t["payoff"].mean())
         _commit(day, self.psych, s["strategy"], t["next_strategy"], s["days"], s["help_days"],
