@@ -132,10 +132,11 @@ class MutualAidModel(Model):
         if self.ties_dynamic:
             members.do("update_ties")
             self.form_ties()
-        self.fitness = [rules.fitness(a.payoff, a.stress, a.craving, sc.evolution.wellbeing_weight)
-                        for a in self.members]
         ev = sc.evolution
         if ev.enabled and self.day % ev.interval == 0:
+            # fitness only on revision days (the kernel computes it only then too)
+            self.fitness = [rules.fitness(a.payoff, a.stress, a.craving, ev.wellbeing_weight)
+                            for a in self.members]
             members.do("revise")
         else:
             for a in self.members:
@@ -235,7 +236,7 @@ class MutualAidModel(Model):
             a.remove()
             ms[slot] = self._newcomer(slot, cell)
         for a in ms:
-            if a.sponsor >= 0 and leaving[a.sponsor] and a.joined_step != self.day:
+            if a.sponsor >= 0 and leaving[a.sponsor]:  # newcomers start with no sponsor
                 a.sponsor = -1
         return len(gone)
 
