@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.sweep import load_sweep, run_sweep  # noqa: E402
+from sim.experiments.sweep import load_sweep, run_sweep  # noqa: E402
 
 
 def sweep(steps: int, runs: int, size: int = 200, engine: str = "agents", seed: int = 1):

@@ -16,7 +16,7 @@ Three views:
 Each browser session has its own model (component state). The Explore model
 steps in a worker thread at a bounded frame rate; the Compare runs happen in
 a worker thread too. Everything non-visual lives in
-:mod:`sim.dashboard_support`.
+:mod:`dashboards.support`.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import solara  # noqa: E402
 import solara.lab  # noqa: E402
 
 from dashboards import texts  # noqa: E402
-from sim import dashboard_support as ds  # noqa: E402
-from sim.scenario import ScenarioError  # noqa: E402
+from dashboards import support as ds  # noqa: E402
+from sim.core.scenarios import ScenarioError  # noqa: E402
 
 DEFAULT_SCENARIO = "baseline"
 #: while playing, the curves are redrawn at most this often (seconds); the population every frame
@@ -321,7 +321,7 @@ def Compare(active: bool):
         df_a, df_b = ds.run_metrics(sc_a), ds.run_metrics(sc_b)
         if cancel.is_set():
             return
-        from sim.compare import replicate_seeds
+        from sim.experiments.compare import replicate_seeds
 
         frames_a, frames_b = [], []
         for r, s in enumerate(replicate_seeds(sc_a.seed, replicates.value)):

@@ -5,7 +5,7 @@
 A frame is what the play thread does per tick: one day of the model (numba
 kernel above 1000 members), the lattice drawn as a PNG, the readout, and the
 curves redrawn at most every 0.5 s (dashboards/app.py CURVES_EVERY). The page
-itself caps playing at sim.dashboard_support.MAX_FPS frames per second.
+itself caps playing at dashboards.support.MAX_FPS frames per second.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim import dashboard_support as ds  # noqa: E402
+from dashboards import support as ds  # noqa: E402
 
 
 def main() -> None:

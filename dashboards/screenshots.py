@@ -29,9 +29,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def small_sweep(folder: Path) -> None:
     import pandas as pd
 
-    from sim import dashboard_support as ds
-    from sim.compare import replicate_seeds, run_stats
-    from sim.scenario import load_scenario
+    from dashboards import support as ds
+    from sim.experiments.compare import replicate_seeds, run_stats
+    from sim.core.scenarios import load_scenario
 
     rows = []
     for t in (0.8, 1.0, 1.2, 1.4):

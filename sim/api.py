@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pandas is imported when a table is made, not at start-up
     import pandas as pd
 
-from sim.config import Scenario
-from sim.scenario import ScenarioError, load_scenario
+from sim.core.schema import Scenario
+from sim.core.scenarios import ScenarioError, load_scenario
 
 #: From this many members on, ``engine: auto`` picks the numba kernel. Below it
 #: the Mesa agents run (they are the readable reference and start faster).
@@ -51,10 +51,10 @@ def resolve_engine(sc: Scenario, engine: str | None = None) -> str:
 def make_model(sc: Scenario, engine: str):
     """A model of the scenario on the given engine ("agents" or "kernel")."""
     if engine == "kernel":
-        from sim.kernel import KernelModel
+        from sim.engines.kernel import KernelModel
 
         return KernelModel(sc)
-    from sim.model import MutualAidModel
+    from sim.engines.agents_model import MutualAidModel
 
     return MutualAidModel(sc)
 
@@ -66,7 +66,7 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
     if isinstance(set, Mapping):
         overrides.update(set)
     else:
-        from sim.scenario import parse_override
+        from sim.core.scenarios import parse_override
 
         overrides.update(dict(parse_override(s) for s in set))
     if seed is not None:

@@ -46,10 +46,10 @@ class _Parser(argparse.ArgumentParser):
 def _bad_input() -> tuple[type[BaseException], ...]:
     """Exception types that mean bad input (exit code 2), not a bug."""
     from sim.output import OutputPathError
-    from sim.scenario import ScenarioError
+    from sim.core.scenarios import ScenarioError
 
     kinds: list[type[BaseException]] = [ScenarioError, OutputPathError, UsageError]
-    net = sys.modules.get("sim.networks")  # an edgelist file that cannot be read is found while building
+    net = sys.modules.get("sim.core.networks")  # an edgelist file that cannot be read is found while building
     if net is not None and isinstance(getattr(net, "NetworkError", None), type):
         kinds.append(net.NetworkError)
     return tuple(kinds)
@@ -142,7 +142,7 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     """Run two scenarios with common random numbers and compare them."""
-    from sim.compare import prepare_pair
+    from sim.experiments.compare import prepare_pair
     from sim.output import check_out_dir, safe_name
 
     sc_a, sc_b, _, _ = prepare_pair(args.scenario_a, args.scenario_b, seed=args.seed, steps=args.steps,
@@ -150,7 +150,7 @@ def cmd_compare(args) -> int:
     default = Path("results") / "compare" / f"{safe_name(sc_a.name)}_vs_{safe_name(sc_b.name)}"
     out = check_out_dir(args.out if args.out is not None else default)
 
-    from sim.compare import compare, plot_compare, summary_text
+    from sim.experiments.compare import compare, plot_compare, summary_text
     from sim.output import StagedFiles, base_manifest
     from sim.progress import progress_for
 
@@ -180,12 +180,12 @@ def cmd_compare(args) -> int:
 def cmd_sweep(args) -> int:
     """Run (or resume) a parameter sweep; write runs.parquet, timings.parquet, sweep.json, manifest.json."""
     from sim.output import check_out_dir, safe_name
-    from sim.sweep import load_sweep
+    from sim.experiments.sweep import load_sweep
 
     sweep = load_sweep(args.sweep)
     out = check_out_dir(args.out if args.out is not None else Path("results") / "sweeps" / safe_name(sweep.name))
 
-    from sim.sweep import SweepProgress, run_sweep
+    from sim.experiments.sweep import SweepProgress, run_sweep
 
     with SweepProgress(args.quiet) as progress:
         res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, progress=progress, argv=args.argv)
@@ -200,7 +200,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_report(args) -> int:
     """Summarise a sweep folder: summary.csv, plots/*.png, report.md."""
-    from sim.report import write_report
+    from sim.experiments.report import write_report
 
     files = write_report(args.dir)
     if not args.quiet:
@@ -212,7 +212,7 @@ def cmd_validate(args) -> int:
     """Run every validation check; print the table; write validation.md. Exit 1 if a check fails."""
     import time
 
-    from sim import validate
+    from sim.experiments import validate
 
     out = Path(args.out or "results/validation")
     if out.exists() and not out.is_dir():
@@ -231,7 +231,7 @@ def cmd_validate(args) -> int:
 
 def cmd_bench(args) -> int:
     """Measure both engines side by side (sim/bench.py)."""
-    from sim import bench
+    from sim.experiments import bench
 
     if args.markdown:
         parent = Path(args.markdown).resolve().parent
@@ -267,7 +267,7 @@ def cmd_schema(args) -> int:
     """Print the JSON Schema of a scenario."""
     import json
 
-    from sim.config import Scenario
+    from sim.core.schema import Scenario
 
     print(json.dumps(Scenario.model_json_schema(), indent=2))
     return 0
@@ -275,7 +275,7 @@ def cmd_schema(args) -> int:
 
 def cmd_scenarios(args) -> int:
     """List the scenarios shipped in ``scenarios/`` with the first line of each description."""
-    from sim import scenario as scn
+    from sim.core import scenarios as scn
     from sim.output import key_values
 
     read = getattr(scn, "read_scenario_file", scn.read_yaml)  # resolves `extends:`

@@ -1,7 +1,7 @@
 """Generated parts of ``docs/ODD.md``: the parameter and metric tables.
 
-The scenario schema (:mod:`sim.config`) and the metric list
-(:data:`sim.metrics.COLUMNS`) are the single sources of truth; the tables in
+The scenario schema (:mod:`sim.core.schema`) and the metric list
+(:data:`sim.core.metrics.COLUMNS`) are the single sources of truth; the tables in
 the ODD document are written from them, never by hand::
 
     python -m sim.odd            # rewrite the generated blocks of docs/ODD.md
@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.config import Scenario
+from sim.core.schema import Scenario
 
 ODD_PATH = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 
@@ -149,7 +149,7 @@ def parameter_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
 
 
 def parameter_table() -> str:
-    """The scenario parameters as Markdown, one table per section of :class:`sim.config.Scenario`."""
+    """The scenario parameters as Markdown, one table per section of :class:`sim.core.schema.Scenario`."""
     header = "| key | type | default | allowed | meaning |\n|---|---|---|---|---|"
     groups: dict[str, list[str]] = {}
     for key, typ, default, allowed, meaning in parameter_rows():
@@ -166,7 +166,7 @@ def parameter_table() -> str:
 
 def metrics_table() -> str:
     """The columns of ``metrics.parquet`` / ``metrics.csv`` as a Markdown table, in column order."""
-    from sim.metrics import COLUMNS, COUNT_COLUMNS
+    from sim.core.metrics import COLUMNS, COUNT_COLUMNS
 
     lines = ["| column | dtype | meaning |", "|---|---|---|"]
     for col, meaning in COLUMNS.items():

@@ -1,6 +1,6 @@
 """The benchmark's building blocks (the figures themselves are in benchmarks/RESULTS.md)."""
 
-from sim import bench
+from sim.experiments import bench
 
 
 def test_throughput_table_has_both_engines_and_their_ratio():

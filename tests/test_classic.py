@@ -8,8 +8,9 @@ the strategies agree at every step.
 import numpy as np
 import pytest
 
-from sim import rng, rules
-from sim.model import MutualAidModel
+from sim.core import rng
+from sim.core import rules
+from sim.engines.agents_model import MutualAidModel
 
 MOORE = [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dx, dy) != (0, 0)]
 

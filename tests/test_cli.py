@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.metrics import COLUMNS
+from sim.core.metrics import COLUMNS
 from sim.output import OutputPathError, StagedFiles, check_out_dir
 from sim.progress import Progress, format_duration, progress_for
-from sim.scenario import SCENARIO_DIR
+from sim.core.scenarios import SCENARIO_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 STEPS = 10
@@ -325,7 +325,7 @@ def test_schema_is_json_schema_of_a_scenario(capsys):
 
 
 def test_scenarios_lists_shipped_names(capsys):
-    from sim.scenario import scenario_names
+    from sim.core.scenarios import scenario_names
 
     rc, out, _ = run_cli(capsys, "scenarios")
     assert rc == 0

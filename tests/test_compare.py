@@ -1,4 +1,4 @@
-"""Comparing two scenarios with common random numbers (``sim.compare``, ``mutualaid compare``)."""
+"""Comparing two scenarios with common random numbers (``sim.experiments.compare``, ``mutualaid compare``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from scipy import stats
 
 from sim.cli import main
-from sim.compare import METRICS, TOTALS, compare, paired_difference, replicate_seeds
-from sim.metrics import COLUMNS
-from sim.scenario import SCENARIO_DIR, ScenarioError
+from sim.experiments.compare import METRICS, TOTALS, compare, paired_difference, replicate_seeds
+from sim.core.metrics import COLUMNS
+from sim.core.scenarios import SCENARIO_DIR, ScenarioError
 
 STEPS = 10
 TINY = {"population.size": 60}

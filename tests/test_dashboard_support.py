@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import dashboard_support as ds
-from sim.config import Scenario
-from sim.scenario import ScenarioError, load_scenario, scenario_names
+from dashboards import support as ds
+from sim.core.schema import Scenario
+from sim.core.scenarios import ScenarioError, load_scenario, scenario_names
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -70,7 +70,7 @@ def test_seed_stays_an_integer():
 
 
 def test_flat_keys_round_trip_and_match_the_model():
-    from sim.model import flat_overrides
+    from sim.engines.agents_model import flat_overrides
 
     for dotted in ("checkins.enabled", "population.initial_helpers", "game.T", "steps"):
         assert ds.dotted_key(ds.flat_key(dotted)) == dotted

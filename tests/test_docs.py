@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from sim import odd, rng, rules
-from sim.metrics import COLUMNS
-from sim.scenario import SCENARIO_DIR, all_keys, parse_override, resolve_scenario_path, scenario_names
+from sim import odd
+from sim.core import rng
+from sim.core import rules
+from sim.core.metrics import COLUMNS
+from sim.core.scenarios import SCENARIO_DIR, all_keys, parse_override, resolve_scenario_path, scenario_names
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD_MD = ROOT / "docs" / "ODD.md"
@@ -87,7 +89,7 @@ def test_parameter_rows_cover_the_schema_in_order():
 def test_every_random_number_purpose_is_documented():
     purposes = [name for name, v in vars(rng).items() if name.isupper() and not name.startswith("_")
                 and isinstance(v, int) and not isinstance(v, bool)]
-    assert purposes, "no purposes found in sim.rng"
+    assert purposes, "no purposes found in sim.core.rng"
     prose = odd_prose()
     for name in purposes:
         row = re.search(rf"^\| `{name}` \| (\d+) \|", prose, flags=re.M)

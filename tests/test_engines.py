@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 
-from sim.kernel import KernelModel
-from sim.model import MutualAidModel
-from sim.scenario import load_scenario
+from sim.engines.kernel import KernelModel
+from sim.engines.agents_model import MutualAidModel
+from sim.core.scenarios import load_scenario
 
 from .strategies import scenarios
 

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.metrics import COLUMNS
-from sim.model import MutualAidModel
-from sim.scenario import load_scenario
+from sim.core.metrics import COLUMNS
+from sim.engines.agents_model import MutualAidModel
+from sim.core.scenarios import load_scenario
 
 from .strategies import scenarios
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.config import NETWORK_KINDS, Network
-from sim.networks import (
+from sim.core.schema import NETWORK_KINDS, Network
+from sim.core.networks import (
     Graph,
     NetworkError,
     build_barabasi_albert,

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.report import mean_ci
-from sim.sweep import load_sweep, run_sweep
+from sim.experiments.report import mean_ci
+from sim.experiments.sweep import load_sweep, run_sweep
 
 TINY = {"population.size": 30}
 

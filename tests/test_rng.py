@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import stats
 
-from sim import rng
+from sim.core import rng
 
 
 def test_same_key_same_draw_and_order_does_not_matter():

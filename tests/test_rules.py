@@ -5,7 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import rules
+from sim.core import rules
 
 unit = st.floats(0.0, 1.0)
 rate = st.floats(0.0, 1.0)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from sim.config import Scenario
-from sim.scenario import ScenarioError, all_keys, load_scenario, scenario_names
+from sim.core.schema import Scenario
+from sim.core.scenarios import ScenarioError, all_keys, load_scenario, scenario_names
 
 REQUIRED_KEYS = """name description seed steps engine population.size population.initial_helpers
 network.kind network.degree network.width network.height network.neighborhood network.periodic

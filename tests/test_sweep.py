@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.sweep import SweepError, SweepProgress, load_sweep, run_sweep
+from sim.experiments.sweep import SweepError, SweepProgress, load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"population.size": 30}

@@ -1,11 +1,11 @@
 """The Mesa model of a recovery community (``engine: agents``).
 
-:class:`MutualAidModel` is a real Mesa 3 model: members are :class:`~sim.agents.Member`
+:class:`MutualAidModel` is a real Mesa 3 model: members are :class:`~sim.engines.agents.Member`
 agents placed on a :class:`mesa.discrete_space.Network` (or an
 :class:`~mesa.discrete_space.OrthogonalMooreGrid` / ``OrthogonalVonNeumannGrid``
 for lattices), the day's stages are composed in :meth:`MutualAidModel.step`,
 and a :class:`mesa.DataCollector` gathers the metric columns of
-``sim.metrics.COLUMNS``.
+``sim.core.metrics.COLUMNS``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import pandas as pd
 from mesa import DataCollector, Model
 from mesa.discrete_space import Network, OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-from sim import metrics, rng, rules
-from sim.agents import Member
-from sim.config import Scenario
-from sim.networks import build_network
-from sim.scenario import load_scenario
-from sim.state import initial_members, make_layout
+from sim.core import metrics
+from sim.core import rng
+from sim.core import rules
+from sim.engines.agents import Member
+from sim.core.schema import Scenario
+from sim.core.networks import build_network
+from sim.core.scenarios import load_scenario
+from sim.core.state import initial_members, make_layout
 
 
 def flat_overrides(flat: dict[str, Any]) -> dict[str, Any]:

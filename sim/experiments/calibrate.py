@@ -1,4 +1,4 @@
-"""Calibration of the baseline to the recovery literature (``python -m sim.calibrate``).
+"""Calibration of the baseline to the recovery literature (``python -m sim.experiments.calibrate``).
 
 A grid search over the parameters left free by the rules (how strongly
 stress feeds craving, and the size of the helper-therapy effect), scoring
@@ -52,7 +52,7 @@ def score(m: dict) -> float:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sim.calibrate")
+    p = argparse.ArgumentParser(prog="python -m sim.experiments.calibrate")
     p.add_argument("--seeds", type=int, default=8)
     args = p.parse_args(argv)
     keys = list(GRID)

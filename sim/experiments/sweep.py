@@ -60,7 +60,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
-from sim.scenario import ScenarioError, all_keys
+from sim.core.scenarios import ScenarioError, all_keys
 
 #: top-level keys of a sweep file
 SWEEP_KEYS = ("name", "description", "scenario", "seed", "replicates", "steps", "engine", "sampling",
@@ -87,13 +87,13 @@ class SweepError(ScenarioError):
 
 def stat_columns() -> list[str]:
     """Every per-run summary column: ``mean_<m>``, ``final_<m>``, ``total_<count>``."""
-    from sim.compare import METRICS, TOTALS
+    from sim.experiments.compare import METRICS, TOTALS
 
     return [f"mean_{m}" for m in METRICS] + [f"final_{m}" for m in METRICS] + [f"total_{m}" for m in TOTALS]
 
 
 def _metric_column(name: Any, source: str) -> str:
-    from sim.compare import METRICS, TOTALS
+    from sim.experiments.compare import METRICS, TOTALS
 
     cols = stat_columns()
     if isinstance(name, str) and name in cols:
@@ -112,7 +112,7 @@ def _is_scalar(v: Any) -> bool:
 
 def _field_type(key: str):
     """The Python type of a dotted scenario key (int, float, bool, str, ...)."""
-    from sim.config import Scenario
+    from sim.core.schema import Scenario
 
     model: Any = Scenario
     parts = key.split(".")
@@ -130,7 +130,7 @@ class Sweep:
     name: str
     description: str
     scenario_source: str
-    base: Any  # sim.config.Scenario
+    base: Any  # sim.core.schema.Scenario
     seed: int
     replicates: int
     steps: Optional[int]
@@ -268,7 +268,7 @@ def _bool(data: dict, key: str, source: str, default: bool) -> bool:
 def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> Sweep:
     """Read and validate a sweep file (or mapping); expand its points. Raises :class:`SweepError`."""
     from sim.api import resolve_engine
-    from sim.scenario import _suggest, load_scenario
+    from sim.core.scenarios import _suggest, load_scenario
 
     if isinstance(spec, Mapping):
         data, src, here = dict(spec), source or "sweep", Path.cwd()
@@ -422,8 +422,8 @@ def run_task(task: dict) -> dict:
         import numba
 
         from sim.api import run
-        from sim.compare import run_stats
-        from sim.config import Scenario
+        from sim.experiments.compare import run_stats
+        from sim.core.schema import Scenario
 
         # Parallelism comes from running many runs at once: one numba thread per
         # run keeps workers from fighting over cores (results do not depend on it).

@@ -2,8 +2,8 @@
 
 Each :class:`Member` applies the rules of one day to itself, one short verb
 per stage of the step (docs/ODD.md, "Process overview and scheduling"). The
-arithmetic is in :mod:`sim.rules` and every random draw comes from
-:mod:`sim.rng`, keyed by (run, day, member slot, purpose), so the numba
+arithmetic is in :mod:`sim.core.rules` and every random draw comes from
+:mod:`sim.core.rng`, keyed by (run, day, member slot, purpose), so the numba
 kernel, which calls the same functions, reproduces this engine exactly.
 
 The step is synchronous: every stage reads the state at the start of the day
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from mesa.discrete_space import FixedAgent
 
-from sim import rng, rules
-from sim.rules import HELP
+from sim.core import rng
+from sim.core import rules
+from sim.core.rules import HELP
 
 
 class Member(FixedAgent):

@@ -7,7 +7,7 @@ the paired comparison behind the Compare view and the tables behind the
 Results view. The Solara components only wire these together.
 
 Controls follow Mesa's ``SolaraViz`` ``model_params`` convention: flat keys
-(``checkins_enabled``, the form :class:`sim.model.MutualAidModel` accepts as
+(``checkins_enabled``, the form :class:`sim.engines.agents_model.MutualAidModel` accepts as
 keyword arguments) mapping to ``{"type", "value", "min", "max", "step",
 "label"}``. Ranges come from the schema's ``ge``/``le`` bounds; where a range
 is too wide to be a useful slider (payoffs in [-100, 100], a population of ten
@@ -28,8 +28,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario
-from sim.scenario import SCENARIO_DIR, ScenarioError, load_scenario, scenario_names
+from sim.core.schema import Scenario
+from sim.core.scenarios import SCENARIO_DIR, ScenarioError, load_scenario, scenario_names
 
 # ----------------------------------------------------------------------------- limits
 
@@ -240,7 +240,7 @@ def model_params(sc: Scenario) -> dict[str, dict[str, Any]]:
 def scenario_path(name: str) -> Path:
     """The file of a shipped scenario, or :class:`ScenarioError`.
 
-    Only names listed by :func:`sim.scenario.scenario_names` are accepted, so
+    Only names listed by :func:`sim.core.scenarios.scenario_names` are accepted, so
     no text from the page (``../x``, ``/etc/passwd``, ``a.yaml``) reaches
     the file system outside ``scenarios/``.
     """
@@ -253,7 +253,7 @@ def scenario_path(name: str) -> Path:
 
 
 def scenario_description(name: str) -> str:
-    from sim.scenario import read_scenario_file
+    from sim.core.scenarios import read_scenario_file
 
     return str(read_scenario_file(scenario_path(name)).get("description") or "").strip()
 
@@ -585,7 +585,7 @@ def few_threads(members: int) -> None:
 
 def run_metrics(sc: Scenario, seed: int | None = None) -> pd.DataFrame:
     """One run's metrics on the numba kernel (bit-identical to the Mesa engine, faster)."""
-    from sim.kernel import KernelModel
+    from sim.engines.kernel import KernelModel
 
     few_threads(sc.population.size)
     if seed is not None:

@@ -3,7 +3,7 @@
 Both engines call these functions: the Mesa agents (``sim/agents.py``) call
 them one member at a time from Python, the numba kernel calls them inlined in
 its loops. They take and return scalars, read nothing else and draw no random
-numbers (the caller passes the uniform draws from ``sim.rng``), so the same
+numbers (the caller passes the uniform draws from ``sim.core.rng``), so the same
 inputs give the same bits on both engines. Section numbers refer to
 ``docs/ODD.md`` ("Submodels").
 """

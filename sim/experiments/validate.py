@@ -62,8 +62,8 @@ def nowak_may_regimes(quick: bool) -> list[Check]:
 
 def kaleidoscope(quick: bool) -> Check:
     """One defector in the centre of a fixed-edge lattice of cooperators grows a symmetric pattern."""
-    from sim.kernel import KernelModel
-    from sim.scenario import load_scenario
+    from sim.engines.kernel import KernelModel
+    from sim.core.scenarios import load_scenario
 
     side, steps = (41, 40) if quick else (99, 100)
     sc = load_scenario("nowak-may-1992", {"network.width": side, "network.height": side,

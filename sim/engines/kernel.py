@@ -9,7 +9,7 @@ without reallocation.
 Each stage is an ``@njit`` function over arrays. Stages that write only the
 member's own entries run with ``parallel=True`` (``prange``); stages that
 write to other members (sponsor pairing, answering calls, turnover) are
-serial. The arithmetic is :mod:`sim.rules` and the draws are :mod:`sim.rng`,
+serial. The arithmetic is :mod:`sim.core.rules` and the draws are :mod:`sim.core.rng`,
 the very functions the Mesa agents call, and every sum runs over neighbours
 in ascending slot order as in the agents engine, so the two engines give the
 same bits on any thread count (``tests/test_engines.py``).
@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim import metrics, rng
-from sim.config import Scenario
-from sim.rng import stream_key, uniform_in
-from sim.rules import (
+from sim.core import metrics
+from sim.core import rng
+from sim.core.schema import Scenario
+from sim.core.rng import stream_key, uniform_in
+from sim.core.rules import (
     HELP,
     attend_prob,
     craving_next,
@@ -463,12 +464,12 @@ class KernelModel:
 
     Same constructor inputs and the same outputs (``metrics_frame``,
     ``members_frame``, ``state_arrays``, ``tie_arrays``) as
-    :class:`sim.model.MutualAidModel`.
+    :class:`sim.engines.agents_model.MutualAidModel`.
     """
 
     def __init__(self, scenario: Scenario, graph=None):
-        from sim.networks import build_network
-        from sim.state import initial_members, make_layout
+        from sim.core.networks import build_network
+        from sim.core.state import initial_members, make_layout
 
         sc = scenario
         self.scenario = sc
@@ -685,7 +686,7 @@ class KernelModel:
         return metrics.typed_frame(pd.DataFrame(self.rows))
 
     def members_frame(self):
-        from sim.model import members_frame
+        from sim.engines.agents_model import members_frame
 
         rows = self.records + [self._record(i, left=-1) for i in range(self.n)]
         return members_frame(rows)

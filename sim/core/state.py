@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import rng
-from sim.config import Scenario
+from sim.core import rng
+from sim.core.schema import Scenario
 
 
 @dataclass

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.compare import LEVEL, paired_difference
+from sim.experiments.compare import LEVEL, paired_difference
 from sim.output import StagedFiles, fmt, safe_name
-from sim.sweep import SWEEP_FILE, SweepError, read_parts
+from sim.experiments.sweep import SWEEP_FILE, SweepError, read_parts
 
 #: heatmaps drawn at most for this many pairs of parameters
 MAX_PAIRS = 3

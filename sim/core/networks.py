@@ -32,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
-    from sim.config import Network
+    from sim.core.schema import Network
 
 __all__ = [
     "NetworkError",
@@ -898,7 +898,7 @@ def build_network(net: Network, size: int, seed: int) -> Graph:
 
     Parameters
     ----------
-    net : sim.config.Network
+    net : sim.core.schema.Network
         The validated ``network`` section; ``net.kind`` picks the builder.
     size : int
         ``population.size`` (for a lattice it must equal ``width * height``).

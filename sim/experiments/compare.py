@@ -1,6 +1,6 @@
 """Comparing two scenarios with common random numbers.
 
->>> from sim.compare import compare
+>>> from sim.experiments.compare import compare
 >>> res = compare("baseline", "baseline", replicates=2, steps=10,
 ...               set={"population.size": 60})                   # doctest: +SKIP
 >>> res.summary.query("stat == 'mean' and metric == 'using'")    # doctest: +SKIP
@@ -9,7 +9,7 @@ Replicate ``r`` of A and replicate ``r`` of B run with the same seed, taken
 from a :class:`numpy.random.SeedSequence` spawned in the calling process, so
 the two arms differ only by their parameters (common random numbers) and the
 differences B - A are paired. The summary gives, for every metric of
-:data:`sim.metrics.COLUMNS`, the mean of A and of B over replicates and the
+:data:`sim.core.metrics.COLUMNS`, the mean of A and of B over replicates and the
 mean paired difference with a 95 % t-interval, for three per-run statistics:
 
 - ``mean``: the run's mean over days 1..steps,
@@ -28,10 +28,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario
-from sim.metrics import COLUMNS
+from sim.core.schema import Scenario
+from sim.core.metrics import COLUMNS
 from sim.output import TOTAL_METRICS, new_figure, run_mean
-from sim.scenario import ScenarioError
+from sim.core.scenarios import ScenarioError
 
 #: metrics compared (every column but ``step``)
 METRICS = tuple(c for c in COLUMNS if c != "step")
