@@ -7,7 +7,7 @@ the paired comparison behind the Compare view and the tables behind the
 Results view. The Solara components only wire these together.
 
 Controls follow Mesa's ``SolaraViz`` ``model_params`` convention: flat keys
-(``checkins_enabled``, the form :class:`sim.engines.agents_model.MutualAidModel` accepts as
+(``checkins_enabled``, the form :class:`sim.engines.agents.MutualAidModel` accepts as
 keyword arguments) mapping to ``{"type", "value", "min", "max", "step",
 "label"}``. Ranges come from the schema's ``ge``/``le`` bounds; where a range
 is too wide to be a useful slider (payoffs in [-100, 100], a population of ten

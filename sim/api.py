@@ -54,7 +54,7 @@ def make_model(sc: Scenario, engine: str):
         from sim.engines.kernel import KernelModel
 
         return KernelModel(sc)
-    from sim.engines.agents_model import MutualAidModel
+    from sim.engines.agents import MutualAidModel
 
     return MutualAidModel(sc)
 

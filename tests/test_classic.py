@@ -10,7 +10,7 @@ import pytest
 
 from sim.core import rng
 from sim.core import rules
-from sim.engines.agents_model import MutualAidModel
+from sim.engines.agents import MutualAidModel
 
 MOORE = [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dx, dy) != (0, 0)]
 

@@ -70,7 +70,7 @@ def test_seed_stays_an_integer():
 
 
 def test_flat_keys_round_trip_and_match_the_model():
-    from sim.engines.agents_model import flat_overrides
+    from sim.core.scenarios import flat_overrides
 
     for dotted in ("checkins.enabled", "population.initial_helpers", "game.T", "steps"):
         assert ds.dotted_key(ds.flat_key(dotted)) == dotted

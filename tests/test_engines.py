@@ -17,7 +17,7 @@ import pandas as pd
 from hypothesis import given, settings
 
 from sim.engines.kernel import KernelModel
-from sim.engines.agents_model import MutualAidModel
+from sim.engines.agents import MutualAidModel
 from sim.core.scenarios import load_scenario
 
 from .strategies import scenarios

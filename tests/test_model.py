@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import sim
 from sim.core.metrics import COLUMNS
-from sim.engines.agents_model import MutualAidModel
+from sim.engines.agents import MutualAidModel
 from sim.core.scenarios import load_scenario
 
 from .strategies import scenarios

@@ -149,3 +149,22 @@ def typed_frame(df):
     for c in COLUMNS:
         df[c] = df[c].astype("int64" if c in COUNT_COLUMNS else "float64")
     return df
+
+
+def day_row(comm) -> dict:
+    """Today's row of the metrics table, from a :class:`sim.core.community.Community`."""
+    a = comm.arrays
+    sc = comm.scenario
+    abstinent = int(np.count_nonzero(a["original"] & ~a["ever_used"]))
+    if sc.psychology.enabled and sc.sponsorship.enabled:
+        newcomer = (comm.day - a["start_day"]) < sc.population.newcomer_days
+        newcomers = int(np.count_nonzero(newcomer))
+        sponsored = int(np.count_nonzero(newcomer & (a["sponsor"] >= 0)))
+    else:
+        newcomers = sponsored = 0
+    return compute(
+        comm.day, a["strategy"], a["stress"], a["craving"], a["using"], a["attended"] if comm.met_today else None,
+        a["tie_ptr"][:-1], a["deg"], a["tie_nbr"], a["tie_w"], abstinent_count=abstinent, n0=comm.n0,
+        isolation_threshold=sc.ties.isolation_threshold, mean_payoff=comm.mean_payoff,
+        newcomers=newcomers, sponsored_newcomers=sponsored, **comm.counts,
+    )

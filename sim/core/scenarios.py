@@ -242,3 +242,20 @@ def load_scenario(
         if not p.is_file():
             raise ScenarioError(f"{source}: network.path = {net.path!r}: edge list file not found")
     return scenario
+
+
+def flat_overrides(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``.
+
+    Section names hold no underscore, so the first one splits section and
+    key. This is how the dashboard (``SolaraViz`` builds ``Model(**params)``)
+    passes scenario keys as flat keyword arguments.
+    """
+    out = {}
+    for k, v in flat.items():
+        if k in Scenario.model_fields:
+            out[k] = v
+        else:
+            section, _, key = k.partition("_")
+            out[f"{section}.{key}"] = v
+    return out

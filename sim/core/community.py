@@ -1,0 +1,307 @@
+"""The community's state, in one place for both engines.
+
+A run's whole state lives in flat numpy arrays indexed by member *slot*
+(``0..n-1``), declared once in :data:`MEMBER_ARRAYS`. The compiled stage
+bodies (:mod:`sim.core.stages`) reach them through one numba ``structref``,
+:class:`CommunityRef` (``c``), whose fields are
+
+``c.a``
+    a named tuple of every array (:data:`MEMBER_ARRAYS`, the ties, the layout);
+``c.p``
+    a named tuple of the scenario's parameters, one field per schema key
+    (``checkins.prob`` is ``c.p.checkins_prob``; see :func:`params_of`);
+``c.clock``
+    int64 (5,): today's day, whether isolation is in force, whether any tie is
+    scaled by it, the next member id, and whether strategies are revised today;
+``c.keys``
+    uint64 (NPURPOSE,): today's stream key of every random-draw purpose;
+``c.run_key``
+    uint64: the run's key (:func:`sim.core.rng.run_key`).
+
+The structref is a pointer, so a compiled stage called once per member from
+Python (the Mesa engine) costs about a microsecond, and the same body runs in
+``prange`` loops (the kernel engine) at array speed. The numpy arrays in
+:attr:`Community.arrays` and the structref share memory: what one writes, the
+other reads.
+
+Ties live in fixed slots per member: member ``i`` owns entries
+``tie_ptr[i] .. tie_ptr[i+1]-1`` of ``tie_nbr``/``tie_w`` (its day-0 degree
+plus ``ties.extra_slots``), of which the first ``deg[i]`` hold neighbours in
+ascending slot order; ties form and break without reallocation.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections import namedtuple
+
+import numba
+import numpy as np
+from numba import njit, types
+from numba.experimental import structref
+
+from sim.core import rng
+from sim.core.schema import EVOLUTION_RULES, Scenario
+
+#: Per-member arrays: name -> (dtype, group). Groups: ``state`` (carried from
+#: day to day), ``record`` (the lifetime record of members.parquet), ``day``
+#: (today's transient values, written by the stages and read by later
+#: stages or the commit), ``scratch`` (work space of tie formation).
+MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
+    # state (docs/ODD.md 2.2)
+    "member_id": (np.int64, "state"),
+    "strategy": (np.int8, "state"),
+    "stress": (np.float64, "state"),
+    "craving": (np.float64, "state"),
+    "using": (np.bool_, "state"),
+    "use_days": (np.int32, "state"),
+    "sober_days": (np.int32, "state"),
+    "start_day": (np.int32, "state"),
+    "joined_step": (np.int32, "state"),
+    "original": (np.bool_, "state"),
+    "missed": (np.int32, "state"),
+    "sponsor": (np.int32, "state"),
+    "sponsees": (np.int32, "state"),
+    "reached_prev": (np.bool_, "state"),
+    "crisis_days": (np.int32, "state"),
+    # lifetime record
+    "ever_used": (np.bool_, "record"),
+    "first_use_step": (np.int32, "record"),
+    "used_days": (np.int32, "record"),
+    "help_days": (np.int32, "record"),
+    "days": (np.int32, "record"),
+    "sponsor_id": (np.int64, "record"),
+    "sponsees_total": (np.int32, "record"),
+    "checkins_received": (np.int32, "record"),
+    # today's transient values
+    "iso": (np.bool_, "day"),
+    "attended": (np.bool_, "day"),
+    "next_missed": (np.int32, "day"),
+    "tie_total": (np.float64, "day"),
+    "payoff": (np.float64, "day"),
+    "help_given": (np.float64, "day"),
+    "support": (np.float64, "day"),
+    "conflict": (np.float64, "day"),
+    "lonely": (np.float64, "day"),
+    "checkins_in": (np.int32, "day"),
+    "reached": (np.bool_, "day"),
+    "calls_made": (np.int32, "day"),
+    "called": (np.bool_, "day"),
+    "answered": (np.int32, "day"),
+    "next_stress": (np.float64, "day"),
+    "next_craving": (np.float64, "day"),
+    "next_using": (np.bool_, "day"),
+    "next_use_days": (np.int32, "day"),
+    "next_sober_days": (np.int32, "day"),
+    "next_crisis": (np.int32, "day"),
+    "lapsed": (np.bool_, "day"),
+    "relapsed": (np.bool_, "day"),
+    "fitness": (np.float64, "day"),
+    "next_strategy": (np.int8, "day"),
+    "leaving": (np.bool_, "day"),
+    # scratch of tie formation (one segment per meeting)
+    "buf_slot": (np.int64, "scratch"),
+    "buf_key": (np.float64, "scratch"),
+}
+
+#: Arrays that are not one value per member.
+OTHER_ARRAYS: dict[str, type] = {
+    "tie_ptr": np.int64,       # (n+1,) first tie slot of each member
+    "tie_nbr": np.int32,       # (sum of capacities,) neighbour slot, -1 when empty
+    "tie_w": np.float64,       # (sum of capacities,) tie weight
+    "deg": np.int32,           # (n,) ties in use
+    "meeting_of": np.int32,    # (n,) meeting of each slot
+    "meeting_start": np.int64,  # (meetings+1,) slots of meeting k: meeting_start[k]..meeting_start[k+1]-1
+    "closed": np.bool_,        # (n,) whose meeting closes while isolation is in force
+}
+
+#: The state a member carries (what ``state_arrays`` reports and the engines compare).
+STATE_NAMES = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "missed",
+               "sponsor", "sponsees", "crisis_days")
+
+Arrays = namedtuple("Arrays", list(MEMBER_ARRAYS) + list(OTHER_ARRAYS))
+
+# clock entries
+DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING = 0, 1, 2, 3, 4
+#: Size of the per-day stream-key table (every purpose in sim.core.rng is below it).
+NPURPOSE = 32
+
+#: Schema sections whose fields the stages read (as ``c.p.<section>_<key>``).
+PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", "sponsorship", "isolation",
+                  "ties", "evolution", "turnover")
+#: Parameters that are not a number or flag of those sections.
+EXTRA_PARAMS = {
+    "network_self_interaction": lambda sc: bool(sc.network.self_interaction),
+    "evolution_rule_code": lambda sc: EVOLUTION_RULES.index(sc.evolution.rule),
+}
+
+
+def _param_fields() -> dict[str, type]:
+    """Every parameter the stages may read, with its Python type (bool, int or float)."""
+    out: dict[str, type] = {}
+    for section in PARAM_SECTIONS:
+        cls = Scenario.model_fields[section].annotation
+        for key, field in cls.model_fields.items():
+            if field.annotation in (bool, int, float):
+                out[f"{section}_{key}"] = field.annotation
+    out["network_self_interaction"] = bool
+    out["evolution_rule_code"] = int
+    return out
+
+
+PARAM_FIELDS = _param_fields()
+Params = namedtuple("Params", list(PARAM_FIELDS))
+
+
+def params_of(sc: Scenario) -> Params:
+    """The scenario's parameters as the stages see them (types fixed, so one compilation serves all)."""
+    values = {}
+    for name, typ in PARAM_FIELDS.items():
+        if name in EXTRA_PARAMS:
+            v = EXTRA_PARAMS[name](sc)
+        else:
+            section, _, key = name.partition("_")
+            v = getattr(getattr(sc, section), key)
+        values[name] = typ(v)
+    return Params(**values)
+
+
+# ----------------------------------------------------------------------------- the structref
+@structref.register
+class CommunityType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class CommunityRef(structref.StructRefProxy):
+    """Python handle of the compiled community (pass it to the stage bodies)."""
+
+
+structref.define_boxing(CommunityType, CommunityRef)
+
+
+def _arrays_type():
+    sample = {name: np.zeros(0, dtype=dt) for name, (dt, _) in MEMBER_ARRAYS.items()}
+    sample.update({name: np.zeros(0, dtype=dt) for name, dt in OTHER_ARRAYS.items()})
+    return numba.typeof(Arrays(**sample))
+
+
+def _params_type():
+    zero = {bool: False, int: 0, float: 0.0}
+    return numba.typeof(Params(**{k: zero[t] for k, t in PARAM_FIELDS.items()}))
+
+
+COMMUNITY_TYPE = CommunityType([
+    ("a", _arrays_type()),
+    ("p", _params_type()),
+    ("clock", types.int64[::1]),
+    ("keys", types.uint64[::1]),
+    ("run_key", types.uint64),
+])
+
+
+@njit(cache=True)
+def _new_ref(a, p, clock, keys, run_key):
+    c = structref.new(COMMUNITY_TYPE)
+    c.a = a
+    c.p = p
+    c.clock = clock
+    c.keys = keys
+    c.run_key = run_key
+    return c
+
+
+# ----------------------------------------------------------------------------- the Python side
+class Community:
+    """A run's state: the arrays, the parameters and the compiled handle ``ref``.
+
+    Built once from a scenario and its day-0 network; both engines hold one
+    and step it with the stages of :mod:`sim.core.schedule`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    graph : sim.core.networks.Graph
+        Day-0 ties (CSR, rows ascending).
+    neighbours : list of sequences, optional
+        Each slot's day-0 neighbours, ascending; default: the graph's rows.
+        The Mesa engine passes what its space says.
+    """
+
+    def __init__(self, scenario: Scenario, graph, neighbours=None):
+        from sim.core import stages
+
+        sc = scenario
+        self.scenario = sc
+        self.graph = graph
+        n = graph.n
+        self.n = n
+        self.n0 = n
+        self.key = rng.run_key(sc.seed)
+        self.params = params_of(sc)
+        a = {name: np.zeros(n, dtype=dt) for name, (dt, _) in MEMBER_ARRAYS.items()}
+        # layout: meetings, tie capacity, who is closed by isolation (docs/ODD.md 2.3 and 5)
+        if graph.groups is not None:
+            meeting_of = np.asarray(graph.groups, dtype=np.int32)
+        else:
+            meeting_of = (np.arange(n) // sc.meetings.size).astype(np.int32)
+        if np.any(np.diff(meeting_of) < 0):
+            raise ValueError("meetings must be contiguous ranges of member slots")
+        m = int(meeting_of.max()) + 1
+        meeting_start = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(meeting_of, minlength=m), out=meeting_start[1:])
+        if neighbours is None:
+            deg = graph.degree().astype(np.int32)
+            nbr_flat = graph.indices.astype(np.int32)
+        else:
+            deg = np.array([len(x) for x in neighbours], dtype=np.int32)
+            nbr_flat = np.fromiter((j for row in neighbours for j in row), dtype=np.int32, count=int(deg.sum()))
+        cap = deg.astype(np.int64) + sc.ties.extra_slots
+        tie_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(cap, out=tie_ptr[1:])
+        row_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(deg, out=row_ptr[1:])
+        tie_nbr = np.full(tie_ptr[-1], -1, dtype=np.int32)
+        tie_w = np.zeros(tie_ptr[-1], dtype=np.float64)
+        stages.fill_ties(row_ptr, nbr_flat, tie_ptr, tie_nbr, tie_w, float(sc.ties.initial_weight))
+        a.update(tie_ptr=tie_ptr, tie_nbr=tie_nbr, tie_w=tie_w, deg=deg, meeting_of=meeting_of,
+                 meeting_start=meeting_start, closed=np.zeros(n, dtype=np.bool_))
+        self.arrays = a
+        self.clock = np.zeros(5, dtype=np.int64)
+        self.clock[NEXT_ID] = n
+        self.keys = np.zeros(NPURPOSE, dtype=np.uint64)
+        self.ref = _new_ref(Arrays(**a), self.params, self.clock, self.keys, self.key)
+        stages.init_all(self.ref)
+        self.records: list[dict[str, np.ndarray]] = []  # leavers' records, in chunks
+        self.counts = dict(lapses=0, relapses=0, checkins=0, sponsor_calls=0, dropouts=0)
+        self.mean_payoff = float("nan")
+        self.met_today = False
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def day(self) -> int:
+        return int(self.clock[DAY])
+
+    @property
+    def meetings(self) -> int:
+        return self.arrays["meeting_start"].shape[0] - 1
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Member state by slot (copies), for drawing and engine comparison."""
+        return {k: self.arrays[k].copy() for k in STATE_NAMES}
+
+    def tie_arrays(self):
+        """Current ties as CSR arrays ``(ptr, nbr, w)``, neighbours ascending per slot."""
+        from sim.core.stages import compact_ties
+
+        a = self.arrays
+        return compact_ties(a["tie_ptr"], a["tie_nbr"], a["tie_w"], a["deg"])
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Slots tied to member ``i`` today, ascending."""
+        a = self.arrays
+        start = a["tie_ptr"][i]
+        return a["tie_nbr"][start:start + a["deg"][i]].copy()
