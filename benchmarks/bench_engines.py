@@ -1,4 +1,4 @@
-"""The engines' benchmark: the same as ``mutualaid bench`` (see sim/bench.py).
+"""The engines' benchmark: the same as ``mutualaid bench`` (see sim/experiments/bench.py).
 
     .venv/bin/python benchmarks/bench_engines.py [--quick] [--markdown FILE]
 """

@@ -230,7 +230,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    """Measure both engines side by side (sim/bench.py)."""
+    """Measure both engines side by side (sim/experiments/bench.py)."""
     from sim.experiments import bench
 
     if args.markdown:

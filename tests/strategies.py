@@ -15,7 +15,8 @@ def network_overrides(draw):
                   "network.neighborhood": draw(st.sampled_from(["moore", "von_neumann"])),
                   "network.periodic": draw(st.booleans())})
     else:
-        n = draw(st.integers(12, 70))
+        # now and then a community large enough for one meeting above stages.LARGE_MEETING (64)
+        n = draw(st.one_of(st.integers(12, 70), st.integers(66, 90)))
         o["population.size"] = n
         o["network.degree"] = draw(st.integers(2, min(8, n - 1)))
         if kind == "sbm":
@@ -51,7 +52,10 @@ def scenarios(draw, psychology=None):
         "population.initial_helpers": draw(st.floats(0, 1)),
         "population.initial_using": draw(st.floats(0, 0.3)),
         "population.newcomer_share": draw(st.floats(0, 1)),
-        "meetings.size": draw(st.integers(2, 30)),
+        "meetings.size": draw(st.one_of(st.integers(2, 30), st.just(90))),
+        "ties.extra_slots": draw(st.sampled_from([0, 1, 2, 8])),  # small: slots fill up
+        "evolution.revision_share": draw(st.sampled_from([1.0, 1.0, 0.5, 0.1])),
+        "evolution.wellbeing_weight": draw(st.sampled_from([0.0, 1.0])),
         "sponsorship.min_sober_days": draw(st.integers(0, 400)),
         "psychology.shock_prob": draw(st.floats(0, 0.3)),
         "psychology.lapse_max": draw(st.floats(0, 0.5)),

@@ -1,4 +1,4 @@
-"""The dashboard's non-UI helpers (sim/dashboard_support.py): controls, guards, drawings, tables."""
+"""The dashboard's non-UI helpers (dashboards/support.py): controls, guards, drawings, tables."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Properties of the Mesa model (sim/model.py, sim/agents.py) on generated scenarios."""
+"""Properties of the Mesa model (sim/engines/agents.py) on generated scenarios."""
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,8 @@ def check_state(model):
     for a in ms:
         assert 0.0 <= a.stress <= 1.0 and 0.0 <= a.craving <= 1.0
         assert a.strategy in (0, 1)
-        assert len(a.ties) <= model.layout.capacity[a.slot]
+        tie_ptr = model.community["tie_ptr"]
+        assert len(a.ties) <= tie_ptr[a.slot + 1] - tie_ptr[a.slot]
         for j, w in a.ties.items():
             assert 0 <= j < n and j != a.slot
             assert 0.0 < w <= 1.0

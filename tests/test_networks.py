@@ -1,4 +1,4 @@
-"""Specification of the network builders (``sim/networks.py``).
+"""Specification of the network builders (``sim/core/networks.py``).
 
 Every builder must return a simple, symmetric graph in canonical CSR form;
 the random ones must follow their model (degrees, shares, edge counts) within

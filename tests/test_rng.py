@@ -1,4 +1,4 @@
-"""The counter-based random numbers (sim/rng.py)."""
+"""The counter-based random numbers (sim/core/rng.py)."""
 
 import numpy as np
 from scipy import stats

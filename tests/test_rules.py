@@ -1,4 +1,4 @@
-"""The shared per-member rules (sim/rules.py): bounds, directions, symmetry."""
+"""The shared per-member rules (sim/core/rules.py): bounds, directions, symmetry."""
 
 import math
 

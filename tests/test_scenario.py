@@ -1,4 +1,4 @@
-"""Scenario loading, overrides and errors (sim/scenario.py, sim/config.py)."""
+"""Scenario loading, overrides and errors (sim/core/scenarios.py, sim/core/schema.py)."""
 
 import json
 

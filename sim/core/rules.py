@@ -1,8 +1,8 @@
 """The per-member arithmetic of one day, written once.
 
-Both engines call these functions: the Mesa agents (``sim/agents.py``) call
-them one member at a time from Python, the numba kernel calls them inlined in
-its loops. They take and return scalars, read nothing else and draw no random
+The stage bodies (``sim/core/stages.py``) call these functions, and both
+engines run those bodies: the Mesa agents one member at a time, the kernel
+engine in parallel loops. They take and return scalars, read nothing else and draw no random
 numbers (the caller passes the uniform draws from ``sim.core.rng``), so the same
 inputs give the same bits on both engines. Section numbers refer to
 ``docs/ODD.md`` ("Submodels").

@@ -3,7 +3,7 @@
 Each field carries its type, range, default and a one-line meaning. The JSON
 Schema (``mutualaid schema``), the ODD parameter table (``docs/ODD.md``), the
 ``--set`` keys and the dashboard's controls are all generated from these
-classes. Equations that use the parameters are in ``sim/rules.py`` and
+classes. Equations that use the parameters are in ``sim/core/rules.py`` and
 ``docs/ODD.md``.
 """
 

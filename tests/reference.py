@@ -1,0 +1,345 @@
+"""An obviously-correct, plain-Python reference of the day, written from docs/ODD.md.
+
+It shares nothing with the engines but the random draws (``sim.core.rng``:
+the draws *are* part of the specification, ODD 3.2) and the scenario schema.
+Members are dicts, ties are dicts ``{neighbour: weight}``, every formula is
+typed out again from the ODD (sections 5 and 7), in the order the ODD
+writes it. It is slow and meant for communities of a few dozen members:
+``tests/test_reference.py`` steps it beside both engines and requires the
+same bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.core import rng
+
+HELP, COMPETE = 1, 0
+
+
+def clip01(v):
+    return min(1.0, max(0.0, v))
+
+
+def spread(mean, half_width, u):
+    return clip01(mean + half_width * (2.0 * u - 1.0))
+
+
+class Reference:
+    """The community of ``scenario`` on the day-0 ties ``neighbours`` (slot -> ascending slots)."""
+
+    def __init__(self, scenario, neighbours, groups=None):
+        sc = self.sc = scenario
+        self.n = n = len(neighbours)
+        self.key = rng.run_key(sc.seed)
+        self.t = 0
+        self.psych = sc.psychology.enabled
+        # layout (ODD 2.3, 5.2)
+        self.meeting = list(groups) if groups is not None else [i // sc.meetings.size for i in range(n)]
+        self.capacity = [len(neighbours[i]) + sc.ties.extra_slots for i in range(n)]
+        self.closed = [self.U(rng.ISOLATION_SELECT, i) < sc.isolation.share for i in range(n)]
+        self.ties = [{j: sc.ties.initial_weight for j in neighbours[i]} for i in range(n)]
+        self.members = [self.day0_member(i) for i in range(n)]
+        self.next_id = n
+        self.records = []
+        self.counts = {}
+        if self.psych and sc.sponsorship.enabled:
+            self.pair_sponsors()
+
+    def U(self, purpose, i, j=-1):
+        return rng.uniform(self.key, self.t, i, purpose, j)
+
+    # ------------------------------------------------------------------ ODD 5
+    def day0_member(self, i):
+        sc, pop = self.sc, self.sc.population
+        m = self.blank(i)
+        m["original"] = True
+        m["strategy"] = HELP if self.U(rng.INIT_STRATEGY, i) < pop.initial_helpers else COMPETE
+        newcomer = self.psych and self.U(rng.INIT_NEWCOMER, i) < pop.newcomer_share
+        nd = max(pop.newcomer_days, 1)
+        u = self.U(rng.INIT_AGE, i)
+        age = math.floor(u * nd) if newcomer else nd + math.floor(u * max(pop.max_sober_days - nd, 0))
+        if self.psych:
+            m["stress"] = spread(pop.initial_stress, pop.initial_spread, self.U(rng.INIT_STRESS, i))
+            mean = pop.newcomer_craving if newcomer else pop.initial_craving
+            m["craving"] = spread(mean, pop.initial_spread, self.U(rng.INIT_CRAVING, i))
+            m["using"] = self.U(rng.INIT_USING, i) < pop.initial_using
+        m["use_days"] = 1 if m["using"] else 0
+        m["sober_days"] = 0 if m["using"] else age
+        m["start_day"] = -age
+        m["ever_used"] = m["using"]
+        m["first_use_step"] = 0 if m["using"] else -1
+        return m
+
+    @staticmethod
+    def blank(member_id):
+        return dict(member_id=member_id, strategy=COMPETE, stress=0.0, craving=0.0, using=False, use_days=0,
+                    sober_days=0, start_day=0, joined_step=0, original=False, missed=0, sponsor=-1, sponsees=0,
+                    reached_prev=False, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
+                    help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0)
+
+    # ------------------------------------------------------------------ ODD 7.5 pairing
+    def is_newcomer(self, i):
+        return self.t - self.members[i]["start_day"] < self.sc.population.newcomer_days
+
+    def pair_sponsors(self):
+        s, ms = self.sc.sponsorship, self.members
+        for i in range(self.n):
+            if ms[i]["sponsor"] >= 0 or not self.is_newcomer(i):
+                continue
+            eligible = [k for k in range(self.n)
+                        if self.meeting[k] == self.meeting[i] and k != i and ms[k]["strategy"] == HELP
+                        and not ms[k]["using"] and ms[k]["sober_days"] >= s.min_sober_days
+                        and ms[k]["sponsees"] < s.capacity]
+            if not eligible:
+                continue
+            # strongest tie, then fewest sponsees, then lowest slot
+            k = min(eligible, key=lambda k: (-self.ties[i].get(k, 0.0), ms[k]["sponsees"], k))
+            ms[i]["sponsor"] = k
+            ms[i]["sponsor_id"] = ms[k]["member_id"]
+            ms[k]["sponsees"] += 1
+            ms[k]["sponsees_total"] += 1
+
+    # ------------------------------------------------------------------ one day
+    def step(self):
+        sc, ms, n = self.sc, self.members, self.n
+        self.t += 1
+        t = self.t
+        psych = self.psych
+        iso = sc.isolation
+        iso_on = psych and iso.enabled and iso.start <= t < iso.start + iso.duration
+        isolated = [iso_on and self.closed[i] for i in range(n)]
+        nbrs = [sorted(self.ties[i].items()) for i in range(n)]  # canonical order
+        g, ps, at = sc.game, sc.psychology, sc.attendance
+
+        def A(si, sj):
+            if si == HELP:
+                return g.R if sj == HELP else g.S
+            return g.T if sj == HELP else g.P
+
+        # 7.1-7.3
+        W, pay, support, conflict, lonely, attended, missed_next = ([0.0] * n for _ in range(7))
+        for i in range(n):
+            total = helped = p = 0.0
+            for j, w in nbrs[i]:
+                wh = w * iso.tie_scale if (isolated[i] or isolated[j]) else w
+                total += wh
+                p += wh * A(ms[i]["strategy"], ms[j]["strategy"])
+                if ms[j]["strategy"] == HELP:
+                    helped += wh
+            if sc.network.self_interaction:
+                p += A(ms[i]["strategy"], ms[i]["strategy"])
+            W[i], pay[i] = total, p
+            support[i] = helped / total if total > 0 else 0.0
+            conflict[i] = 1.0 - support[i] if total > 0 else 0.0
+            lonely[i] = max(0.0, 1.0 - total / ps.tie_target)
+            attended[i] = False
+            if psych:
+                if not isolated[i]:
+                    p_att = clip01(at.base + at.tie_effect * min(1.0, total / ps.tie_target)
+                                   - at.stress_effect * ms[i]["stress"]
+                                   + at.checkin_boost * float(ms[i]["reached_prev"])
+                                   - at.using_effect * float(ms[i]["using"]))
+                    attended[i] = self.U(rng.ATTEND, i) < p_att
+                missed_next[i] = 0 if attended[i] else ms[i]["missed"] + 1
+        h = [W[i] if ms[i]["strategy"] == HELP else 0.0 for i in range(n)]
+
+        # 7.4
+        k_in, m_out, reached = [0] * n, [0] * n, [False] * n
+        if psych and sc.checkins.enabled:
+            ck = sc.checkins
+
+            def needs(i):
+                return ms[i]["missed"] >= ck.missed_threshold and not attended[i]
+
+            def active(j):
+                return ms[j]["strategy"] == HELP and not ms[j]["using"] and (attended[j] or isolated[j])
+
+            for i in range(n):
+                for j, w in nbrs[i]:
+                    if needs(i) and active(j) and self.U(rng.CHECKIN, i, j) < ck.prob * w:
+                        k_in[i] += 1
+                        m_out[j] += 1
+            for i in range(n):
+                reached[i] = k_in[i] > 0
+                if reached[i]:
+                    missed_next[i] = 0
+
+        # 7.5
+        called, answered = [False] * n, [0] * n
+        if psych and sc.sponsorship.enabled:
+            self.pair_sponsors()
+            sp = sc.sponsorship
+            for i in range(n):
+                k = ms[i]["sponsor"]
+                if k >= 0 and ms[i]["craving"] > sp.call_threshold and not ms[k]["using"] \
+                        and self.U(rng.CALL, i) < sp.answer_prob:
+                    called[i] = True
+                    answered[k] += 1
+
+        # 7.6-7.8
+        nxt = [dict(m) for m in ms]
+        lapsed, relapsed = [False] * n, [False] * n
+        if psych:
+            for i in range(n):
+                m = ms[i]
+                x, y, u = m["stress"], m["craving"], float(m["using"])
+                shock = ps.shock_size if self.U(rng.SHOCK, i) < ps.shock_prob else 0.0
+                x2 = clip01(x - ps.stress_decay * x + ps.conflict_stress * conflict[i]
+                            + ps.loneliness_stress * lonely[i] + shock - ps.support_buffer * support[i] * x
+                            - sc.checkins.stress_relief * float(reached[i])
+                            - at.stress_relief * float(attended[i]) + ps.using_stress * u)
+                H = h[i] + m_out[i] + answered[i]
+                y2 = clip01(y - ps.craving_decay * y + ps.stress_craving * x - ps.support_craving * support[i] * y
+                            - sc.sponsorship.craving_relief * float(called[i])
+                            - at.craving_relief * float(attended[i]) - ps.helper_therapy * H
+                            + ps.using_craving * u)
+                o = nxt[i]
+                if not m["using"]:
+                    p_lapse = ps.lapse_max / (1.0 + math.exp(-(y2 - ps.lapse_midpoint) / ps.lapse_width))
+                    if self.U(rng.LAPSE, i) < p_lapse:
+                        o.update(using=True, use_days=1, sober_days=0)
+                        x2 = clip01(x2 + ps.shame * (1.0 - support[i]))
+                        lapsed[i] = True
+                        relapsed[i] = ps.relapse_days == 1
+                    else:
+                        o["sober_days"] = m["sober_days"] + 1
+                else:
+                    p_stop = clip01(ps.stop_base + ps.stop_support * support[i]
+                                    + sc.checkins.stop_boost * float(reached[i])
+                                    + sc.sponsorship.stop_boost * float(called[i]))
+                    if self.U(rng.STOP, i) < p_stop:
+                        o.update(using=False, use_days=0)
+                    else:
+                        o["use_days"] = m["use_days"] + 1
+                        relapsed[i] = o["use_days"] == ps.relapse_days
+                o["stress"], o["craving"] = x2, y2
+                o["crisis_days"] = m["crisis_days"] + 1 if (o["using"] or x2 >= sc.turnover.crisis_stress) else 0
+                o["missed"] = missed_next[i]
+                o["reached_prev"] = reached[i]
+
+        # 7.10
+        ev = sc.evolution
+        if ev.enabled and t % ev.interval == 0:
+            fit = [pay[i] + ev.wellbeing_weight * (1.0 - 0.5 * (ms[i]["stress"] + ms[i]["craving"]))
+                   for i in range(n)]
+            for i in range(n):
+                new = ms[i]["strategy"]
+                js = [j for j, _ in nbrs[i]]
+                revising = ev.revision_share >= 1.0 or self.U(rng.REVISE, i) < ev.revision_share
+                if not revising:
+                    nxt[i]["strategy"] = new
+                    continue
+                if ev.rule == "fermi" and js:
+                    j = js[int(self.U(rng.PICK, i) * len(js))]
+                    z = (fit[i] - fit[j]) / ev.temperature
+                    if self.U(rng.ADOPT, i) < (0.0 if z > 700.0 else 1.0 / (1.0 + math.exp(z))):
+                        new = ms[j]["strategy"]
+                elif ev.rule == "imitate_best":
+                    best = fit[i]
+                    for j in js:
+                        if fit[j] > best:
+                            best, new = fit[j], ms[j]["strategy"]
+                elif ev.rule == "death_birth" and js:
+                    weights = [max(0.0, 1.0 - ev.selection + ev.selection * fit[j]) for j in js]
+                    total = 0.0
+                    for v in weights:
+                        total += v
+                    r = self.U(rng.PICK, i)
+                    if total > 0.0:
+                        r, acc, pick = r * total, 0.0, len(js) - 1
+                        for q, v in enumerate(weights):
+                            acc += v
+                            if r < acc:
+                                pick = q
+                                break
+                    else:
+                        pick = int(r * len(js))
+                    new = ms[js[pick]]["strategy"]
+                if ev.mutation > 0.0 and self.U(rng.MUTATE, i) < ev.mutation:
+                    new = HELP if self.U(rng.MUTATE_TO, i) < 0.5 else COMPETE
+                nxt[i]["strategy"] = new
+
+        # 7.9
+        if psych and sc.ties.dynamic:
+            tc = sc.ties
+            new_ties = []
+            for i in range(n):
+                keep = {}
+                for j, w in nbrs[i]:
+                    helpers = ms[i]["strategy"] + ms[j]["strategy"]
+                    v = clip01(w - tc.decay * w + tc.help_gain * 0.5 * helpers * (1.0 - w)
+                               - tc.conflict_loss * 0.5 * (2 - helpers) * w)
+                    if v >= tc.break_below:
+                        keep[j] = v
+                new_ties.append(keep)
+            self.ties = new_ties
+            for mk in sorted(set(self.meeting)):
+                present = [i for i in range(n) if self.meeting[i] == mk and attended[i]]
+                present.sort(key=lambda i: (self.U(rng.MEET_ORDER, i), i))
+                for q in range(0, len(present) - 1, 2):
+                    lo, hi = sorted(present[q:q + 2])
+                    if hi in self.ties[lo] or len(self.ties[lo]) >= self.capacity[lo] \
+                            or len(self.ties[hi]) >= self.capacity[hi]:
+                        continue
+                    if self.U(rng.TIE_FORM, lo, hi) < tc.form_prob:
+                        self.ties[lo][hi] = self.ties[hi][lo] = tc.new_weight
+
+        # 7.12 tally, 3.1 commit (the lifetime record counts the day's strategy before it changes)
+        self.counts = dict(lapses=sum(lapsed), relapses=sum(relapsed), checkins=sum(k_in),
+                           sponsor_calls=sum(called), dropouts=0)
+        for i in range(n):
+            o, m = nxt[i], ms[i]
+            o["days"] = m["days"] + 1
+            o["help_days"] = m["help_days"] + (1 if m["strategy"] == HELP else 0)
+            o["checkins_received"] = m["checkins_received"] + k_in[i]
+            if psych and o["using"]:
+                o["used_days"] = m["used_days"] + 1
+                if not m["ever_used"]:
+                    o["ever_used"], o["first_use_step"] = True, t
+        self.members = ms = nxt
+
+        # 7.11
+        if psych and sc.turnover.enabled:
+            leaving = [ms[i]["crisis_days"] >= sc.turnover.crisis_days for i in range(n)]
+            for i in range(n):
+                k = ms[i]["sponsor"]
+                if leaving[i] and k >= 0 and not leaving[k]:
+                    ms[k]["sponsees"] -= 1
+            for i in range(n):
+                if leaving[i]:
+                    for j in self.ties[i]:
+                        del self.ties[j][i]
+                    self.ties[i] = {}
+            pop = sc.population
+            for i in range(n):
+                if leaving[i]:
+                    self.records.append(self.record(i, left=t))
+                    m = self.blank(self.next_id)
+                    self.next_id += 1
+                    m["strategy"] = HELP if self.U(rng.NEW_STRATEGY, i) < pop.initial_helpers else COMPETE
+                    m["stress"] = spread(pop.initial_stress, pop.initial_spread, self.U(rng.NEW_STRESS, i))
+                    m["craving"] = spread(pop.newcomer_craving, pop.initial_spread, self.U(rng.NEW_CRAVING, i))
+                    m["start_day"] = m["joined_step"] = t
+                    ms[i] = m
+            for i in range(n):
+                if ms[i]["sponsor"] >= 0 and leaving[ms[i]["sponsor"]]:
+                    ms[i]["sponsor"] = -1
+            self.counts["dropouts"] = sum(leaving)
+
+    # ------------------------------------------------------------------ reading
+    def record(self, i, left):
+        m = self.members[i]
+        return dict(id=m["member_id"], joined_step=m["joined_step"], start_day=m["start_day"], left_step=left,
+                    strategy_final="HELP" if m["strategy"] == HELP else "COMPETE",
+                    help_share=m["help_days"] / m["days"] if m["days"] else float(m["strategy"]),
+                    ever_used=m["ever_used"], first_use_step=m["first_use_step"], used_days=m["used_days"],
+                    sponsor_id=m["sponsor_id"], sponsees=m["sponsees_total"],
+                    checkins_received=m["checkins_received"])
+
+    def state(self, name):
+        return [m[name] for m in self.members]
+
+    def tie_list(self):
+        return [sorted(self.ties[i].items()) for i in range(self.n)]
