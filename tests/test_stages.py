@@ -1,0 +1,257 @@
+"""Specifications of the stages on hand-built communities of a few members (docs/ODD.md 7.4-7.11).
+
+Each test builds a community from a handful of hand-placed ties, sets the
+state that matters, runs one stage body for the members (as either engine
+does) and states what must happen: who is checked on and by whom, which
+sponsor a newcomer gets, when a call is answered, when a lapse becomes a
+relapse, which ties form at a meeting, who leaves and what a newcomer
+inherits.
+"""
+
+import numpy as np
+import pytest
+
+from sim.core import rng, schedule, stages
+from sim.core.community import Community
+from sim.core.networks import from_edges
+from sim.core.scenarios import load_scenario
+from sim.core.schema import Scenario
+from sim.engines.agents import MutualAidModel
+
+HELP, COMPETE = 1, 0
+
+
+def community(n, edges, **over) -> Community:
+    """A community of ``n`` members on ``edges``, one meeting, every switch off unless given."""
+    base = {"population.size": n, "network.kind": "complete", "meetings.size": n, "ties.initial_weight": 1.0, "checkins.enabled": False,
+            "sponsorship.enabled": False, "turnover.enabled": False, "ties.dynamic": False,
+            "population.initial_using": 0.0}
+    base.update(over)
+    sc = load_scenario(None, base)
+    return Community(sc, from_edges(n, np.array(edges, dtype=np.int64).reshape(-1, 2)))
+
+
+def set_state(comm, **columns):
+    for name, values in columns.items():
+        comm[name][:] = values
+
+
+def run(comm, name, day=1, members=None):
+    stages.open_day(comm.ref, day)
+    body = schedule.STAGES[name].body
+    for i in range(comm.n) if members is None else members:
+        body(comm.ref, i)
+
+
+# ----------------------------------------------------------------------------- 7.4 check-ins
+def checkin_community(**over):
+    """Member 0 is absent; 1 helps and attends, 2 competes and attends, 3 helps but is using, 4 helps and is absent."""
+    comm = community(5, [(0, 1), (0, 2), (0, 3), (0, 4)], **{"checkins.enabled": True, "checkins.prob": 1.0,
+                                                             "checkins.missed_threshold": 2, **over})
+    set_state(comm, strategy=[COMPETE, HELP, COMPETE, HELP, HELP], using=[0, 0, 0, 1, 0], missed=[2, 0, 0, 0, 0],
+              attended=[0, 1, 1, 1, 0], iso=False, next_missed=[3, 0, 0, 0, 1])
+    return comm
+
+
+def test_an_absent_member_is_reached_only_by_sober_helpers_at_the_meeting():
+    comm = checkin_community()
+    run(comm, "check_in")
+    assert comm["checkins_in"].tolist() == [1, 0, 0, 0, 0]       # only member 1 reaches member 0
+    assert comm["calls_made"].tolist() == [0, 1, 0, 0, 0]       # and counts it as a call made
+    assert comm["reached"].tolist() == [True, False, False, False, False]
+    assert comm["next_missed"][0] == 0                           # the count of missed meetings starts again
+
+
+def test_no_check_in_before_the_threshold_of_missed_meetings():
+    comm = checkin_community()
+    comm["missed"][0] = 1
+    run(comm, "check_in")
+    assert comm["checkins_in"].sum() == 0 and comm["calls_made"].sum() == 0
+    assert comm["next_missed"][0] == 3
+
+
+def test_a_helper_at_home_during_a_closure_phones():
+    comm = checkin_community()
+    comm["attended"][1] = False   # member 1's meeting is closed: it cannot attend but still reaches out
+    comm["iso"][1] = True
+    run(comm, "check_in")
+    assert comm["checkins_in"][0] == 1 and comm["calls_made"][1] == 1
+
+
+def test_a_check_in_happens_with_probability_prob_times_the_tie():
+    comm = checkin_community(**{"checkins.prob": 0.5})
+    comm["tie_w"][:] = 0.6
+    day = 7
+    run(comm, "check_in", day=day)
+    u = rng.uniform(comm.key, day, 0, rng.CHECKIN, 1)  # the pair's draw, keyed (absent member, helper)
+    assert comm["checkins_in"][0] == int(u < 0.5 * 0.6)
+
+
+# ----------------------------------------------------------------------------- 7.5 sponsorship
+def sponsor_community(**over):
+    """Newcomer 0 and candidates 1-5 in one meeting (ties from 0 to 1, 2 and 3)."""
+    comm = community(6, [(0, 1), (0, 2), (0, 3)], **{"sponsorship.enabled": True, "sponsorship.capacity": 2,
+                                                     "sponsorship.min_sober_days": 365,
+                                                     "population.newcomer_days": 90, **over})
+    set_state(comm, strategy=[COMPETE, HELP, HELP, HELP, COMPETE, HELP], using=False,
+              sober_days=[10, 400, 400, 100, 900, 500], start_day=[-10, -400, -400, -100, -900, -500],
+              sponsor=-1, sponsees=0, sponsees_total=0)
+    comm["tie_w"][:] = 0.0
+    return comm
+
+
+def set_tie(comm, i, j, w):
+    for a, b in ((i, j), (j, i)):
+        start = comm["tie_ptr"][a]
+        row = comm["tie_nbr"][start:start + comm["deg"][a]].tolist()
+        comm["tie_w"][start + row.index(b)] = w
+
+
+def test_a_newcomer_takes_the_eligible_helper_it_is_most_tied_to():
+    comm = sponsor_community()
+    set_tie(comm, 0, 1, 0.3)
+    set_tie(comm, 0, 2, 0.6)
+    set_tie(comm, 0, 3, 0.9)  # strongest tie, but only 100 sober days: not eligible
+    run(comm, "find_sponsor")
+    assert comm["sponsor"][0] == 2
+    assert comm["sponsees"].tolist() == [0, 0, 1, 0, 0, 0]
+    assert comm["sponsor_id"][0] == comm["member_id"][2]
+
+
+def test_sponsor_ties_are_broken_by_fewest_sponsees_then_lowest_slot():
+    comm = sponsor_community()
+    set_tie(comm, 0, 1, 0.5)
+    set_tie(comm, 0, 2, 0.5)
+    comm["sponsees"][1] = 1
+    run(comm, "find_sponsor")
+    assert comm["sponsor"][0] == 2   # equal ties: fewer sponsees wins
+    comm = sponsor_community()
+    run(comm, "find_sponsor")        # no ties at all: 1, 2 and 5 are eligible with none; the lowest slot wins
+    assert comm["sponsor"][0] == 1
+
+
+def test_a_full_sponsor_or_one_in_a_lapse_is_passed_over():
+    comm = sponsor_community()
+    set_tie(comm, 0, 1, 0.5)
+    comm["sponsees"][1] = 2     # at capacity
+    comm["using"][2] = True     # in a lapse
+    run(comm, "find_sponsor")
+    assert comm["sponsor"][0] == 5
+
+
+def test_only_newcomers_are_paired_in_slot_order():
+    comm = sponsor_community(**{"sponsorship.capacity": 1})
+    comm["start_day"][4] = -5      # member 4 is a newcomer too (a competitor can be sponsored)
+    comm["sober_days"][4] = 5
+    run(comm, "find_sponsor")
+    assert comm["sponsor"].tolist() == [1, -1, -1, -1, 2, -1]  # 0 served first takes 1; 4 then takes 2
+
+
+@pytest.mark.parametrize("craving, sponsor_using, answer, called", [
+    (0.5, False, 1.0, True), (0.4, False, 1.0, False), (0.5, True, 1.0, False), (0.5, False, 0.0, False)])
+def test_a_call_is_made_above_the_threshold_and_answered_by_a_sober_sponsor(craving, sponsor_using, answer, called):
+    comm = sponsor_community(**{"sponsorship.call_threshold": 0.4, "sponsorship.answer_prob": answer})
+    set_state(comm, sponsor=[2, -1, -1, -1, -1, -1], craving=[craving, 0, 0, 0, 0, 0],
+              using=[0, 0, sponsor_using, 0, 0, 0], called=False, answered=0)
+    run(comm, "call_sponsor")
+    assert comm["called"][0] == called
+    assert comm["answered"][2] == int(called)
+
+
+# ----------------------------------------------------------------------------- 7.8 lapse and relapse
+def test_a_lapse_becomes_a_relapse_on_the_day_it_reaches_relapse_days():
+    comm = community(2, [(0, 1)], **{"psychology.relapse_days": 3, "psychology.stop_base": 0.0,
+                                     "psychology.stop_support": 0.0, "checkins.stop_boost": 0.0,
+                                     "psychology.lapse_max": 0.0})
+    set_state(comm, using=[True, False], use_days=[1, 0])
+    seen = []
+    for day in (1, 2, 3):
+        run(comm, "meet", day)
+        run(comm, "update_mind", day)
+        seen.append((int(comm["next_use_days"][0]), bool(comm["relapsed"][0])))
+        run(comm, "commit", day)
+    assert seen == [(2, False), (3, True), (4, False)]
+    assert not comm["relapsed"][1]
+
+
+def test_a_lapse_resets_sober_days_and_counts_as_a_relapse_at_once_when_relapse_days_is_1():
+    comm = community(2, [(0, 1)], **{"psychology.relapse_days": 1, "psychology.lapse_max": 1.0,
+                                     "psychology.lapse_midpoint": 0.0, "psychology.lapse_width": 0.001})
+    set_state(comm, using=False, sober_days=[40, 40], craving=0.5)
+    run(comm, "meet")
+    run(comm, "update_mind")
+    assert comm["lapsed"].all() and comm["relapsed"].all()
+    assert comm["next_sober_days"].tolist() == [0, 0] and comm["next_use_days"].tolist() == [1, 1]
+
+
+# ----------------------------------------------------------------------------- 7.9 new ties at a meeting
+def test_attendees_are_paired_in_random_order_and_paired_couples_form_ties():
+    comm = community(5, [(0, 4)], **{"ties.dynamic": True, "ties.form_prob": 1.0, "ties.new_weight": 0.2})
+    set_state(comm, attended=[True, True, True, True, False])
+    day = 3
+    stages.open_day(comm.ref, day)
+    stages.form_ties(comm.ref, 0)
+    order = sorted(range(4), key=lambda i: (rng.uniform(comm.key, day, i, rng.MEET_ORDER, -1), i))
+    pairs = {tuple(sorted(order[0:2])), tuple(sorted(order[2:4]))}
+    ptr, nbr, w = comm.tie_arrays()
+    ties = {(i, int(j)) for i in range(5) for j in nbr[ptr[i]:ptr[i + 1]] if i < j}
+    assert ties == pairs | ({(0, 4)} if (0, 4) not in pairs else set())
+    assert all(comm.tie_arrays()[2][k] in (0.2, 1.0) for k in range(len(nbr)))
+
+
+def test_no_tie_forms_when_a_member_has_no_room():
+    comm = community(3, [(0, 2)], **{"ties.dynamic": True, "ties.form_prob": 1.0, "ties.extra_slots": 0})
+    set_state(comm, attended=[True, True, False])  # 0 and 1 are the only pair; 0 is full, 1 has no slot at all
+    stages.open_day(comm.ref, 1)
+    stages.form_ties(comm.ref, 0)
+    assert comm["deg"].tolist() == [1, 0, 1]
+
+
+# ----------------------------------------------------------------------------- 7.11 turnover
+def test_a_member_in_crisis_too_long_leaves_and_a_newcomer_takes_the_slot():
+    comm = community(4, [(0, 1), (1, 2), (2, 3)], **{"turnover.enabled": True, "turnover.crisis_days": 5,
+                                                     "sponsorship.enabled": True})
+    # member 1 sponsors 0 and is sponsored by 2; it has been in crisis for 5 days
+    set_state(comm, crisis_days=[0, 5, 0, 4], sponsor=[1, 2, -1, -1], sponsees=[0, 1, 1, 0], stress=0.3)
+    day = 9
+    stages.open_day(comm.ref, day)
+    schedule.turnover(comm)
+    assert comm.counts["dropouts"] == 1
+    assert comm["member_id"].tolist() == [0, 4, 2, 3]          # a new id in slot 1
+    assert comm["sponsor"].tolist() == [-1, -1, -1, -1]        # 0 lost its sponsor; the newcomer has none
+    assert comm["sponsees"].tolist() == [0, 0, 0, 0]           # 2 lost its sponsee
+    assert comm["deg"].tolist() == [0, 0, 1, 1]                # the leaver's ties are gone at both ends
+    assert comm["start_day"][1] == day and comm["joined_step"][1] == day and not comm["original"][1]
+    assert comm["crisis_days"][1] == 0 and not comm["using"][1] and comm["sober_days"][1] == 0
+    pop = comm.scenario.population
+    u = rng.uniform(comm.key, day, 1, rng.NEW_CRAVING, -1)
+    assert comm["craving"][1] == min(1.0, max(0.0, pop.newcomer_craving + pop.initial_spread * (2 * u - 1)))
+    (record,) = comm.records
+    assert record["id"].tolist() == [1] and record["left_step"].tolist() == [day]
+
+
+# ----------------------------------------------------------------------------- the schedule itself
+def test_every_member_and_serial_stage_is_a_verb_of_the_mesa_member():
+    from sim.engines.agents import Member
+
+    for stage in schedule.SCHEDULE:
+        if stage.scope in ("member", "serial"):
+            assert callable(getattr(Member, stage.name, None)), stage.name
+            assert stage.loop is not None and stage.body is getattr(stages, stage.name)
+
+
+def test_the_mesa_members_neighbourhoods_come_from_its_space():
+    model = MutualAidModel("nowak-may-1992", network_width=5, network_height=4)
+    for member in model.members:
+        from_space = sorted(a.slot for cell in member.cell.neighborhood for a in cell.agents)
+        assert sorted(member.ties) == from_space
+        assert [m.slot for m in member.neighbours()] == from_space
+
+
+def test_stages_that_need_a_switch_do_not_run_without_it():
+    comm = community(3, [(0, 1)])
+    names = [s.name for s in schedule.today(comm, 1)]
+    assert "check_in" not in names and "find_sponsor" not in names and "turnover" not in names
+    assert names[0] == "meet" and "commit" in names
+    sc = Scenario()
+    assert sc.checkins.enabled  # the defaults switch check-ins on
