@@ -19,12 +19,8 @@ if TYPE_CHECKING:  # pandas is imported when a table is made, not at start-up
     import pandas as pd
 
 from sim.core.schema import Scenario
-from sim.core.scenarios import ScenarioError, load_scenario
-
-#: From this many members on, ``engine: auto`` picks the numba kernel. Below it
-#: the Mesa agents run (they are the readable reference and start faster).
-AUTO_KERNEL_SIZE = 2_000
-
+from sim.core.scenarios import load_scenario
+from sim.engines import AUTO_KERNEL_SIZE, make_model, resolve_engine  # noqa: F401  (re-exported)
 
 @dataclass
 class RunResult:
@@ -36,27 +32,6 @@ class RunResult:
     engine: str
     wall_time: float
     model: Any = field(default=None, repr=False)
-
-
-def resolve_engine(sc: Scenario, engine: str | None = None) -> str:
-    """The engine a run actually uses."""
-    choice = engine or sc.engine
-    if choice not in ("auto", "agents", "kernel"):
-        raise ScenarioError(f"engine = {choice!r}: allowed: 'auto', 'agents' or 'kernel'")
-    if choice == "auto":
-        return "kernel" if sc.population.size >= AUTO_KERNEL_SIZE else "agents"
-    return choice
-
-
-def make_model(sc: Scenario, engine: str):
-    """A model of the scenario on the given engine ("agents" or "kernel")."""
-    if engine == "kernel":
-        from sim.engines.kernel import KernelModel
-
-        return KernelModel(sc)
-    from sim.engines.agents import MutualAidModel
-
-    return MutualAidModel(sc)
 
 
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,

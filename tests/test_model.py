@@ -188,3 +188,29 @@ def test_every_scenario_runs(name):
         small["population.size"] = min(sc.population.size, 120)
     r = sim.run(name, set=small, members=True)
     assert len(r.metrics) == 6 and r.members is not None
+
+
+def test_member_columns_are_collected_by_agent_reporters():
+    from sim.engines.agents import MEMBER_REPORTERS
+
+    model = MutualAidModel("baseline", population_size=40, member_reporters=True, seed=2)
+    for _ in range(3):
+        model.step()
+    df = model.datacollector.get_agent_vars_dataframe()
+    assert set(MEMBER_REPORTERS) <= set(df.columns)
+    assert len(df) == 4 * 40  # day 0 and three days, every member
+    last = df.xs(3, level="Step").sort_values("member_id")
+    st = model.state_arrays()
+    assert last["stress"].tolist() == st["stress"].tolist()
+    assert last["using"].tolist() == st["using"].tolist()
+
+
+def test_mesa_solaraviz_example_builds_and_rebuilds_the_model():
+    import dashboards.mesa_viz as viz
+
+    assert viz.page is not None
+    rebuilt = MutualAidModel("kropotkin", seed=3, checkins_enabled=False, evolution_wellbeing_weight=0.5,
+                             network_width=10, network_height=10)
+    rebuilt.step()
+    assert rebuilt.scenario.checkins.enabled is False and rebuilt.scenario.evolution.wellbeing_weight == 0.5
+    assert viz.portrayal(rebuilt.members[0]).color in ("tab:blue", "tab:red")

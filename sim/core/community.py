@@ -32,8 +32,8 @@ ascending slot order; ties form and break without reallocation.
 
 from __future__ import annotations
 
-import typing
 from collections import namedtuple
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -209,6 +209,11 @@ def _new_ref(a, p, clock, keys, run_key):
     c.keys = keys
     c.run_key = run_key
     return c
+
+
+if numba.config.DISABLE_JIT:  # pure Python (coverage): the same fields on a plain object
+    def _new_ref(a, p, clock, keys, run_key):  # noqa: F811
+        return SimpleNamespace(a=a, p=p, clock=clock, keys=keys, run_key=run_key)
 
 
 # ----------------------------------------------------------------------------- the Python side

@@ -1,0 +1,72 @@
+"""The two engines and the interface everything above them is written against.
+
+``agents`` (:class:`sim.engines.agents.MutualAidModel`, Mesa) and ``kernel``
+(:class:`sim.engines.kernel.KernelModel`, numba) run the same day
+(:data:`sim.core.schedule.SCHEDULE`) on the same state and give the same
+bits. The API, CLI, sweeps, dashboard and benchmarks use them only through
+:class:`Engine` and :func:`make_model`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from sim.core.scenarios import ScenarioError
+from sim.core.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
+    from sim.core.community import Community
+    from sim.core.networks import Graph
+
+#: From this many members on, ``engine: auto`` picks the numba kernel.
+AUTO_KERNEL_SIZE = 2_000
+ENGINES = ("agents", "kernel")
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What a running model offers, whichever engine runs it."""
+
+    scenario: Scenario
+    graph: Graph
+    community: Community
+    steps: int
+
+    def step(self) -> None:
+        """Simulate one more day (and collect its metrics row)."""
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """The per-step metrics table, day 0 first (``sim.core.metrics.COLUMNS``)."""
+
+    def members_frame(self) -> pd.DataFrame:
+        """One row per member who ever existed (``sim.core.members.COLUMNS``)."""
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Member state by slot."""
+
+    def tie_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Current ties as CSR ``(ptr, nbr, w)``."""
+
+
+def resolve_engine(sc: Scenario, engine: str | None = None) -> str:
+    """The engine a run actually uses (``auto`` resolved by size)."""
+    choice = engine or sc.engine
+    if choice not in ("auto",) + ENGINES:
+        raise ScenarioError(f"engine = {choice!r}: allowed: 'auto', 'agents' or 'kernel'")
+    if choice == "auto":
+        return "kernel" if sc.population.size >= AUTO_KERNEL_SIZE else "agents"
+    return choice
+
+
+def make_model(sc: Scenario, engine: str) -> Engine:
+    """A model of the scenario on the given engine ("agents" or "kernel")."""
+    if engine == "kernel":
+        from sim.engines.kernel import KernelModel
+
+        return KernelModel(sc)
+    from sim.engines.agents import MutualAidModel
+
+    return MutualAidModel(sc)

@@ -70,12 +70,12 @@ def kaleidoscope(quick: bool) -> Check:
                                            "network.periodic": False, "population.initial_helpers": 1.0,
                                            "steps": steps})
     model = KernelModel(sc)
-    model.s["strategy"][(side // 2) * side + side // 2] = 0
+    model.community["strategy"][(side // 2) * side + side // 2] = 0
     symmetric = True
     defectors = []
     for _ in range(steps):
         model.step()
-        g = model.s["strategy"].reshape(side, side)
+        g = model.community["strategy"].reshape(side, side)
         symmetric &= bool(np.array_equal(g, g.T) and np.array_equal(g, g[::-1]) and np.array_equal(g, g[:, ::-1]))
         defectors.append(int((g == 0).sum()))
     alive = 0 < defectors[-1] < side * side

@@ -1,0 +1,26 @@
+"""The Mesa engine driven by Mesa's own SolaraViz (``solara run dashboards/mesa_viz.py``).
+
+A minimal page in Mesa's idiom, beside the full dashboard (dashboards/app.py):
+members on the lattice coloured by strategy, DataCollector columns as curves.
+"""
+
+from mesa.visualization import Slider, SolaraViz, SpaceRenderer, make_plot_component
+from mesa.visualization.components import AgentPortrayalStyle
+
+from sim.engines.agents import MutualAidModel
+
+
+def portrayal(member):
+    return AgentPortrayalStyle(color="tab:blue" if member.is_helper else "tab:red", marker="s", size=30)
+
+
+model_params = {
+    "seed": {"type": "InputText", "value": 1, "label": "Seed"},
+    "checkins_enabled": {"type": "Checkbox", "value": True, "label": "Check-ins"},
+    "evolution_wellbeing_weight": Slider("Weight of wellbeing", value=1.0, min=0.0, max=3.0, step=0.1),
+}
+model = MutualAidModel("kropotkin", network_width=30, network_height=30)
+renderer = SpaceRenderer(model, backend="matplotlib").render(portrayal)
+page = SolaraViz(model, renderer, components=[make_plot_component("helpers", backend="matplotlib"),
+                                              make_plot_component("using", backend="matplotlib")],
+                 model_params=model_params, name="Mutual aid (Mesa SolaraViz)")
