@@ -299,13 +299,13 @@ def Compare(active: bool):
     base_sc = solara.use_memo(lambda: ds.build_scenario(base.value), [base.value])
 
     def toggles_of(over: dict) -> dict:
-        return {k: bool(over.get(k, ds._get(base_sc, k))) for k in ds.TOGGLES}
+        return {k: bool(over.get(k, ds.value_of(base_sc, k))) for k in ds.TOGGLES}
 
     a_over = toggles_of(a_tog.value)
     b_over = toggles_of(b_tog.value)
     if b_param.value != "(none)":
         b_over[b_param.value] = ds.clamp(b_param.value, b_value.value if b_value.value is not None
-                                         else ds._get(base_sc, b_param.value))
+                                         else ds.value_of(base_sc, b_param.value))
     key = (base.value, tuple(sorted(a_over.items())), tuple(sorted(b_over.items())), seed.value, steps.value,
            replicates.value)
 

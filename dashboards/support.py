@@ -29,7 +29,16 @@ import numpy as np
 import pandas as pd
 
 from sim.core.schema import Scenario
-from sim.core.scenarios import SCENARIO_DIR, ScenarioError, load_scenario, scenario_names
+from sim.core.scenarios import (  # noqa: F401  (flat_key, dotted_key, value_of: used by the page)
+    SCENARIO_DIR,
+    ScenarioError,
+    dotted_key,
+    field_of,
+    flat_key,
+    load_scenario,
+    scenario_names,
+    value_of,
+)
 
 # ----------------------------------------------------------------------------- limits
 
@@ -103,27 +112,6 @@ LABELS = {
 }
 
 
-def flat_key(dotted: str) -> str:
-    """``"checkins.enabled"`` -> ``"checkins_enabled"`` (the keyword form of MutualAidModel)."""
-    return dotted.replace(".", "_", 1)
-
-
-def dotted_key(flat: str) -> str:
-    """Inverse of :func:`flat_key` (section names hold no underscore)."""
-    if flat in Scenario.model_fields or "." in flat:
-        return flat
-    section, _, key = flat.partition("_")
-    return f"{section}.{key}"
-
-
-def _field(dotted: str):
-    parts = dotted.split(".")
-    model = Scenario
-    for p in parts[:-1]:
-        model = model.model_fields[p].annotation
-    return model.model_fields[parts[-1]]
-
-
 def _bounds(field_info) -> tuple[float | None, float | None, bool, bool]:
     lo = hi = None
     lo_open = hi_open = False
@@ -139,16 +127,9 @@ def _bounds(field_info) -> tuple[float | None, float | None, bool, bool]:
     return lo, hi, lo_open, hi_open
 
 
-def _get(sc: Scenario, dotted: str):
-    node: Any = sc
-    for p in dotted.split("."):
-        node = getattr(node, p)
-    return node
-
-
 def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
     """One control in SolaraViz's ``model_params`` form, from the schema."""
-    f = _field(dotted)
+    f = field_of(dotted)
     ann = f.annotation
     label = LABELS.get(dotted, dotted)
     desc = f.description or ""
@@ -230,7 +211,7 @@ def model_params(sc: Scenario) -> dict[str, dict[str, Any]]:
             if k == "network.degree" and sc.network.kind not in ("ring", "watts_strogatz", "erdos_renyi", "sbm",
                                                                   "barabasi_albert"):
                 continue
-            out[flat_key(k)] = control_spec(k, _get(sc, k))
+            out[flat_key(k)] = control_spec(k, value_of(sc, k))
     return out
 
 

@@ -30,7 +30,7 @@ def test_every_control_range_lies_inside_the_schema():
             dotted = ds.dotted_key(flat)
             if spec["type"] not in ("SliderInt", "SliderFloat"):
                 continue
-            lo, hi, lo_open, hi_open = ds._bounds(ds._field(dotted))
+            lo, hi, lo_open, hi_open = ds._bounds(ds.field_of(dotted))
             if lo is not None:
                 assert spec["min"] > lo if lo_open else spec["min"] >= lo, dotted
             if hi is not None:

@@ -3,26 +3,26 @@
 A run's whole state lives in flat numpy arrays indexed by member *slot*
 (``0..n-1``), declared once in :data:`MEMBER_ARRAYS`. The compiled stage
 bodies (:mod:`sim.core.stages`) reach them through one numba ``structref``,
-:class:`CommunityRef` (``c``), whose fields are
+the community handle ``c`` (:class:`CommunityRef`), whose fields are
 
-``c.a``
-    a named tuple of every array (:data:`MEMBER_ARRAYS`, the ties, the layout);
-``c.p``
-    a named tuple of the scenario's parameters, one field per schema key
-    (``checkins.prob`` is ``c.p.checkins_prob``; see :func:`params_of`);
-``c.clock``
-    int64 (5,): today's day, whether isolation is in force, whether any tie is
-    scaled by it, the next member id, and whether strategies are revised today;
-``c.keys``
-    uint64 (NPURPOSE,): today's stream key of every random-draw purpose;
-``c.run_key``
-    uint64: the run's key (:func:`sim.core.rng.run_key`).
+- every array: :data:`MEMBER_ARRAYS` by slot (``c.stress[i]``), the ties and
+  the layout (:data:`OTHER_ARRAYS`), ``c.clock`` (int64 (5,): today's day,
+  whether isolation is in force, whether any tie is scaled by it, the next
+  member id, whether strategies are revised today) and ``c.keys`` (uint64
+  (NPURPOSE,): today's stream key of every random-draw purpose);
+- every parameter, one field per schema key (``checkins.prob`` is
+  ``c.checkins_prob``; :data:`PARAM_FIELDS`, :func:`params_of`), and the
+  run's key ``c.run_key``.
 
-The structref is a pointer, so a compiled stage called once per member from
-Python (the Mesa engine) costs about a microsecond, and the same body runs in
-``prange`` loops (the kernel engine) at array speed. The numpy arrays in
-:attr:`Community.arrays` and the structref share memory: what one writes, the
-other reads.
+The handle is a pointer: a stage called for one member from Python (the Mesa
+engine) costs about a microsecond, and the same body runs in ``prange``
+loops (the kernel engine) at array speed. The fields are flat on purpose:
+numba reads a field of a structref with one load, where a field of a large
+named tuple costs a copy of the whole tuple outside parallel loops. The
+numpy arrays in :attr:`Community.arrays` and the handle share memory: what
+one writes, the other reads. Its constructor, one assignment per field, is
+generated (``python -m sim.core.community`` writes ``sim/core/_ref.py``; a
+test fails when it is stale), so that numba can cache it.
 
 Ties live in fixed slots per member: member ``i`` owns entries
 ``tie_ptr[i] .. tie_ptr[i+1]-1`` of ``tie_nbr``/``tie_w`` (its day-0 degree
@@ -33,6 +33,8 @@ ascending slot order; ties form and break without reallocation.
 from __future__ import annotations
 
 from collections import namedtuple
+from pathlib import Path
+from types import SimpleNamespace
 from types import SimpleNamespace
 
 import numba
@@ -113,13 +115,15 @@ OTHER_ARRAYS: dict[str, type] = {
     "meeting_of": np.int32,    # (n,) meeting of each slot
     "meeting_start": np.int64,  # (meetings+1,) slots of meeting k: meeting_start[k]..meeting_start[k+1]-1
     "closed": np.bool_,        # (n,) whose meeting closes while isolation is in force
+    "clock": np.int64,         # (5,) today: day, isolation in force, ties scaled by it, next member id, revision day
+    "keys": np.uint64,         # (NPURPOSE,) today's stream key of every random-draw purpose
 }
 
 #: The state a member carries (what ``state_arrays`` reports and the engines compare).
 STATE_NAMES = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "missed",
                "sponsor", "sponsees", "crisis_days")
 
-Arrays = namedtuple("Arrays", list(MEMBER_ARRAYS) + list(OTHER_ARRAYS))
+ARRAY_NAMES = tuple(MEMBER_ARRAYS) + tuple(OTHER_ARRAYS)
 
 # clock entries
 DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING = 0, 1, 2, 3, 4
@@ -133,6 +137,7 @@ PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", 
 EXTRA_PARAMS = {
     "network_self_interaction": lambda sc: bool(sc.network.self_interaction),
     "evolution_rule_code": lambda sc: EVOLUTION_RULES.index(sc.evolution.rule),
+    "run_key": lambda sc: rng.run_key(sc.seed),
 }
 
 
@@ -146,6 +151,7 @@ def _param_fields() -> dict[str, type]:
                 out[f"{section}_{key}"] = field.annotation
     out["network_self_interaction"] = bool
     out["evolution_rule_code"] = int
+    out["run_key"] = np.uint64
     return out
 
 
@@ -167,6 +173,10 @@ def params_of(sc: Scenario) -> Params:
 
 
 # ----------------------------------------------------------------------------- the structref
+assert not set(ARRAY_NAMES) & set(PARAM_FIELDS), "an array and a parameter share a name"
+FIELD_NAMES = ARRAY_NAMES + tuple(PARAM_FIELDS)
+
+
 @structref.register
 class CommunityType(types.StructRef):
     def preprocess_fields(self, fields):
@@ -180,40 +190,41 @@ class CommunityRef(structref.StructRefProxy):
 structref.define_boxing(CommunityType, CommunityRef)
 
 
-def _arrays_type():
-    sample = {name: np.zeros(0, dtype=dt) for name, (dt, _) in MEMBER_ARRAYS.items()}
-    sample.update({name: np.zeros(0, dtype=dt) for name, dt in OTHER_ARRAYS.items()})
-    return numba.typeof(Arrays(**sample))
+def _field_types():
+    dtypes = {name: dt for name, (dt, _) in MEMBER_ARRAYS.items()}
+    dtypes.update(OTHER_ARRAYS)
+    out = [(name, types.Array(numba.from_dtype(np.dtype(dt)), 1, "C")) for name, dt in dtypes.items()]
+    scalar = {bool: types.boolean, int: types.int64, float: types.float64, np.uint64: types.uint64}
+    out += [(name, scalar[t]) for name, t in PARAM_FIELDS.items()]
+    return out
 
 
-def _params_type():
-    zero = {bool: False, int: 0, float: 0.0}
-    return numba.typeof(Params(**{k: zero[t] for k, t in PARAM_FIELDS.items()}))
+COMMUNITY_TYPE = CommunityType(_field_types())
 
 
-COMMUNITY_TYPE = CommunityType([
-    ("a", _arrays_type()),
-    ("p", _params_type()),
-    ("clock", types.int64[::1]),
-    ("keys", types.uint64[::1]),
-    ("run_key", types.uint64),
-])
+def constructor_source() -> str:
+    """The source of ``sim/core/_ref.py``: the handle's constructor, one assignment per field."""
+    args = ", ".join(FIELD_NAMES)
+    lines = ['"""Generated by ``python -m sim.core.community``: do not edit (tests/test_docs.py checks it)."""',
+             "", "from numba import njit", "from numba.experimental import structref", "",
+             "from sim.core.community import COMMUNITY_TYPE", "", "",
+             "@njit(cache=True)", f"def new_ref({args}):  # noqa: E501",
+             "    c = structref.new(COMMUNITY_TYPE)"]
+    lines += [f"    c.{name} = {name}" for name in FIELD_NAMES]
+    lines += ["    return c", ""]
+    return "\n".join(lines)
 
 
-@njit(cache=True)
-def _new_ref(a, p, clock, keys, run_key):
-    c = structref.new(COMMUNITY_TYPE)
-    c.a = a
-    c.p = p
-    c.clock = clock
-    c.keys = keys
-    c.run_key = run_key
-    return c
+REF_PATH = Path(__file__).with_name("_ref.py")
 
 
-if numba.config.DISABLE_JIT:  # pure Python (coverage): the same fields on a plain object
-    def _new_ref(a, p, clock, keys, run_key):  # noqa: F811
-        return SimpleNamespace(a=a, p=p, clock=clock, keys=keys, run_key=run_key)
+def _new_ref(arrays: dict, params) -> CommunityRef:
+    values = [arrays[name] for name in ARRAY_NAMES] + list(params)
+    if numba.config.DISABLE_JIT:  # pure Python (coverage): the same fields on a plain object
+        return SimpleNamespace(**dict(zip(FIELD_NAMES, values)))
+    from sim.core._ref import new_ref
+
+    return new_ref(*values)
 
 
 # ----------------------------------------------------------------------------- the Python side
@@ -269,13 +280,14 @@ class Community:
         tie_nbr = np.full(tie_ptr[-1], -1, dtype=np.int32)
         tie_w = np.zeros(tie_ptr[-1], dtype=np.float64)
         stages.fill_ties(row_ptr, nbr_flat, tie_ptr, tie_nbr, tie_w, float(sc.ties.initial_weight))
+        clock = np.zeros(5, dtype=np.int64)
+        clock[NEXT_ID] = n
         a.update(tie_ptr=tie_ptr, tie_nbr=tie_nbr, tie_w=tie_w, deg=deg, meeting_of=meeting_of,
-                 meeting_start=meeting_start, closed=np.zeros(n, dtype=np.bool_))
+                 meeting_start=meeting_start, closed=np.zeros(n, dtype=np.bool_), clock=clock,
+                 keys=np.zeros(NPURPOSE, dtype=np.uint64))
         self.arrays = a
-        self.clock = np.zeros(5, dtype=np.int64)
-        self.clock[NEXT_ID] = n
-        self.keys = np.zeros(NPURPOSE, dtype=np.uint64)
-        self.ref = _new_ref(Arrays(**a), self.params, self.clock, self.keys, self.key)
+        self.clock = clock
+        self.ref = _new_ref(a, self.params)
         stages.init_all(self.ref)
         self.records: list[dict[str, np.ndarray]] = []  # leavers' records, in chunks
         self.counts = dict(lapses=0, relapses=0, checkins=0, sponsor_calls=0, dropouts=0)
@@ -310,3 +322,8 @@ class Community:
         a = self.arrays
         start = a["tie_ptr"][i]
         return a["tie_nbr"][start:start + a["deg"][i]].copy()
+
+
+if __name__ == "__main__":
+    REF_PATH.write_text(constructor_source(), encoding="utf-8")
+    print(f"wrote {REF_PATH}")

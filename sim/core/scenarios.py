@@ -244,18 +244,41 @@ def load_scenario(
     return scenario
 
 
-def flat_overrides(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``.
+# ----------------------------------------------------------------------------- reading the schema's fields
+# Dotted keys (``checkins.enabled``), their flat keyword form (``checkins_enabled``, what
+# ``MutualAidModel(**params)`` takes) and their field metadata are read here and nowhere else.
 
-    Section names hold no underscore, so the first one splits section and
-    key. This is how the dashboard (``SolaraViz`` builds ``Model(**params)``)
-    passes scenario keys as flat keyword arguments.
-    """
-    out = {}
-    for k, v in flat.items():
-        if k in Scenario.model_fields:
-            out[k] = v
-        else:
-            section, _, key = k.partition("_")
-            out[f"{section}.{key}"] = v
-    return out
+
+def flat_key(dotted: str) -> str:
+    """``"checkins.enabled"`` -> ``"checkins_enabled"``."""
+    return dotted.replace(".", "_", 1)
+
+
+def dotted_key(flat: str) -> str:
+    """Inverse of :func:`flat_key`: section names hold no underscore, so the first one splits."""
+    if flat in Scenario.model_fields or "." in flat:
+        return flat
+    section, _, key = flat.partition("_")
+    return f"{section}.{key}"
+
+
+def flat_overrides(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``."""
+    return {dotted_key(k): v for k, v in flat.items()}
+
+
+def field_of(dotted: str):
+    """The pydantic ``FieldInfo`` of a dotted key (type, bounds, default, description)."""
+    parts = dotted.split(".")
+    model: Any = Scenario
+    for p in parts[:-1]:
+        model = model.model_fields[p].annotation
+    return model.model_fields[parts[-1]]
+
+
+def value_of(sc: Scenario, dotted: str) -> Any:
+    """The value of a dotted key in a scenario."""
+    node: Any = sc
+    for p in dotted.split("."):
+        node = getattr(node, p)
+    return node

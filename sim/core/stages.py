@@ -10,9 +10,9 @@ its own slot), the kernel engine calls them in ``prange`` loops
 :data:`sim.core.schedule.SCHEDULE`.
 
 Every body takes ``c``, the compiled community (:mod:`sim.core.community`):
-``c.a`` the arrays (by slot), ``c.p`` the parameters (``c.p.checkins_prob``
-is the scenario key ``checkins.prob``), ``c.clock`` today's day and
-isolation flags, ``c.keys`` today's stream key per purpose.
+its arrays by slot (``c.stress[i]``), the parameters by scenario key
+(``c.checkins_prob`` is ``checkins.prob``), ``c.clock`` (today's day and
+flags) and ``c.keys`` (today's stream key per purpose).
 
 Synchronous update: a member stage reads the state at the start of the day
 and what earlier stages wrote, and writes only its own entries (``next_*``
@@ -60,19 +60,18 @@ def _f(b):
 def open_day(c, day):
     """Section 3: today's day, whether isolation is in force (7.1), whether strategies are revised
     today (7.10: ``evolution.enabled`` and ``day % evolution.interval == 0``) and every purpose's stream key."""
-    p = c.p
     c.clock[DAY] = day
-    on = (p.psychology_enabled and p.isolation_enabled and p.isolation_start <= day
-          and day < p.isolation_start + p.isolation_duration)
+    on = (c.psychology_enabled and c.isolation_enabled and c.isolation_start <= day
+          and day < c.isolation_start + c.isolation_duration)
     c.clock[ISO_ON] = 1 if on else 0
     any_closed = False
     if on:
-        for i in range(c.a.closed.shape[0]):
-            if c.a.closed[i]:
+        for i in range(c.closed.shape[0]):
+            if c.closed[i]:
                 any_closed = True
                 break
     c.clock[ANY_ISO] = 1 if any_closed else 0
-    revising = p.evolution_enabled and day > 0 and day % p.evolution_interval == 0
+    revising = c.evolution_enabled and day > 0 and day % c.evolution_interval == 0
     c.clock[REVISING] = 1 if revising else 0
     for purpose in range(NPURPOSE):
         c.keys[purpose] = stream_key(c.run_key, day, purpose)
@@ -82,85 +81,82 @@ def open_day(c, day):
 @njit(cache=True)
 def _clear(c, i):
     """A slot with every per-member value at its empty value (no sponsor, no use recorded)."""
-    a = c.a
-    a.strategy[i] = 0
-    a.stress[i] = 0.0
-    a.craving[i] = 0.0
-    a.using[i] = False
-    a.use_days[i] = 0
-    a.sober_days[i] = 0
-    a.missed[i] = 0
-    a.sponsor[i] = -1
-    a.sponsees[i] = 0
-    a.reached_prev[i] = False
-    a.crisis_days[i] = 0
-    a.ever_used[i] = False
-    a.first_use_step[i] = -1
-    a.used_days[i] = 0
-    a.help_days[i] = 0
-    a.days[i] = 0
-    a.sponsor_id[i] = -1
-    a.sponsees_total[i] = 0
-    a.checkins_received[i] = 0
+    c.strategy[i] = 0
+    c.stress[i] = 0.0
+    c.craving[i] = 0.0
+    c.using[i] = False
+    c.use_days[i] = 0
+    c.sober_days[i] = 0
+    c.missed[i] = 0
+    c.sponsor[i] = -1
+    c.sponsees[i] = 0
+    c.reached_prev[i] = False
+    c.crisis_days[i] = 0
+    c.ever_used[i] = False
+    c.first_use_step[i] = -1
+    c.used_days[i] = 0
+    c.help_days[i] = 0
+    c.days[i] = 0
+    c.sponsor_id[i] = -1
+    c.sponsees_total[i] = 0
+    c.checkins_received[i] = 0
 
 
 @njit(cache=True)
 def init_member(c, i):
     """5 Day-0 state of slot ``i`` from its draws U(purpose, 0, i)."""
-    a, p = c.a, c.p
     key = c.run_key
     _clear(c, i)
-    a.member_id[i] = i
-    a.original[i] = True
-    a.joined_step[i] = 0
-    a.closed[i] = rng.uniform(key, 0, i, rng.ISOLATION_SELECT, -1) < p.isolation_share
-    a.strategy[i] = HELP if rng.uniform(key, 0, i, rng.INIT_STRATEGY, -1) < p.population_initial_helpers else 0
-    psych = p.psychology_enabled
-    newcomer = psych and rng.uniform(key, 0, i, rng.INIT_NEWCOMER, -1) < p.population_newcomer_share
-    nd = max(p.population_newcomer_days, 1)
+    c.member_id[i] = i
+    c.original[i] = True
+    c.joined_step[i] = 0
+    c.closed[i] = rng.uniform(key, 0, i, rng.ISOLATION_SELECT, -1) < c.isolation_share
+    c.strategy[i] = HELP if rng.uniform(key, 0, i, rng.INIT_STRATEGY, -1) < c.population_initial_helpers else 0
+    psych = c.psychology_enabled
+    newcomer = psych and rng.uniform(key, 0, i, rng.INIT_NEWCOMER, -1) < c.population_newcomer_share
+    nd = max(c.population_newcomer_days, 1)
     u_age = rng.uniform(key, 0, i, rng.INIT_AGE, -1)
     if newcomer:
         age = int(np.floor(u_age * nd))
     else:
-        age = nd + int(np.floor(u_age * max(p.population_max_sober_days - nd, 0)))
+        age = nd + int(np.floor(u_age * max(c.population_max_sober_days - nd, 0)))
     if psych:
-        a.stress[i] = spread(p.population_initial_stress, p.population_initial_spread,
+        c.stress[i] = spread(c.population_initial_stress, c.population_initial_spread,
                              rng.uniform(key, 0, i, rng.INIT_STRESS, -1))
-        mean = p.population_newcomer_craving if newcomer else p.population_initial_craving
-        a.craving[i] = spread(mean, p.population_initial_spread, rng.uniform(key, 0, i, rng.INIT_CRAVING, -1))
-        using = rng.uniform(key, 0, i, rng.INIT_USING, -1) < p.population_initial_using
+        mean = c.population_newcomer_craving if newcomer else c.population_initial_craving
+        c.craving[i] = spread(mean, c.population_initial_spread, rng.uniform(key, 0, i, rng.INIT_CRAVING, -1))
+        using = rng.uniform(key, 0, i, rng.INIT_USING, -1) < c.population_initial_using
     else:
         using = False
-    a.using[i] = using
-    a.use_days[i] = 1 if using else 0
-    a.sober_days[i] = 0 if using else age
-    a.start_day[i] = -age
-    a.ever_used[i] = using
-    a.first_use_step[i] = 0 if using else -1
+    c.using[i] = using
+    c.use_days[i] = 1 if using else 0
+    c.sober_days[i] = 0 if using else age
+    c.start_day[i] = -age
+    c.ever_used[i] = using
+    c.first_use_step[i] = 0 if using else -1
 
 
 @njit(cache=True)
 def init_all(c):
-    for i in range(c.a.strategy.shape[0]):
+    for i in range(c.strategy.shape[0]):
         init_member(c, i)
 
 
 @njit(cache=True)
 def join(c, i):
     """7.11 A newcomer takes slot ``i`` today: a new id, its draws, no ties, no sponsor."""
-    a, p = c.a, c.p
     day = c.clock[DAY]
     _clear(c, i)
-    a.member_id[i] = c.clock[NEXT_ID]
+    c.member_id[i] = c.clock[NEXT_ID]
     c.clock[NEXT_ID] += 1
-    a.original[i] = False
-    a.strategy[i] = HELP if uniform_in(c.keys[rng.NEW_STRATEGY], i, -1) < p.population_initial_helpers else 0
-    a.stress[i] = spread(p.population_initial_stress, p.population_initial_spread,
+    c.original[i] = False
+    c.strategy[i] = HELP if uniform_in(c.keys[rng.NEW_STRATEGY], i, -1) < c.population_initial_helpers else 0
+    c.stress[i] = spread(c.population_initial_stress, c.population_initial_spread,
                          uniform_in(c.keys[rng.NEW_STRESS], i, -1))
-    a.craving[i] = spread(p.population_newcomer_craving, p.population_initial_spread,
+    c.craving[i] = spread(c.population_newcomer_craving, c.population_initial_spread,
                           uniform_in(c.keys[rng.NEW_CRAVING], i, -1))
-    a.start_day[i] = day
-    a.joined_step[i] = day
+    c.start_day[i] = day
+    c.joined_step[i] = day
 
 
 # ============================================================================ 7.1-7.3 the meeting and the game
@@ -170,70 +166,69 @@ def meet(c, i):
 
     Also clears i's transient values of the day (check-ins, calls, lapses).
     """
-    a, p = c.a, c.p
     iso_on = c.clock[ISO_ON] == 1
     scale_ties = c.clock[ANY_ISO] == 1
-    iso_i = iso_on and a.closed[i]
-    a.iso[i] = iso_i
-    a.checkins_in[i] = 0
-    a.reached[i] = False
-    a.calls_made[i] = 0
-    a.called[i] = False
-    a.answered[i] = 0
-    a.lapsed[i] = False
-    a.relapsed[i] = False
-    si = a.strategy[i]
+    iso_i = iso_on and c.closed[i]
+    c.iso[i] = iso_i
+    c.checkins_in[i] = 0
+    c.reached[i] = False
+    c.calls_made[i] = 0
+    c.called[i] = False
+    c.answered[i] = 0
+    c.lapsed[i] = False
+    c.relapsed[i] = False
+    si = c.strategy[i]
     tot = 0.0
     helped = 0.0
     pay = 0.0
-    start = a.tie_ptr[i]
-    for k in range(start, start + a.deg[i]):
-        j = a.tie_nbr[k]
-        w = a.tie_w[k]
-        if scale_ties and (iso_i or a.closed[j]):
-            w = w * p.isolation_tie_scale
+    start = c.tie_ptr[i]
+    for k in range(start, start + c.deg[i]):
+        j = c.tie_nbr[k]
+        w = c.tie_w[k]
+        if scale_ties and (iso_i or c.closed[j]):
+            w = w * c.isolation_tie_scale
         tot += w
-        sj = a.strategy[j]
-        pay += w * payoff(si, sj, p.game_R, p.game_S, p.game_T, p.game_P)
+        sj = c.strategy[j]
+        pay += w * payoff(si, sj, c.game_R, c.game_S, c.game_T, c.game_P)
         if sj == HELP:
             helped += w
-    if p.network_self_interaction:
-        pay += payoff(si, si, p.game_R, p.game_S, p.game_T, p.game_P)
-    a.tie_total[i] = tot
-    a.payoff[i] = pay
-    a.help_given[i] = tot if si == HELP else 0.0
+    if c.network_self_interaction:
+        pay += payoff(si, si, c.game_R, c.game_S, c.game_T, c.game_P)
+    c.tie_total[i] = tot
+    c.payoff[i] = pay
+    c.help_given[i] = tot if si == HELP else 0.0
     if tot > 0.0:
-        a.support[i] = helped / tot
-        a.conflict[i] = 1.0 - a.support[i]
+        c.support[i] = helped / tot
+        c.conflict[i] = 1.0 - c.support[i]
     else:
-        a.support[i] = 0.0
-        a.conflict[i] = 0.0
-    a.lonely[i] = loneliness(tot, p.psychology_tie_target)
-    if p.psychology_enabled:
+        c.support[i] = 0.0
+        c.conflict[i] = 0.0
+    c.lonely[i] = loneliness(tot, c.psychology_tie_target)
+    if c.psychology_enabled:
         if iso_i:
             att = False
         else:
-            prob = attend_prob(tot, a.stress[i], a.using[i], _f(a.reached_prev[i]), p.psychology_tie_target,
-                               p.attendance_base, p.attendance_tie_effect, p.attendance_stress_effect,
-                               p.attendance_using_effect, p.attendance_checkin_boost)
+            prob = attend_prob(tot, c.stress[i], c.using[i], _f(c.reached_prev[i]), c.psychology_tie_target,
+                               c.attendance_base, c.attendance_tie_effect, c.attendance_stress_effect,
+                               c.attendance_using_effect, c.attendance_checkin_boost)
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
-        a.attended[i] = att
-        a.next_missed[i] = 0 if att else a.missed[i] + 1
+        c.attended[i] = att
+        c.next_missed[i] = 0 if att else c.missed[i] + 1
     else:
-        a.attended[i] = False
+        c.attended[i] = False
 
 
 # ============================================================================ 7.4 check-ins
-@njit(inline="always")
-def needs_checkin(a, p, i):
+@njit(cache=True)
+def needs_checkin(c, i):
     """Absent today after ``checkins.missed_threshold`` missed meetings."""
-    return a.missed[i] >= p.checkins_missed_threshold and not a.attended[i]
+    return c.missed[i] >= c.checkins_missed_threshold and not c.attended[i]
 
 
-@njit(inline="always")
-def can_check_in(a, j):
+@njit(cache=True)
+def can_check_in(c, j):
     """An active helper: HELP, sober, and at today's meeting or phoning from a closed one."""
-    return a.strategy[j] == HELP and not a.using[j] and (a.attended[j] or a.iso[j])
+    return c.strategy[j] == HELP and not c.using[j] and (c.attended[j] or c.iso[j])
 
 
 @njit(cache=True)
@@ -242,51 +237,50 @@ def check_in(c, i):
 
     The draw of the pair (absent i, helper j) is keyed (i, j), so both ends count the same event.
     """
-    a, p = c.a, c.p
     sk = c.keys[rng.CHECKIN]
-    prob = p.checkins_prob
-    start = a.tie_ptr[i]
+    prob = c.checkins_prob
+    start = c.tie_ptr[i]
     cnt = 0
-    if needs_checkin(a, p, i):
-        for k in range(start, start + a.deg[i]):
-            j = a.tie_nbr[k]
-            if can_check_in(a, j) and uniform_in(sk, i, j) < prob * a.tie_w[k]:
+    if needs_checkin(c, i):
+        for k in range(start, start + c.deg[i]):
+            j = c.tie_nbr[k]
+            if can_check_in(c, j) and uniform_in(sk, i, j) < prob * c.tie_w[k]:
                 cnt += 1
-    a.checkins_in[i] = cnt
-    a.reached[i] = cnt > 0
+    c.checkins_in[i] = cnt
+    c.reached[i] = cnt > 0
     if cnt > 0:
-        a.next_missed[i] = 0  # counted again from the next missed meeting
+        c.next_missed[i] = 0  # counted again from the next missed meeting
     calls = 0
-    if can_check_in(a, i):
-        for k in range(start, start + a.deg[i]):
-            j = a.tie_nbr[k]
-            if needs_checkin(a, p, j) and uniform_in(sk, j, i) < prob * a.tie_w[k]:
+    if can_check_in(c, i):
+        for k in range(start, start + c.deg[i]):
+            j = c.tie_nbr[k]
+            if needs_checkin(c, j) and uniform_in(sk, j, i) < prob * c.tie_w[k]:
                 calls += 1
-    a.calls_made[i] = calls
+    c.calls_made[i] = calls
 
 
 # ============================================================================ 7.5 sponsorship
 @njit(cache=True)
-def find_tie(a, i, j):
+def find_tie(c, i, j):
     """Slot of neighbour j among i's ties, or -1."""
-    start = a.tie_ptr[i]
-    for k in range(start, start + a.deg[i]):
-        if a.tie_nbr[k] == j:
+    start = c.tie_ptr[i]
+    for k in range(start, start + c.deg[i]):
+        if c.tie_nbr[k] == j:
             return k
-        if a.tie_nbr[k] > j:
+        if c.tie_nbr[k] > j:
             break
     return -1
 
 
 @njit(cache=True)
-def tie_weight(a, i, j):
-    k = find_tie(a, i, j)
-    return a.tie_w[k] if k >= 0 else 0.0
+def tie_weight(c, i, j):
+    k = find_tie(c, i, j)
+    return c.tie_w[k] if k >= 0 else 0.0
 
 
-@njit(inline="always")
-def is_newcomer(a, p, i, day):
-    return day - a.start_day[i] < p.population_newcomer_days
+@njit(cache=True)
+def is_newcomer(c, i, day):
+    return day - c.start_day[i] < c.population_newcomer_days
 
 
 @njit(cache=True)
@@ -297,144 +291,139 @@ def find_sponsor(c, i):
     ``sponsorship.min_sober_days`` and room for a sponsee. The strongest tie
     to the newcomer wins, then the fewest sponsees, then the lowest slot.
     """
-    a, p = c.a, c.p
-    if a.sponsor[i] >= 0 or not is_newcomer(a, p, i, c.clock[DAY]):
+    if c.sponsor[i] >= 0 or not is_newcomer(c, i, c.clock[DAY]):
         return
-    k = a.meeting_of[i]
+    k = c.meeting_of[i]
     best = -1
     best_w = 0.0
     best_s = 0
-    for s in range(a.meeting_start[k], a.meeting_start[k + 1]):
-        if (s == i or a.strategy[s] != HELP or a.using[s] or a.sober_days[s] < p.sponsorship_min_sober_days
-                or a.sponsees[s] >= p.sponsorship_capacity):
+    for s in range(c.meeting_start[k], c.meeting_start[k + 1]):
+        if (s == i or c.strategy[s] != HELP or c.using[s] or c.sober_days[s] < c.sponsorship_min_sober_days
+                or c.sponsees[s] >= c.sponsorship_capacity):
             continue
-        w = tie_weight(a, i, s)
-        if best < 0 or w > best_w or (w == best_w and (a.sponsees[s] < best_s
-                                                       or (a.sponsees[s] == best_s and s < best))):
-            best, best_w, best_s = s, w, a.sponsees[s]
+        w = tie_weight(c, i, s)
+        if best < 0 or w > best_w or (w == best_w and (c.sponsees[s] < best_s
+                                                       or (c.sponsees[s] == best_s and s < best))):
+            best, best_w, best_s = s, w, c.sponsees[s]
     if best >= 0:
-        a.sponsor[i] = best
-        a.sponsor_id[i] = a.member_id[best]
-        a.sponsees[best] += 1
-        a.sponsees_total[best] += 1
+        c.sponsor[i] = best
+        c.sponsor_id[i] = c.member_id[best]
+        c.sponsees[best] += 1
+        c.sponsees_total[best] += 1
 
 
 @njit(cache=True)
 def call_sponsor(c, i):
     """7.5 A sponsee over the call threshold calls; a sponsor not in a lapse answers (serial: answers add up)."""
-    a, p = c.a, c.p
-    k = a.sponsor[i]
-    if k < 0 or a.craving[i] <= p.sponsorship_call_threshold or a.using[k]:
+    k = c.sponsor[i]
+    if k < 0 or c.craving[i] <= c.sponsorship_call_threshold or c.using[k]:
         return
-    if uniform_in(c.keys[rng.CALL], i, -1) < p.sponsorship_answer_prob:
-        a.called[i] = True
-        a.answered[k] += 1
+    if uniform_in(c.keys[rng.CALL], i, -1) < c.sponsorship_answer_prob:
+        c.called[i] = True
+        c.answered[k] += 1
 
 
 # ============================================================================ 7.6-7.8 stress, craving, lapse and return
 @njit(cache=True)
 def update_mind(c, i):
     """7.6-7.8 Tomorrow's stress and craving (with helper therapy), then a lapse or a return, and crisis days."""
-    a, p = c.a, c.p
-    shock = p.psychology_shock_size if uniform_in(c.keys[rng.SHOCK], i, -1) < p.psychology_shock_prob else 0.0
-    x = stress_next(a.stress[i], a.conflict[i], a.lonely[i], a.support[i], _f(a.reached[i]), _f(a.attended[i]),
-                    shock, a.using[i], p.psychology_stress_decay, p.psychology_conflict_stress,
-                    p.psychology_loneliness_stress, p.psychology_support_buffer, p.psychology_using_stress,
-                    p.checkins_stress_relief, p.attendance_stress_relief)
-    help_acts = a.help_given[i] + a.calls_made[i] + a.answered[i]
-    y = craving_next(a.craving[i], a.stress[i], a.support[i], _f(a.called[i]), _f(a.attended[i]), help_acts,
-                     a.using[i], p.psychology_craving_decay, p.psychology_stress_craving,
-                     p.psychology_support_craving, p.psychology_using_craving, p.sponsorship_craving_relief,
-                     p.attendance_craving_relief, p.psychology_helper_therapy)
-    u = a.using[i]
-    ud = a.use_days[i]
-    sd = a.sober_days[i]
+    shock = c.psychology_shock_size if uniform_in(c.keys[rng.SHOCK], i, -1) < c.psychology_shock_prob else 0.0
+    x = stress_next(c.stress[i], c.conflict[i], c.lonely[i], c.support[i], _f(c.reached[i]), _f(c.attended[i]),
+                    shock, c.using[i], c.psychology_stress_decay, c.psychology_conflict_stress,
+                    c.psychology_loneliness_stress, c.psychology_support_buffer, c.psychology_using_stress,
+                    c.checkins_stress_relief, c.attendance_stress_relief)
+    help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
+    y = craving_next(c.craving[i], c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]), help_acts,
+                     c.using[i], c.psychology_craving_decay, c.psychology_stress_craving,
+                     c.psychology_support_craving, c.psychology_using_craving, c.sponsorship_craving_relief,
+                     c.attendance_craving_relief, c.psychology_helper_therapy)
+    u = c.using[i]
+    ud = c.use_days[i]
+    sd = c.sober_days[i]
     lap = False
     rel = False
     if not u:
-        if uniform_in(c.keys[rng.LAPSE], i, -1) < lapse_prob(y, p.psychology_lapse_max, p.psychology_lapse_midpoint,
-                                                              p.psychology_lapse_width):
+        if uniform_in(c.keys[rng.LAPSE], i, -1) < lapse_prob(y, c.psychology_lapse_max, c.psychology_lapse_midpoint,
+                                                              c.psychology_lapse_width):
             u = True
             ud = 1
             sd = 0
-            x = shame(x, a.support[i], p.psychology_shame)
+            x = shame(x, c.support[i], c.psychology_shame)
             lap = True
-            rel = p.psychology_relapse_days == 1
+            rel = c.psychology_relapse_days == 1
         else:
             sd += 1
     else:
-        stop = stop_prob(a.support[i], _f(a.reached[i]), _f(a.called[i]), p.psychology_stop_base,
-                         p.psychology_stop_support, p.checkins_stop_boost, p.sponsorship_stop_boost)
+        stop = stop_prob(c.support[i], _f(c.reached[i]), _f(c.called[i]), c.psychology_stop_base,
+                         c.psychology_stop_support, c.checkins_stop_boost, c.sponsorship_stop_boost)
         if uniform_in(c.keys[rng.STOP], i, -1) < stop:
             u = False
             ud = 0
         else:
             ud += 1
-            rel = ud == p.psychology_relapse_days
-    a.next_stress[i] = x
-    a.next_craving[i] = y
-    a.next_using[i] = u
-    a.next_use_days[i] = ud
-    a.next_sober_days[i] = sd
-    a.next_crisis[i] = a.crisis_days[i] + 1 if (u or x >= p.turnover_crisis_stress) else 0
-    a.lapsed[i] = lap
-    a.relapsed[i] = rel
+            rel = ud == c.psychology_relapse_days
+    c.next_stress[i] = x
+    c.next_craving[i] = y
+    c.next_using[i] = u
+    c.next_use_days[i] = ud
+    c.next_sober_days[i] = sd
+    c.next_crisis[i] = c.crisis_days[i] + 1 if (u or x >= c.turnover_crisis_stress) else 0
+    c.lapsed[i] = lap
+    c.relapsed[i] = rel
 
 
 # ============================================================================ 7.10 evolution of strategy
 @njit(cache=True)
 def weigh_fitness(c, i):
     """7.10 Fitness: today's payoff plus the weight of start-of-day wellbeing."""
-    a = c.a
-    a.fitness[i] = fitness(a.payoff[i], a.stress[i], a.craving[i], c.p.evolution_wellbeing_weight)
+    c.fitness[i] = fitness(c.payoff[i], c.stress[i], c.craving[i], c.evolution_wellbeing_weight)
 
 
 @njit(cache=True)
 def revise(c, i):
     """7.10 Strategy revision by the scenario's rule (start-of-day ties, today's fitness), then mutation."""
-    a, p = c.a, c.p
-    fit = a.fitness
-    new = a.strategy[i]
-    start = a.tie_ptr[i]
-    d = a.deg[i]
-    share = p.evolution_revision_share
+    fit = c.fitness
+    new = c.strategy[i]
+    start = c.tie_ptr[i]
+    d = c.deg[i]
+    share = c.evolution_revision_share
     revising = share >= 1.0 or uniform_in(c.keys[rng.REVISE], i, -1) < share
     if revising:
-        rule = p.evolution_rule_code
+        rule = c.evolution_rule_code
         if rule == FERMI:
             if d > 0:
-                j = a.tie_nbr[start + int(uniform_in(c.keys[rng.PICK], i, -1) * d)]
-                if uniform_in(c.keys[rng.ADOPT], i, -1) < fermi_prob(fit[i], fit[j], p.evolution_temperature):
-                    new = a.strategy[j]
+                j = c.tie_nbr[start + int(uniform_in(c.keys[rng.PICK], i, -1) * d)]
+                if uniform_in(c.keys[rng.ADOPT], i, -1) < fermi_prob(fit[i], fit[j], c.evolution_temperature):
+                    new = c.strategy[j]
         elif rule == IMITATE_BEST:
             best = fit[i]
             for k in range(start, start + d):
-                j = a.tie_nbr[k]
+                j = c.tie_nbr[k]
                 if fit[j] > best:
                     best = fit[j]
-                    new = a.strategy[j]
+                    new = c.strategy[j]
         else:  # death-birth
             if d > 0:
-                sel = p.evolution_selection
+                sel = c.evolution_selection
                 total = 0.0
                 for k in range(start, start + d):
-                    total += db_weight(fit[a.tie_nbr[k]], sel)
+                    total += db_weight(fit[c.tie_nbr[k]], sel)
                 r = uniform_in(c.keys[rng.PICK], i, -1)
                 if total > 0.0:
                     r = r * total
                     acc = 0.0
                     pick = d - 1
                     for k in range(d):
-                        acc += db_weight(fit[a.tie_nbr[start + k]], sel)
+                        acc += db_weight(fit[c.tie_nbr[start + k]], sel)
                         if r < acc:
                             pick = k
                             break
                 else:
                     pick = int(r * d)
-                new = a.strategy[a.tie_nbr[start + pick]]
-        if p.evolution_mutation > 0.0 and uniform_in(c.keys[rng.MUTATE], i, -1) < p.evolution_mutation:
+                new = c.strategy[c.tie_nbr[start + pick]]
+        if c.evolution_mutation > 0.0 and uniform_in(c.keys[rng.MUTATE], i, -1) < c.evolution_mutation:
             new = HELP if uniform_in(c.keys[rng.MUTATE_TO], i, -1) < 0.5 else 0
-    a.next_strategy[i] = new
+    c.next_strategy[i] = new
 
 
 # ============================================================================ 7.9 ties
@@ -444,55 +433,54 @@ def update_ties(c, i):
 
     Reads the start-of-day strategies; compacts i's own slots in place.
     """
-    a, p = c.a, c.p
-    start = a.tie_ptr[i]
+    start = c.tie_ptr[i]
     cnt = 0
-    si = a.strategy[i]
-    for k in range(start, start + a.deg[i]):
-        j = a.tie_nbr[k]
-        v = tie_next(a.tie_w[k], si, a.strategy[j], p.ties_help_gain, p.ties_conflict_loss, p.ties_decay)
-        if v >= p.ties_break_below:
-            a.tie_nbr[start + cnt] = j
-            a.tie_w[start + cnt] = v
+    si = c.strategy[i]
+    for k in range(start, start + c.deg[i]):
+        j = c.tie_nbr[k]
+        v = tie_next(c.tie_w[k], si, c.strategy[j], c.ties_help_gain, c.ties_conflict_loss, c.ties_decay)
+        if v >= c.ties_break_below:
+            c.tie_nbr[start + cnt] = j
+            c.tie_w[start + cnt] = v
             cnt += 1
-    for k in range(start + cnt, start + a.deg[i]):
-        a.tie_nbr[k] = -1
-        a.tie_w[k] = 0.0
-    a.deg[i] = cnt
+    for k in range(start + cnt, start + c.deg[i]):
+        c.tie_nbr[k] = -1
+        c.tie_w[k] = 0.0
+    c.deg[i] = cnt
 
 
 @njit(cache=True)
-def insert_tie(a, i, j, w):
+def insert_tie(c, i, j, w):
     """Insert neighbour j into i's slots, keeping them ascending (room is checked by the caller)."""
-    start = a.tie_ptr[i]
-    pos = start + a.deg[i]
-    while pos > start and a.tie_nbr[pos - 1] > j:
-        a.tie_nbr[pos] = a.tie_nbr[pos - 1]
-        a.tie_w[pos] = a.tie_w[pos - 1]
+    start = c.tie_ptr[i]
+    pos = start + c.deg[i]
+    while pos > start and c.tie_nbr[pos - 1] > j:
+        c.tie_nbr[pos] = c.tie_nbr[pos - 1]
+        c.tie_w[pos] = c.tie_w[pos - 1]
         pos -= 1
-    a.tie_nbr[pos] = j
-    a.tie_w[pos] = w
-    a.deg[i] += 1
+    c.tie_nbr[pos] = j
+    c.tie_w[pos] = w
+    c.deg[i] += 1
 
 
 @njit(cache=True)
-def remove_tie(a, i, j):
+def remove_tie(c, i, j):
     """Remove neighbour j from i's slots (nothing if absent)."""
-    start = a.tie_ptr[i]
-    end = start + a.deg[i]
+    start = c.tie_ptr[i]
+    end = start + c.deg[i]
     pos = -1
     for k in range(start, end):
-        if a.tie_nbr[k] == j:
+        if c.tie_nbr[k] == j:
             pos = k
             break
     if pos < 0:
         return
     for k in range(pos, end - 1):
-        a.tie_nbr[k] = a.tie_nbr[k + 1]
-        a.tie_w[k] = a.tie_w[k + 1]
-    a.tie_nbr[end - 1] = -1
-    a.tie_w[end - 1] = 0.0
-    a.deg[i] -= 1
+        c.tie_nbr[k] = c.tie_nbr[k + 1]
+        c.tie_w[k] = c.tie_w[k + 1]
+    c.tie_nbr[end - 1] = -1
+    c.tie_w[end - 1] = 0.0
+    c.deg[i] -= 1
 
 
 #: Meetings larger than this sort their attendees with a stable merge sort; smaller ones by insertion.
@@ -506,83 +494,80 @@ def form_ties(c, mk):
 
     Meetings are disjoint and each sorts in its own segment of ``buf_slot``/``buf_key``.
     """
-    a, p = c.a, c.p
     sk_order = c.keys[rng.MEET_ORDER]
-    lo_slot, hi_slot = a.meeting_start[mk], a.meeting_start[mk + 1]
+    lo_slot, hi_slot = c.meeting_start[mk], c.meeting_start[mk + 1]
     cnt = 0
     if hi_slot - lo_slot > LARGE_MEETING:
         for s in range(lo_slot, hi_slot):
-            if a.attended[s]:
-                a.buf_slot[lo_slot + cnt] = s
-                a.buf_key[lo_slot + cnt] = uniform_in(sk_order, s, -1)
+            if c.attended[s]:
+                c.buf_slot[lo_slot + cnt] = s
+                c.buf_key[lo_slot + cnt] = uniform_in(sk_order, s, -1)
                 cnt += 1
-        order = np.argsort(a.buf_key[lo_slot:lo_slot + cnt], kind="mergesort")
-        slots = a.buf_slot[lo_slot:lo_slot + cnt][order]
-        a.buf_slot[lo_slot:lo_slot + cnt] = slots
+        order = np.argsort(c.buf_key[lo_slot:lo_slot + cnt], kind="mergesort")
+        slots = c.buf_slot[lo_slot:lo_slot + cnt][order]
+        c.buf_slot[lo_slot:lo_slot + cnt] = slots
     else:
         for s in range(lo_slot, hi_slot):
-            if a.attended[s]:
+            if c.attended[s]:
                 # insertion sort by (key, slot): slots arrive ascending and only a
                 # strictly greater key moves an entry, so equal keys keep slot order
                 ks = uniform_in(sk_order, s, -1)
                 pos = lo_slot + cnt
-                while pos > lo_slot and a.buf_key[pos - 1] > ks:
-                    a.buf_key[pos] = a.buf_key[pos - 1]
-                    a.buf_slot[pos] = a.buf_slot[pos - 1]
+                while pos > lo_slot and c.buf_key[pos - 1] > ks:
+                    c.buf_key[pos] = c.buf_key[pos - 1]
+                    c.buf_slot[pos] = c.buf_slot[pos - 1]
                     pos -= 1
-                a.buf_key[pos] = ks
-                a.buf_slot[pos] = s
+                c.buf_key[pos] = ks
+                c.buf_slot[pos] = s
                 cnt += 1
     sk_form = c.keys[rng.TIE_FORM]
     for q in range(0, cnt - 1, 2):
-        i = a.buf_slot[lo_slot + q]
-        j = a.buf_slot[lo_slot + q + 1]
+        i = c.buf_slot[lo_slot + q]
+        j = c.buf_slot[lo_slot + q + 1]
         lo, hi = (i, j) if i < j else (j, i)
-        if find_tie(a, lo, hi) >= 0:
+        if find_tie(c, lo, hi) >= 0:
             continue
-        if a.deg[lo] >= a.tie_ptr[lo + 1] - a.tie_ptr[lo] or a.deg[hi] >= a.tie_ptr[hi + 1] - a.tie_ptr[hi]:
+        if c.deg[lo] >= c.tie_ptr[lo + 1] - c.tie_ptr[lo] or c.deg[hi] >= c.tie_ptr[hi + 1] - c.tie_ptr[hi]:
             continue
-        if uniform_in(sk_form, lo, hi) < p.ties_form_prob:
-            insert_tie(a, lo, hi, p.ties_new_weight)
-            insert_tie(a, hi, lo, p.ties_new_weight)
+        if uniform_in(sk_form, lo, hi) < c.ties_form_prob:
+            insert_tie(c, lo, hi, c.ties_new_weight)
+            insert_tie(c, hi, lo, c.ties_new_weight)
 
 
 # ============================================================================ 3.1 the commit
 @njit(cache=True)
 def commit(c, i):
     """3.1 Apply member i's updates of the day together (synchronous update) and keep its record."""
-    a = c.a
-    a.days[i] += 1
-    if a.strategy[i] == HELP:
-        a.help_days[i] += 1
+    c.days[i] += 1
+    if c.strategy[i] == HELP:
+        c.help_days[i] += 1
     if c.clock[REVISING] == 1:
-        a.strategy[i] = a.next_strategy[i]
-    a.checkins_received[i] += a.checkins_in[i]
-    if c.p.psychology_enabled:
-        a.missed[i] = a.next_missed[i]
-        a.reached_prev[i] = a.reached[i]
-        a.stress[i] = a.next_stress[i]
-        a.craving[i] = a.next_craving[i]
-        a.using[i] = a.next_using[i]
-        a.use_days[i] = a.next_use_days[i]
-        a.sober_days[i] = a.next_sober_days[i]
-        a.crisis_days[i] = a.next_crisis[i]
-        if a.using[i]:
-            a.used_days[i] += 1
-            if not a.ever_used[i]:
-                a.ever_used[i] = True
-                a.first_use_step[i] = c.clock[DAY]
+        c.strategy[i] = c.next_strategy[i]
+    c.checkins_received[i] += c.checkins_in[i]
+    if c.psychology_enabled:
+        c.missed[i] = c.next_missed[i]
+        c.reached_prev[i] = c.reached[i]
+        c.stress[i] = c.next_stress[i]
+        c.craving[i] = c.next_craving[i]
+        c.using[i] = c.next_using[i]
+        c.use_days[i] = c.next_use_days[i]
+        c.sober_days[i] = c.next_sober_days[i]
+        c.crisis_days[i] = c.next_crisis[i]
+        if c.using[i]:
+            c.used_days[i] += 1
+            if not c.ever_used[i]:
+                c.ever_used[i] = True
+                c.first_use_step[i] = c.clock[DAY]
 
 
 # ============================================================================ 7.11 turnover
 @njit(cache=True)
 def mark_leavers(c):
     """7.11 Who leaves today: ``crisis_days >= turnover.crisis_days``. Returns how many."""
-    a = c.a
     gone = 0
-    for i in range(a.strategy.shape[0]):
-        out = a.crisis_days[i] >= c.p.turnover_crisis_days
-        a.leaving[i] = out
+    for i in range(c.strategy.shape[0]):
+        out = c.crisis_days[i] >= c.turnover_crisis_days
+        c.leaving[i] = out
         if out:
             gone += 1
     return gone
@@ -592,30 +577,29 @@ def mark_leavers(c):
 def replace_leavers(c):
     """7.11 Leavers' sponsors lose a sponsee, their ties go at both ends, newcomers take their slots,
     and members whose sponsor left lose it (serial, slot order)."""
-    a = c.a
-    n = a.strategy.shape[0]
+    n = c.strategy.shape[0]
     for i in range(n):
-        if a.leaving[i]:
-            k = a.sponsor[i]
-            if k >= 0 and not a.leaving[k]:
-                a.sponsees[k] -= 1
+        if c.leaving[i]:
+            k = c.sponsor[i]
+            if k >= 0 and not c.leaving[k]:
+                c.sponsees[k] -= 1
     for i in range(n):
-        if not a.leaving[i]:
+        if not c.leaving[i]:
             continue
-        start = a.tie_ptr[i]
-        for k in range(start, start + a.deg[i]):
-            remove_tie(a, a.tie_nbr[k], i)
-        for k in range(start, start + a.deg[i]):
-            a.tie_nbr[k] = -1
-            a.tie_w[k] = 0.0
-        a.deg[i] = 0
+        start = c.tie_ptr[i]
+        for k in range(start, start + c.deg[i]):
+            remove_tie(c, c.tie_nbr[k], i)
+        for k in range(start, start + c.deg[i]):
+            c.tie_nbr[k] = -1
+            c.tie_w[k] = 0.0
+        c.deg[i] = 0
     for i in range(n):
-        if a.leaving[i]:
+        if c.leaving[i]:
             join(c, i)
     for i in range(n):
-        k = a.sponsor[i]
-        if k >= 0 and a.leaving[k]:
-            a.sponsor[i] = -1
+        k = c.sponsor[i]
+        if k >= 0 and c.leaving[k]:
+            c.sponsor[i] = -1
 
 
 # ============================================================================ helpers for the outputs
@@ -650,59 +634,59 @@ def compact_ties(tie_ptr, tie_nbr, tie_w, deg):
 # One loop per stage, nothing else in it: the stage is the body above.
 @njit(parallel=True, cache=True)
 def meet_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         meet(c, i)
 
 
 @njit(parallel=True, cache=True)
 def check_in_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         check_in(c, i)
 
 
 @njit(cache=True)
 def find_sponsor_all(c):
-    for i in range(c.a.strategy.shape[0]):
+    for i in range(c.strategy.shape[0]):
         find_sponsor(c, i)
 
 
 @njit(cache=True)
 def call_sponsor_all(c):
-    for i in range(c.a.strategy.shape[0]):
+    for i in range(c.strategy.shape[0]):
         call_sponsor(c, i)
 
 
 @njit(parallel=True, cache=True)
 def update_mind_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         update_mind(c, i)
 
 
 @njit(parallel=True, cache=True)
 def weigh_fitness_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         weigh_fitness(c, i)
 
 
 @njit(parallel=True, cache=True)
 def revise_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         revise(c, i)
 
 
 @njit(parallel=True, cache=True)
 def update_ties_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         update_ties(c, i)
 
 
 @njit(parallel=True, cache=True)
 def form_ties_all(c):
-    for mk in prange(c.a.meeting_start.shape[0] - 1):
+    for mk in prange(c.meeting_start.shape[0] - 1):
         form_ties(c, mk)
 
 
 @njit(parallel=True, cache=True)
 def commit_all(c):
-    for i in prange(c.a.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         commit(c, i)

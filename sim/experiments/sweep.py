@@ -112,13 +112,9 @@ def _is_scalar(v: Any) -> bool:
 
 def _field_type(key: str):
     """The Python type of a dotted scenario key (int, float, bool, str, ...)."""
-    from sim.core.schema import Scenario
+    from sim.core.scenarios import field_of
 
-    model: Any = Scenario
-    parts = key.split(".")
-    for p in parts[:-1]:
-        model = model.model_fields[p].annotation
-    ann = model.model_fields[parts[-1]].annotation
+    ann = field_of(key).annotation
     return ann if isinstance(ann, type) else None
 
 
