@@ -218,3 +218,18 @@ def test_readme_lists_every_metric_column():
 def test_readme_links_the_odd():
     assert "docs/ODD.md" in readme_text()
 
+
+
+def test_the_generated_community_constructor_is_current():
+    from sim.core.community import REF_PATH, constructor_source
+
+    assert REF_PATH.read_text(encoding="utf-8") == constructor_source(), "run python -m sim.core.community"
+
+
+def test_the_odd_schedule_table_is_the_schedule():
+    from sim.core.schedule import SCHEDULE, odd_table
+
+    text = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    assert odd.extract_block(text, "schedule") == odd_table()
+    for stage in SCHEDULE:
+        assert f"`{stage.name}`" in odd_table()

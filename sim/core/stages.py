@@ -160,7 +160,7 @@ def join(c, i):
 
 
 # ============================================================================ 7.1-7.3 the meeting and the game
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def meet(c, i):
     """7.1-7.3 Start of member i's day: effective ties, attendance, the game, support, conflict, loneliness.
 
@@ -177,19 +177,21 @@ def meet(c, i):
     c.answered[i] = 0
     c.lapsed[i] = False
     c.relapsed[i] = False
-    si = c.strategy[i]
+    strategy, tie_nbr, tie_w, closed = c.strategy, c.tie_nbr, c.tie_w, c.closed  # bound once for the tie loop
+    R, S, T, P, scale = c.game_R, c.game_S, c.game_T, c.game_P, c.isolation_tie_scale
+    si = strategy[i]
     tot = 0.0
     helped = 0.0
     pay = 0.0
     start = c.tie_ptr[i]
     for k in range(start, start + c.deg[i]):
-        j = c.tie_nbr[k]
-        w = c.tie_w[k]
-        if scale_ties and (iso_i or c.closed[j]):
-            w = w * c.isolation_tie_scale
+        j = tie_nbr[k]
+        w = tie_w[k]
+        if scale_ties and (iso_i or closed[j]):
+            w = w * scale
         tot += w
-        sj = c.strategy[j]
-        pay += w * payoff(si, sj, c.game_R, c.game_S, c.game_T, c.game_P)
+        sj = strategy[j]
+        pay += w * payoff(si, sj, R, S, T, P)
         if sj == HELP:
             helped += w
     if c.network_self_interaction:
@@ -231,7 +233,7 @@ def can_check_in(c, j):
     return c.strategy[j] == HELP and not c.using[j] and (c.attended[j] or c.iso[j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def check_in(c, i):
     """7.4 Check-ins, seen from member i at both ends: those it receives and those it makes.
 
@@ -324,7 +326,7 @@ def call_sponsor(c, i):
 
 
 # ============================================================================ 7.6-7.8 stress, craving, lapse and return
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_mind(c, i):
     """7.6-7.8 Tomorrow's stress and craving (with helper therapy), then a lapse or a return, and crisis days."""
     shock = c.psychology_shock_size if uniform_in(c.keys[rng.SHOCK], i, -1) < c.psychology_shock_prob else 0.0
@@ -373,13 +375,13 @@ def update_mind(c, i):
 
 
 # ============================================================================ 7.10 evolution of strategy
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def weigh_fitness(c, i):
     """7.10 Fitness: today's payoff plus the weight of start-of-day wellbeing."""
     c.fitness[i] = fitness(c.payoff[i], c.stress[i], c.craving[i], c.evolution_wellbeing_weight)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def revise(c, i):
     """7.10 Strategy revision by the scenario's rule (start-of-day ties, today's fitness), then mutation."""
     fit = c.fitness
@@ -427,25 +429,28 @@ def revise(c, i):
 
 
 # ============================================================================ 7.9 ties
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_ties(c, i):
     """7.9 Member i's tie weights move (rules.tie_next, symmetric); ties below ties.break_below break.
 
     Reads the start-of-day strategies; compacts i's own slots in place.
     """
+    strategy, tie_nbr, tie_w = c.strategy, c.tie_nbr, c.tie_w  # bound once for the tie loop
+    gain, loss, decay, floor = c.ties_help_gain, c.ties_conflict_loss, c.ties_decay, c.ties_break_below
     start = c.tie_ptr[i]
+    d = c.deg[i]
     cnt = 0
-    si = c.strategy[i]
-    for k in range(start, start + c.deg[i]):
-        j = c.tie_nbr[k]
-        v = tie_next(c.tie_w[k], si, c.strategy[j], c.ties_help_gain, c.ties_conflict_loss, c.ties_decay)
-        if v >= c.ties_break_below:
-            c.tie_nbr[start + cnt] = j
-            c.tie_w[start + cnt] = v
+    si = strategy[i]
+    for k in range(start, start + d):
+        j = tie_nbr[k]
+        v = tie_next(tie_w[k], si, strategy[j], gain, loss, decay)
+        if v >= floor:
+            tie_nbr[start + cnt] = j
+            tie_w[start + cnt] = v
             cnt += 1
-    for k in range(start + cnt, start + c.deg[i]):
-        c.tie_nbr[k] = -1
-        c.tie_w[k] = 0.0
+    for k in range(start + cnt, start + d):
+        tie_nbr[k] = -1
+        tie_w[k] = 0.0
     c.deg[i] = cnt
 
 
@@ -535,7 +540,7 @@ def form_ties(c, mk):
 
 
 # ============================================================================ 3.1 the commit
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def commit(c, i):
     """3.1 Apply member i's updates of the day together (synchronous update) and keep its record."""
     c.days[i] += 1
