@@ -728,23 +728,13 @@ def _ba_kernel_py(n, m, state):  # pragma: no cover - compiled by numba
         rep[r + 1] = i
         e += 1
         r += 2
-    gamma = np.uint64(0x9E3779B97F4A7C15)
-    c1 = np.uint64(0xBF58476D1CE4E5B9)
-    c2 = np.uint64(0x94D049BB133111EB)
-    s30 = np.uint64(30)
-    s27 = np.uint64(27)
-    s31 = np.uint64(31)
-    s11 = np.uint64(11)
     for new in range(m + 1, n):
         chosen = 0
         base = e
         while chosen < m:
-            state = state + gamma  # splitmix64
-            z = state
-            z = (z ^ (z >> s30)) * c1
-            z = (z ^ (z >> s27)) * c2
-            z = z ^ (z >> s31)
-            t = rep[int((z >> s11) * (1.0 / 9007199254740992.0) * r)]
+            state = state + rng._GOLDEN  # the splitmix64 sequence (sim.core.rng): advance, then mix
+            z = rng.mix64(state)
+            t = rep[int((z >> rng._S11) * rng._INV53 * r)]
             if mark[t] != new:
                 mark[t] = new
                 src[base + chosen] = new
@@ -759,13 +749,16 @@ def _ba_kernel_py(n, m, state):  # pragma: no cover - compiled by numba
 
 
 _ba_kernel = None
+rng = None  # sim.core.rng, imported with numba when the kernel is first compiled
 
 
 def _get_ba_kernel():
     """Compile :func:`_ba_kernel_py` with numba on first use (numba is heavy to import)."""
-    global _ba_kernel
+    global _ba_kernel, rng
     if _ba_kernel is None:
         import numba
+
+        from sim.core import rng  # noqa: F811  (read by the kernel as a global)
 
         _ba_kernel = numba.njit(cache=True, nogil=True)(_ba_kernel_py)
     return _ba_kernel
