@@ -52,7 +52,7 @@ class Reference:
 
     # ------------------------------------------------------------------ ODD 5
     def day0_member(self, i):
-        sc, pop = self.sc, self.sc.population
+        pop = self.sc.population
         m = self.blank(i)
         m["original"] = True
         m["strategy"] = HELP if self.U(rng.INIT_STRATEGY, i) < pop.initial_helpers else COMPETE

@@ -35,11 +35,10 @@ from __future__ import annotations
 from collections import namedtuple
 from pathlib import Path
 from types import SimpleNamespace
-from types import SimpleNamespace
 
 import numba
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.experimental import structref
 
 from sim.core import rng
