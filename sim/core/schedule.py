@@ -11,7 +11,9 @@ scenario switches it needs, and whether only on revision days) and its
     kernel engine runs the stage's ``prange`` loop.
 ``serial``
     the body runs for every member in slot order (it writes to another
-    member: a sponsor's count of sponsees or of answered calls).
+    member: a sponsor's count of sponsees or of answered calls). A sponsor
+    is always in its sponsee's meeting, so the kernel runs the meetings in
+    parallel, each in slot order, which is the same.
 ``meeting``
     the body runs for every meeting (meetings are disjoint).
 ``community``

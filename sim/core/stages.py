@@ -221,13 +221,13 @@ def meet(c, i):
 
 
 # ============================================================================ 7.4 check-ins
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def needs_checkin(c, i):
     """Absent today after ``checkins.missed_threshold`` missed meetings."""
     return c.missed[i] >= c.checkins_missed_threshold and not c.attended[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def can_check_in(c, j):
     """An active helper: HELP, sober, and at today's meeting or phoning from a closed one."""
     return c.strategy[j] == HELP and not c.using[j] and (c.attended[j] or c.iso[j])
@@ -262,7 +262,7 @@ def check_in(c, i):
 
 
 # ============================================================================ 7.5 sponsorship
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def find_tie(c, i, j):
     """Slot of neighbour j among i's ties, or -1."""
     start = c.tie_ptr[i]
@@ -274,18 +274,18 @@ def find_tie(c, i, j):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tie_weight(c, i, j):
     k = find_tie(c, i, j)
     return c.tie_w[k] if k >= 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_newcomer(c, i, day):
     return day - c.start_day[i] < c.population_newcomer_days
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def find_sponsor(c, i):
     """7.5 An unsponsored newcomer takes an eligible sponsor of its meeting (serial, slot order).
 
@@ -314,7 +314,7 @@ def find_sponsor(c, i):
         c.sponsees_total[best] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def call_sponsor(c, i):
     """7.5 A sponsee over the call threshold calls; a sponsor not in a lapse answers (serial: answers add up)."""
     k = c.sponsor[i]
@@ -454,7 +454,7 @@ def update_ties(c, i):
     c.deg[i] = cnt
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def insert_tie(c, i, j, w):
     """Insert neighbour j into i's slots, keeping them ascending (room is checked by the caller)."""
     start = c.tie_ptr[i]
@@ -492,7 +492,7 @@ def remove_tie(c, i, j):
 LARGE_MEETING = 64
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def form_ties(c, mk):
     """7.9 At meeting ``mk`` the attendees, ordered by (U(MEET_ORDER), slot), are paired first-second,
     third-fourth, ...; an untied pair with room at both ends forms a tie with ``ties.form_prob``.
@@ -501,40 +501,42 @@ def form_ties(c, mk):
     """
     sk_order = c.keys[rng.MEET_ORDER]
     lo_slot, hi_slot = c.meeting_start[mk], c.meeting_start[mk + 1]
+    buf_slot, buf_key, attended = c.buf_slot, c.buf_key, c.attended  # bound once for the loops
     cnt = 0
     if hi_slot - lo_slot > LARGE_MEETING:
         for s in range(lo_slot, hi_slot):
-            if c.attended[s]:
-                c.buf_slot[lo_slot + cnt] = s
-                c.buf_key[lo_slot + cnt] = uniform_in(sk_order, s, -1)
+            if attended[s]:
+                buf_slot[lo_slot + cnt] = s
+                buf_key[lo_slot + cnt] = uniform_in(sk_order, s, -1)
                 cnt += 1
-        order = np.argsort(c.buf_key[lo_slot:lo_slot + cnt], kind="mergesort")
-        slots = c.buf_slot[lo_slot:lo_slot + cnt][order]
-        c.buf_slot[lo_slot:lo_slot + cnt] = slots
+        order = np.argsort(buf_key[lo_slot:lo_slot + cnt], kind="mergesort")
+        slots = buf_slot[lo_slot:lo_slot + cnt][order]
+        buf_slot[lo_slot:lo_slot + cnt] = slots
     else:
         for s in range(lo_slot, hi_slot):
-            if c.attended[s]:
+            if attended[s]:
                 # insertion sort by (key, slot): slots arrive ascending and only a
                 # strictly greater key moves an entry, so equal keys keep slot order
                 ks = uniform_in(sk_order, s, -1)
                 pos = lo_slot + cnt
-                while pos > lo_slot and c.buf_key[pos - 1] > ks:
-                    c.buf_key[pos] = c.buf_key[pos - 1]
-                    c.buf_slot[pos] = c.buf_slot[pos - 1]
+                while pos > lo_slot and buf_key[pos - 1] > ks:
+                    buf_key[pos] = buf_key[pos - 1]
+                    buf_slot[pos] = buf_slot[pos - 1]
                     pos -= 1
-                c.buf_key[pos] = ks
-                c.buf_slot[pos] = s
+                buf_key[pos] = ks
+                buf_slot[pos] = s
                 cnt += 1
     sk_form = c.keys[rng.TIE_FORM]
+    deg, tie_ptr, form_prob = c.deg, c.tie_ptr, c.ties_form_prob
     for q in range(0, cnt - 1, 2):
-        i = c.buf_slot[lo_slot + q]
-        j = c.buf_slot[lo_slot + q + 1]
+        i = buf_slot[lo_slot + q]
+        j = buf_slot[lo_slot + q + 1]
         lo, hi = (i, j) if i < j else (j, i)
         if find_tie(c, lo, hi) >= 0:
             continue
-        if c.deg[lo] >= c.tie_ptr[lo + 1] - c.tie_ptr[lo] or c.deg[hi] >= c.tie_ptr[hi + 1] - c.tie_ptr[hi]:
+        if deg[lo] >= tie_ptr[lo + 1] - tie_ptr[lo] or deg[hi] >= tie_ptr[hi + 1] - tie_ptr[hi]:
             continue
-        if uniform_in(sk_form, lo, hi) < c.ties_form_prob:
+        if uniform_in(sk_form, lo, hi) < form_prob:
             insert_tie(c, lo, hi, c.ties_new_weight)
             insert_tie(c, hi, lo, c.ties_new_weight)
 
@@ -649,16 +651,21 @@ def check_in_all(c):
         check_in(c, i)
 
 
-@njit(cache=True)
+# The serial stages write to a sponsor, who is always in the member's own meeting (7.5), and
+# meetings are contiguous, disjoint ranges of slots: slot order within each meeting, the
+# meetings in parallel, is slot order.
+@njit(parallel=True, cache=True)
 def find_sponsor_all(c):
-    for i in range(c.strategy.shape[0]):
-        find_sponsor(c, i)
+    for mk in prange(c.meeting_start.shape[0] - 1):
+        for i in range(c.meeting_start[mk], c.meeting_start[mk + 1]):
+            find_sponsor(c, i)
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def call_sponsor_all(c):
-    for i in range(c.strategy.shape[0]):
-        call_sponsor(c, i)
+    for mk in prange(c.meeting_start.shape[0] - 1):
+        for i in range(c.meeting_start[mk], c.meeting_start[mk + 1]):
+            call_sponsor(c, i)
 
 
 @njit(parallel=True, cache=True)
