@@ -26,6 +26,11 @@ def spread(mean, half_width, u):
     return clip01(mean + half_width * (2.0 * u - 1.0))
 
 
+def kumaraswamy(u, a, b):
+    """Inverse CDF of Kumaraswamy(a, b) (ODD 5)."""
+    return (1.0 - (1.0 - u) ** (1.0 / b)) ** (1.0 / a)
+
+
 class Reference:
     """The community of ``scenario`` on the day-0 ties ``neighbours`` (slot -> ascending slots)."""
 
@@ -44,8 +49,20 @@ class Reference:
         self.next_id = n
         self.records = []
         self.counts = {}
-        if self.psych and sc.sponsorship.enabled:
-            self.pair_sponsors()
+        self.attended = [False] * n
+        # ODD 5: the burn-in, days -B..-1, then the members present are the day-0 members
+        burn = sc.population.burn_in if self.psych else 0
+        if burn:
+            self.t = -burn - 1
+            for _ in range(burn):
+                self.step()
+            self.t = 0
+            self.records = []
+            self.next_id = n
+            for i, m in enumerate(self.members):
+                m.update(member_id=i, original=True, joined_step=0, ever_used=m["using"],
+                         first_use_step=0 if m["using"] else -1, used_days=0, help_days=0, days=0,
+                         sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0)
 
     def U(self, purpose, i, j=-1):
         return rng.uniform(self.key, self.t, i, purpose, j)
@@ -70,6 +87,14 @@ class Reference:
         m["start_day"] = -age
         m["ever_used"] = m["using"]
         m["first_use_step"] = 0 if m["using"] else -1
+        sc = self.sc
+        m["propensity"] = kumaraswamy(self.U(rng.INIT_PROPENSITY, i), sc.attendance.propensity_a,
+                                      sc.attendance.propensity_b)
+        m["readiness"] = kumaraswamy(self.U(rng.INIT_READINESS, i), sc.checkins.readiness_a,
+                                     sc.checkins.readiness_b)
+        if self.psych and sc.recovery.enabled:
+            rc = sc.recovery
+            m["capital"] = 1.0 - (1.0 - rc.newcomer_capital) * (1.0 - rc.build) ** float(m["sober_days"])
         return m
 
     @staticmethod
@@ -77,19 +102,22 @@ class Reference:
         return dict(member_id=member_id, strategy=COMPETE, stress=0.0, craving=0.0, using=False, use_days=0,
                     sober_days=0, start_day=0, joined_step=0, original=False, missed=0, sponsor=-1, sponsees=0,
                     reached_prev=False, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
-                    help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0)
+                    help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0,
+                    capital=0.0, propensity=0.0, readiness=0.0)
 
     # ------------------------------------------------------------------ ODD 7.5 pairing
     def is_newcomer(self, i):
         return self.t - self.members[i]["start_day"] < self.sc.population.newcomer_days
 
     def pair_sponsors(self):
-        s, ms = self.sc.sponsorship, self.members
+        s, ms, at = self.sc.sponsorship, self.members, self.attended
         for i in range(self.n):
-            if ms[i]["sponsor"] >= 0 or not self.is_newcomer(i):
+            if ms[i]["sponsor"] >= 0 or not at[i] or not self.is_newcomer(i):
+                continue
+            if self.U(rng.ASK, i) >= s.ask_prob:
                 continue
             eligible = [k for k in range(self.n)
-                        if self.meeting[k] == self.meeting[i] and k != i and ms[k]["strategy"] == HELP
+                        if self.meeting[k] == self.meeting[i] and k != i and at[k] and ms[k]["strategy"] == HELP
                         and not ms[k]["using"] and ms[k]["sober_days"] >= s.min_sober_days
                         and ms[k]["sponsees"] < s.capacity]
             if not eligible:
@@ -119,7 +147,8 @@ class Reference:
             return g.T if sj == HELP else g.P
 
         # 7.1-7.3
-        W, pay, support, conflict, lonely, attended, missed_next = ([0.0] * n for _ in range(7))
+        W, pay, support, conflict, lonely, scarce, attended, missed_next = ([0.0] * n for _ in range(8))
+        lo_pay, hi_pay = min(g.R, g.S, g.T, g.P), max(g.R, g.S, g.T, g.P)
         for i in range(n):
             total = helped = p = 0.0
             for j, w in nbrs[i]:
@@ -134,10 +163,12 @@ class Reference:
             support[i] = helped / total if total > 0 else 0.0
             conflict[i] = 1.0 - support[i] if total > 0 else 0.0
             lonely[i] = max(0.0, 1.0 - total / ps.tie_target)
+            if total > 0 and hi_pay > lo_pay:
+                scarce[i] = clip01((hi_pay - p / total) / (hi_pay - lo_pay))
             attended[i] = False
             if psych:
                 if not isolated[i]:
-                    p_att = clip01(at.base + at.tie_effect * min(1.0, total / ps.tie_target)
+                    p_att = clip01(ms[i]["propensity"] + at.tie_effect * min(1.0, total / ps.tie_target)
                                    - at.stress_effect * ms[i]["stress"]
                                    + at.checkin_boost * float(ms[i]["reached_prev"])
                                    - at.using_effect * float(ms[i]["using"]))
@@ -156,11 +187,16 @@ class Reference:
             def active(j):
                 return ms[j]["strategy"] == HELP and not ms[j]["using"] and (attended[j] or isolated[j])
 
-            for i in range(n):
-                for j, w in nbrs[i]:
-                    if needs(i) and active(j) and self.U(rng.CHECKIN, i, j) < ck.prob * w:
-                        k_in[i] += 1
-                        m_out[j] += 1
+            # every active helper lists the absent members it would reach, strongest tie first
+            # (then lowest slot), and reaches the first checkins.capacity of them
+            for j in range(n):
+                if not active(j):
+                    continue
+                would = [(-w, i) for i, w in nbrs[j]
+                         if needs(i) and self.U(rng.CHECKIN, i, j) < ck.prob * w * ms[j]["readiness"]]
+                for _, i in sorted(would)[:ck.capacity]:
+                    k_in[i] += 1
+                    m_out[j] += 1
             for i in range(n):
                 reached[i] = k_in[i] > 0
                 if reached[i]:
@@ -168,6 +204,7 @@ class Reference:
 
         # 7.5
         called, answered = [False] * n, [0] * n
+        self.attended = attended
         if psych and sc.sponsorship.enabled:
             self.pair_sponsors()
             sp = sc.sponsorship
@@ -187,7 +224,8 @@ class Reference:
                 x, y, u = m["stress"], m["craving"], float(m["using"])
                 shock = ps.shock_size if self.U(rng.SHOCK, i) < ps.shock_prob else 0.0
                 x2 = clip01(x - ps.stress_decay * x + ps.conflict_stress * conflict[i]
-                            + ps.loneliness_stress * lonely[i] + shock - ps.support_buffer * support[i] * x
+                            + ps.loneliness_stress * lonely[i] + ps.scarcity_stress * scarce[i]
+                            + shock - ps.support_buffer * support[i] * x
                             - sc.checkins.stress_relief * float(reached[i])
                             - at.stress_relief * float(attended[i]) + ps.using_stress * u)
                 H = h[i] + m_out[i] + answered[i]
@@ -196,8 +234,12 @@ class Reference:
                             - at.craving_relief * float(attended[i]) - ps.helper_therapy * H
                             + ps.using_craving * u)
                 o = nxt[i]
+                rc = sc.recovery
+                capital = m["capital"] if rc.enabled else 0.0
                 if not m["using"]:
                     p_lapse = ps.lapse_max / (1.0 + math.exp(-(y2 - ps.lapse_midpoint) / ps.lapse_width))
+                    if rc.enabled:
+                        p_lapse = p_lapse * (1.0 - rc.protection * capital)
                     if self.U(rng.LAPSE, i) < p_lapse:
                         o.update(using=True, use_days=1, sober_days=0)
                         x2 = clip01(x2 + ps.shame * (1.0 - support[i]))
@@ -208,20 +250,30 @@ class Reference:
                 else:
                     p_stop = clip01(ps.stop_base + ps.stop_support * support[i]
                                     + sc.checkins.stop_boost * float(reached[i])
-                                    + sc.sponsorship.stop_boost * float(called[i]))
+                                    + sc.sponsorship.stop_boost * float(called[i])
+                                    + rc.return_boost * capital)
                     if self.U(rng.STOP, i) < p_stop:
                         o.update(using=False, use_days=0)
                     else:
                         o["use_days"] = m["use_days"] + 1
                         relapsed[i] = o["use_days"] == ps.relapse_days
                 o["stress"], o["craving"] = x2, y2
+                if rc.enabled:
+                    if lapsed[i]:
+                        o["capital"] = capital * (1.0 - rc.lapse_loss)
+                    elif m["using"]:
+                        o["capital"] = capital * (1.0 - rc.use_loss)
+                    else:
+                        grow = rc.build * (1.0 + rc.meeting_bonus * float(attended[i])
+                                           + rc.help_bonus * float(H > 0) + rc.support_bonus * support[i])
+                        o["capital"] = clip01(capital + grow * (1.0 - capital))
                 o["crisis_days"] = m["crisis_days"] + 1 if (o["using"] or x2 >= sc.turnover.crisis_stress) else 0
                 o["missed"] = missed_next[i]
                 o["reached_prev"] = reached[i]
 
         # 7.10
         ev = sc.evolution
-        if ev.enabled and t % ev.interval == 0:
+        if ev.enabled and t > 0 and t % ev.interval == 0:
             fit = [pay[i] + ev.wellbeing_weight * (1.0 - 0.5 * (ms[i]["stress"] + ms[i]["craving"]))
                    for i in range(n)]
             for i in range(n):
@@ -313,12 +365,22 @@ class Reference:
                         del self.ties[j][i]
                     self.ties[i] = {}
             pop = sc.population
+            if sc.turnover.newcomer_strategy == "mix":
+                help_share = sum(1 for m in ms if m["strategy"] == HELP) / n
+            else:
+                help_share = pop.initial_helpers
             for i in range(n):
                 if leaving[i]:
                     self.records.append(self.record(i, left=t))
                     m = self.blank(self.next_id)
                     self.next_id += 1
-                    m["strategy"] = HELP if self.U(rng.NEW_STRATEGY, i) < pop.initial_helpers else COMPETE
+                    m["strategy"] = HELP if self.U(rng.NEW_STRATEGY, i) < help_share else COMPETE
+                    m["propensity"] = kumaraswamy(self.U(rng.NEW_PROPENSITY, i), sc.attendance.propensity_a,
+                                                  sc.attendance.propensity_b)
+                    m["readiness"] = kumaraswamy(self.U(rng.NEW_READINESS, i), sc.checkins.readiness_a,
+                                                 sc.checkins.readiness_b)
+                    if sc.recovery.enabled:
+                        m["capital"] = sc.recovery.newcomer_capital
                     m["stress"] = spread(pop.initial_stress, pop.initial_spread, self.U(rng.NEW_STRESS, i))
                     m["craving"] = spread(pop.newcomer_craving, pop.initial_spread, self.U(rng.NEW_CRAVING, i))
                     m["start_day"] = m["joined_step"] = t

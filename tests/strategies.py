@@ -59,5 +59,18 @@ def scenarios(draw, psychology=None):
         "sponsorship.min_sober_days": draw(st.integers(0, 400)),
         "psychology.shock_prob": draw(st.floats(0, 0.3)),
         "psychology.lapse_max": draw(st.floats(0, 0.5)),
+        "psychology.scarcity_stress": draw(st.sampled_from([0.0, 0.05])),
+        "population.burn_in": draw(st.sampled_from([0, 0, 3, 8])),
+        "attendance.propensity_a": draw(st.floats(0.5, 4)),
+        "attendance.propensity_b": draw(st.floats(0.5, 4)),
+        "checkins.capacity": draw(st.sampled_from([1, 2, 1000])),
+        "checkins.readiness_a": draw(st.floats(0.5, 4)),
+        "checkins.readiness_b": draw(st.floats(0.5, 4)),
+        "checkins.prob": draw(st.floats(0.3, 1)),
+        "sponsorship.ask_prob": draw(st.sampled_from([1.0, 0.3])),
+        "turnover.newcomer_strategy": draw(st.sampled_from(["initial", "mix"])),
+        "recovery.enabled": draw(st.booleans()),
+        "recovery.lapse_loss": draw(st.floats(0, 1)),
+        "recovery.build": draw(st.floats(0, 0.05)),
     })
     return o

@@ -7,7 +7,7 @@ from sim.core.community import COMMUNITY_TYPE, borrowed
 
 
 @njit(cache=True)
-def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, start_day, joined_step, original, missed, sponsor, sponsees, reached_prev, crisis_days, ever_used, first_use_step, used_days, help_days, days, sponsor_id, sponsees_total, checkins_received, iso, attended, next_missed, tie_total, payoff, help_given, support, conflict, lonely, checkins_in, reached, calls_made, called, answered, next_stress, next_craving, next_using, next_use_days, next_sober_days, next_crisis, lapsed, relapsed, fitness, next_strategy, leaving, buf_slot, buf_key, tie_ptr, tie_nbr, tie_w, deg, meeting_of, meeting_start, closed, clock, keys, population_size, population_initial_helpers, population_initial_stress, population_initial_craving, population_initial_spread, population_initial_using, population_newcomer_share, population_newcomer_craving, population_newcomer_days, population_max_sober_days, game_R, game_S, game_T, game_P, psychology_enabled, psychology_stress_decay, psychology_conflict_stress, psychology_loneliness_stress, psychology_support_buffer, psychology_shock_prob, psychology_shock_size, psychology_stress_craving, psychology_craving_decay, psychology_support_craving, psychology_using_stress, psychology_using_craving, psychology_helper_therapy, psychology_lapse_max, psychology_lapse_midpoint, psychology_lapse_width, psychology_stop_base, psychology_stop_support, psychology_shame, psychology_relapse_days, psychology_tie_target, attendance_base, attendance_tie_effect, attendance_stress_effect, attendance_using_effect, attendance_checkin_boost, attendance_stress_relief, attendance_craving_relief, checkins_enabled, checkins_missed_threshold, checkins_prob, checkins_stress_relief, checkins_stop_boost, sponsorship_enabled, sponsorship_min_sober_days, sponsorship_capacity, sponsorship_call_threshold, sponsorship_answer_prob, sponsorship_craving_relief, sponsorship_stop_boost, isolation_enabled, isolation_start, isolation_duration, isolation_share, isolation_tie_scale, ties_dynamic, ties_initial_weight, ties_help_gain, ties_conflict_loss, ties_decay, ties_break_below, ties_form_prob, ties_new_weight, ties_extra_slots, ties_isolation_threshold, evolution_enabled, evolution_interval, evolution_temperature, evolution_mutation, evolution_wellbeing_weight, evolution_selection, evolution_revision_share, turnover_enabled, turnover_crisis_stress, turnover_crisis_days, network_self_interaction, evolution_rule_code, run_key):  # noqa: E501
+def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, start_day, joined_step, original, missed, sponsor, sponsees, reached_prev, crisis_days, capital, propensity, readiness, ever_used, first_use_step, used_days, help_days, days, sponsor_id, sponsees_total, checkins_received, iso, attended, next_missed, tie_total, payoff, help_given, support, conflict, lonely, scarce, checkins_in, reached, calls_made, called, answered, next_stress, next_craving, next_using, next_use_days, next_sober_days, next_crisis, next_capital, lapsed, relapsed, fitness, next_strategy, leaving, buf_slot, buf_key, tie_ptr, tie_nbr, tie_w, deg, meeting_of, meeting_start, closed, clock, keys, population_size, population_initial_helpers, population_initial_stress, population_initial_craving, population_initial_spread, population_initial_using, population_newcomer_share, population_newcomer_craving, population_newcomer_days, population_max_sober_days, population_burn_in, game_R, game_S, game_T, game_P, psychology_enabled, psychology_stress_decay, psychology_conflict_stress, psychology_loneliness_stress, psychology_support_buffer, psychology_shock_prob, psychology_shock_size, psychology_stress_craving, psychology_craving_decay, psychology_support_craving, psychology_using_stress, psychology_using_craving, psychology_helper_therapy, psychology_scarcity_stress, psychology_lapse_max, psychology_lapse_midpoint, psychology_lapse_width, psychology_stop_base, psychology_stop_support, psychology_shame, psychology_relapse_days, psychology_tie_target, attendance_propensity_a, attendance_propensity_b, attendance_tie_effect, attendance_stress_effect, attendance_using_effect, attendance_checkin_boost, attendance_stress_relief, attendance_craving_relief, checkins_enabled, checkins_missed_threshold, checkins_prob, checkins_capacity, checkins_readiness_a, checkins_readiness_b, checkins_stress_relief, checkins_stop_boost, sponsorship_enabled, sponsorship_min_sober_days, sponsorship_capacity, sponsorship_ask_prob, sponsorship_call_threshold, sponsorship_answer_prob, sponsorship_craving_relief, sponsorship_stop_boost, isolation_enabled, isolation_start, isolation_duration, isolation_share, isolation_tie_scale, ties_dynamic, ties_initial_weight, ties_help_gain, ties_conflict_loss, ties_decay, ties_break_below, ties_form_prob, ties_new_weight, ties_extra_slots, ties_isolation_threshold, evolution_enabled, evolution_interval, evolution_temperature, evolution_mutation, evolution_wellbeing_weight, evolution_selection, evolution_revision_share, turnover_enabled, turnover_crisis_stress, turnover_crisis_days, recovery_enabled, recovery_build, recovery_meeting_bonus, recovery_help_bonus, recovery_support_bonus, recovery_lapse_loss, recovery_use_loss, recovery_protection, recovery_return_boost, recovery_newcomer_capital, network_self_interaction, evolution_rule_code, newcomer_strategy_code, run_key):  # noqa: E501
     c = structref.new(COMMUNITY_TYPE)
     c.member_id = borrowed(member_id)
     c.strategy = borrowed(strategy)
@@ -24,6 +24,9 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.sponsees = borrowed(sponsees)
     c.reached_prev = borrowed(reached_prev)
     c.crisis_days = borrowed(crisis_days)
+    c.capital = borrowed(capital)
+    c.propensity = borrowed(propensity)
+    c.readiness = borrowed(readiness)
     c.ever_used = borrowed(ever_used)
     c.first_use_step = borrowed(first_use_step)
     c.used_days = borrowed(used_days)
@@ -41,6 +44,7 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.support = borrowed(support)
     c.conflict = borrowed(conflict)
     c.lonely = borrowed(lonely)
+    c.scarce = borrowed(scarce)
     c.checkins_in = borrowed(checkins_in)
     c.reached = borrowed(reached)
     c.calls_made = borrowed(calls_made)
@@ -52,6 +56,7 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.next_use_days = borrowed(next_use_days)
     c.next_sober_days = borrowed(next_sober_days)
     c.next_crisis = borrowed(next_crisis)
+    c.next_capital = borrowed(next_capital)
     c.lapsed = borrowed(lapsed)
     c.relapsed = borrowed(relapsed)
     c.fitness = borrowed(fitness)
@@ -78,6 +83,7 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.population_newcomer_craving = population_newcomer_craving
     c.population_newcomer_days = population_newcomer_days
     c.population_max_sober_days = population_max_sober_days
+    c.population_burn_in = population_burn_in
     c.game_R = game_R
     c.game_S = game_S
     c.game_T = game_T
@@ -95,6 +101,7 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.psychology_using_stress = psychology_using_stress
     c.psychology_using_craving = psychology_using_craving
     c.psychology_helper_therapy = psychology_helper_therapy
+    c.psychology_scarcity_stress = psychology_scarcity_stress
     c.psychology_lapse_max = psychology_lapse_max
     c.psychology_lapse_midpoint = psychology_lapse_midpoint
     c.psychology_lapse_width = psychology_lapse_width
@@ -103,7 +110,8 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.psychology_shame = psychology_shame
     c.psychology_relapse_days = psychology_relapse_days
     c.psychology_tie_target = psychology_tie_target
-    c.attendance_base = attendance_base
+    c.attendance_propensity_a = attendance_propensity_a
+    c.attendance_propensity_b = attendance_propensity_b
     c.attendance_tie_effect = attendance_tie_effect
     c.attendance_stress_effect = attendance_stress_effect
     c.attendance_using_effect = attendance_using_effect
@@ -113,11 +121,15 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.checkins_enabled = checkins_enabled
     c.checkins_missed_threshold = checkins_missed_threshold
     c.checkins_prob = checkins_prob
+    c.checkins_capacity = checkins_capacity
+    c.checkins_readiness_a = checkins_readiness_a
+    c.checkins_readiness_b = checkins_readiness_b
     c.checkins_stress_relief = checkins_stress_relief
     c.checkins_stop_boost = checkins_stop_boost
     c.sponsorship_enabled = sponsorship_enabled
     c.sponsorship_min_sober_days = sponsorship_min_sober_days
     c.sponsorship_capacity = sponsorship_capacity
+    c.sponsorship_ask_prob = sponsorship_ask_prob
     c.sponsorship_call_threshold = sponsorship_call_threshold
     c.sponsorship_answer_prob = sponsorship_answer_prob
     c.sponsorship_craving_relief = sponsorship_craving_relief
@@ -147,7 +159,18 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.turnover_enabled = turnover_enabled
     c.turnover_crisis_stress = turnover_crisis_stress
     c.turnover_crisis_days = turnover_crisis_days
+    c.recovery_enabled = recovery_enabled
+    c.recovery_build = recovery_build
+    c.recovery_meeting_bonus = recovery_meeting_bonus
+    c.recovery_help_bonus = recovery_help_bonus
+    c.recovery_support_bonus = recovery_support_bonus
+    c.recovery_lapse_loss = recovery_lapse_loss
+    c.recovery_use_loss = recovery_use_loss
+    c.recovery_protection = recovery_protection
+    c.recovery_return_boost = recovery_return_boost
+    c.recovery_newcomer_capital = recovery_newcomer_capital
     c.network_self_interaction = network_self_interaction
     c.evolution_rule_code = evolution_rule_code
+    c.newcomer_strategy_code = newcomer_strategy_code
     c.run_key = run_key
     return c

@@ -44,7 +44,7 @@ from numba.experimental import structref
 from numba.extending import intrinsic
 
 from sim.core import rng
-from sim.core.schema import EVOLUTION_RULES, Scenario
+from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, Scenario
 
 #: Per-member arrays: name -> (dtype, group). Groups: ``state`` (carried from
 #: day to day), ``record`` (the lifetime record of members.parquet), ``day``
@@ -67,6 +67,9 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "sponsees": (np.int32, "state"),
     "reached_prev": (np.bool_, "state"),
     "crisis_days": (np.int32, "state"),
+    "capital": (np.float64, "state"),
+    "propensity": (np.float64, "state"),
+    "readiness": (np.float64, "state"),
     # lifetime record
     "ever_used": (np.bool_, "record"),
     "first_use_step": (np.int32, "record"),
@@ -86,6 +89,7 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "support": (np.float64, "day"),
     "conflict": (np.float64, "day"),
     "lonely": (np.float64, "day"),
+    "scarce": (np.float64, "day"),
     "checkins_in": (np.int32, "day"),
     "reached": (np.bool_, "day"),
     "calls_made": (np.int32, "day"),
@@ -97,6 +101,7 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "next_use_days": (np.int32, "day"),
     "next_sober_days": (np.int32, "day"),
     "next_crisis": (np.int32, "day"),
+    "next_capital": (np.float64, "day"),
     "lapsed": (np.bool_, "day"),
     "relapsed": (np.bool_, "day"),
     "fitness": (np.float64, "day"),
@@ -122,7 +127,7 @@ OTHER_ARRAYS: dict[str, type] = {
 
 #: The state a member carries (what ``state_arrays`` reports and the engines compare).
 STATE_NAMES = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "missed",
-               "sponsor", "sponsees", "crisis_days")
+               "sponsor", "sponsees", "crisis_days", "capital", "propensity", "readiness")
 
 ARRAY_NAMES = tuple(MEMBER_ARRAYS) + tuple(OTHER_ARRAYS)
 
@@ -133,11 +138,12 @@ NPURPOSE = 32
 
 #: Schema sections whose fields the stages read (as ``c.p.<section>_<key>``).
 PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", "sponsorship", "isolation",
-                  "ties", "evolution", "turnover")
+                  "ties", "evolution", "turnover", "recovery")
 #: Parameters that are not a number or flag of those sections.
 EXTRA_PARAMS = {
     "network_self_interaction": lambda sc: bool(sc.network.self_interaction),
     "evolution_rule_code": lambda sc: EVOLUTION_RULES.index(sc.evolution.rule),
+    "newcomer_strategy_code": lambda sc: NEWCOMER_STRATEGIES.index(sc.turnover.newcomer_strategy),
     "run_key": lambda sc: rng.run_key(sc.seed),
 }
 
@@ -152,6 +158,7 @@ def _param_fields() -> dict[str, type]:
                 out[f"{section}_{key}"] = field.annotation
     out["network_self_interaction"] = bool
     out["evolution_rule_code"] = int
+    out["newcomer_strategy_code"] = int
     out["run_key"] = np.uint64
     return out
 

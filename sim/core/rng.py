@@ -53,6 +53,14 @@ REVISE = 22
 NEW_STRATEGY = 23
 NEW_STRESS = 24
 NEW_CRAVING = 25
+INIT_PROPENSITY = 26
+INIT_READINESS = 27
+NEW_PROPENSITY = 28
+NEW_READINESS = 29
+ASK = 30
+
+#: Added to the day in every stream key, so that the days of the burn-in (negative) are keys too.
+DAY_OFFSET = 1 << 40
 
 
 @njit(cache=True, inline="always")
@@ -67,7 +75,7 @@ def mix64(z):
 def stream_key(key, step, purpose):
     """Key of one (run, step, purpose) stream: hoist it out of member loops."""
     h = mix64(np.uint64(key) ^ (np.uint64(purpose) * _GOLDEN))
-    return mix64(h ^ (np.uint64(step) * _C_STEP))
+    return mix64(h ^ (np.uint64(step + DAY_OFFSET) * _C_STEP))
 
 
 @njit(cache=True, inline="always")

@@ -29,12 +29,19 @@ def clip01(v):
 
 
 @njit(cache=True)
+def kumaraswamy(u, a, b):
+    """A Kumaraswamy(a, b) value in [0, 1] from a uniform draw ``u`` (inverse CDF; Jones 2009)."""
+    return (1.0 - (1.0 - u) ** (1.0 / b)) ** (1.0 / a)
+
+
+@njit(cache=True)
 def attend_prob(tie_total, stress, using, reached_prev, tie_target,
                 base, tie_effect, stress_effect, using_effect, checkin_boost):
     """7.1 Attendance: chance of going to today's meeting.
 
-    Rises with the total tie weight (saturating at ``tie_target``) and with a
-    check-in received yesterday; falls with stress and while in a lapse.
+    Starts from the member's own propensity ``base``; rises with the total tie
+    weight (saturating at ``tie_target``) and with a check-in received
+    yesterday; falls with stress and while in a lapse.
     """
     ties = tie_total / tie_target
     if ties > 1.0:
@@ -54,6 +61,17 @@ def payoff(si, sj, R, S, T, P):
 
 
 @njit(cache=True)
+def scarcity(pay, tie_total, R, S, T, P):
+    """7.3 How poor the game left a member today, in [0, 1]: its payoff per unit tie weight,
+    1 at the worst entry of the matrix, 0 at the best (0 without ties or if all entries are equal)."""
+    lo = min(min(R, S), min(T, P))
+    hi = max(max(R, S), max(T, P))
+    if tie_total <= 0.0 or hi <= lo:
+        return 0.0
+    return clip01((hi - pay / tie_total) / (hi - lo))
+
+
+@njit(cache=True)
 def loneliness(tie_total, tie_target):
     """7.3 How far the total tie weight falls short of the target, in [0, 1]."""
     v = 1.0 - tie_total / tie_target
@@ -61,11 +79,11 @@ def loneliness(tie_total, tie_target):
 
 
 @njit(cache=True)
-def stress_next(x, conflict, lonely, support, reached, attended, shock, using,
-                decay, conflict_stress, loneliness_stress, support_buffer,
+def stress_next(x, conflict, lonely, scarce, support, reached, attended, shock, using,
+                decay, conflict_stress, loneliness_stress, scarcity_stress, support_buffer,
                 using_stress, checkin_relief, meeting_relief):
     """7.6 Tomorrow's stress (before a lapse's shame), clamped to [0, 1]."""
-    v = (x - decay * x + conflict_stress * conflict + loneliness_stress * lonely
+    v = (x - decay * x + conflict_stress * conflict + loneliness_stress * lonely + scarcity_stress * scarce
          + shock - support_buffer * support * x - checkin_relief * reached
          - meeting_relief * attended)
     if using:
@@ -93,9 +111,30 @@ def lapse_prob(craving, lapse_max, midpoint, width):
 
 
 @njit(cache=True)
-def stop_prob(support, reached, called, base, support_effect, checkin_boost, sponsor_boost):
+def protected(p_lapse, capital, protection):
+    """7.8 The lapse hazard after recovery capital: ``p * (1 - protection * capital)``."""
+    return p_lapse * (1.0 - protection * capital)
+
+
+@njit(cache=True)
+def stop_prob(support, reached, called, capital, base, support_effect, checkin_boost, sponsor_boost,
+              capital_boost):
     """7.8 Daily chance that a member in a lapse stops."""
-    return clip01(base + support_effect * support + checkin_boost * reached + sponsor_boost * called)
+    return clip01(base + support_effect * support + checkin_boost * reached + sponsor_boost * called
+                  + capital_boost * capital)
+
+
+@njit(cache=True)
+def capital_next(capital, sober, lapsed, attended, helped, support,
+                 build, meeting_bonus, help_bonus, support_bonus, lapse_loss, use_loss):
+    """7.8 Tomorrow's recovery capital: a sober day builds it (more with a meeting, an act of help and
+    support), the day of a lapse cuts it by ``lapse_loss``, each further day in a lapse by ``use_loss``."""
+    if lapsed:
+        return capital * (1.0 - lapse_loss)
+    if not sober:
+        return capital * (1.0 - use_loss)
+    g = build * (1.0 + meeting_bonus * attended + help_bonus * helped + support_bonus * support)
+    return clip01(capital + g * (1.0 - capital))
 
 
 @njit(cache=True)

@@ -140,8 +140,8 @@ SCHEDULE: tuple[Stage, ...] = (
           requires=PSY + ("turnover_enabled",), body=turnover),
 )
 
-#: Stages that also run once on day 0, after initialization (docs/ODD.md 5).
-DAY_ZERO = ("find_sponsor",)
+#: Stages that also run once on day 0, after initialization and burn-in (docs/ODD.md 5).
+DAY_ZERO: tuple[str, ...] = ()
 
 STAGES = {s.name: s for s in SCHEDULE}
 
@@ -164,6 +164,26 @@ def run_day(comm: Community, day: int) -> None:
         stage.run_all(comm)
 
 
+def burn_in(comm: Community) -> int:
+    """5 The community's past: ``population.burn_in`` days (days ``-B .. -1``) lived before day 0.
+
+    Every stage runs as on any day, but strategies are not revised (a
+    revision day is a day ``t > 0``) and no meeting is closed (isolation
+    starts on a day ``>= 0``). Then the members present become the day-0
+    members (:func:`sim.core.stages.start_observation`) and what the past
+    recorded is dropped. Both engines call this before their day 0, on the
+    same arrays, so they start from the same state. Returns the days lived.
+    """
+    days = comm.params.population_burn_in if comm.params.psychology_enabled else 0
+    for day in range(-days, 0):
+        run_day(comm, day)
+    if days:
+        comm.records.clear()
+        stages.start_observation(comm.ref)
+        comm.counts = dict(lapses=0, relapses=0, checkins=0, sponsor_calls=0, dropouts=0)
+    return days
+
+
 # ----------------------------------------------------------------------------- the ODD table
 def _when(stage: Stage) -> str:
     parts = [f"`{r.replace('_', '.', 1)}`" for r in stage.requires]
@@ -180,7 +200,8 @@ def odd_table() -> str:
     for k, s in enumerate(SCHEDULE, 1):
         lines.append(f"| {k} | `{s.name}` | {scope[s.scope]} | {s.does} | {s.section} | {_when(s)} |")
     lines.append("")
-    lines.append("On day 0, after initialization (section 5): " + ", ".join(f"`{n}`" for n in DAY_ZERO)
-                 + " (when it runs at all). After every day, and on day 0, one row of the metrics table is "
-                   "collected (7.12).")
+    zero = ", ".join(f"`{n}`" for n in DAY_ZERO) if DAY_ZERO else "no stage"
+    lines.append(f"Before day 0, the burn-in (section 5) runs these stages on days `-population.burn_in .. -1`; "
+                 f"on day 0 itself {zero} runs. After every day, and on day 0, one row of the metrics table is "
+                 "collected (7.12).")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ NETWORK_KINDS = (
 )
 ENGINES = ("auto", "agents", "kernel")
 EVOLUTION_RULES = ("fermi", "imitate_best", "death_birth")
+NEWCOMER_STRATEGIES = ("initial", "mix")
 
 MAX_POPULATION = 10_000_000
 
@@ -50,6 +51,7 @@ class Population(_Section):
     newcomer_craving: float = P(0.45, "mean craving of a newcomer (day 0 and turnover)", ge=0, le=1)
     newcomer_days: int = P(90, "days since recovery began in the community during which a member counts as a newcomer", ge=0, le=36500)
     max_sober_days: int = P(1825, "experienced members start with sober days uniform up to this", ge=0, le=36500)
+    burn_in: int = P(0, "days the community lives before day 0 (psychology on): strategies fixed, no isolation, nothing recorded; day 0 then finds it at its steady state", ge=0, le=36500)
 
 
 class Network(_Section):
@@ -91,6 +93,7 @@ class Psychology(_Section):
     using_stress: float = P(0.03, "stress added per day in a lapse", ge=0, le=1)
     using_craving: float = P(0.05, "craving added per day in a lapse", ge=0, le=1)
     helper_therapy: float = P(0.002, "craving removed from a helper per unit act of help (Pagano et al. 2004)", ge=0, le=1)
+    scarcity_stress: float = P(0.0, "stress added per day at full scarcity: the game's payoff per unit tie weight at the worst entry of (R, S, T, P), none at the best", ge=0, le=1)
     lapse_max: float = P(0.05, "daily lapse probability as craving approaches 1", ge=0, le=1)
     lapse_midpoint: float = P(0.5, "craving at which the lapse probability is half of lapse_max", ge=0, le=1)
     lapse_width: float = P(0.1, "width of the logistic lapse curve in craving", gt=0, le=1)
@@ -102,7 +105,8 @@ class Psychology(_Section):
 
 
 class Attendance(_Section):
-    base: float = P(0.55, "probability of attending with no ties, stress or use", ge=0, le=1)
+    propensity_a: float = P(1.0, "members' own attendance propensity (the chance with no ties, stress or use) is Kumaraswamy(a, b); a = b = 1 is uniform", gt=0, le=100)
+    propensity_b: float = P(1.0, "second shape of the attendance propensity (larger b: lower propensities)", gt=0, le=100)
     tie_effect: float = P(0.3, "added at total tie weight >= psychology.tie_target", ge=0, le=1)
     stress_effect: float = P(0.4, "removed at stress 1", ge=0, le=1)
     using_effect: float = P(0.4, "removed while in a lapse", ge=0, le=1)
@@ -114,7 +118,10 @@ class Attendance(_Section):
 class Checkins(_Section):
     enabled: bool = Field(True, description="members who miss meetings are reached by helper neighbours")
     missed_threshold: int = P(2, "consecutive missed meetings after which a member is checked on", ge=1, le=365)
-    prob: float = P(0.5, "probability that an active helper neighbour reaches out, times the tie weight", ge=0, le=1)
+    prob: float = P(0.5, "probability that an active helper neighbour reaches out, times the tie weight and the helper's readiness", ge=0, le=1)
+    capacity: int = P(1000, "most check-ins a helper makes in a day (strongest ties first)", ge=1, le=1000)
+    readiness_a: float = P(1000.0, "members' readiness to reach out is Kumaraswamy(a, b) (a large, b = 1: everyone fully ready)", gt=0, le=1000)
+    readiness_b: float = P(1.0, "second shape of the readiness to reach out", gt=0, le=1000)
     stress_relief: float = P(0.05, "stress removed by being reached", ge=0, le=1)
     stop_boost: float = P(0.2, "added probability of ending a lapse when reached", ge=0, le=1)
 
@@ -123,6 +130,7 @@ class Sponsorship(_Section):
     enabled: bool = Field(True, description="newcomers are paired with experienced sober helpers who answer their calls")
     min_sober_days: int = P(365, "sober days a sponsor needs", ge=0, le=36500)
     capacity: int = P(3, "most sponsees per sponsor", ge=1, le=1000)
+    ask_prob: float = P(1.0, "daily chance that an unsponsored newcomer at today's meeting asks for a sponsor", ge=0, le=1)
     call_threshold: float = P(0.4, "craving above which a sponsee calls the sponsor", ge=0, le=1)
     answer_prob: float = P(0.8, "probability that a sober sponsor answers a call", ge=0, le=1)
     craving_relief: float = P(0.15, "craving removed by an answered call", ge=0, le=1)
@@ -165,6 +173,20 @@ class Turnover(_Section):
     enabled: bool = Field(True, description="members in crisis too long drop out and newcomers take their place")
     crisis_stress: float = P(0.85, "stress at or above which a member is in crisis (a lapse is always crisis)", ge=0, le=1)
     crisis_days: int = P(30, "consecutive crisis days after which a member drops out", ge=1, le=100000)
+    newcomer_strategy: Literal[NEWCOMER_STRATEGIES] = Field("initial", description="how a newcomer picks its strategy: initial (HELP with population.initial_helpers) or mix (HELP with the community's share of helpers that day)")
+
+
+class Recovery(_Section):
+    enabled: bool = Field(False, description="members carry recovery capital, built by sober days, meetings, helping and support and cut by lapses; it lowers the lapse hazard and raises the return hazard (needs psychology.enabled)")
+    build: float = P(0.003, "daily growth of capital on a sober day, times (1 - capital)", ge=0, le=1)
+    meeting_bonus: float = P(1.0, "added to the growth factor on a day at a meeting", ge=0, le=100)
+    help_bonus: float = P(1.0, "added to the growth factor on a day with any act of help", ge=0, le=100)
+    support_bonus: float = P(1.0, "added to the growth factor at full support", ge=0, le=100)
+    lapse_loss: float = P(0.5, "share of capital lost on the day of a lapse", ge=0, le=1)
+    use_loss: float = P(0.02, "share of capital lost per further day in a lapse", ge=0, le=1)
+    protection: float = P(0.9, "lapse hazard times (1 - protection * capital)", ge=0, le=1)
+    return_boost: float = P(0.1, "added to the chance of ending a lapse, times capital", ge=0, le=1)
+    newcomer_capital: float = P(0.05, "capital at the start of recovery (day-0 members: grown by their sober days at the plain rate)", ge=0, le=1)
 
 
 class Scenario(_Section):
@@ -187,6 +209,7 @@ class Scenario(_Section):
     ties: Ties = Field(default_factory=Ties)
     evolution: Evolution = Field(default_factory=Evolution)
     turnover: Turnover = Field(default_factory=Turnover)
+    recovery: Recovery = Field(default_factory=Recovery)
 
     @model_validator(mode="after")
     def _check_network(self):

@@ -32,13 +32,17 @@ from sim.core.rng import stream_key, uniform_in
 from sim.core.rules import (
     HELP,
     attend_prob,
+    capital_next,
     craving_next,
     db_weight,
     fermi_prob,
     fitness,
+    kumaraswamy,
     lapse_prob,
     loneliness,
     payoff,
+    protected,
+    scarcity,
     shame,
     spread,
     stop_prob,
@@ -47,6 +51,7 @@ from sim.core.rules import (
 )
 
 FERMI, IMITATE_BEST, DEATH_BIRTH = 0, 1, 2  # evolution_rule_code (order of schema.EVOLUTION_RULES)
+INITIAL, MIX = 0, 1  # newcomer_strategy_code (order of schema.NEWCOMER_STRATEGIES)
 
 
 @njit(inline="always")
@@ -92,6 +97,9 @@ def _clear(c, i):
     c.sponsees[i] = 0
     c.reached_prev[i] = False
     c.crisis_days[i] = 0
+    c.capital[i] = 0.0
+    c.propensity[i] = 0.0
+    c.readiness[i] = 0.0
     c.ever_used[i] = False
     c.first_use_step[i] = -1
     c.used_days[i] = 0
@@ -134,6 +142,13 @@ def init_member(c, i):
     c.start_day[i] = -age
     c.ever_used[i] = using
     c.first_use_step[i] = 0 if using else -1
+    c.propensity[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_PROPENSITY, -1), c.attendance_propensity_a,
+                                  c.attendance_propensity_b)
+    c.readiness[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_READINESS, -1), c.checkins_readiness_a,
+                                 c.checkins_readiness_b)
+    if psych and c.recovery_enabled:
+        # grown from the start of recovery by the sober days so far at the plain rate (5)
+        c.capital[i] = 1.0 - (1.0 - c.recovery_newcomer_capital) * (1.0 - c.recovery_build) ** float(c.sober_days[i])
 
 
 @njit(cache=True)
@@ -143,20 +158,49 @@ def init_all(c):
 
 
 @njit(cache=True)
-def join(c, i):
-    """7.11 A newcomer takes slot ``i`` today: a new id, its draws, no ties, no sponsor."""
+def join(c, i, help_share):
+    """7.11 A newcomer takes slot ``i`` today: a new id, its draws, no ties, no sponsor.
+
+    It plays HELP with probability ``help_share`` (``turnover.newcomer_strategy``).
+    """
     day = c.clock[DAY]
     _clear(c, i)
     c.member_id[i] = c.clock[NEXT_ID]
     c.clock[NEXT_ID] += 1
     c.original[i] = False
-    c.strategy[i] = HELP if uniform_in(c.keys[rng.NEW_STRATEGY], i, -1) < c.population_initial_helpers else 0
+    c.strategy[i] = HELP if uniform_in(c.keys[rng.NEW_STRATEGY], i, -1) < help_share else 0
+    c.propensity[i] = kumaraswamy(uniform_in(c.keys[rng.NEW_PROPENSITY], i, -1), c.attendance_propensity_a,
+                                  c.attendance_propensity_b)
+    c.readiness[i] = kumaraswamy(uniform_in(c.keys[rng.NEW_READINESS], i, -1), c.checkins_readiness_a,
+                                 c.checkins_readiness_b)
+    if c.recovery_enabled:
+        c.capital[i] = c.recovery_newcomer_capital
     c.stress[i] = spread(c.population_initial_stress, c.population_initial_spread,
                          uniform_in(c.keys[rng.NEW_STRESS], i, -1))
     c.craving[i] = spread(c.population_newcomer_craving, c.population_initial_spread,
                           uniform_in(c.keys[rng.NEW_CRAVING], i, -1))
     c.start_day[i] = day
     c.joined_step[i] = day
+
+
+@njit(cache=True)
+def start_observation(c):
+    """5 Day 0 after a burn-in: the members present become the day-0 members (ids ``0..n-1`` by slot,
+    joined on day 0, their lifetime records empty); their state, ties and sponsors carry on."""
+    n = c.strategy.shape[0]
+    for i in range(n):
+        c.member_id[i] = i
+        c.original[i] = True
+        c.joined_step[i] = 0
+        c.ever_used[i] = c.using[i]
+        c.first_use_step[i] = 0 if c.using[i] else -1
+        c.used_days[i] = 0
+        c.help_days[i] = 0
+        c.days[i] = 0
+        c.sponsor_id[i] = c.sponsor[i]
+        c.sponsees_total[i] = c.sponsees[i]
+        c.checkins_received[i] = 0
+    c.clock[NEXT_ID] = n
 
 
 # ============================================================================ 7.1-7.3 the meeting and the game
@@ -206,12 +250,13 @@ def meet(c, i):
         c.support[i] = 0.0
         c.conflict[i] = 0.0
     c.lonely[i] = loneliness(tot, c.psychology_tie_target)
+    c.scarce[i] = scarcity(pay, tot, R, S, T, P)
     if c.psychology_enabled:
         if iso_i:
             att = False
         else:
             prob = attend_prob(tot, c.stress[i], c.using[i], _f(c.reached_prev[i]), c.psychology_tie_target,
-                               c.attendance_base, c.attendance_tie_effect, c.attendance_stress_effect,
+                               c.propensity[i], c.attendance_tie_effect, c.attendance_stress_effect,
                                c.attendance_using_effect, c.attendance_checkin_boost)
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
         c.attended[i] = att
@@ -234,20 +279,45 @@ def can_check_in(c, j):
 
 
 @njit(cache=True, inline="always")
+def would_reach(c, i, j, w):
+    """Whether active helper j would reach absent member i (tie weight w) if it had room:
+    ``U(CHECKIN, i, j) < checkins.prob * w * readiness_j``."""
+    return uniform_in(c.keys[rng.CHECKIN], i, j) < c.checkins_prob * w * c.readiness[j]
+
+
+@njit(cache=True, inline="always")
+def calls_before(c, j, i, w):
+    """How many absent members active helper j would reach before i: those it would reach
+    over a stronger tie, or an equal tie to a lower slot (j calls its strongest ties first)."""
+    ahead = 0
+    start = c.tie_ptr[j]
+    for k in range(start, start + c.deg[j]):
+        q = c.tie_nbr[k]
+        if q == i:
+            continue
+        wq = c.tie_w[k]
+        if (wq > w or (wq == w and q < i)) and needs_checkin(c, q) and would_reach(c, q, j, wq):
+            ahead += 1
+    return ahead
+
+
+@njit(cache=True, inline="always")
 def check_in(c, i):
     """7.4 Check-ins, seen from member i at both ends: those it receives and those it makes.
 
-    The draw of the pair (absent i, helper j) is keyed (i, j), so both ends count the same event.
+    The draw of the pair (absent i, helper j) is keyed (i, j), so both ends count the same event;
+    a helper makes at most ``checkins.capacity`` a day, to its strongest ties first.
     """
-    sk = c.keys[rng.CHECKIN]
-    prob = c.checkins_prob
+    cap = c.checkins_capacity
     start = c.tie_ptr[i]
     cnt = 0
     if needs_checkin(c, i):
         for k in range(start, start + c.deg[i]):
             j = c.tie_nbr[k]
-            if can_check_in(c, j) and uniform_in(sk, i, j) < prob * c.tie_w[k]:
-                cnt += 1
+            w = c.tie_w[k]
+            if can_check_in(c, j) and would_reach(c, i, j, w):
+                if c.deg[j] <= cap or calls_before(c, j, i, w) < cap:
+                    cnt += 1
     c.checkins_in[i] = cnt
     c.reached[i] = cnt > 0
     if cnt > 0:
@@ -256,9 +326,9 @@ def check_in(c, i):
     if can_check_in(c, i):
         for k in range(start, start + c.deg[i]):
             j = c.tie_nbr[k]
-            if needs_checkin(c, j) and uniform_in(sk, j, i) < prob * c.tie_w[k]:
+            if needs_checkin(c, j) and would_reach(c, j, i, c.tie_w[k]):
                 calls += 1
-    c.calls_made[i] = calls
+    c.calls_made[i] = calls if calls < cap else cap
 
 
 # ============================================================================ 7.5 sponsorship
@@ -289,19 +359,22 @@ def is_newcomer(c, i, day):
 def find_sponsor(c, i):
     """7.5 An unsponsored newcomer takes an eligible sponsor of its meeting (serial, slot order).
 
-    Eligible: another member of its meeting playing HELP, sober, with
+    A newcomer at today's meeting asks with ``sponsorship.ask_prob``.
+    Eligible: another member at the meeting playing HELP, sober, with
     ``sponsorship.min_sober_days`` and room for a sponsee. The strongest tie
     to the newcomer wins, then the fewest sponsees, then the lowest slot.
     """
-    if c.sponsor[i] >= 0 or not is_newcomer(c, i, c.clock[DAY]):
+    if c.sponsor[i] >= 0 or not c.attended[i] or not is_newcomer(c, i, c.clock[DAY]):
+        return
+    if uniform_in(c.keys[rng.ASK], i, -1) >= c.sponsorship_ask_prob:
         return
     k = c.meeting_of[i]
     best = -1
     best_w = 0.0
     best_s = 0
     for s in range(c.meeting_start[k], c.meeting_start[k + 1]):
-        if (s == i or c.strategy[s] != HELP or c.using[s] or c.sober_days[s] < c.sponsorship_min_sober_days
-                or c.sponsees[s] >= c.sponsorship_capacity):
+        if (s == i or not c.attended[s] or c.strategy[s] != HELP or c.using[s]
+                or c.sober_days[s] < c.sponsorship_min_sober_days or c.sponsees[s] >= c.sponsorship_capacity):
             continue
         w = tie_weight(c, i, s)
         if best < 0 or w > best_w or (w == best_w and (c.sponsees[s] < best_s
@@ -330,10 +403,10 @@ def call_sponsor(c, i):
 def update_mind(c, i):
     """7.6-7.8 Tomorrow's stress and craving (with helper therapy), then a lapse or a return, and crisis days."""
     shock = c.psychology_shock_size if uniform_in(c.keys[rng.SHOCK], i, -1) < c.psychology_shock_prob else 0.0
-    x = stress_next(c.stress[i], c.conflict[i], c.lonely[i], c.support[i], _f(c.reached[i]), _f(c.attended[i]),
-                    shock, c.using[i], c.psychology_stress_decay, c.psychology_conflict_stress,
-                    c.psychology_loneliness_stress, c.psychology_support_buffer, c.psychology_using_stress,
-                    c.checkins_stress_relief, c.attendance_stress_relief)
+    x = stress_next(c.stress[i], c.conflict[i], c.lonely[i], c.scarce[i], c.support[i], _f(c.reached[i]),
+                    _f(c.attended[i]), shock, c.using[i], c.psychology_stress_decay, c.psychology_conflict_stress,
+                    c.psychology_loneliness_stress, c.psychology_scarcity_stress, c.psychology_support_buffer,
+                    c.psychology_using_stress, c.checkins_stress_relief, c.attendance_stress_relief)
     help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
     y = craving_next(c.craving[i], c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]), help_acts,
                      c.using[i], c.psychology_craving_decay, c.psychology_stress_craving,
@@ -342,11 +415,15 @@ def update_mind(c, i):
     u = c.using[i]
     ud = c.use_days[i]
     sd = c.sober_days[i]
+    rec = c.recovery_enabled
+    cap = c.capital[i] if rec else 0.0
     lap = False
     rel = False
     if not u:
-        if uniform_in(c.keys[rng.LAPSE], i, -1) < lapse_prob(y, c.psychology_lapse_max, c.psychology_lapse_midpoint,
-                                                              c.psychology_lapse_width):
+        p = lapse_prob(y, c.psychology_lapse_max, c.psychology_lapse_midpoint, c.psychology_lapse_width)
+        if rec:
+            p = protected(p, cap, c.recovery_protection)
+        if uniform_in(c.keys[rng.LAPSE], i, -1) < p:
             u = True
             ud = 1
             sd = 0
@@ -356,8 +433,9 @@ def update_mind(c, i):
         else:
             sd += 1
     else:
-        stop = stop_prob(c.support[i], _f(c.reached[i]), _f(c.called[i]), c.psychology_stop_base,
-                         c.psychology_stop_support, c.checkins_stop_boost, c.sponsorship_stop_boost)
+        stop = stop_prob(c.support[i], _f(c.reached[i]), _f(c.called[i]), cap, c.psychology_stop_base,
+                         c.psychology_stop_support, c.checkins_stop_boost, c.sponsorship_stop_boost,
+                         c.recovery_return_boost)
         if uniform_in(c.keys[rng.STOP], i, -1) < stop:
             u = False
             ud = 0
@@ -370,6 +448,11 @@ def update_mind(c, i):
     c.next_use_days[i] = ud
     c.next_sober_days[i] = sd
     c.next_crisis[i] = c.crisis_days[i] + 1 if (u or x >= c.turnover_crisis_stress) else 0
+    if rec:
+        c.next_capital[i] = capital_next(cap, not c.using[i], lap, _f(c.attended[i]), _f(help_acts > 0.0),
+                                         c.support[i], c.recovery_build, c.recovery_meeting_bonus,
+                                         c.recovery_help_bonus, c.recovery_support_bonus, c.recovery_lapse_loss,
+                                         c.recovery_use_loss)
     c.lapsed[i] = lap
     c.relapsed[i] = rel
 
@@ -560,6 +643,8 @@ def commit(c, i):
         c.use_days[i] = c.next_use_days[i]
         c.sober_days[i] = c.next_sober_days[i]
         c.crisis_days[i] = c.next_crisis[i]
+        if c.recovery_enabled:
+            c.capital[i] = c.next_capital[i]
         if c.using[i]:
             c.used_days[i] += 1
             if not c.ever_used[i]:
@@ -585,6 +670,13 @@ def replace_leavers(c):
     """7.11 Leavers' sponsors lose a sponsee, their ties go at both ends, newcomers take their slots,
     and members whose sponsor left lose it (serial, slot order)."""
     n = c.strategy.shape[0]
+    help_share = c.population_initial_helpers
+    if c.newcomer_strategy_code == MIX:  # the community's share of helpers today, leavers included
+        helpers = 0
+        for i in range(n):
+            if c.strategy[i] == HELP:
+                helpers += 1
+        help_share = helpers / n
     for i in range(n):
         if c.leaving[i]:
             k = c.sponsor[i]
@@ -602,7 +694,7 @@ def replace_leavers(c):
         c.deg[i] = 0
     for i in range(n):
         if c.leaving[i]:
-            join(c, i)
+            join(c, i, help_share)
     for i in range(n):
         k = c.sponsor[i]
         if k >= 0 and c.leaving[k]:

@@ -161,6 +161,7 @@ class MutualAidModel(Model):
         neighbours = [sorted(self._cell_slot[nb] for nb in cell.neighborhood if self._cell_slot[nb] != i)
                       for i, cell in enumerate(cells)]
         self.community = Community(sc, self.graph, neighbours=neighbours)
+        schedule.burn_in(self.community)  # the community's past, on its arrays (the same for both engines)
         self.key = self.community.key
         self.members: list[Member] = [Member(self, i, cells[i]) for i in range(self.graph.n)]
         self._row: dict[str, Any] = {}

@@ -30,6 +30,7 @@ class KernelModel:
         self.key = self.community.key
         self.n = self.graph.n
         self.steps = 0
+        schedule.burn_in(self.community)
         for stage in schedule.day_zero(self.community):
             stage.run_all(self.community)
         self.rows = [metrics.day_row(self.community)]
