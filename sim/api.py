@@ -32,6 +32,7 @@ class RunResult:
     engine: str
     wall_time: float
     model: Any = field(default=None, repr=False)
+    member_days: Optional[pd.DataFrame] = None
 
 
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
@@ -53,7 +54,7 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
 
 def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: int | None = None,
         steps: int | None = None, engine: str | None = None,
-        set: Iterable[str] | Mapping[str, Any] = (), members: bool = False,
+        set: Iterable[str] | Mapping[str, Any] = (), members: bool = False, member_days: bool = False,
         progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Run one scenario and return its metrics (and members on request).
 
@@ -64,14 +65,27 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     engine : "auto", "agents" or "kernel"; default: the scenario's.
     set : overrides, ``{"checkins.enabled": False}`` or ``["checkins.enabled=false"]``.
     members : also return the per-member table.
+    member_days : also return one row per member per day (``member_days.parquet``; at most
+        ``sim.core.members.MAX_MEMBER_DAY_ROWS`` rows, checked before the run).
     progress : called as ``progress(step, steps)`` after every step.
     """
+    from sim.core.members import MAX_MEMBER_DAY_ROWS, MemberDays
+
     sc = prepare(scenario, seed=seed, steps=steps, set=set)
     used = resolve_engine(sc, engine)
+    rows = sc.population.size * (sc.steps + 1)
+    if member_days and rows > MAX_MEMBER_DAY_ROWS:
+        raise ValueError(f"member_days: population.size x (steps + 1) = {rows:,} rows is above the limit of "
+                         f"{MAX_MEMBER_DAY_ROWS:,}; run fewer members or days")
     t0 = time.perf_counter()
     model = make_model(sc, used)
+    days = MemberDays() if member_days else None
+    if days is not None:
+        days.collect(model.community)
     for t in range(sc.steps):
         model.step()
+        if days is not None:
+            days.collect(model.community)
         if progress is not None:
             progress(t + 1, sc.steps)
     wall = time.perf_counter() - t0
@@ -82,4 +96,5 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
         engine=used,
         wall_time=wall,
         model=model,
+        member_days=days.frame() if days is not None else None,
     )

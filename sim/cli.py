@@ -1,7 +1,7 @@
 """The ``mutualaid`` command line.
 
     mutualaid run SCENARIO [--seed N] [--steps N] [--engine E] [--set KEY=VALUE ...]
-                           [--out DIR] [--members] [--plot] [--quiet]
+                           [--out DIR] [--members] [--member-days] [--plot] [--quiet]
     mutualaid compare SCENARIO_A SCENARIO_B [--seed N] [--replicates R] [--steps N]
                            [--set KEY=VALUE ...] [--out DIR] [--quiet]
     mutualaid schema
@@ -109,13 +109,20 @@ def cmd_run(args) -> int:
     sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set)
     engine = resolve_engine(sc, args.engine)
     out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name))
+    if args.member_days:
+        from sim.core.members import MAX_MEMBER_DAY_ROWS
+
+        rows = sc.population.size * (sc.steps + 1)
+        if rows > MAX_MEMBER_DAY_ROWS:
+            raise UsageError(f"--member-days: population.size={sc.population.size} x (steps + 1)={sc.steps + 1} "
+                             f"is {rows:,} rows, above the limit of {MAX_MEMBER_DAY_ROWS:,}")
 
     from sim.api import run
     from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary
     from sim.progress import progress_for
 
     with progress_for("day", args.quiet) as progress:
-        result = run(sc, engine=engine, members=args.members, progress=progress)
+        result = run(sc, engine=engine, members=args.members, member_days=args.member_days, progress=progress)
     fig = plot_metrics(result.metrics, f"{sc.name}  (seed {sc.seed}, {sc.population.size} members)") \
         if args.plot else None
     manifest = base_manifest(
@@ -128,6 +135,8 @@ def cmd_run(args) -> int:
         files.write_csv("metrics.csv", result.metrics)
         if args.members:
             files.write_parquet("members.parquet", result.members)
+        if args.member_days:
+            files.write_parquet("member_days.parquet", result.member_days)
         if fig is not None:
             files.write_figure("metrics.png", fig)
         manifest["files"] = files.names + ["manifest.json"]
@@ -321,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="SCENARIO", help="name in scenarios/ (e.g. baseline) or path to a YAML file")
     _add_scenario_options(p)
     p.add_argument("--members", action="store_true", help="also write members.parquet")
+    p.add_argument("--member-days", action="store_true",
+                   help="also write member_days.parquet: one row per member per day (at most 20,000,000 rows)")
     p.add_argument("--plot", action="store_true", help="also write metrics.png")
     p.set_defaults(func=cmd_run)
 

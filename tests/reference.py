@@ -62,7 +62,8 @@ class Reference:
             for i, m in enumerate(self.members):
                 m.update(member_id=i, original=True, joined_step=0, ever_used=m["using"],
                          first_use_step=0 if m["using"] else -1, used_days=0, help_days=0, days=0,
-                         sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0)
+                         sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0,
+                         attended_days=0, sober_days_start=m["sober_days"])
 
     def U(self, purpose, i, j=-1):
         return rng.uniform(self.key, self.t, i, purpose, j)
@@ -87,6 +88,7 @@ class Reference:
         m["start_day"] = -age
         m["ever_used"] = m["using"]
         m["first_use_step"] = 0 if m["using"] else -1
+        m["sober_days_start"] = m["sober_days"]
         sc = self.sc
         m["propensity"] = kumaraswamy(self.U(rng.INIT_PROPENSITY, i), sc.attendance.propensity_a,
                                       sc.attendance.propensity_b)
@@ -103,7 +105,7 @@ class Reference:
                     sober_days=0, start_day=0, joined_step=0, original=False, missed=0, sponsor=-1, sponsees=0,
                     reached_prev=False, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
                     help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0,
-                    capital=0.0, propensity=0.0, readiness=0.0)
+                    capital=0.0, propensity=0.0, readiness=0.0, attended_days=0, sober_days_start=0)
 
     # ------------------------------------------------------------------ ODD 7.5 pairing
     def is_newcomer(self, i):
@@ -346,6 +348,7 @@ class Reference:
             o["days"] = m["days"] + 1
             o["help_days"] = m["help_days"] + (1 if m["strategy"] == HELP else 0)
             o["checkins_received"] = m["checkins_received"] + k_in[i]
+            o["attended_days"] = m["attended_days"] + (1 if psych and attended[i] else 0)
             if psych and o["using"]:
                 o["used_days"] = m["used_days"] + 1
                 if not m["ever_used"]:
@@ -398,7 +401,8 @@ class Reference:
                     help_share=m["help_days"] / m["days"] if m["days"] else float(m["strategy"]),
                     ever_used=m["ever_used"], first_use_step=m["first_use_step"], used_days=m["used_days"],
                     sponsor_id=m["sponsor_id"], sponsees=m["sponsees_total"],
-                    checkins_received=m["checkins_received"])
+                    checkins_received=m["checkins_received"], attended_days=m["attended_days"],
+                    sober_days_start=m["sober_days_start"])
 
     def state(self, name):
         return [m[name] for m in self.members]

@@ -91,9 +91,13 @@ def test_same_seed_same_trajectory(o):
 
 OFF_TOGGLES = {
     "checkins": {"checkins.missed_threshold": st.integers(1, 5), "checkins.prob": st.floats(0, 1),
-                 "checkins.stress_relief": st.floats(0, 1), "checkins.stop_boost": st.floats(0, 1)},
+                 "checkins.stress_relief": st.floats(0, 1), "checkins.stop_boost": st.floats(0, 1),
+                 "checkins.capacity": st.integers(1, 3)},
     "sponsorship": {"sponsorship.capacity": st.integers(1, 5), "sponsorship.answer_prob": st.floats(0, 1),
-                    "sponsorship.call_threshold": st.floats(0, 1)},
+                    "sponsorship.call_threshold": st.floats(0, 1), "sponsorship.ask_prob": st.floats(0, 1)},
+    "recovery": {"recovery.build": st.floats(0, 0.1), "recovery.protection": st.floats(0, 1),
+                 "recovery.lapse_loss": st.floats(0, 1), "recovery.return_boost": st.floats(0, 1),
+                 "recovery.newcomer_capital": st.floats(0, 1)},
     "isolation": {"isolation.start": st.integers(0, 5), "isolation.duration": st.integers(0, 10),
                   "isolation.share": st.floats(0, 1), "isolation.tie_scale": st.floats(0, 1)},
     "evolution": {"evolution.rule": st.sampled_from(["fermi", "imitate_best", "death_birth"]),
@@ -118,7 +122,10 @@ def test_psychology_off_ignores_every_psychological_parameter(o, data):
     changed = dict(o, **{
         "psychology.stress_decay": data.draw(st.floats(0, 1)),
         "psychology.lapse_max": data.draw(st.floats(0, 1)),
-        "attendance.base": data.draw(st.floats(0, 1)),
+        "attendance.propensity_a": data.draw(st.floats(0.5, 5)),
+        "population.burn_in": data.draw(st.integers(0, 30)),
+        "recovery.enabled": data.draw(st.booleans()),
+        "psychology.scarcity_stress": data.draw(st.floats(0, 1)),
         "population.initial_stress": data.draw(st.floats(0, 1)),
         "checkins.enabled": data.draw(st.booleans()),
         "sponsorship.enabled": data.draw(st.booleans()),

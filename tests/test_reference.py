@@ -52,9 +52,9 @@ def assert_matches_reference(model, steps):
     for row in members.itertuples():
         e = expected[row.id]
         assert (row.joined_step, row.start_day, row.strategy_final, row.used_days, row.sponsees,
-                row.checkins_received, bool(row.ever_used)) == (
+                row.checkins_received, bool(row.ever_used), row.attended_days, row.sober_days_start) == (
             e["joined_step"], e["start_day"], e["strategy_final"], e["used_days"], e["sponsees"],
-            e["checkins_received"], e["ever_used"]), f"member {row.id}"
+            e["checkins_received"], e["ever_used"], e["attended_days"], e["sober_days_start"]), f"member {row.id}"
         assert (row.help_share, row.left_step, row.first_use_step, row.sponsor_id) == (
             e["help_share"], e["left_step"], e["first_use_step"], e["sponsor_id"]), f"member {row.id}"
 

@@ -32,18 +32,75 @@ def test_payoff_matrix():
     assert rules.payoff(0, 0, R, S, T, P) == P
 
 
-@given(x=unit, c=unit, lonely=unit, support=unit, reached=st.sampled_from([0.0, 1.0]),
+@given(x=unit, c=unit, lonely=unit, scarce=unit, support=unit, reached=st.sampled_from([0.0, 1.0]),
        attended=st.sampled_from([0.0, 1.0]), shock=unit, using=st.booleans(),
-       params=st.lists(rate, min_size=7, max_size=7))
-def test_stress_stays_in_bounds_and_support_lowers_it(x, c, lonely, support, reached, attended, shock, using,
-                                                       params):
-    v = rules.stress_next(x, c, lonely, support, reached, attended, shock, using, *params)
+       params=st.lists(rate, min_size=8, max_size=8))
+def test_stress_stays_in_bounds_and_support_lowers_it(x, c, lonely, scarce, support, reached, attended, shock,
+                                                       using, params):
+    v = rules.stress_next(x, c, lonely, scarce, support, reached, attended, shock, using, *params)
     assert 0.0 <= v <= 1.0
-    more_support = rules.stress_next(x, c, lonely, min(1.0, support + 0.2), reached, attended, shock, using,
-                                     *params)
+    more_support = rules.stress_next(x, c, lonely, scarce, min(1.0, support + 0.2), reached, attended, shock,
+                                     using, *params)
     assert more_support <= v
-    assert rules.stress_next(x, c, lonely, support, reached, 1.0, shock, using, *params) <= \
-        rules.stress_next(x, c, lonely, support, reached, 0.0, shock, using, *params)
+    assert rules.stress_next(x, c, lonely, scarce, support, reached, 1.0, shock, using, *params) <= \
+        rules.stress_next(x, c, lonely, scarce, support, reached, 0.0, shock, using, *params)
+    assert rules.stress_next(x, c, lonely, min(1.0, scarce + 0.2), support, reached, attended, shock, using,
+                             *params) >= v
+
+
+@given(pay=st.floats(-10, 10), tot=st.floats(0.01, 10))
+def test_scarcity_is_one_at_the_worst_payoff_and_zero_at_the_best(pay, tot):
+    R, S, T, P = 0.8, -0.2, 1.0, 0.0
+    assert rules.scarcity(-0.2 * tot, tot, R, S, T, P) == 1.0
+    assert rules.scarcity(1.0 * tot, tot, R, S, T, P) == 0.0
+    v = rules.scarcity(pay, tot, R, S, T, P)
+    assert 0.0 <= v <= 1.0
+    assert rules.scarcity(pay + 0.1, tot, R, S, T, P) <= v
+    assert rules.scarcity(pay, 0.0, R, S, T, P) == 0.0  # no ties: nothing exchanged (loneliness covers it)
+    assert rules.scarcity(pay, tot, 1.0, 1.0, 1.0, 1.0) == 0.0
+
+
+@given(u=st.floats(0.0, 0.999999), a=st.floats(0.2, 20), b=st.floats(0.2, 20))
+def test_kumaraswamy_is_a_monotone_map_onto_the_unit_interval(u, a, b):
+    v = rules.kumaraswamy(u, a, b)
+    assert 0.0 <= v <= 1.0
+    assert rules.kumaraswamy(min(0.999999, u + 0.01), a, b) >= v
+    assert rules.kumaraswamy(0.0, a, b) == 0.0
+    assert math.isclose(rules.kumaraswamy(u, 1.0, 1.0), u, abs_tol=1e-12)  # a = b = 1 is uniform
+
+
+def test_kumaraswamy_mean_matches_its_formula():
+    import numpy as np
+
+    u = (np.arange(200_000) + 0.5) / 200_000
+    for a, b in ((2.0, 3.0), (0.7, 1.5), (5.0, 1.0)):
+        mean = float(np.mean([rules.kumaraswamy(x, a, b) for x in u]))
+        exact = b * math.gamma(1 + 1 / a) * math.gamma(b) / math.gamma(1 + 1 / a + b)
+        assert abs(mean - exact) < 1e-3
+
+
+@given(cap=unit, support=unit, attended=st.sampled_from([0.0, 1.0]), helped=st.sampled_from([0.0, 1.0]),
+       build=st.floats(0.0, 0.1), bonus=st.floats(0.0, 3.0), loss=rate, use_loss=rate)
+def test_capital_grows_on_sober_days_and_falls_with_a_lapse(cap, support, attended, helped, build, bonus, loss,
+                                                           use_loss):
+    grow = rules.capital_next(cap, True, False, attended, helped, support, build, bonus, bonus, bonus, loss,
+                              use_loss)
+    assert cap <= grow <= 1.0
+    assert rules.capital_next(cap, True, False, 1.0, helped, support, build, bonus, bonus, bonus, loss,
+                              use_loss) >= rules.capital_next(cap, True, False, 0.0, helped, support, build, bonus,
+                                                              bonus, bonus, loss, use_loss)
+    assert rules.capital_next(cap, True, True, attended, helped, support, build, bonus, bonus, bonus, loss,
+                              use_loss) == cap * (1.0 - loss)
+    assert rules.capital_next(cap, False, False, attended, helped, support, build, bonus, bonus, bonus, loss,
+                              use_loss) == cap * (1.0 - use_loss)
+
+
+@given(p=rate, cap=unit, protection=rate)
+def test_capital_protects_against_a_lapse(p, cap, protection):
+    q = rules.protected(p, cap, protection)
+    assert 0.0 <= q <= p
+    assert rules.protected(p, min(1.0, cap + 0.1), protection) <= q
+    assert rules.protected(p, 0.0, protection) == p
 
 
 @given(y=unit, x=unit, support=unit, called=st.sampled_from([0.0, 1.0]), attended=st.sampled_from([0.0, 1.0]),

@@ -87,6 +87,42 @@ def test_a_check_in_happens_with_probability_prob_times_the_tie():
     assert comm["checkins_in"][0] == int(u < 0.5 * 0.6)
 
 
+def test_a_helper_makes_at_most_capacity_check_ins_to_its_strongest_ties_first():
+    # helper 0 attends; members 1, 2, 3 are absent for long enough; ties 0-1 0.4, 0-2 0.9, 0-3 0.9
+    comm = community(4, [(0, 1), (0, 2), (0, 3)], **{"checkins.enabled": True, "checkins.prob": 1.0,
+                                                     "checkins.capacity": 2, "checkins.missed_threshold": 1})
+    set_state(comm, strategy=[HELP, COMPETE, COMPETE, COMPETE], using=False, missed=[0, 3, 3, 3],
+              attended=[1, 0, 0, 0], iso=False, readiness=1.0, next_missed=[0, 4, 4, 4])
+    set_tie(comm, 0, 1, 0.4)
+    set_tie(comm, 0, 2, 0.9)
+    set_tie(comm, 0, 3, 0.9)
+    # with prob 1 and readiness 1, 0 would reach 1 with chance 0.4: pick a day on which it would
+    day = next(d for d in range(1, 500) if rng.uniform(comm.key, d, 1, rng.CHECKIN, 0) < 0.4)
+    run(comm, "check_in", day=day)
+    assert comm["checkins_in"].tolist() == [0, 0, 1, 1]   # two calls: the two strongest ties (2 before 3: slot)
+    assert comm["calls_made"][0] == 2
+    comm1 = community(4, [(0, 1), (0, 2), (0, 3)], **{"checkins.enabled": True, "checkins.prob": 1.0,
+                                                      "checkins.capacity": 1, "checkins.missed_threshold": 1})
+    set_state(comm1, strategy=[HELP, COMPETE, COMPETE, COMPETE], using=False, missed=[0, 3, 3, 3],
+              attended=[1, 0, 0, 0], iso=False, readiness=1.0, next_missed=[0, 4, 4, 4])
+    set_tie(comm1, 0, 1, 0.4)
+    set_tie(comm1, 0, 2, 0.9)
+    set_tie(comm1, 0, 3, 0.9)
+    run(comm1, "check_in", day=day)
+    assert comm1["checkins_in"].tolist() == [0, 0, 1, 0] and comm1["calls_made"][0] == 1
+
+
+def test_a_helpers_readiness_scales_its_chance_of_reaching_out():
+    comm = checkin_community()
+    comm["readiness"][1] = 0.3
+    hits = []
+    for day in range(1, 80):
+        run(comm, "check_in", day=day)
+        hits.append(comm["checkins_in"][0] == 1)
+        assert hits[-1] == (rng.uniform(comm.key, day, 0, rng.CHECKIN, 1) < 0.3)  # prob 1 * tie 1 * 0.3
+    assert 0 < sum(hits) < len(hits)
+
+
 # ----------------------------------------------------------------------------- 7.5 sponsorship
 def sponsor_community(**over):
     """Newcomer 0 and candidates 1-5 in one meeting (ties from 0 to 1, 2 and 3)."""
@@ -95,7 +131,7 @@ def sponsor_community(**over):
                                                      "population.newcomer_days": 90, **over})
     set_state(comm, strategy=[COMPETE, HELP, HELP, HELP, COMPETE, HELP], using=False,
               sober_days=[10, 400, 400, 100, 900, 500], start_day=[-10, -400, -400, -100, -900, -500],
-              sponsor=-1, sponsees=0, sponsees_total=0)
+              sponsor=-1, sponsees=0, sponsees_total=0, attended=True)
     comm["tie_w"][:] = 0.0
     return comm
 
@@ -137,6 +173,25 @@ def test_a_full_sponsor_or_one_in_a_lapse_is_passed_over():
     comm["using"][2] = True     # in a lapse
     run(comm, "find_sponsor")
     assert comm["sponsor"][0] == 5
+
+
+def test_only_members_at_the_meeting_pair_and_a_newcomer_asks_with_ask_prob():
+    comm = sponsor_community()
+    set_tie(comm, 0, 2, 0.9)
+    comm["attended"][2] = False          # the strongest tie is not at today's meeting
+    run(comm, "find_sponsor")
+    assert comm["sponsor"][0] == 1       # no ties to 1 or 5 count 0.0: the lowest slot at the meeting
+    comm = sponsor_community()
+    comm["attended"][0] = False          # a newcomer who stays away does not ask
+    run(comm, "find_sponsor")
+    assert comm["sponsor"][0] == -1
+    asked = []
+    for day in range(1, 60):             # with ask_prob 0.25 it asks on the days its draw says so
+        comm = sponsor_community(**{"sponsorship.ask_prob": 0.25})
+        run(comm, "find_sponsor", day=day)
+        asked.append(comm["sponsor"][0] >= 0)
+        assert asked[-1] == (rng.uniform(comm.key, day, 0, rng.ASK, -1) < 0.25)
+    assert 0 < sum(asked) < len(asked)
 
 
 def test_only_newcomers_are_paired_in_slot_order():
@@ -184,6 +239,66 @@ def test_a_lapse_resets_sober_days_and_counts_as_a_relapse_at_once_when_relapse_
     assert comm["next_sober_days"].tolist() == [0, 0] and comm["next_use_days"].tolist() == [1, 1]
 
 
+# ----------------------------------------------------------------------------- 7.8 recovery capital
+def capital_community(**over):
+    return community(2, [(0, 1)], **{"recovery.enabled": True, "recovery.build": 0.01,
+                                     "recovery.meeting_bonus": 1.0, "recovery.help_bonus": 0.0,
+                                     "recovery.support_bonus": 0.0, "recovery.lapse_loss": 0.5,
+                                     "recovery.protection": 1.0, **over})
+
+
+def test_a_sober_day_builds_capital_a_meeting_doubles_it_and_a_lapse_halves_it():
+    comm = capital_community(**{"psychology.lapse_max": 0.0})
+    set_state(comm, strategy=COMPETE, capital=[0.5, 0.5], using=False, attended=[True, False])
+    stages.open_day(comm.ref, 1)
+    comm["attended"][:] = [True, False]
+    stages.update_mind(comm.ref, 0)
+    stages.update_mind(comm.ref, 1)
+    assert comm["next_capital"][0] == pytest.approx(0.5 + 0.02 * 0.5)   # build 0.01 x (1 + meeting 1)
+    assert comm["next_capital"][1] == pytest.approx(0.5 + 0.01 * 0.5)
+    comm = capital_community(**{"psychology.lapse_max": 1.0, "psychology.lapse_midpoint": 0.0,
+                                "psychology.lapse_width": 0.001, "recovery.protection": 0.0})
+    set_state(comm, capital=[0.6, 0.6], using=False, craving=0.9)
+    run(comm, "meet")
+    run(comm, "update_mind")
+    assert comm["lapsed"].all() and comm["next_capital"].tolist() == [0.3, 0.3]
+
+
+def test_full_capital_with_full_protection_prevents_every_lapse():
+    comm = capital_community(**{"psychology.lapse_max": 1.0, "psychology.lapse_midpoint": 0.0,
+                                "psychology.lapse_width": 0.001})
+    set_state(comm, capital=[1.0, 0.0], using=False, craving=0.9)
+    for day in range(1, 30):
+        run(comm, "meet", day)
+        run(comm, "update_mind", day)
+        assert not comm["lapsed"][0] and comm["lapsed"][1]
+
+
+def test_day0_capital_grows_with_sober_days_and_newcomers_start_at_newcomer_capital():
+    comm = capital_community(**{"population.initial_using": 0.0})
+    rc = comm.scenario.recovery
+    sd = comm["sober_days"].astype(float)
+    assert np.allclose(comm["capital"], 1 - (1 - rc.newcomer_capital) * (1 - rc.build) ** sd)
+
+
+# ----------------------------------------------------------------------------- 5 burn-in
+def test_after_the_burn_in_the_members_present_are_the_day0_members():
+    from sim.engines.kernel import KernelModel
+
+    sc = load_scenario("baseline", {"population.size": 60, "population.burn_in": 120, "steps": 1})
+    model = KernelModel(sc)
+    comm = model.community
+    assert comm["member_id"].tolist() == list(range(60))
+    assert comm["original"].all() and (comm["joined_step"] == 0).all() and (comm["days"] == 0).all()
+    assert comm.records == [] and comm.day == 0
+    assert (comm["start_day"] <= -120).sum() < 60      # some joined during the burn-in ...
+    assert (comm["start_day"] < 0).all()               # ... and every recovery began before day 0
+    sponsored = comm["sponsor"] >= 0
+    assert (comm["sponsor_id"][sponsored] == comm["sponsor"][sponsored]).all()
+    no_burn = KernelModel(load_scenario("baseline", {"population.size": 60, "steps": 1}))
+    assert not np.array_equal(no_burn.community["stress"], comm["stress"])
+
+
 # ----------------------------------------------------------------------------- 7.9 new ties at a meeting
 def test_attendees_are_paired_in_random_order_and_paired_couples_form_ties():
     comm = community(5, [(0, 4)], **{"ties.dynamic": True, "ties.form_prob": 1.0, "ties.new_weight": 0.2})
@@ -228,6 +343,20 @@ def test_a_member_in_crisis_too_long_leaves_and_a_newcomer_takes_the_slot():
     assert comm["craving"][1] == min(1.0, max(0.0, pop.newcomer_craving + pop.initial_spread * (2 * u - 1)))
     (record,) = comm.records
     assert record["id"].tolist() == [1] and record["left_step"].tolist() == [day]
+
+
+@pytest.mark.parametrize("rule, helpers, expected_share", [("initial", 3, 0.25), ("mix", 3, 0.75),
+                                                           ("mix", 1, 0.25)])
+def test_a_newcomer_takes_its_strategy_by_the_newcomer_strategy_rule(rule, helpers, expected_share):
+    comm = community(4, [(0, 1), (1, 2), (2, 3)], **{"turnover.enabled": True, "turnover.crisis_days": 5,
+                                                     "population.initial_helpers": 0.25,
+                                                     "turnover.newcomer_strategy": rule})
+    for day in range(1, 40):
+        set_state(comm, crisis_days=[9, 0, 0, 0], strategy=[HELP] * helpers + [COMPETE] * (4 - helpers))
+        stages.open_day(comm.ref, day)
+        schedule.turnover(comm)
+        u = rng.uniform(comm.key, day, 0, rng.NEW_STRATEGY, -1)
+        assert comm["strategy"][0] == (HELP if u < expected_share else COMPETE)
 
 
 # ----------------------------------------------------------------------------- the schedule itself

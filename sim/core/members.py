@@ -25,6 +25,8 @@ COLUMNS: dict[str, str] = {
     "sponsor_id": "id of its (last) sponsor, empty if never sponsored",
     "sponsees": "sponsees it took in total",
     "checkins_received": "check-ins it received in total",
+    "attended_days": "days it was at its meeting",
+    "sober_days_start": "consecutive sober days when it entered the record (day 0, or 0 for a newcomer)",
 }
 
 
@@ -49,6 +51,8 @@ def member_records(comm, slots: np.ndarray, left: int) -> dict[str, np.ndarray]:
         "sponsor_id": a["sponsor_id"][slots].astype(np.int64),
         "sponsees": a["sponsees_total"][slots].astype(np.int64),
         "checkins_received": a["checkins_received"][slots].astype(np.int64),
+        "attended_days": a["attended_days"][slots].astype(np.int64),
+        "sober_days_start": a["sober_days_start"][slots].astype(np.int64),
     }
 
 
@@ -62,3 +66,60 @@ def members_frame(comm):
     for col in ("left_step", "first_use_step", "sponsor_id"):
         df[col] = df[col].astype("Int64").mask(df[col] < 0)
     return df
+
+
+# ----------------------------------------------------------------------------- member_days.parquet
+#: Column -> meaning, in the order of member_days.parquet (one row per member per day).
+DAY_COLUMNS: dict[str, str] = {
+    "step": "day (0 is the initial state)",
+    "id": "member id",
+    "attended": "was at today's meeting",
+    "using": "in a lapse at the end of the day",
+    "stress": "stress at the end of the day",
+    "craving": "craving at the end of the day",
+    "capital": "recovery capital at the end of the day (0 with recovery off)",
+    "strategy": "HELP or COMPETE at the end of the day",
+    "sponsor": "id of its sponsor, empty if none",
+    "reached": "reached by a check-in today",
+    "sober_days": "consecutive sober days",
+    "missed": "consecutive meetings missed",
+}
+
+#: The most rows (members x (steps + 1)) that ``member_days`` output accepts: about 1 GB in memory.
+MAX_MEMBER_DAY_ROWS = 20_000_000
+
+
+class MemberDays:
+    """Collects one row per member per day from a community (both engines): call :meth:`collect`
+    after day 0 and after every step, then :meth:`frame`."""
+
+    def __init__(self):
+        self._chunks: list[dict[str, np.ndarray]] = []
+
+    def collect(self, comm) -> None:
+        a = comm.arrays
+        n = comm.n
+        sponsor = a["sponsor"]
+        self._chunks.append({
+            "step": np.full(n, comm.day, dtype=np.int32),
+            "id": a["member_id"].astype(np.int64),
+            "attended": a["attended"].copy() if comm.met_today else np.zeros(n, dtype=bool),
+            "using": a["using"].copy(),
+            "stress": a["stress"].astype(np.float32),
+            "craving": a["craving"].astype(np.float32),
+            "capital": a["capital"].astype(np.float32),
+            "strategy": a["strategy"].copy(),
+            "sponsor": np.where(sponsor >= 0, a["member_id"][np.maximum(sponsor, 0)], -1),
+            "reached": a["reached"].copy() if comm.met_today else np.zeros(n, dtype=bool),
+            "sober_days": a["sober_days"].astype(np.int32),
+            "missed": a["missed"].astype(np.int32),
+        })
+
+    def frame(self):
+        import pandas as pd
+
+        data = {c: np.concatenate([ch[c] for ch in self._chunks]) for c in DAY_COLUMNS}
+        df = pd.DataFrame(data)
+        df["strategy"] = pd.Categorical.from_codes(df["strategy"].astype(np.int8), ["COMPETE", "HELP"])
+        df["sponsor"] = df["sponsor"].astype("Int64").mask(df["sponsor"] < 0)
+        return df

@@ -60,7 +60,7 @@ NEW_READINESS = 29
 ASK = 30
 
 #: Added to the day in every stream key, so that the days of the burn-in (negative) are keys too.
-DAY_OFFSET = 1 << 40
+_DAY_OFFSET = 1 << 40
 
 
 @njit(cache=True, inline="always")
@@ -75,7 +75,7 @@ def mix64(z):
 def stream_key(key, step, purpose):
     """Key of one (run, step, purpose) stream: hoist it out of member loops."""
     h = mix64(np.uint64(key) ^ (np.uint64(purpose) * _GOLDEN))
-    return mix64(h ^ (np.uint64(step + DAY_OFFSET) * _C_STEP))
+    return mix64(h ^ (np.uint64(step + _DAY_OFFSET) * _C_STEP))
 
 
 @njit(cache=True, inline="always")

@@ -30,7 +30,7 @@ def clip01(v):
 
 @njit(cache=True)
 def kumaraswamy(u, a, b):
-    """A Kumaraswamy(a, b) value in [0, 1] from a uniform draw ``u`` (inverse CDF; Jones 2009)."""
+    """5 A Kumaraswamy(a, b) value in [0, 1] from a uniform draw ``u`` (inverse CDF; Jones 2009)."""
     return (1.0 - (1.0 - u) ** (1.0 / b)) ** (1.0 / a)
 
 

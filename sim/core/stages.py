@@ -108,6 +108,8 @@ def _clear(c, i):
     c.sponsor_id[i] = -1
     c.sponsees_total[i] = 0
     c.checkins_received[i] = 0
+    c.attended_days[i] = 0
+    c.sober_days_start[i] = 0
 
 
 @njit(cache=True)
@@ -142,6 +144,7 @@ def init_member(c, i):
     c.start_day[i] = -age
     c.ever_used[i] = using
     c.first_use_step[i] = 0 if using else -1
+    c.sober_days_start[i] = c.sober_days[i]
     c.propensity[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_PROPENSITY, -1), c.attendance_propensity_a,
                                   c.attendance_propensity_b)
     c.readiness[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_READINESS, -1), c.checkins_readiness_a,
@@ -200,6 +203,8 @@ def start_observation(c):
         c.sponsor_id[i] = c.sponsor[i]
         c.sponsees_total[i] = c.sponsees[i]
         c.checkins_received[i] = 0
+        c.attended_days[i] = 0
+        c.sober_days_start[i] = c.sober_days[i]
     c.clock[NEXT_ID] = n
 
 
@@ -635,6 +640,8 @@ def commit(c, i):
         c.strategy[i] = c.next_strategy[i]
     c.checkins_received[i] += c.checkins_in[i]
     if c.psychology_enabled:
+        if c.attended[i]:
+            c.attended_days[i] += 1
         c.missed[i] = c.next_missed[i]
         c.reached_prev[i] = c.reached[i]
         c.stress[i] = c.next_stress[i]

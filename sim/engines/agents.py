@@ -37,11 +37,12 @@ from sim.core.schema import Scenario
 VIEWS = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "start_day",
          "joined_step", "original", "missed", "sponsor", "sponsees", "reached_prev", "crisis_days", "ever_used",
          "first_use_step", "used_days", "help_days", "days", "sponsor_id", "sponsees_total", "checkins_received",
-         "attended", "reached", "payoff", "support", "lapsed", "relapsed")
+         "attended", "reached", "payoff", "support", "lapsed", "relapsed", "capital", "propensity", "readiness",
+         "attended_days", "sober_days_start")
 
 #: Member columns an agent reporter can collect (``MutualAidModel(member_reporters=True)``).
-MEMBER_REPORTERS = ("member_id", "attended", "using", "stress", "craving", "strategy", "sponsor", "reached",
-                    "sober_days", "missed")
+MEMBER_REPORTERS = ("member_id", "attended", "using", "stress", "craving", "capital", "strategy", "sponsor",
+                    "reached", "sober_days", "missed")
 
 
 class Member(FixedAgent):
