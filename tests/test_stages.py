@@ -49,7 +49,7 @@ def checkin_community(**over):
     comm = community(5, [(0, 1), (0, 2), (0, 3), (0, 4)], **{"checkins.enabled": True, "checkins.prob": 1.0,
                                                              "checkins.missed_threshold": 2, **over})
     set_state(comm, strategy=[COMPETE, HELP, COMPETE, HELP, HELP], using=[0, 0, 0, 1, 0], missed=[2, 0, 0, 0, 0],
-              attended=[0, 1, 1, 1, 0], iso=False, next_missed=[3, 0, 0, 0, 1])
+              attended=[0, 1, 1, 1, 0], iso=False, next_missed=[3, 0, 0, 0, 1], readiness=1.0)
     return comm
 
 
@@ -127,6 +127,7 @@ def test_a_helpers_readiness_scales_its_chance_of_reaching_out():
 def sponsor_community(**over):
     """Newcomer 0 and candidates 1-5 in one meeting (ties from 0 to 1, 2 and 3)."""
     comm = community(6, [(0, 1), (0, 2), (0, 3)], **{"sponsorship.enabled": True, "sponsorship.capacity": 2,
+                                                     "sponsorship.ask_prob": 1.0,
                                                      "sponsorship.min_sober_days": 365,
                                                      "population.newcomer_days": 90, **over})
     set_state(comm, strategy=[COMPETE, HELP, HELP, HELP, COMPETE, HELP], using=False,
