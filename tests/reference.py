@@ -170,7 +170,9 @@ class Reference:
             attended[i] = False
             if psych:
                 if not isolated[i]:
-                    p_att = clip01(ms[i]["propensity"] + at.tie_effect * min(1.0, total / ps.tie_target)
+                    newcomer = t - ms[i]["start_day"] < sc.population.newcomer_days
+                    p_att = clip01(ms[i]["propensity"] + at.newcomer_boost * float(newcomer)
+                                   + at.tie_effect * min(1.0, total / ps.tie_target)
                                    - at.stress_effect * ms[i]["stress"]
                                    + at.checkin_boost * float(ms[i]["reached_prev"])
                                    - at.using_effect * float(ms[i]["using"]))
@@ -357,7 +359,8 @@ class Reference:
 
         # 7.11
         if psych and sc.turnover.enabled:
-            leaving = [ms[i]["crisis_days"] >= sc.turnover.crisis_days for i in range(n)]
+            leaving = [ms[i]["crisis_days"] >= sc.turnover.crisis_days
+                       or self.U(rng.LEAVE, i) < sc.turnover.leave_prob for i in range(n)]
             for i in range(n):
                 k = ms[i]["sponsor"]
                 if leaving[i] and k >= 0 and not leaving[k]:

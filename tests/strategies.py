@@ -47,6 +47,7 @@ def scenarios(draw, psychology=None):
         "evolution.mutation": draw(st.sampled_from([0.0, 0.05])),
         "turnover.enabled": draw(st.booleans()),
         "turnover.crisis_days": draw(st.integers(1, 5)),
+        "turnover.leave_prob": draw(st.sampled_from([0.0, 0.02])),
         "ties.dynamic": draw(st.booleans()),
         "ties.form_prob": draw(st.floats(0, 1)),
         "population.initial_helpers": draw(st.floats(0, 1)),

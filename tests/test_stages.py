@@ -326,7 +326,7 @@ def test_no_tie_forms_when_a_member_has_no_room():
 # ----------------------------------------------------------------------------- 7.11 turnover
 def test_a_member_in_crisis_too_long_leaves_and_a_newcomer_takes_the_slot():
     comm = community(4, [(0, 1), (1, 2), (2, 3)], **{"turnover.enabled": True, "turnover.crisis_days": 5,
-                                                     "sponsorship.enabled": True})
+                                                     "sponsorship.enabled": True, "turnover.leave_prob": 0.0})
     # member 1 sponsors 0 and is sponsored by 2; it has been in crisis for 5 days
     set_state(comm, crisis_days=[0, 5, 0, 4], sponsor=[1, 2, -1, -1], sponsees=[0, 1, 1, 0], stress=0.3)
     day = 9
@@ -346,11 +346,22 @@ def test_a_member_in_crisis_too_long_leaves_and_a_newcomer_takes_the_slot():
     assert record["id"].tolist() == [1] and record["left_step"].tolist() == [day]
 
 
+def test_members_also_leave_for_other_reasons_with_leave_prob():
+    comm = community(40, [(0, 1)], **{"turnover.enabled": True, "turnover.leave_prob": 0.1})
+    day = 7
+    stages.open_day(comm.ref, day)
+    expected = [rng.uniform(comm.key, day, i, rng.LEAVE, -1) < 0.1 for i in range(40)]
+    assert 0 < sum(expected) < 40
+    schedule.turnover(comm)
+    assert comm.counts["dropouts"] == sum(expected)
+    assert [not comm["original"][i] for i in range(40)] == expected
+
+
 @pytest.mark.parametrize("rule, helpers, expected_share", [("initial", 3, 0.25), ("mix", 3, 0.75),
                                                            ("mix", 1, 0.25)])
 def test_a_newcomer_takes_its_strategy_by_the_newcomer_strategy_rule(rule, helpers, expected_share):
     comm = community(4, [(0, 1), (1, 2), (2, 3)], **{"turnover.enabled": True, "turnover.crisis_days": 5,
-                                                     "population.initial_helpers": 0.25,
+                                                     "population.initial_helpers": 0.25, "turnover.leave_prob": 0.0,
                                                      "turnover.newcomer_strategy": rule})
     for day in range(1, 40):
         set_state(comm, crisis_days=[9, 0, 0, 0], strategy=[HELP] * helpers + [COMPETE] * (4 - helpers))

@@ -58,6 +58,7 @@ INIT_READINESS = 27
 NEW_PROPENSITY = 28
 NEW_READINESS = 29
 ASK = 30
+LEAVE = 31
 
 #: Added to the day in every stream key, so that the days of the burn-in (negative) are keys too.
 _DAY_OFFSET = 1 << 40

@@ -111,6 +111,7 @@ class Attendance(_Section):
     stress_effect: float = P(0.4, "removed at stress 1", ge=0, le=1)
     using_effect: float = P(0.4, "removed while in a lapse", ge=0, le=1)
     checkin_boost: float = P(0.3, "added on the day after being reached by a check-in", ge=0, le=1)
+    newcomer_boost: float = P(0.4, "added while a member is a newcomer (population.newcomer_days): newcomers go to many meetings", ge=0, le=1)
     stress_relief: float = P(0.01, "stress removed by attending a meeting", ge=0, le=1)
     craving_relief: float = P(0.004, "craving removed by attending a meeting", ge=0, le=1)
 
@@ -173,6 +174,7 @@ class Turnover(_Section):
     enabled: bool = Field(True, description="members in crisis too long drop out and newcomers take their place")
     crisis_stress: float = P(0.85, "stress at or above which a member is in crisis (a lapse is always crisis)", ge=0, le=1)
     crisis_days: int = P(30, "consecutive crisis days after which a member drops out", ge=1, le=100000)
+    leave_prob: float = P(0.0005, "daily chance that a member leaves for other reasons (moves away, stops coming): the steady stream of newcomers", ge=0, le=1)
     newcomer_strategy: Literal[NEWCOMER_STRATEGIES] = Field("initial", description="how a newcomer picks its strategy: initial (HELP with population.initial_helpers) or mix (HELP with the community's share of helpers that day)")
 
 

@@ -260,8 +260,11 @@ def meet(c, i):
         if iso_i:
             att = False
         else:
+            base = c.propensity[i]
+            if c.clock[DAY] - c.start_day[i] < c.population_newcomer_days:
+                base += c.attendance_newcomer_boost
             prob = attend_prob(tot, c.stress[i], c.using[i], _f(c.reached_prev[i]), c.psychology_tie_target,
-                               c.propensity[i], c.attendance_tie_effect, c.attendance_stress_effect,
+                               base, c.attendance_tie_effect, c.attendance_stress_effect,
                                c.attendance_using_effect, c.attendance_checkin_boost)
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
         c.attended[i] = att
@@ -662,10 +665,12 @@ def commit(c, i):
 # ============================================================================ 7.11 turnover
 @njit(cache=True)
 def mark_leavers(c):
-    """7.11 Who leaves today: ``crisis_days >= turnover.crisis_days``. Returns how many."""
+    """7.11 Who leaves today: ``crisis_days >= turnover.crisis_days``, or ``U(LEAVE) < turnover.leave_prob``.
+    Returns how many."""
     gone = 0
+    sk = c.keys[rng.LEAVE]
     for i in range(c.strategy.shape[0]):
-        out = c.crisis_days[i] >= c.turnover_crisis_days
+        out = c.crisis_days[i] >= c.turnover_crisis_days or uniform_in(sk, i, -1) < c.turnover_leave_prob
         c.leaving[i] = out
         if out:
             gone += 1
