@@ -2,6 +2,17 @@
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# The kernel's parallel loops run on numba's OpenMP layer. By default its
+# threads spin after every loop, waiting for the next one; on a busy machine
+# (two runs at once, a test suite, a dashboard beside a sweep) the spinning
+# threads of one process starve the others: two 200-day runs of 300 members
+# side by side took 472 s instead of 2.2 s here. Sleeping threads cost a
+# little when the process is alone (2.2 -> 3.1 s) and keep runs side by side
+# at 4 s (benchmarks/RESULTS.md). Set OMP_WAIT_POLICY yourself to override.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from sim.core.schema import Scenario  # noqa: E402
 
 __all__ = ["Scenario", "__version__", "load_scenario", "run"]

@@ -232,7 +232,8 @@ def test_a_lapse_becomes_a_relapse_on_the_day_it_reaches_relapse_days():
 
 def test_a_lapse_resets_sober_days_and_counts_as_a_relapse_at_once_when_relapse_days_is_1():
     comm = community(2, [(0, 1)], **{"psychology.relapse_days": 1, "psychology.lapse_max": 1.0,
-                                     "psychology.lapse_midpoint": 0.0, "psychology.lapse_width": 0.001})
+                                     "psychology.lapse_midpoint": 0.0, "psychology.lapse_width": 0.001,
+                                     "recovery.enabled": False})
     set_state(comm, using=False, sober_days=[40, 40], craving=0.5)
     run(comm, "meet")
     run(comm, "update_mind")
