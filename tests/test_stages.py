@@ -87,29 +87,28 @@ def test_a_check_in_happens_with_probability_prob_times_the_tie():
     assert comm["checkins_in"][0] == int(u < 0.5 * 0.6)
 
 
-def test_a_helper_makes_at_most_capacity_check_ins_to_its_strongest_ties_first():
-    # helper 0 attends; members 1, 2, 3 are absent for long enough; ties 0-1 0.4, 0-2 0.9, 0-3 0.9
+def capacity_community(capacity):
+    """Helper 0 attends; members 1, 2, 3 are absent long enough; ties 0-1 0.4, 0-2 0.9, 0-3 0.9."""
     comm = community(4, [(0, 1), (0, 2), (0, 3)], **{"checkins.enabled": True, "checkins.prob": 1.0,
-                                                     "checkins.capacity": 2, "checkins.missed_threshold": 1})
+                                                     "checkins.capacity": capacity, "checkins.missed_threshold": 1})
     set_state(comm, strategy=[HELP, COMPETE, COMPETE, COMPETE], using=False, missed=[0, 3, 3, 3],
               attended=[1, 0, 0, 0], iso=False, readiness=1.0, next_missed=[0, 4, 4, 4])
-    set_tie(comm, 0, 1, 0.4)
-    set_tie(comm, 0, 2, 0.9)
-    set_tie(comm, 0, 3, 0.9)
+    for j, w in ((1, 0.4), (2, 0.9), (3, 0.9)):
+        set_tie(comm, 0, j, w)
+    return comm
+
+
+def test_a_helper_makes_at_most_capacity_check_ins_to_its_strongest_ties_first():
+    comm = capacity_community(2)
     # with prob 1 and readiness 1, 0 would reach 1 with chance 0.4: pick a day on which it would
     day = next(d for d in range(1, 500) if rng.uniform(comm.key, d, 1, rng.CHECKIN, 0) < 0.4)
     run(comm, "check_in", day=day)
-    assert comm["checkins_in"].tolist() == [0, 0, 1, 1]   # two calls: the two strongest ties (2 before 3: slot)
+    assert comm["checkins_in"].tolist() == [0, 0, 1, 1]   # two calls: the two strongest ties
     assert comm["calls_made"][0] == 2
-    comm1 = community(4, [(0, 1), (0, 2), (0, 3)], **{"checkins.enabled": True, "checkins.prob": 1.0,
-                                                      "checkins.capacity": 1, "checkins.missed_threshold": 1})
-    set_state(comm1, strategy=[HELP, COMPETE, COMPETE, COMPETE], using=False, missed=[0, 3, 3, 3],
-              attended=[1, 0, 0, 0], iso=False, readiness=1.0, next_missed=[0, 4, 4, 4])
-    set_tie(comm1, 0, 1, 0.4)
-    set_tie(comm1, 0, 2, 0.9)
-    set_tie(comm1, 0, 3, 0.9)
-    run(comm1, "check_in", day=day)
-    assert comm1["checkins_in"].tolist() == [0, 0, 1, 0] and comm1["calls_made"][0] == 1
+    comm = capacity_community(1)
+    run(comm, "check_in", day=day)
+    assert comm["checkins_in"].tolist() == [0, 0, 1, 0]   # one call: equal ties, the lower slot first
+    assert comm["calls_made"][0] == 1
 
 
 def test_a_helpers_readiness_scales_its_chance_of_reaching_out():
