@@ -1,0 +1,64 @@
+"""The cohort patterns (sim/experiments/patterns.py) and the calibration score, on hand-made inputs."""
+
+import math
+from types import SimpleNamespace
+
+import pandas as pd
+
+from sim.core.schema import Scenario
+from sim.experiments import calibrate, patterns
+
+
+def fake_result(rows, threshold=2):
+    sc = Scenario().model_copy(update={"checkins": Scenario().checkins.model_copy(
+        update={"missed_threshold": threshold})})
+    md = pd.DataFrame(rows, columns=["step", "id", "attended"])
+    return SimpleNamespace(scenario=sc, member_days=md)
+
+
+def test_absence_spells_count_from_the_check_in_threshold_and_censor_open_spells():
+    # member 0: away days 1-5, back on day 6 (threshold 2: checkable from its 3rd day away, day 3;
+    # back 3 days after reaching it); away 7-8 only (too short); member 1: away from day 2 to the end
+    att0 = [False, False, False, False, False, True, False, False, True, True]
+    att1 = [True] + [False] * 9
+    rows = [(t + 1, 0, a) for t, a in enumerate(att0)] + [(t + 1, 1, a) for t, a in enumerate(att1)]
+    out = patterns.absence_spells(fake_result(rows))
+    assert out["spells"] == 2                 # one ended, one censored; the 2-day absence is not a spell
+    assert out["days_to_return"] == 3.0
+    assert out["returned_within_30_days"] == 0.5
+
+
+def test_entry_cohort_follows_newcomers_a_year_from_joining():
+    mem = pd.DataFrame({
+        "joined_step": [0, 10, 20, 95],
+        "first_use_step": pd.array([5, 40, 500, None], dtype="Int64"),
+        "help_share": [1.0, 1.0, 0.0, 1.0],
+        "sponsor_id": pd.array([None, 3, None, None], dtype="Int64"),
+    })
+    out = patterns.entry_cohort(mem)
+    assert out["entry_members"] == 2                   # joined on days 1..90
+    assert out["entry_used_within_year"] == 0.5        # 30 days after joining yes, 480 days no
+    assert out["entry_first_use_within_90_days"] == 1.0
+    assert out["entry_sponsored"] == 0.5 and out["entry_sponsored_abstinent"] == 0.0
+
+
+def test_the_calibration_score_is_zero_on_target_and_grows_away_from_it():
+    p = {k: m for k, (m, _) in calibrate.TARGETS.items()}
+    p.update(entry_helpers_abstinent=0.36, entry_nonhelpers_abstinent=0.2)  # ratio 1.8
+    assert math.isclose(calibrate.score(p), 0.0, abs_tol=1e-12)
+    k, (m, sd) = next(iter(calibrate.TARGETS.items()))
+    assert math.isclose(calibrate.score(dict(p, **{k: m + sd})), 1.0)
+
+
+def test_the_search_scores_points_and_sorts_them(monkeypatch):
+    def fake_evaluate(x, seeds):
+        p = {k: m for k, (m, _) in calibrate.TARGETS.items()}
+        p.update(entry_helpers_abstinent=0.36, entry_nonhelpers_abstinent=0.2)
+        p["entry_used_within_year"] = x["psychology.lapse_max"]  # a score that depends on the point
+        return p
+
+    monkeypatch.setattr(calibrate, "evaluate", fake_evaluate)
+    rows = calibrate.search(6, [0], rng_seed=3, log=lambda *_: None)
+    assert len(rows) == 6 and [r[0] for r in rows] == sorted(r[0] for r in rows)
+    lo, hi = calibrate.SPACE["psychology.lapse_max"]
+    assert all(lo <= r[1]["psychology.lapse_max"] <= hi for r in rows)
