@@ -69,14 +69,12 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
         ``sim.core.members.MAX_MEMBER_DAY_ROWS`` rows, checked before the run).
     progress : called as ``progress(step, steps)`` after every step.
     """
-    from sim.core.members import MAX_MEMBER_DAY_ROWS, MemberDays
+    from sim.core.members import MemberDays, member_days_too_many
 
     sc = prepare(scenario, seed=seed, steps=steps, set=set)
     used = resolve_engine(sc, engine)
-    rows = sc.population.size * (sc.steps + 1)
-    if member_days and rows > MAX_MEMBER_DAY_ROWS:
-        raise ValueError(f"member_days: population.size x (steps + 1) = {rows:,} rows is above the limit of "
-                         f"{MAX_MEMBER_DAY_ROWS:,}; run fewer members or days")
+    if member_days and member_days_too_many(sc):
+        raise ValueError(f"member_days: {member_days_too_many(sc)}")
     t0 = time.perf_counter()
     model = make_model(sc, used)
     days = MemberDays() if member_days else None

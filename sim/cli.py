@@ -110,12 +110,10 @@ def cmd_run(args) -> int:
     engine = resolve_engine(sc, args.engine)
     out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name))
     if args.member_days:
-        from sim.core.members import MAX_MEMBER_DAY_ROWS
+        from sim.core.members import member_days_too_many
 
-        rows = sc.population.size * (sc.steps + 1)
-        if rows > MAX_MEMBER_DAY_ROWS:
-            raise UsageError(f"--member-days: population.size={sc.population.size} x (steps + 1)={sc.steps + 1} "
-                             f"is {rows:,} rows, above the limit of {MAX_MEMBER_DAY_ROWS:,}")
+        if member_days_too_many(sc):
+            raise UsageError(f"--member-days: {member_days_too_many(sc)}")
 
     from sim.api import run
     from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary

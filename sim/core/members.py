@@ -89,6 +89,15 @@ DAY_COLUMNS: dict[str, str] = {
 MAX_MEMBER_DAY_ROWS = 20_000_000
 
 
+def member_days_too_many(sc) -> str | None:
+    """Why a scenario's member_days output would be refused (too many rows), or None."""
+    rows = sc.population.size * (sc.steps + 1)
+    if rows <= MAX_MEMBER_DAY_ROWS:
+        return None
+    return (f"population.size={sc.population.size} x (steps + 1)={sc.steps + 1} is {rows:,} rows, "
+            f"above the limit of {MAX_MEMBER_DAY_ROWS:,}")
+
+
 class MemberDays:
     """Collects one row per member per day from a community (both engines): call :meth:`collect`
     after day 0 and after every step, then :meth:`frame`."""

@@ -261,7 +261,7 @@ def meet(c, i):
             att = False
         else:
             base = c.propensity[i]
-            if c.clock[DAY] - c.start_day[i] < c.population_newcomer_days:
+            if is_newcomer(c, i, c.clock[DAY]):
                 base += c.attendance_newcomer_boost
             prob = attend_prob(tot, c.stress[i], c.using[i], _f(c.reached_prev[i]), c.psychology_tie_target,
                                base, c.attendance_tie_effect, c.attendance_stress_effect,
@@ -424,13 +424,13 @@ def update_mind(c, i):
     ud = c.use_days[i]
     sd = c.sober_days[i]
     rec = c.recovery_enabled
-    cap = c.capital[i] if rec else 0.0
+    kappa = c.capital[i] if rec else 0.0
     lap = False
     rel = False
     if not u:
         p = lapse_prob(y, c.psychology_lapse_max, c.psychology_lapse_midpoint, c.psychology_lapse_width)
         if rec:
-            p = protected(p, cap, c.recovery_protection)
+            p = protected(p, kappa, c.recovery_protection)
         if uniform_in(c.keys[rng.LAPSE], i, -1) < p:
             u = True
             ud = 1
@@ -441,7 +441,7 @@ def update_mind(c, i):
         else:
             sd += 1
     else:
-        stop = stop_prob(c.support[i], _f(c.reached[i]), _f(c.called[i]), cap, c.psychology_stop_base,
+        stop = stop_prob(c.support[i], _f(c.reached[i]), _f(c.called[i]), kappa, c.psychology_stop_base,
                          c.psychology_stop_support, c.checkins_stop_boost, c.sponsorship_stop_boost,
                          c.recovery_return_boost)
         if uniform_in(c.keys[rng.STOP], i, -1) < stop:
@@ -457,7 +457,7 @@ def update_mind(c, i):
     c.next_sober_days[i] = sd
     c.next_crisis[i] = c.crisis_days[i] + 1 if (u or x >= c.turnover_crisis_stress) else 0
     if rec:
-        c.next_capital[i] = capital_next(cap, not c.using[i], lap, _f(c.attended[i]), _f(help_acts > 0.0),
+        c.next_capital[i] = capital_next(kappa, not c.using[i], lap, _f(c.attended[i]), _f(help_acts > 0.0),
                                          c.support[i], c.recovery_build, c.recovery_meeting_bonus,
                                          c.recovery_help_bonus, c.recovery_support_bonus, c.recovery_lapse_loss,
                                          c.recovery_use_loss)
