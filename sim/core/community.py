@@ -84,6 +84,7 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     # today's transient values
     "iso": (np.bool_, "day"),
     "attended": (np.bool_, "day"),
+    "role": (np.int8, "day"),
     "next_missed": (np.int32, "day"),
     "tie_total": (np.float64, "day"),
     "payoff": (np.float64, "day"),

@@ -87,14 +87,26 @@ def tally(comm: Community) -> None:
 
 
 def turnover(comm: Community) -> None:
-    """7.11 Members in crisis for ``turnover.crisis_days`` leave (their records are kept); newcomers join."""
+    """7.11 Members in crisis for ``turnover.crisis_days``, and those who drift away
+    (``turnover.leave_prob``), leave (their records are kept); newcomers take their places."""
     from sim.core.members import member_records
 
     gone = stages.mark_leavers(comm.ref)
     if gone:
-        comm.records.append(member_records(comm, np.flatnonzero(comm["leaving"]), left=comm.day))
-        stages.replace_leavers(comm.ref)
+        leavers = np.flatnonzero(comm["leaving"])
+        comm.records.append(member_records(comm, leavers, left=comm.day))
+        stages.replace_leavers(comm.ref, leavers, newcomer_help_share(comm))
+        stages.drop_left_sponsors(comm.ref)
     comm.counts["dropouts"] = int(gone)
+
+
+def newcomer_help_share(comm: Community) -> float:
+    """7.11 A newcomer's chance of joining as a helper (``turnover.newcomer_strategy``): the
+    initial share, or today's share of helpers in the community, leavers included."""
+    p = comm.params
+    if p.newcomer_strategy_code == stages.MIX:
+        return float(np.count_nonzero(comm["strategy"] == stages.HELP)) / comm.n
+    return float(p.population_initial_helpers)
 
 
 PSY = ("psychology_enabled",)

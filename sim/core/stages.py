@@ -51,6 +51,7 @@ from sim.core.rules import (
 )
 
 FERMI, IMITATE_BEST, DEATH_BIRTH = 0, 1, 2  # evolution_rule_code (order of schema.EVOLUTION_RULES)
+NEEDS, ACTIVE = 1, 2  # bits of role: needs a check-in today, can make one today (7.4)
 INITIAL, MIX = 0, 1  # newcomer_strategy_code (order of schema.NEWCOMER_STRATEGIES)
 
 
@@ -271,19 +272,32 @@ def meet(c, i):
         c.next_missed[i] = 0 if att else c.missed[i] + 1
     else:
         c.attended[i] = False
+    checkin_role(c, i)
 
 
 # ============================================================================ 7.4 check-ins
 @njit(cache=True, inline="always")
+def checkin_role(c, i):
+    """Member i's part in today's check-ins (``role``: NEEDS, ACTIVE bits), once attendance is known.
+
+    :func:`meet` sets it at its end, so the neighbours' tie loops of :func:`check_in` read one byte.
+    """
+    role = NEEDS if (c.missed[i] >= c.checkins_missed_threshold and not c.attended[i]) else 0
+    if c.strategy[i] == HELP and not c.using[i] and (c.attended[i] or c.iso[i]):
+        role |= ACTIVE
+    c.role[i] = role
+
+
+@njit(cache=True, inline="always")
 def needs_checkin(c, i):
-    """Absent today after ``checkins.missed_threshold`` missed meetings."""
-    return c.missed[i] >= c.checkins_missed_threshold and not c.attended[i]
+    """Absent today after ``checkins.missed_threshold`` missed meetings (set by :func:`meet`)."""
+    return (c.role[i] & NEEDS) != 0
 
 
 @njit(cache=True, inline="always")
 def can_check_in(c, j):
-    """An active helper: HELP, sober, and at today's meeting or phoning from a closed one."""
-    return c.strategy[j] == HELP and not c.using[j] and (c.attended[j] or c.iso[j])
+    """An active helper: HELP, sober, and at today's meeting or phoning from a closed one (set by :func:`meet`)."""
+    return (c.role[j] & ACTIVE) != 0
 
 
 @njit(cache=True, inline="always")
@@ -663,40 +677,38 @@ def commit(c, i):
 
 
 # ============================================================================ 7.11 turnover
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def mark_leavers(c):
     """7.11 Who leaves today: ``crisis_days >= turnover.crisis_days``, or ``U(LEAVE) < turnover.leave_prob``.
     Returns how many."""
     gone = 0
     sk = c.keys[rng.LEAVE]
-    for i in range(c.strategy.shape[0]):
+    for i in prange(c.strategy.shape[0]):
         out = c.crisis_days[i] >= c.turnover_crisis_days or uniform_in(sk, i, -1) < c.turnover_leave_prob
         c.leaving[i] = out
-        if out:
-            gone += 1
+        gone += 1 if out else 0
     return gone
 
 
+@njit(parallel=True, cache=True)
+def drop_left_sponsors(c):
+    """7.11 Members whose sponsor left today lose it (each writes only its own entry)."""
+    for i in prange(c.strategy.shape[0]):
+        k = c.sponsor[i]
+        if k >= 0 and c.leaving[k]:
+            c.sponsor[i] = -1
+
+
 @njit(cache=True)
-def replace_leavers(c):
-    """7.11 Leavers' sponsors lose a sponsee, their ties go at both ends, newcomers take their slots,
-    and members whose sponsor left lose it (serial, slot order)."""
-    n = c.strategy.shape[0]
-    help_share = c.population_initial_helpers
-    if c.newcomer_strategy_code == MIX:  # the community's share of helpers today, leavers included
-        helpers = 0
-        for i in range(n):
-            if c.strategy[i] == HELP:
-                helpers += 1
-        help_share = helpers / n
-    for i in range(n):
-        if c.leaving[i]:
-            k = c.sponsor[i]
-            if k >= 0 and not c.leaving[k]:
-                c.sponsees[k] -= 1
-    for i in range(n):
-        if not c.leaving[i]:
-            continue
+def replace_leavers(c, leavers, help_share):
+    """7.11 Leavers (slots ``leavers``, ascending) go: their sponsors lose a sponsee, their ties go at
+    both ends, newcomers take their slots (a helper with chance ``help_share``: see
+    :func:`sim.core.schedule.newcomer_help_share`). Then :func:`drop_left_sponsors`."""
+    for i in leavers:
+        k = c.sponsor[i]
+        if k >= 0 and not c.leaving[k]:
+            c.sponsees[k] -= 1
+    for i in leavers:
         start = c.tie_ptr[i]
         for k in range(start, start + c.deg[i]):
             remove_tie(c, c.tie_nbr[k], i)
@@ -704,13 +716,8 @@ def replace_leavers(c):
             c.tie_nbr[k] = -1
             c.tie_w[k] = 0.0
         c.deg[i] = 0
-    for i in range(n):
-        if c.leaving[i]:
-            join(c, i, help_share)
-    for i in range(n):
-        k = c.sponsor[i]
-        if k >= 0 and c.leaving[k]:
-            c.sponsor[i] = -1
+    for i in leavers:
+        join(c, i, help_share)
 
 
 # ============================================================================ helpers for the outputs
