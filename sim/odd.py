@@ -152,12 +152,14 @@ def parameter_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
 
 def parameter_table() -> str:
     """The scenario parameters as Markdown, one table per section of :class:`sim.core.schema.Scenario`."""
-    header = "| key | type | default | allowed | meaning |\n|---|---|---|---|---|"
+    from sim.core.provenance import status
+
+    header = "| key | type | default | allowed | status | meaning |\n|---|---|---|---|---|---|"
     groups: dict[str, list[str]] = {}
     for key, typ, default, allowed, meaning in parameter_rows():
         section = key.split(".", 1)[0] if "." in key else ""
         groups.setdefault(section, []).append(
-            f"| `{key}` | {typ} | {default} | {_cell(allowed)} | {_cell(meaning)} |")
+            f"| `{key}` | {typ} | {default} | {_cell(allowed)} | {status(key, typ)} | {_cell(meaning)} |")
     parts = []
     for section, lines in groups.items():
         title = f"**{section}**" if section else "**top level**"

@@ -233,3 +233,30 @@ def test_the_odd_schedule_table_is_the_schedule():
     assert odd.extract_block(text, "schedule") == odd_table()
     for stage in SCHEDULE:
         assert f"`{stage.name}`" in odd_table()
+
+
+def test_every_parameter_has_a_status_and_the_fitted_ones_are_the_calibration_space():
+    from sim.core import provenance
+    from sim.experiments import calibrate
+    from sim.odd import parameter_rows
+
+    assert set(provenance.FITTED) == set(calibrate.SPACE)
+    keys = {k for k, *_ in parameter_rows()}
+    for k in list(provenance.SOURCED) + list(provenance.DESIGN):
+        assert k in keys, f"{k} is not a scenario key"
+    got = {k: provenance.status(k, typ) for k, typ, *_ in parameter_rows()}
+    assert got["psychology.lapse_max"] == "fitted" and got["population.burn_in"] == "design"
+    assert got["psychology.stop_base"] == "free" and got["checkins.enabled"] == "setting"
+    assert got["game.T"] == "setting"
+
+
+def test_the_sensitivity_sweep_screens_every_fitted_parameter():
+    import yaml
+
+    from sim.core import provenance
+
+    sweep = yaml.safe_load(open(ROOT / "scenarios" / "sweeps" / "sobol-psychology.yaml"))
+    ranged = {k for k, v in sweep["parameters"].items() if isinstance(v, dict)}
+    assert set(provenance.FITTED) <= ranged
+    from sim.core.provenance import status
+    assert all(status(k, "float") in ("fitted", "free") for k in ranged)

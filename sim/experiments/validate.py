@@ -33,17 +33,20 @@ class Check:
     passed: bool
     detail: str = ""
     series: dict = field(default_factory=dict, repr=False)
-    group: str = "classic"  # classic, fitted (a calibration target: not a check) or independent
+    group: str = "classic"  # classic, fitted (a calibration target: not a check), independent or sizes
+    verdict: str = ""  # sizes: where the published figure lies against the model's interval
 
     @property
     def is_check(self) -> bool:
-        return self.group != "fitted"
+        return self.group in ("classic", "independent")
 
 
 GROUPS = {"classic": "Classic games (psychology off)",
           "fitted": "Fitted: the calibration targets, on calibration seeds (they show the fit; they are not "
                     "independent checks)",
-          "independent": "Independent: patterns that were not fitted, on validation seeds"}
+          "independent": "Independent: patterns that were not fitted, on validation seeds",
+          "sizes": "Effect sizes beside the studies: check-ins, sponsorship and a closure, each arm against "
+                   "baseline on the validation seeds (docs/ODD.md 1.3; a comparison, not a pass/fail check)"}
 
 
 def Fitted(*args, **kw) -> Check:
@@ -56,9 +59,13 @@ def Independent(*args, **kw) -> Check:
 
 def summary(checks: list[Check]) -> str:
     real = [c for c in checks if c.is_check]
-    fit = [c for c in checks if not c.is_check]
-    return (f"{sum(c.passed for c in real)}/{len(real)} checks passed; "
+    sizes = [c for c in checks if c.group == "sizes" and c.verdict != "no published size"]
+    fit = [c for c in checks if c.group == "fitted"]
+    text = (f"{sum(c.passed for c in real)}/{len(real)} checks passed; "
             f"{sum(c.passed for c in fit)}/{len(fit)} fitted patterns on target")
+    if sizes:
+        text += f"; {sum(c.verdict == 'consistent' for c in sizes)}/{len(sizes)} effect sizes consistent with the studies"
+    return text
 
 
 def _run(name, **kw):
@@ -197,33 +204,39 @@ def fitted_patterns(quick: bool) -> list[Check]:
     ]
 
 
+_ARM_RUNS: dict = {}
+
+
+def validation_runs(quick: bool) -> dict[str, list[dict]]:
+    """The four arms of :mod:`sim.experiments.effects` on the validation seeds, two years each
+    (run once, shared by the independent patterns and the effect sizes)."""
+    from sim.experiments.effects import run_arms
+
+    if quick not in _ARM_RUNS:
+        _ARM_RUNS.clear()
+        _ARM_RUNS[quick] = run_arms(VALIDATION_SEEDS[: 8 if quick else 20], steps=2 * 365)
+    return _ARM_RUNS[quick]
+
+
 def independent_patterns(quick: bool) -> list[Check]:
     """Patterns nobody fitted, on validation seeds, each with a one-sided paired Wilcoxon test (alpha 0.01)."""
-    from sim.experiments.patterns import absence_spells, measure
+    runs = validation_runs(quick)
+    on, off = runs["baseline"], runs["no-checkins"]
 
-    seeds = list(VALIDATION_SEEDS[: 8 if quick else 20])
-    sp, unsp, ret_on, ret_off, in30_on, in30_off, y1, y2 = ([] for _ in range(8))
-    for s in seeds:
-        r = _run("baseline", seed=s, steps=730, members=True, member_days=True)
-        m = measure(r)
-        sp.append(m["entry_sponsored_abstinent"])
-        unsp.append(m["entry_unsponsored_abstinent"])
-        y1.append(m["lapses_per_member_year"])
-        y2.append(m["lapses_per_member_year2"])
-        on = absence_spells(r)
-        off = absence_spells(_run("no-checkins", seed=s, steps=730, member_days=True))
-        ret_on.append(on["days_to_return"])
-        ret_off.append(off["days_to_return"])
-        in30_on.append(on["returned_within_30_days"])
-        in30_off.append(off["returned_within_30_days"])
-    detail = f"{len(seeds)} validation seeds"
+    def col(rows, key):
+        return np.array([r[key] for r in rows], dtype=np.float64)
+
+    detail = f"{len(on)} validation seeds"
+    sp, unsp = col(on, "entry_sponsored_abstinent"), col(on, "entry_unsponsored_abstinent")
     keep = np.isfinite(sp) & np.isfinite(unsp)
-    sp, unsp = np.asarray(sp)[keep], np.asarray(unsp)[keep]
+    sp, unsp = sp[keep], unsp[keep]
     a, b = float(np.mean(sp)), float(np.mean(unsp))
     p_sp = _paired_p(sp, unsp)
+    ret_on, ret_off = col(on, "days_to_return"), col(off, "days_to_return")
     d_on, d_off = float(np.mean(ret_on)), float(np.mean(ret_off))
     p_ret = _paired_p(ret_off, ret_on)
-    w_on, w_off = float(np.mean(in30_on)), float(np.mean(in30_off))
+    w_on, w_off = float(np.mean(col(on, "returned_within_30_days"))), float(np.mean(col(off, "returned_within_30_days")))
+    y1, y2 = col(on, "lapses_per_member_year"), col(on, "lapses_per_member_year2")
     ratio = float(np.mean(y2)) / float(np.mean(y1))
     return [
         Independent("Newcomers with a sponsor stay abstinent more often (early affiliation)",
@@ -231,15 +244,30 @@ def independent_patterns(quick: bool) -> list[Check]:
                     "sponsored > unsponsored (one-sided p < 0.01)", a - b, a > b and p_sp < 0.01,
                     f"abstinent a year after joining: {a:.3f} sponsored vs {b:.3f} not; p = {p_sp:.2g}; "
                     f"{int(keep.sum())} of {detail}"),
-        Independent("Check-ins bring absent members back sooner", "Scott & Dennis 2009, Addiction 104:959 "
-                    "(days to re-entry 376 vs 600: ratio 0.63; returned 64% vs 51%)",
+        Independent("Check-ins bring absent members back sooner", "Dennis, Scott & Funk 2003, Eval Program "
+                    "Plann 26:339 (ERI-1: days to re-entry 376 vs 600; returned 64% vs 51%)",
                     "days to return with / without check-ins < 1 (one-sided p < 0.01)", d_on / d_off,
                     d_on < d_off and p_ret < 0.01, f"{d_on:.1f} vs {d_off:.1f} days after the threshold; back "
-                    f"within 30 days {w_on:.2f} vs {w_off:.2f}; p = {p_ret:.2g}; {detail}"),
+                    f"within 30 days {w_on:.2f} vs {w_off:.2f}; p = {p_ret:.2g}; {detail}; its size: see below"),
         Independent("A community at steady state: lapses in year 2 / year 1", "docs/ODD.md 5 (burn-in)",
                     "0.85-1.15", ratio, 0.85 <= ratio <= 1.15, f"{np.mean(y1):.2f} vs {np.mean(y2):.2f} lapses "
                     f"per member-year; {detail}"),
     ]
+
+
+def effect_sizes(quick: bool) -> list[Check]:
+    """The sizes of :func:`sim.experiments.effects.effects` beside the published ones (docs/ODD.md 1.3)."""
+    from sim.experiments.effects import effects
+
+    runs = validation_runs(quick)
+    n = len(runs["baseline"])
+    out = []
+    for e in effects(runs):
+        out.append(Check(f"{e.intervention}: {e.outcome}", e.source if e.source != "-" else "(no study gives it)",
+                         e.published_text, e.model, e.verdict == "consistent",
+                         f"{e.measure}, {e.arms}; 95% interval {e.low:.3f} to {e.high:.3f}; direction p = "
+                         f"{e.p:.2g}; {n} seeds", group="sizes", verdict=e.verdict))
+    return out
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Check]:
@@ -247,13 +275,19 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Check]:
     steps = [("Nowak-May regimes", lambda: nowak_may_regimes(quick)), ("kaleidoscope", lambda: [kaleidoscope(quick)]),
              ("Fermi", lambda: [fermi_direction(quick)]), ("death-birth", lambda: [death_birth_direction(quick)]),
              ("fitted recovery patterns", lambda: fitted_patterns(quick)),
-             ("independent recovery patterns", lambda: independent_patterns(quick))]
+             ("independent recovery patterns", lambda: independent_patterns(quick)),
+             ("effect sizes", lambda: effect_sizes(quick))]
     for label, fn in steps:
         t0 = time.perf_counter()
         got = fn()
         checks.extend(got)
-        word = "on target" if got and not got[0].is_check else "passed"
-        log(f"  {label}: {sum(c.passed for c in got)}/{len(got)} {word} ({time.perf_counter() - t0:.0f} s)")
+        if got and got[0].group == "sizes":
+            sized = [c for c in got if c.verdict != "no published size"]
+            log(f"  {label}: {sum(c.passed for c in sized)}/{len(sized)} consistent with the studies, "
+                f"{len(got) - len(sized)} without a published size ({time.perf_counter() - t0:.0f} s)")
+        else:
+            word = "on target" if got and not got[0].is_check else "passed"
+            log(f"  {label}: {sum(c.passed for c in got)}/{len(got)} {word} ({time.perf_counter() - t0:.0f} s)")
     return checks
 
 
@@ -268,8 +302,12 @@ def table(checks: list[Check]) -> str:
                   "| check | source | expected | measured | result |", "|---|---|---|---|---|"]
         for c in rows:
             detail = f" ({c.detail})" if c.detail else ""
-            result = ("on target" if c.passed else "off target") if group == "fitted" else \
-                ("pass" if c.passed else "FAIL")
+            if group == "sizes":
+                result = c.verdict
+            elif group == "fitted":
+                result = "on target" if c.passed else "off target"
+            else:
+                result = "pass" if c.passed else "FAIL"
             lines.append(f"| {c.name} | {c.source} | {c.expected} | {c.measured:.3f}{detail} | {result} |")
     return "\n".join(x for x in lines if x is not None)
 
