@@ -74,3 +74,22 @@ def test_the_verdict_says_where_the_published_figure_lies(measure, model, low, h
     lo, hi = published if isinstance(published, tuple) else (published, float("nan"))
     e = Effect("x", "y", measure, model, low, high, 0.001, lo, "", "", "", published_high=hi)
     assert e.verdict == verdict
+
+
+def test_the_sensitivity_ranking_orders_by_total_index_and_says_what_matters(tmp_path):
+    import pandas as pd
+
+    from sim.experiments import sensitivity
+
+    idx = pd.DataFrame({"metric": ["m"] * 3, "parameter": ["psychology.lapse_max", "psychology.shame", "x.y"],
+                        "S1": [0.1, 0.5, 0.0], "S1_conf": [0.05] * 3, "ST": [0.2, 0.6, 0.04],
+                        "ST_conf": [0.2, 0.1, 0.01]})
+    g = sensitivity.ranking(idx)["m"]
+    assert g["parameter"].tolist() == ["psychology.shame", "psychology.lapse_max", "x.y"]
+    assert g["matters"].tolist() == [True, False, False]     # 0.2 - 0.2 is not above the threshold
+    assert g["status"].tolist() == ["free", "fitted", "setting"]
+    text = sensitivity.markdown(idx)
+    assert "matters (ST lower bound > 0.05): `psychology.shame`" in text
+    (tmp_path / "sobol.csv").write_text(idx.to_csv(index=False))
+    assert sensitivity.main([str(tmp_path)]) == 0
+    assert sensitivity.main([str(tmp_path / "missing")]) == 2
