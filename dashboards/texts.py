@@ -4,8 +4,8 @@
 WATCH = {
     "baseline": (
         "A community of 500 in meetings of 25. **Watch the crimson rings** (members in a lapse): most come "
-        "back within days because helpers around them check in and sponsors answer calls. The curves show "
-        "relapses staying rare while most members keep helping."
+        "back within days; helpers who check in and sponsors who answer calls make lapses a little shorter. "
+        "The curves show most members staying abstinent through the year while most keep helping."
     ),
     "kropotkin": (
         "Blue squares help, orange squares compete; darker means more stressed, crimson means using. "

@@ -25,6 +25,7 @@ def test_sizes_are_computed_from_the_paired_seeds():
                [rng.uniform(0.8, 1.0, 30) for _ in range(k)], [0.5] * k, [20.0] * k, [0.05] * k)
     no_ck = arm([60.0 + i for i in range(k)], [8.0] * k, [10.0] * k,
                 [a - 0.1 for a in (r["entry_days_abstinent"] for r in base)], [0.4] * k, [20.0] * k, [0.05] * k)
+    base = [dict(r, closure_lapses_per_100=99.0) for r in base]   # the closure is read against no-checkins
     no_sp = arm([70.0 + i for i in range(k)], [4.0] * k, [5.0] * k,
                 [r["entry_days_abstinent"] for r in base], [1 / 3] * k, [20.0] * k, [0.05] * k)
     iso = arm([50.0 + i for i in range(k)], [4.0] * k, [5.0] * k,

@@ -81,3 +81,32 @@ def test_helpers_stay_abstinent_more_often_than_non_helpers():
         helper = orig["help_share"] > 0.5
         diffs.append((~orig[helper]["ever_used"]).mean() - (~orig[~helper]["ever_used"]).mean())
     assert stats.wilcoxon(diffs, alternative="greater").pvalue < ALPHA
+
+
+@pytest.mark.slow
+def test_baseline_is_a_healthy_community():
+    # docs/ODD.md 1.2 "A healthy baseline" and the dashboard's baseline text: most day-0 members stay
+    # abstinent through a year (one-sample Wilcoxon of the share who use against one half), most keep helping
+    used, helping = [], []
+    for s in range(N_SEEDS):
+        r = sim.run("baseline", seed=s, engine="kernel", steps=365, set={"population.size": 300}, members=True)
+        d0 = r.members[r.members["joined_step"] == 0]
+        first = d0["first_use_step"].to_numpy(dtype="float64", na_value=np.inf)
+        used.append(float((first <= 365).mean()))
+        helping.append(float(r.metrics["helpers"].min()))
+    p = stats.wilcoxon(np.array(used) - 0.5, alternative="less").pvalue
+    assert p < ALPHA, f"p = {p:.4f}; mean share using within the year {np.mean(used):.3f}"
+    assert min(helping) > 0.5
+
+
+@pytest.mark.slow
+def test_checkins_shorten_episodes_of_use():
+    # the 'no-checkins' text: lapses last longer without check-ins (mean days of use per lapse)
+    def episode_days(name, seed):
+        r = sim.run(name, seed=seed, engine="kernel", set=dict(SMALL, steps=365))
+        m = r.metrics
+        return float(m["using"].sum() * r.scenario.population.size / max(m["lapses"].sum(), 1))
+
+    without = np.array([episode_days("no-checkins", s) for s in range(N_SEEDS)])
+    with_ = np.array([episode_days("baseline", s) for s in range(N_SEEDS)])
+    assert_greater(without, with_)

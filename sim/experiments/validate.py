@@ -45,8 +45,8 @@ GROUPS = {"classic": "Classic games (psychology off)",
           "fitted": "Fitted: the calibration targets, on calibration seeds (they show the fit; they are not "
                     "independent checks)",
           "independent": "Independent: patterns that were not fitted, on validation seeds",
-          "sizes": "Effect sizes beside the studies: check-ins, sponsorship and a closure, each arm against "
-                   "baseline on the validation seeds (docs/ODD.md 1.3; a comparison, not a pass/fail check)"}
+          "sizes": "Effect sizes beside the studies: check-ins, sponsorship and a closure, each arm against its "
+                   "pair on the validation seeds (docs/ODD.md 1.3; a comparison, not a pass/fail check)"}
 
 
 def Fitted(*args, **kw) -> Check:
