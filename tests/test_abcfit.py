@@ -33,6 +33,10 @@ def test_patterns_are_the_targets_keys_and_a_missing_one_is_far_from_its_target(
     assert (got["helper_ratio"] - HELPER_RATIO[0]) * w["helper_ratio"] == pytest.approx(10.0)
 
 
+def test_the_screened_parameters_are_fitted_ones():
+    assert set(abcfit.SCREENED) < set(SPACE)
+
+
 def test_weighted_quantiles():
     v = np.array([3.0, 1.0, 2.0, 4.0])
     assert abcfit.weighted_quantiles(v, np.ones(4), (0.25, 0.5, 1.0)) == [1.0, 2.0, 4.0]
@@ -54,6 +58,8 @@ def test_a_tiny_abc_run_returns_particles_inside_the_prior(tmp_path):
     pytest.importorskip("pyabc")
     df, w, history = abcfit.fit(population=3, generations=1, db=str(tmp_path / "abc.db"), procs=1)
     assert len(df) == 3 and np.isclose(w.sum(), 1.0)
-    for k, (lo, hi) in SPACE.items():
+    assert set(df.columns) == set(abcfit.SCREENED)
+    for k in abcfit.SCREENED:
+        lo, hi = SPACE[k]
         assert ((df[k] >= lo) & (df[k] <= hi)).all()
     assert "| generation | epsilon |" in abcfit.markdown(abcfit.summary(df, w), history)

@@ -10,7 +10,8 @@ def test_validate_quick_passes_every_check(tmp_path, capsys):
     assert "FAIL" not in out, out
     assert rc == 0
     text = (tmp_path / "validation.md").read_text()
-    for name in ("Nowak-May b=1.85", "kaleidoscope", "Fermi", "Death-birth", "McLellan", "Pagano", "Tonigan"):
+    for name in ("Nowak-May: within a regime", "9/5 < b < 2", "kaleidoscope", "Fermi", "Death-birth", "McLellan",
+                 "Pagano", "Tonigan", "Dennis, Scott & Funk", "Bergman", "Gilbert"):
         assert name in text
     assert (tmp_path / "nowak_may.png").stat().st_size > 10_000
 

@@ -1,8 +1,9 @@
 """Approximate Bayesian computation of the fitted recovery parameters (``python -m sim.experiments.abcfit``).
 
-Pattern-oriented (Grimm et al. 2005) and Bayesian: the twelve fitted
-parameters (:data:`sim.experiments.calibrate.SPACE`, uniform priors over
-those ranges) are inferred from all the fitted patterns at once (the
+Pattern-oriented (Grimm et al. 2005) and Bayesian: the fitted parameters
+that matter (:data:`SCREENED`, eight of the twelve of
+:data:`sim.experiments.calibrate.SPACE`; uniform priors over those ranges)
+are inferred from all the fitted patterns at once (the
 targets of :data:`sim.experiments.calibrate.TARGETS` and the helpers'
 abstinence ratio) by sequential Monte Carlo ABC (Beaumont et al. 2009;
 Toni et al. 2009) with the ``pyabc`` library (Schälte et al. 2022). A
@@ -39,6 +40,14 @@ from sim.experiments.calibrate import HELPER_RATIO, SPACE, TARGETS
 
 #: Members per particle's run (more members, more newcomers to read the patterns on).
 SIZE = 1000
+#: The parameters inferred by default: the fitted ones that the Sobol screening (docs/SENSITIVITY.md)
+#: found to move the outcomes, and the two that set a fitted pattern directly (the chance of asking for
+#: a sponsor, the share of newcomers with one; the help bonus, the helpers' advantage). The others
+#: (newcomers' craving, a lapse's loss of capital, helper therapy, newcomers' extra attendance: total
+#: Sobol index at most 0.045 for every outcome) stay at their defaults; ``--parameters all`` infers all twelve.
+SCREENED = ("psychology.lapse_max", "psychology.lapse_midpoint", "psychology.lapse_width",
+            "psychology.stress_craving", "recovery.build", "recovery.protection", "sponsorship.ask_prob",
+            "recovery.help_bonus")
 #: Pattern value used when a run cannot give it (no helper or no non-helper among its newcomers).
 MISSING = 10.0
 
@@ -99,13 +108,17 @@ def weighted_quantiles(values: np.ndarray, w: np.ndarray, qs) -> list[float]:
     return [float(v[min(np.searchsorted(cw, q), len(v) - 1)]) for q in qs]
 
 
-def fit(population: int = 80, generations: int = 5, db: str | None = None, procs: int | None = None, log=print):
-    """Run ABC-SMC; returns ``(posterior DataFrame, weights, pyabc History)``."""
+def fit(population: int = 80, generations: int = 5, db: str | None = None, procs: int | None = None,
+        parameters=SCREENED):
+    """Run ABC-SMC over ``parameters`` (keys of ``SPACE``); returns ``(posterior DataFrame, weights, pyabc History)``."""
     import pyabc
 
-    prior = pyabc.Distribution(**{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in SPACE.items()})
+    prior = pyabc.Distribution(**{k: pyabc.RV("uniform", SPACE[k][0], SPACE[k][1] - SPACE[k][0])
+                                  for k in parameters})
     distance = pyabc.PNormDistance(p=2, fixed_weights=weights())
-    sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=procs or os.cpu_count() or 1)
+    n = procs or os.cpu_count() or 1
+    # worker processes are forked: a process that has already run numba's threads should use procs=1
+    sampler = pyabc.sampler.SingleCoreSampler() if n == 1 else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n)
     abc = pyabc.ABCSMC(simulate, prior, distance, population_size=population, sampler=sampler)
     path = Path(db) if db else Path("results") / "abc" / "abc.db"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +149,8 @@ def summary(df, w) -> list[dict]:
     sc = load_scenario(None, {})
     rows = []
     for k, (lo, hi) in SPACE.items():
+        if k not in df.columns:
+            continue
         q05, q50, q95 = weighted_quantiles(df[k].to_numpy(dtype=np.float64), w, (0.05, 0.5, 0.95))
         section, name = k.split(".")
         default = float(getattr(getattr(sc, section), name))
@@ -168,6 +183,8 @@ def main(argv=None) -> int:
     ap.add_argument("--procs", type=int, default=None, help="worker processes (default: all cores)")
     ap.add_argument("--db", default=None, help="SQLite file of the run (default results/abc/abc.db)")
     ap.add_argument("--out", default=None, help="also write the posterior table and the particles here (a folder)")
+    ap.add_argument("--parameters", choices=("screened", "all"), default="screened",
+                    help="infer the screened parameters (default; the others at their defaults) or all twelve")
     ap.add_argument("--from-db", action="store_true", help="do not sample: summarise the last finished "
                     "generation stored in --db")
     args = ap.parse_args(argv)
@@ -177,7 +194,8 @@ def main(argv=None) -> int:
             return 2
         df, w, history = from_db(args.db)
     else:
-        df, w, history = fit(args.population, args.generations, args.db, args.procs)
+        df, w, history = fit(args.population, args.generations, args.db, args.procs,
+                             SCREENED if args.parameters == "screened" else tuple(SPACE))
     rows = summary(df, w)
     text = markdown(rows, history) + f"\n\nposterior particles: {len(df)}, effective sample size {ess(w):.1f}"
     print(text)
