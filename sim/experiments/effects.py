@@ -69,7 +69,10 @@ def figures(result) -> dict:
     spells = absence_spells(result)
     day0 = mem[mem["joined_step"] == 0]
     first = day0["first_use_step"].to_numpy(dtype="float64", na_value=np.inf)
-    long_sober = (day0["sober_days_start"].to_numpy() + CLOSURE[0] >= YEAR) & (first >= CLOSURE[0])
+    left = day0["left_step"].to_numpy(dtype="float64", na_value=np.inf)
+    # a year or more abstinent on the closure's first day, and still a member then
+    long_sober = (day0["sober_days_start"].to_numpy() + CLOSURE[0] >= YEAR) & (first >= CLOSURE[0]) \
+        & (left >= CLOSURE[0])
     used_in_closure = (first >= CLOSURE[0]) & (first < CLOSURE[1])
     cohort = entry_cohort(mem)
     pat = measure(result)
