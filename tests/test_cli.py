@@ -153,6 +153,12 @@ def test_run_baseline_by_name(tmp_path, capsys):
 # ----------------------------------------------------------------------------- bad input
 
 
+def _file(tmp, name, data: bytes):
+    p = tmp / name
+    p.write_bytes(data)
+    return p
+
+
 def _malformed(tmp_path):
     p = tmp_path / "broken.yaml"
     p.write_text("name: broken\npopulation: [1, 2\n", encoding="utf-8")
@@ -175,6 +181,10 @@ BAD = [
      ["lattice", "50"]),
     ("missing-file", lambda t, y: ["run", t / "nope.yaml"], ["nope.yaml"]),
     ("malformed-yaml", lambda t, y: ["run", _malformed(t)], ["broken.yaml", "YAML"]),
+    ("undecodable-bytes", lambda t, y: ["run", _file(t, "bytes.yaml", b"name: \xff\n")], ["bytes.yaml", "UTF-8"]),
+    ("empty-file", lambda t, y: ["run", _file(t, "empty.yaml", b"# nothing\n")], ["empty.yaml", "empty"]),
+    ("duplicate-key", lambda t, y: ["run", _file(t, "dup.yaml", b"steps: 3\nsteps: 4\n")], ["dup.yaml", "duplicate key"]),
+    ("bool-as-number", lambda t, y: ["run", y, "--set", "network.degree=true"], ["network.degree", "a number"]),
     ("unknown-scenario", lambda t, y: ["run", "no-such-scenario-xyz"], ["no-such-scenario-xyz"]),
     ("set-without-equals", lambda t, y: ["run", y, "--set", "checkins.enabled"], ["KEY=VALUE"]),
     ("set-bad-yaml", lambda t, y: ["run", y, "--set", "population.size=[1,"], ["population.size"]),

@@ -142,3 +142,58 @@ def test_missing_edgelist_file_is_caught_when_loading(tmp_path):
     (tmp_path / "ties.txt").write_text("0 1\n1 2\n")
     spec.write_text("population: {size: 3}\nnetwork: {kind: edgelist, path: ties.txt}\n")
     assert load_scenario(spec).network.path == str(tmp_path / "ties.txt")
+
+
+# ----------------------------------------------------------------------------- files refused before anything is built
+@pytest.mark.parametrize("text,fragment", [
+    ("", "the file is empty"),
+    ("# only a comment\n", "the file is empty"),
+    ("name: a\nsteps: 3\nsteps: 4\n", "line 3, column 1: malformed YAML: duplicate key 'steps'"),
+    (b"name: \xff\xfe\n", "not UTF-8 text (undecodable byte at offset 6)"),
+])
+def test_bad_scenario_files_are_refused_in_one_line(tmp_path, text, fragment):
+    p = tmp_path / "s.yaml"
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(str(p))
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
+    import resource
+    import time
+
+    names = "abcdefghi"
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):  # 9^9 = 387 million values once expanded
+        lines.append(f"{names[i]}: &{names[i]} [" + ", ".join([f"*{names[i - 1]}"] * 9) + "]")
+    p = tmp_path / "bomb.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match="aliases"):
+        load_scenario(str(p))
+    assert time.perf_counter() - t0 < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing was expanded
+
+
+def test_a_few_aliases_are_still_fine(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("extends: baseline\nsteps: &n 10\nseed: *n\n")
+    sc = load_scenario(str(p))
+    assert sc.steps == 10 and sc.seed == 10
+
+
+@pytest.mark.parametrize("override", ["network.degree=true", "checkins.prob=false", "steps=true"])
+def test_true_or_false_is_not_a_number(override):
+    with pytest.raises(ScenarioError, match=r"= True: a number is needed|= False: a number is needed"):
+        load_scenario("baseline", [override])
+
+
+def test_a_sweep_file_with_a_duplicate_key_is_refused(tmp_path):
+    from sim.experiments.sweep import SweepError, load_sweep
+
+    p = tmp_path / "sw.yaml"
+    p.write_text("name: x\nscenario: baseline\nsteps: 5\nsteps: 6\nparameters:\n  checkins.prob: [0.1, 0.2]\n")
+    with pytest.raises(SweepError, match="duplicate key 'steps'"):
+        load_sweep(p)

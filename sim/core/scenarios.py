@@ -88,6 +88,9 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         return f"{source}: unknown key '{loc}'{_suggest(loc)}"
     if err["type"] == "value_error":
         msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        value = err.get("input")
+        if loc and not isinstance(value, dict):  # a field's own check: name the key and the value
+            return f"{source}: {loc} = {value!r}: {msg}"
         return f"{source}: {msg}"
     value = err.get("input")
     if isinstance(value, dict):
@@ -138,20 +141,71 @@ def _deep_copy(d):
     return d
 
 
+#: Most nodes a scenario file may hold once its YAML aliases (``*name``) are expanded: far more than any
+#: real scenario, far too few for an alias bomb (nested aliases that expand to gigabytes when the
+#: scenario is merged and copied). Checked on the composed document, before anything is built.
+MAX_NODES = 100_000
+
+
+def _expanded_size(node, memo: dict) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts once
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[key] = size = min(size, MAX_NODES + 1)
+    return size
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys and documents that alias-expand past :data:`MAX_NODES`."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_NODES:,} values once its aliases (*name) are expanded: refused, as an "
+                f"alias bomb would be", node.start_mark)
+        return node
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (each key may appear once)", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, StrictLoader.construct_mapping)
+
+
 def read_yaml(path: Path) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as e:
         raise ScenarioError(f"cannot read scenario file {path}: {e.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: not UTF-8 text (undecodable byte at offset {e.start})") from None
+    try:
+        data = yaml.load(text, Loader=StrictLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "malformed YAML"
         raise ScenarioError(f"{path}:{where}: malformed YAML: {problem}") from None
     if data is None:
-        data = {}
+        raise ScenarioError(f"{path}: the file is empty (or only comments): a scenario needs at least one key, "
+                            f"e.g. 'extends: baseline'")
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping of keys, got {type(data).__name__}")
     return data

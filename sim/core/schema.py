@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NETWORK_KINDS = (
     "lattice",
@@ -33,6 +33,14 @@ MAX_POPULATION = 10_000_000
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value, info):
+        """``true``/``false`` where a number is due is refused (pydantic would read it as 1/0)."""
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in (int, float):
+            raise ValueError("a number is needed, not true/false")
+        return value
 
 
 def P(default, description, *, ge=None, le=None, gt=None, lt=None):

@@ -232,8 +232,10 @@ def read_sweep_file(path: str | os.PathLike) -> dict:
     p = Path(path)
     if not p.is_file():
         raise SweepError(f"sweep file not found: {path}")
+    from sim.core.scenarios import StrictLoader
+
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=StrictLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
