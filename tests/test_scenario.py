@@ -197,3 +197,16 @@ def test_a_sweep_file_with_a_duplicate_key_is_refused(tmp_path):
     p.write_text("name: x\nscenario: baseline\nsteps: 5\nsteps: 6\nparameters:\n  checkins.prob: [0.1, 0.2]\n")
     with pytest.raises(SweepError, match="duplicate key 'steps'"):
         load_sweep(p)
+
+
+@pytest.mark.parametrize("name,override,fragment", [
+    ("nowak-may-1992", ["network.width=5000", "network.height=5000"], "25,000,000 members is more than the 10,000,000"),
+    ("baseline", ["population.size=10000000", "network.degree=100"], "tie slots is more than the 400,000,000"),
+])
+def test_derived_sizes_are_checked_against_the_caps(name, override, fragment):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match=fragment) as e:
+        load_scenario(name, override)
+    assert "GiB" in str(e.value) and time.perf_counter() - t0 < 2   # refused, not allocated

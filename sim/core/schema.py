@@ -29,6 +29,10 @@ EVOLUTION_RULES = ("fermi", "imitate_best", "death_birth")
 NEWCOMER_STRATEGIES = ("initial", "mix")
 
 MAX_POPULATION = 10_000_000
+#: Most tie slots (members x (degree + ties.extra_slots)); each is a neighbour (4 B) and a weight (8 B).
+MAX_TIE_SLOTS = 400_000_000
+#: Peak memory of the kernel engine per member at degree 8 (benchmarks/RESULTS.md), for the messages.
+BYTES_PER_MEMBER = 550
 
 
 class _Section(BaseModel):
@@ -237,6 +241,10 @@ class Scenario(_Section):
             elif net.width is None or net.height is None:
                 raise ValueError("network.kind=lattice needs both network.width and network.height")
             cells = net.width * net.height
+            if cells > MAX_POPULATION:
+                raise ValueError(
+                    f"network.width*network.height = {net.width}*{net.height} = {cells:,} members is more than "
+                    f"the {MAX_POPULATION:,} allowed (about {cells * BYTES_PER_MEMBER / 2**30:.0f} GiB)")
             if cells != pop.size:
                 if "size" in pop.model_fields_set:
                     raise ValueError(
@@ -246,6 +254,12 @@ class Scenario(_Section):
                 object.__setattr__(pop, "size", cells)
             if cells < 2:
                 raise ValueError("lattice needs at least 2 cells (network.width*network.height)")
+        slots = pop.size * (net.degree + self.ties.extra_slots)
+        if slots > MAX_TIE_SLOTS:
+            raise ValueError(
+                f"population.size*(network.degree+ties.extra_slots) = {pop.size:,}*({net.degree}+"
+                f"{self.ties.extra_slots}) = {slots:,} tie slots is more than the {MAX_TIE_SLOTS:,} allowed "
+                f"(about {slots * 12 / 2**30:.0f} GiB for the ties alone)")
         if net.kind == "edgelist" and not net.path:
             raise ValueError("network.kind=edgelist needs network.path (a file of 'i j' lines)")
         if net.kind in ("ring", "watts_strogatz") and net.degree >= pop.size:
