@@ -66,6 +66,18 @@ def _error(message: str) -> None:
 # ----------------------------------------------------------------------------- argument types
 
 
+_DASK_ADDRESS = re.compile(r"^(?:(tcp|tls|inproc|ucx|ws|wss)://)?\[?[A-Za-z0-9_.:-]+?\]?:(\d{1,5})$")
+
+
+def dask_address(text: str) -> str:
+    """``local`` or a scheduler address ``[scheme://]host:port``."""
+    m = _DASK_ADDRESS.match(text)
+    if text != "local" and (m is None or not 0 < int(m.group(2)) < 65536):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'local' or a scheduler address such as "
+                                         f"tcp://host:8786")
+    return text
+
+
 def _int_at_least(low: int):
     def parse(text: str) -> int:
         try:
@@ -202,6 +214,10 @@ def cmd_sweep(args) -> int:
               f", {res.skipped} already done, {res.ran} run now, {res.failed} failed; "
               f"{res.wall_time:.1f} s ({rate:.2f} runs/s) on {res.backend}")
         print(f"wrote {out}{os.sep}runs.parquet  (next: mutualaid report {out})")
+    if res.ran and res.failed == res.ran:
+        _error(f"sweep {sweep.name}: every one of the {res.ran} runs failed; their errors are in the 'error' column "
+               f"of {out}{os.sep}runs.parquet")
+        return 1
     return 0
 
 
@@ -351,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder")
     p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N",
                    help="worker processes (default: all cores; with --dask local: cluster workers)")
-    p.add_argument("--dask", metavar="ADDRESS|local",
+    p.add_argument("--dask", metavar="ADDRESS|local", type=dask_address,
                    help="send runs to a dask.distributed scheduler (tcp://host:8786) or start a LocalCluster")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no summary")
     p.set_defaults(func=cmd_sweep)

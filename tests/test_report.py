@@ -83,3 +83,18 @@ def test_report_of_a_folder_that_is_not_a_sweep_is_bad_input(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no sweep.json here" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("damage,fragment", [
+    (lambda d: (d / "sweep.json").write_text("{not json"), "sweep.json: unreadable (JSONDecodeError"),
+    (lambda d: (d / "sweep.json").write_text("[1, 2]"), "not a sweep description"),
+    (lambda d: (d / "sweep.json").write_text('{"metrics": []}'), "missing parameters"),
+    (lambda d: (d / "runs.parquet").write_bytes(b"PAR1 truncated"), "a results file cannot be read"),
+])
+def test_a_damaged_sweep_folder_is_bad_input_exit_2(tmp_path, capsys, damage, fragment):
+    out = sweep_folder(tmp_path, {"name": "d", "scenario": "baseline", "seed": 1, "steps": 3,
+                                  "parameters": {"checkins.prob": [0.0, 1.0], **TINY}})
+    damage(out)
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]

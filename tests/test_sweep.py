@@ -230,3 +230,42 @@ def test_example_sweeps_are_valid(path):
         assert sw.description and sw.n_runs == ANALYSES[path.stem]
     else:                      # an example: seconds to run
         assert sw.description and 0 < sw.n_runs <= 300
+
+
+def test_a_sweep_in_which_every_run_failed_exits_1_with_one_line(tmp_path, capsys):
+    from sim.cli import main
+
+    edges = tmp_path / "edges.txt"
+    edges.write_text("0 1\n1 2\n2 20\n")  # node 20 is out of range at both sizes
+    path = write(tmp_path, grid(parameters={"population.size": [10, 12], "network.kind": "edgelist",
+                                            "network.path": str(edges)}))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1", "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every one of the" in err[0] and "runs.parquet" in err[0]
+    assert len(runs_of(tmp_path / "out")) == 4     # and what ran is kept
+
+
+@pytest.mark.parametrize("over,fragment", [
+    ({"replicates": 100_000_000}, "100,000,000 replicates"),
+    ({"parameters": {"checkins.prob": [i / 100 for i in range(50)], "sponsorship.capacity": list(range(1, 51)),
+                     "population.initial_helpers": [i / 100 for i in range(50)],
+                     "isolation.duration": list(range(0, 500))}}, "62,500,000 points"),
+])
+def test_a_sweep_too_large_is_refused_before_its_points_are_built(tmp_path, over, fragment):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(SweepError, match=fragment):
+        load_sweep(write(tmp_path, grid(**over)))
+    assert time.perf_counter() - t0 < 2
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "host:99999", "tcp://"])
+def test_a_malformed_dask_address_is_refused_before_anything_runs(tmp_path, capsys, address):
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["sweep", str(write(tmp_path, grid())), "--dask", address, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--dask" in err[0] and "tcp://host:8786" in err[0]
+    assert not out.exists()

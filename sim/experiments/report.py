@@ -46,6 +46,10 @@ def mean_ci(values) -> tuple[float, float, float, int]:
     return paired_difference(np.zeros_like(v), v)
 
 
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [""])[0][:200]
+
+
 def load_folder(folder: str | Path) -> tuple[dict, pd.DataFrame]:
     """``(sweep.json contents, runs)`` of a sweep folder; runs include unconsolidated parts."""
     out = Path(folder)
@@ -54,8 +58,21 @@ def load_folder(folder: str | Path) -> tuple[dict, pd.DataFrame]:
         raise SweepError(f"report: {folder}: no such folder (give the --out folder of mutualaid sweep)")
     if not meta_path.is_file():
         raise SweepError(f"report: {folder}: no {SWEEP_FILE} here; is it the folder of a mutualaid sweep?")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    runs = read_parts(out)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SweepError(f"report: {meta_path}: unreadable ({type(e).__name__}: {_first_line(e)}); rerun the sweep "
+                         f"into a fresh folder") from None
+    missing = [k for k in ("parameters", "metrics", "sampling", "n_points", "replicates")
+               if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise SweepError(f"report: {meta_path}: not a sweep description (missing {', '.join(missing)}); rerun the "
+                         f"sweep into a fresh folder")
+    try:
+        runs = read_parts(out)
+    except Exception as e:  # a truncated or foreign parquet file
+        raise SweepError(f"report: {folder}: a results file cannot be read ({type(e).__name__}: {_first_line(e)}); "
+                         f"rerun the sweep command to rebuild it") from None
     if runs is None or runs.empty:
         raise SweepError(f"report: {folder}: no finished runs yet; run the sweep first")
     return meta, runs

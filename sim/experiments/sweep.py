@@ -75,6 +75,8 @@ FLUSH_SECONDS = 1.0
 #: ... or when it holds this many runs
 FLUSH_RUNS = 200
 SWEEP_FILE = "sweep.json"
+#: Most runs (points x replicates) one sweep may hold: checked before any point is built.
+MAX_RUNS = 10_000_000
 PARTS_DIR = "parts"
 
 
@@ -371,6 +373,11 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
                   fixed=fixed, swept=swept, metrics=metrics,
                   timeseries=_bool(data, "timeseries", src, False),
                   common_seeds=_bool(data, "common_seeds", src, True))
+    n_points = (math.prod(len(v) for v in swept.values()) if sampling == "grid" else
+                samples * (len(swept) + 2) if sampling == "saltelli" else samples)
+    if n_points * replicates > MAX_RUNS:
+        raise SweepError(f"{src}: {n_points:,} points x {replicates:,} replicates = {n_points * replicates:,} runs is "
+                         f"more than the {MAX_RUNS:,} a sweep may hold; split it into several sweeps")
     sweep.points = expand(sweep)
     for values in sweep.points:
         point_scenario(sweep, values)
@@ -704,7 +711,7 @@ def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
     else:
         try:
             client = Client(address, timeout=20)
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, ValueError) as e:
             raise SweepError(f"--dask {address}: cannot reach the scheduler ({e})") from None
     try:
         futures = [client.submit(run_task, t, key=f"mutualaid-run-{t['run_id']}-{t['seed']}", pure=False,
