@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -37,14 +39,38 @@ class RunResult:
 
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
             steps: int | None = None, set: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
-    """Load a scenario and apply overrides (``set``, then ``seed`` and ``steps``)."""
+    """Load a scenario and apply overrides (``set``, then ``seed`` and ``steps``).
+
+    ``set`` is a mapping ``{"population.size": 30}``, a list of ``"KEY=VALUE"`` strings, or one
+    such string. Arguments of the wrong type raise :class:`sim.core.scenarios.ScenarioError`.
+    """
+    from sim.core.scenarios import ScenarioError, parse_override
+
+    if scenario is not None and not isinstance(scenario, (str, Path, Scenario, Mapping)):
+        raise ScenarioError(f"sim.run: scenario = {scenario!r}: expected a scenario name, a path, a mapping of "
+                            f"keys or a Scenario")
+    import numbers
+
+    for name, value in (("seed", seed), ("steps", steps)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise ScenarioError(f"sim.run: {name} = {value!r}: expected an integer")
+    seed = None if seed is None else int(seed)
+    steps = None if steps is None else int(steps)
     overrides: dict[str, Any] = {}
+    if isinstance(set, str):
+        set = [set]
     if isinstance(set, Mapping):
         overrides.update(set)
     else:
-        from sim.core.scenarios import parse_override
-
-        overrides.update(dict(parse_override(s) for s in set))
+        try:
+            items = list(set)
+        except TypeError:
+            raise ScenarioError(f"sim.run: set = {set!r}: expected a mapping {{'key': value}} or 'KEY=VALUE' "
+                                f"strings") from None
+        for s in items:
+            if not isinstance(s, str):
+                raise ScenarioError(f"sim.run: set item {s!r}: expected a 'KEY=VALUE' string")
+            overrides.update([parse_override(s)])
     if seed is not None:
         overrides["seed"] = seed
     if steps is not None:
@@ -70,7 +96,11 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     progress : called as ``progress(step, steps)`` after every step.
     """
     from sim.core.members import MemberDays, member_days_too_many
+    from sim.core.scenarios import ScenarioError
 
+    for name, value in (("members", members), ("member_days", member_days)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ScenarioError(f"sim.run: {name} = {value!r}: expected True or False")
     sc = prepare(scenario, seed=seed, steps=steps, set=set)
     used = resolve_engine(sc, engine)
     if member_days and member_days_too_many(sc):

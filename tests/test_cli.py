@@ -6,6 +6,7 @@ script and ``python -m sim.cli`` in a subprocess to prove the real exit codes.
 
 from __future__ import annotations
 
+import re
 import io
 import json
 import os
@@ -419,3 +420,30 @@ def test_module_bad_input_exits_2_with_one_line(tmp_path):
                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120)
     assert res.returncode == 2
     assert_one_line_error(res.stderr, "--replicates")
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    ({"scenario": 42}, "scenario = 42: expected a scenario name"),
+    ({"seed": True}, "seed = True: expected an integer"),
+    ({"seed": 3.7}, "seed = 3.7: expected an integer"),
+    ({"steps": "10"}, "steps = '10': expected an integer"),
+    ({"members": "no"}, "members = 'no': expected True or False"),
+    ({"set": 5}, "set = 5: expected a mapping"),
+    ({"set": [("population.size", 3)]}, "expected a 'KEY=VALUE' string"),
+])
+def test_the_python_api_checks_its_arguments(kwargs, fragment):
+    import sim
+    from sim.core.scenarios import ScenarioError
+
+    kwargs = dict({"scenario": "baseline", "steps": 2}, **kwargs)
+    with pytest.raises(ScenarioError, match=re.escape(fragment)):
+        sim.run(kwargs.pop("scenario"), **kwargs)
+
+
+def test_the_python_api_takes_one_override_string_and_numpy_integers():
+    import numpy as np
+
+    import sim
+
+    r = sim.run("baseline", steps=np.int64(2), seed=np.int64(5), set="population.size=30", engine="kernel")
+    assert r.scenario.population.size == 30 and r.scenario.seed == 5 and len(r.metrics) == 3
