@@ -221,3 +221,21 @@ def test_mesa_solaraviz_example_builds_and_rebuilds_the_model():
     rebuilt.step()
     assert rebuilt.scenario.checkins.enabled is False and rebuilt.scenario.evolution.wellbeing_weight == 0.5
     assert viz.portrayal(rebuilt.members[0]).color in ("tab:blue", "tab:red")
+
+
+def test_run_model_ends_after_the_scenarios_steps():
+    from sim.engines.agents import MutualAidModel
+
+    m = MutualAidModel("baseline", population_size=30, steps=4, population_burn_in=0)
+    m.run_model()
+    assert m.steps == 4 and not m.running
+    assert len(m.datacollector.get_model_vars_dataframe()) == 5   # day 0 and four days
+
+
+@pytest.mark.parametrize("seed", [-5, 2**70, True])
+def test_a_bad_seed_for_the_mesa_model_is_a_scenario_error(seed):
+    from sim.core.scenarios import ScenarioError
+    from sim.engines.agents import MutualAidModel
+
+    with pytest.raises(ScenarioError, match="seed"):
+        MutualAidModel("baseline", seed=seed, population_size=30)

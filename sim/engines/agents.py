@@ -151,8 +151,8 @@ class MutualAidModel(Model):
                  member_reporters: bool = False, **flat):
         sc = load_scenario(scenario, flat_overrides(flat)) if flat or not isinstance(scenario, Scenario) \
             else scenario
-        if seed is not None:
-            sc = sc.model_copy(update={"seed": int(seed)})
+        if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
+            sc = load_scenario(sc, {"seed": seed})
         super().__init__(seed=sc.seed)
         self.scenario = sc
         self.graph = build_network(sc.network, sc.population.size, network_seed(sc.seed))
@@ -197,10 +197,16 @@ class MutualAidModel(Model):
         return self.community.day
 
     def step(self):
-        """One day: the schedule's stages in order (docs/ODD.md 3.1), then one row of metrics."""
+        """One day: the schedule's stages in order (docs/ODD.md 3.1), then one row of metrics.
+
+        After the scenario's ``steps`` days ``running`` turns False, so Mesa's ``run_model()`` ends there
+        (``step()`` itself can go on as long as it is called).
+        """
         for stage in schedule.today(self.community, self.steps):  # Mesa has already counted this step
             self._run(stage)
         self._collect()
+        if self.steps >= self.scenario.steps:
+            self.running = False
 
     def _run(self, stage):
         if stage.scope == "member":  # double-buffered: the order of members does not matter
