@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pandas is imported when a table is made, not at start-up
 
 from sim.core.schema import Scenario
 from sim.core.scenarios import load_scenario
-from sim.engines import AUTO_KERNEL_SIZE, make_model, resolve_engine  # noqa: F401  (re-exported)
+from sim.engines import make_model, resolve_engine  # noqa: F401  (re-exported)
 
 @dataclass
 class RunResult:

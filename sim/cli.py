@@ -129,8 +129,9 @@ def cmd_run(args) -> int:
 
     from sim.api import run
     from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary
-    from sim.progress import progress_for
+    from sim.progress import compile_notice, progress_for
 
+    compile_notice(args.quiet)
     with progress_for("day", args.quiet) as progress:
         result = run(sc, engine=engine, members=args.members, member_days=args.member_days, progress=progress)
     fig = plot_metrics(result.metrics, f"{sc.name}  (seed {sc.seed}, {sc.population.size} members)") \
@@ -171,8 +172,9 @@ def cmd_compare(args) -> int:
 
     from sim.experiments.compare import compare, plot_compare, summary_text
     from sim.output import StagedFiles, base_manifest
-    from sim.progress import progress_for
+    from sim.progress import compile_notice, progress_for
 
+    compile_notice(args.quiet)
     with progress_for("run", args.quiet) as progress:
         res = compare(sc_a, sc_b, seed=args.seed, replicates=args.replicates, engine=args.engine,
                       progress=progress)

@@ -113,3 +113,26 @@ class Progress:
 def progress_for(unit: str, quiet: bool = False, stream: IO | None = None) -> Progress:
     """The CLI's progress display: on for a terminal stderr unless ``quiet``."""
     return Progress(unit, enabled=False if quiet else None, stream=stream)
+
+
+def kernel_compiled() -> bool:
+    """Whether numba's cache already holds the compiled stages (else the first day compiles them).
+
+    Checks the cache index of the kernel's loop of the first stage: it is written with the rest when
+    the stages are compiled, and named after the source, so an edit makes it stale.
+    """
+    try:
+        from pathlib import Path
+
+        from sim.core import stages
+
+        return Path(stages.meet_all._cache._cache_file._index_path).is_file()
+    except Exception:  # another numba version: say nothing rather than something wrong
+        return True
+
+
+def compile_notice(quiet: bool, stream: IO | None = None) -> None:
+    """On a terminal, one line before a cold compile: the first run after install waits for it."""
+    stream = sys.stderr if stream is None else stream
+    if not quiet and is_terminal(stream) and not kernel_compiled():
+        print("compiling the simulation kernel (once after install, about 30 s) ...", file=stream, flush=True)

@@ -72,7 +72,7 @@ def test_run_writes_metrics_manifest_members_and_plot(tmp_path, tiny_yaml, capsy
 
     man = json.loads((out / "manifest.json").read_text())
     assert man["command"] == "run"
-    assert man["engine"] == "agents"
+    assert man["engine"] == "kernel"      # engine: auto is the kernel at every size
     assert man["seed"] == 5 == man["scenario"]["seed"]
     assert man["scenario"]["population"]["size"] == 60
     assert man["scenario"]["steps"] == STEPS
@@ -94,7 +94,7 @@ def test_run_writes_metrics_manifest_members_and_plot(tmp_path, tiny_yaml, capsy
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
-    for word in ("tiny", "agents", "helpers", "using", "totals:", "lapses", "relapses", "checkins",
+    for word in ("tiny", "kernel", "helpers", "using", "totals:", "lapses", "relapses", "checkins",
                  "sponsor_calls", "dropouts", str(out)):
         assert word in stdout, word
 
@@ -447,3 +447,33 @@ def test_the_python_api_takes_one_override_string_and_numpy_integers():
 
     r = sim.run("baseline", steps=np.int64(2), seed=np.int64(5), set="population.size=30", engine="kernel")
     assert r.scenario.population.size == 30 and r.scenario.seed == 5 and len(r.metrics) == 3
+
+
+def test_a_cold_compile_is_announced_on_a_terminal_only(monkeypatch):
+    import io
+
+    from sim import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(progress, "kernel_compiled", lambda: False)
+    tty, pipe = Tty(), io.StringIO()
+    progress.compile_notice(False, tty)
+    progress.compile_notice(False, pipe)
+    progress.compile_notice(True, tty2 := Tty())
+    assert "compiling the simulation kernel" in tty.getvalue()
+    assert pipe.getvalue() == "" and tty2.getvalue() == ""
+    monkeypatch.setattr(progress, "kernel_compiled", lambda: True)
+    warm = Tty()
+    progress.compile_notice(False, warm)
+    assert warm.getvalue() == ""
+
+
+def test_the_kernel_cache_is_found_once_compiled():
+    import sim
+    from sim import progress
+
+    sim.run("baseline", steps=1, set={"population.size": 30}, engine="kernel")
+    assert progress.kernel_compiled()
