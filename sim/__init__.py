@@ -15,7 +15,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sim.core.schema import Scenario  # noqa: E402
 
-__all__ = ["Scenario", "__version__", "load_scenario", "run"]
+__all__ = ["Scenario", "__version__", "load_scenario", "run", "set_threads"]
 
 
 def __getattr__(name):
@@ -28,4 +28,8 @@ def __getattr__(name):
         from sim.api import run
 
         return run
+    if name == "set_threads":
+        from sim.api import set_threads
+
+        return set_threads
     raise AttributeError(name)

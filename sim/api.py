@@ -37,6 +37,22 @@ class RunResult:
     member_days: Optional[pd.DataFrame] = None
 
 
+def set_threads(n: int) -> int:
+    """Run the kernel on ``n`` threads (at most the cores numba found); returns the number used.
+
+    The results do not depend on it (every sum has a fixed order); fewer threads help on a busy machine.
+    """
+    import numba
+
+    from sim.core.scenarios import ScenarioError
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ScenarioError(f"threads = {n!r}: expected an integer >= 1")
+    used = min(n, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(used)
+    return used
+
+
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
             steps: int | None = None, set: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
     """Load a scenario and apply overrides (``set``, then ``seed`` and ``steps``).

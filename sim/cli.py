@@ -105,6 +105,8 @@ def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True,
                    help="override a scenario key with a YAML value, e.g. --set checkins.enabled=false "
                         "(repeatable)")
     p.add_argument("--out", metavar="DIR", help="output folder")
+    p.add_argument("--threads", type=_int_at_least(1), metavar="N",
+                   help="threads of the kernel (default: all cores; the results are the same for any N)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress line and no summary (errors still go to stderr)")
 
@@ -421,6 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as e:  # --help, --version
             return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
         args.argv = argv
+        if getattr(args, "threads", None):
+            from sim.api import set_threads
+
+            set_threads(args.threads)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)

@@ -477,3 +477,19 @@ def test_the_kernel_cache_is_found_once_compiled():
 
     sim.run("baseline", steps=1, set={"population.size": 30}, engine="kernel")
     assert progress.kernel_compiled()
+
+
+def test_threads_changes_nothing_but_the_threads(tmp_path, capsys):
+    import numba
+
+    outs = {}
+    for n in ("1", "2"):
+        rc, _, err = run_cli(capsys, "run", "baseline", "--steps", "5", "--set", "population.size=200",
+                             "--threads", n, "--out", tmp_path / n, "-q")
+        assert rc == 0, err
+        assert numba.get_num_threads() == min(int(n), numba.config.NUMBA_NUM_THREADS)
+        outs[n] = (tmp_path / n / "metrics.csv").read_text()
+    assert outs["1"] == outs["2"]
+    rc, _, err = run_cli(capsys, "run", "baseline", "--threads", "0")
+    assert rc == 2 and "--threads" in err
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
