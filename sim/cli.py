@@ -122,7 +122,7 @@ def cmd_run(args) -> int:
     # everything that can be wrong with the input is checked before the run
     sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set)
     engine = resolve_engine(sc, args.engine)
-    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name))
+    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name), replace=True)
     if args.member_days:
         from sim.core.members import member_days_too_many
 
@@ -143,7 +143,7 @@ def cmd_run(args) -> int:
         scenario_source=str(args.scenario), seed=sc.seed, engine=result.engine,
         steps=sc.steps, members=sc.population.size, scenario=sc.model_dump(mode="json"),
     )
-    with StagedFiles(out) as files:
+    with StagedFiles(out, replace=True) as files:
         files.write_parquet("metrics.parquet", result.metrics)
         files.write_csv("metrics.csv", result.metrics)
         if args.members:
@@ -170,7 +170,7 @@ def cmd_compare(args) -> int:
     sc_a, sc_b, _, _ = prepare_pair(args.scenario_a, args.scenario_b, seed=args.seed, steps=args.steps,
                                     set=args.set, engine=args.engine, replicates=args.replicates)
     default = Path("results") / "compare" / f"{safe_name(sc_a.name)}_vs_{safe_name(sc_b.name)}"
-    out = check_out_dir(args.out if args.out is not None else default)
+    out = check_out_dir(args.out if args.out is not None else default, replace=True)
 
     from sim.experiments.compare import compare, plot_compare, summary_text
     from sim.output import StagedFiles, base_manifest
@@ -187,7 +187,7 @@ def cmd_compare(args) -> int:
         seed=res.seed, replicates=len(res.seeds), replicate_seeds=res.seeds, engines=res.engines,
         scenarios={"A": res.a.model_dump(mode="json"), "B": res.b.model_dump(mode="json")},
     )
-    with StagedFiles(out) as files:
+    with StagedFiles(out, replace=True) as files:
         files.write_csv("compare.csv", res.timeseries())
         files.write_csv("runs.csv", res.runs)
         files.write_csv("summary.csv", res.summary)

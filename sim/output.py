@@ -54,11 +54,25 @@ def safe_name(name: str) -> str:
     return cleaned or "unnamed"
 
 
-def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
+def previous_run_files(p: Path) -> list[str] | None:
+    """The files of ``p`` if they are exactly one earlier run's (those its manifest.json lists), else None."""
+    names = sorted(x.name for x in p.iterdir() if not x.name.startswith("."))
+    if not names:
+        return []
+    try:
+        listed = set(json.loads((p / "manifest.json").read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return names if set(names) <= listed else None
+
+
+def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool = False) -> Path:
     """Check, without creating anything, that ``path`` can be used as an output folder.
 
     It may exist (as a writable folder) or not (then its nearest existing
-    ancestor must be a writable folder). Raises :class:`OutputPathError`.
+    ancestor must be a writable folder). With ``replace`` (a run or a
+    comparison, whose folder is swapped in whole) an existing folder must be
+    empty or hold exactly one earlier run's files. Raises :class:`OutputPathError`.
     """
     text = str(path)
     if not text.strip():
@@ -71,6 +85,15 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
             raise OutputPathError(f"{option} {text}: is an existing file, not a folder")
         if not os.access(p, os.W_OK | os.X_OK):
             raise OutputPathError(f"{option} {text}: folder is not writable")
+        if replace and previous_run_files(p) is None:
+            others = sorted(x.name for x in p.iterdir() if not x.name.startswith("."))
+            shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+            raise OutputPathError(f"{option} {text}: holds files that are not one earlier run's output ({shown}); "
+                                  f"give a new or empty folder")
+        parent = p.absolute().parent
+        if replace and not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputPathError(f"{option} {text}: {parent} is not writable (the new results replace the "
+                                  f"folder whole)")
         return p
     parent = p.absolute().parent
     while not parent.exists() and parent != parent.parent:
@@ -93,10 +116,23 @@ class StagedFiles:
     ends without an error they are moved into place with :func:`os.replace`
     (atomic on one filesystem). On an error the temporaries are removed and
     the folder's earlier files are left as they were.
+
+    With ``replace=True`` the files are written into a hidden sibling folder
+    that then takes ``folder``'s place whole, so the folder holds exactly
+    this run's files (none of an earlier run's are left beside them); the
+    earlier folder is removed only after the new one is in place (it must
+    hold nothing but an earlier run's files: :func:`check_out_dir`).
     """
 
-    def __init__(self, folder: str | os.PathLike):
-        self.folder = Path(folder)
+    def __init__(self, folder: str | os.PathLike, replace: bool = False):
+        self.target = Path(folder)
+        self.replace = replace
+        if replace:
+            token = f"{os.getpid()}.{secrets.token_hex(4)}"
+            self.folder = self.target.parent / f".{self.target.name}.new.{token}"
+            self._old = self.target.parent / f".{self.target.name}.old.{token}"
+        else:
+            self.folder = self.target
         self._staged: list[tuple[Path, Path]] = []
 
     @property
@@ -107,6 +143,22 @@ class StagedFiles:
     def __enter__(self) -> "StagedFiles":
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
+
+    def _swap(self) -> None:
+        import shutil
+
+        moved = False
+        if self.target.exists():
+            os.replace(self.target, self._old)
+            moved = True
+        try:
+            os.replace(self.folder, self.target)
+        except OSError:
+            if moved:
+                os.replace(self._old, self.target)  # put the earlier results back
+            raise
+        if moved:
+            shutil.rmtree(self._old, ignore_errors=True)
 
     def _stage(self, name: str, write: Callable[[Path], Any]) -> Path:
         final = self.folder / name
@@ -144,14 +196,24 @@ class StagedFiles:
         try:
             for tmp, final in self._staged:
                 os.replace(tmp, final)
+            if self.replace:
+                self._swap()
         finally:
             self.discard()  # removes any temporaries left by a failed replace
+            if self.replace and self.folder.exists():
+                import shutil
+
+                shutil.rmtree(self.folder, ignore_errors=True)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.commit()
         else:
             self.discard()
+            if self.replace and self.folder.exists():
+                import shutil
+
+                shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _json_default(obj):

@@ -132,14 +132,32 @@ def test_quiet_prints_nothing(tmp_path, tiny_yaml, capsys):
     assert (rc, out, err) == (0, "", "")
 
 
-def test_rerun_replaces_files_in_place(tmp_path, tiny_yaml, capsys):
+def _earlier_run(out: Path) -> None:
+    """A folder as an earlier run leaves it: its files and the manifest that lists them."""
+    out.mkdir()
+    (out / "metrics.csv").write_text("old results\n")
+    (out / "manifest.json").write_text(json.dumps({"files": ["metrics.csv", "manifest.json"]}))
+
+
+def test_rerun_replaces_the_earlier_run_whole(tmp_path, tiny_yaml, capsys):
+    out = tmp_path / "out"
+    assert run_cli(capsys, "run", tiny_yaml, "--out", out, "--members", "--plot", *SMALL)[0] == 0
+    assert (out / "members.parquet").exists() and (out / "metrics.png").exists()
+    assert run_cli(capsys, "run", tiny_yaml, "--out", out, *SMALL)[0] == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == sorted(man["files"])   # nothing of the first run is left
+    assert "members.parquet" not in man["files"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no staging folder left
+
+
+def test_a_folder_with_other_files_is_refused_before_the_run(tmp_path, tiny_yaml, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    (out / "metrics.csv").write_text("old")
-    assert run_cli(capsys, "run", tiny_yaml, "--out", out, *SMALL)[0] == 0
-    assert (out / "metrics.csv").read_text().startswith("step,")
-    assert (out / "notes.txt").read_text() == "mine"
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", out, *SMALL)
+    assert rc == 2
+    assert_one_line_error(err, "notes.txt", "new or empty folder")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 @pytest.mark.skipif(not HAS_BASELINE, reason="scenarios/baseline.yaml not shipped yet")
@@ -241,13 +259,12 @@ def test_unreadable_edgelist_is_bad_input(tmp_path, tiny_yaml, capsys):
     edges = tmp_path / "edges.txt"
     edges.write_text("0 1\n1 2\nx y\n")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "metrics.csv").write_text("old results\n")
+    _earlier_run(out)
     rc, _, err = run_cli(capsys, "run", tiny_yaml, "--set", "network.kind=edgelist",
                          "--set", f"network.path={edges}", "--out", out, *SMALL)
     assert rc == 2
     assert_one_line_error(err, "edges.txt")
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.csv"]
     assert (out / "metrics.csv").read_text() == "old results\n"
 
 
@@ -294,8 +311,7 @@ def test_failure_while_writing_keeps_earlier_files(tmp_path, tiny_yaml, capsys, 
     import sim.output
 
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "metrics.csv").write_text("old results\n")
+    _earlier_run(out)
 
     class BadFigure:
         def savefig(self, path, **kw):
@@ -305,8 +321,9 @@ def test_failure_while_writing_keeps_earlier_files(tmp_path, tiny_yaml, capsys, 
     monkeypatch.setattr(sim.output, "plot_metrics", lambda *a, **k: BadFigure())
     rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", out, "--plot", *SMALL)
     assert rc == 1 and "disk full" in err
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.csv"]
     assert (out / "metrics.csv").read_text() == "old results\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # the staging folder is gone
 
 
 def test_staged_files_all_or_nothing(tmp_path):

@@ -606,6 +606,9 @@ def build_sbm(n: int, groups: int, mean_degree: float, between_share: float, see
     ties = n * d / 2
     p_in = (1 - b) * ties / within if within else 0.0
     p_out = b * ties / between if between else 0.0
+    # exactly at the limit the division may round a hair above 1: that is 1, not an error
+    p_in = 1.0 if 1.0 < p_in <= 1.0 + 1e-9 else p_in
+    p_out = 1.0 if 1.0 < p_out <= 1.0 + 1e-9 else p_out
     if p_in > 1:
         raise NetworkError(
             f"network.kind=sbm: groups of about {n // groups} members cannot give "
