@@ -290,12 +290,12 @@ def cmd_dashboard(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    """Print the JSON Schema of a scenario."""
+    """Print the JSON Schema of a scenario file (the schema's keys and ``extends``)."""
     import json
 
-    from sim.core.schema import Scenario
+    from sim.core.schema import scenario_file_schema
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(json.dumps(scenario_file_schema(), indent=2))
     return 0
 
 

@@ -510,3 +510,19 @@ def test_threads_changes_nothing_but_the_threads(tmp_path, capsys):
     rc, _, err = run_cli(capsys, "run", "baseline", "--threads", "0")
     assert rc == 2 and "--threads" in err
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_every_shipped_scenario_file_validates_against_the_printed_schema(capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    from sim.core.scenarios import SCENARIO_DIR, scenario_names
+
+    rc, out, _ = run_cli(capsys, "schema")
+    assert rc == 0
+    schema = json.loads(out)
+    assert "extends" in schema["properties"]
+    for name in scenario_names():
+        jsonschema.validate(yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"extends": "baseline", "checkin": {"enabled": False}}, schema)

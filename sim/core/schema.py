@@ -269,3 +269,14 @@ class Scenario(_Section):
         if net.kind == "sbm" and net.groups > pop.size:
             raise ValueError(f"network.groups={net.groups} exceeds population.size={pop.size}")
         return self
+
+
+def scenario_file_schema() -> dict:
+    """JSON Schema of a scenario *file*: every key of :class:`Scenario`, and ``extends`` (the name or
+    path of a scenario the file builds on; its keys are merged under the file's own)."""
+    schema = Scenario.model_json_schema()
+    schema["properties"] = {"extends": {"type": "string", "title": "Extends",
+                                        "description": "name in scenarios/ or path of a scenario this file "
+                                                       "builds on; the file's own keys are merged over it"},
+                            **schema["properties"]}
+    return schema
