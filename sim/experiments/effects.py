@@ -111,8 +111,9 @@ def _boot(stat, n_seeds: int, rng) -> tuple[float, float]:
     return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
 
 
-def _p_greater(x, y) -> float:
-    """One-sided Wilcoxon signed-rank p-value that x > y, paired over seeds."""
+def p_greater(x, y) -> float:
+    """One-sided Wilcoxon signed-rank p-value that x > y, paired over seeds (pairs with a NaN dropped;
+    1.0 when no pair differs)."""
     from scipy import stats
 
     d = np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64)
@@ -169,20 +170,20 @@ def effects(runs: dict[str, list[dict]], seed: int = 0) -> list[Effect]:
         on, off = col("baseline", "relapses_per_100"), col("no-checkins", "relapses_per_100")
         out.append(Effect(
             "check-ins", "relapses per 100 members in a year", "difference (without - with)",
-            float(np.mean(off - on)), *_boot(lambda ix: np.mean(off[ix] - on[ix]), n, rng), _p_greater(off, on),
+            float(np.mean(off - on)), *_boot(lambda ix: np.mean(off[ix] - on[ix]), n, rng), p_greater(off, on),
             np.nan, "not reported as such", "-", "baseline vs no-checkins"))
         r_on, r_off = col("baseline", "days_to_return"), col("no-checkins", "days_to_return")
         out.append(Effect(
             "check-ins", "days from missing meetings to coming back", "ratio",
             float(np.mean(r_on) / np.mean(r_off)),
-            *_boot(lambda ix: np.mean(r_on[ix]) / np.mean(r_off[ix]), n, rng), _p_greater(r_off, r_on),
+            *_boot(lambda ix: np.mean(r_on[ix]) / np.mean(r_off[ix]), n, rng), p_greater(r_off, r_on),
             376.0 / 600.0, "days to re-entry 376 vs 600 (ratio 0.63)",
             "Dennis, Scott & Funk 2003, Eval Program Plann 26:339 (ERI-1, n=448)", "baseline vs no-checkins"))
         e_on, e_off = col("baseline", "episode_days"), col("no-checkins", "episode_days")
         out.append(Effect(
             "check-ins", "days of an episode of use", "ratio",
             float(np.mean(e_on) / np.mean(e_off)),
-            *_boot(lambda ix: np.mean(e_on[ix]) / np.mean(e_off[ix]), n, rng), _p_greater(e_off, e_on),
+            *_boot(lambda ix: np.mean(e_on[ix]) / np.mean(e_off[ix]), n, rng), p_greater(e_off, e_on),
             np.nan, "not reported as such", "-", "baseline vs no-checkins"))
         a_on = [r["entry_days_abstinent"] for r in runs["baseline"]]
         a_off = [r["entry_days_abstinent"] for r in runs["no-checkins"]]
@@ -198,7 +199,7 @@ def effects(runs: dict[str, list[dict]], seed: int = 0) -> list[Effect]:
         lo, hi = _boot(d_of, n, rng)
         out.append(Effect(
             "check-ins", "newcomers' days abstinent in their first year", "Cohen's d",
-            float(d_of(np.arange(n))), lo, hi, _p_greater(m_on, m_off),
+            float(d_of(np.arange(n))), lo, hi, p_greater(m_on, m_off),
             0.04, "days abstinent d = +0.04 (trial 1) to +0.29 (trial 2)",
             "Scott & Dennis 2009, Addiction 104:959", "baseline vs no-checkins", published_high=0.29))
     if "no-sponsorship" in runs:
@@ -207,26 +208,26 @@ def effects(runs: dict[str, list[dict]], seed: int = 0) -> list[Effect]:
             "sponsorship", "newcomers abstinent through their first year", "odds ratio",
             float(_odds(np.mean(s_on)) / _odds(np.mean(s_off))),
             *_boot(lambda ix: _odds(np.mean(s_on[ix])) / _odds(np.mean(s_off[ix])), n, rng),
-            _p_greater(s_on, s_off), 1.3, "odds of abstinence 1.3 times greater with one 12-step activity "
+            p_greater(s_on, s_off), 1.3, "odds of abstinence 1.3 times greater with one 12-step activity "
             "such as having a sponsor", "Bergman et al. 2015, Drug Alcohol Depend 153:207 (young adults, n=284)",
             "baseline vs no-sponsorship"))
         rp_on, rp_off = col("baseline", "relapses_per_100"), col("no-sponsorship", "relapses_per_100")
         out.append(Effect(
             "sponsorship", "relapses per 100 members in a year", "difference (without - with)",
             float(np.mean(rp_off - rp_on)), *_boot(lambda ix: np.mean(rp_off[ix] - rp_on[ix]), n, rng),
-            _p_greater(rp_off, rp_on), np.nan, "not reported as such", "-", "baseline vs no-sponsorship"))
+            p_greater(rp_off, rp_on), np.nan, "not reported as such", "-", "baseline vs no-sponsorship"))
     if "isolation" in runs and "no-checkins" in runs:
         # 'isolation' has no check-ins: its pair is 'no-checkins', which differs only by the closure
         c_iso, c_base = col("isolation", "closure_lapses_per_100"), col("no-checkins", "closure_lapses_per_100")
         out.append(Effect(
             "closure", "lapses per 100 members during the 90 closed days", "ratio",
             float(np.mean(c_iso) / np.mean(c_base)),
-            *_boot(lambda ix: np.mean(c_iso[ix]) / np.mean(c_base[ix]), n, rng), _p_greater(c_iso, c_base),
+            *_boot(lambda ix: np.mean(c_iso[ix]) / np.mean(c_base[ix]), n, rng), p_greater(c_iso, c_base),
             np.nan, "not reported as such", "-", "isolation vs no-checkins, days 60-149"))
         l_iso, l_base = col("isolation", "long_sober_use_in_closure"), col("no-checkins", "long_sober_use_in_closure")
         out.append(Effect(
             "closure", "members a year or more abstinent who use during the closure", "share (closure arm)",
-            float(np.nanmean(l_iso)), *_boot(lambda ix: np.nanmean(l_iso[ix]), n, rng), _p_greater(l_iso, l_base),
+            float(np.nanmean(l_iso)), *_boot(lambda ix: np.nanmean(l_iso[ix]), n, rng), p_greater(l_iso, l_base),
             0.031, "3.1% of adults with a resolved alcohol problem resumed drinking during the pandemic",
             "Gilbert et al. 2021, Drug Alcohol Depend 109142 (n=1,492)",
             f"isolation arm, days 60-149 (no-checkins, meetings open: {np.nanmean(l_base):.3f})"))
