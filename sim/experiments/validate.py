@@ -178,6 +178,45 @@ def death_birth_direction(quick: bool) -> Check:
                  res[6.0] - res[2.0], ok, f"share {res[6.0]:.3f} vs {res[2.0]:.3f}, {seeds} seeds, w=0.1")
 
 
+def death_birth_threshold(quick: bool) -> list[Check]:
+    """Allen et al. (2017): under weak selection (w = 0.01) death-birth favours helpers above an exact (b/c)*.
+
+    On a 10x10 torus with 4 and with 8 neighbours the exact finite-population
+    threshold is 4.26 and 9.33, not k = 4 and 8 (Ohtsuki's b/c > k is the
+    large-population limit). Fixation runs one death at a time
+    (:mod:`sim.experiments.deathbirth`), each from half the members helping,
+    at five ratios from 0.8 to 1.2 times the exact value, and at b/c = k.
+    Passed when the exact value lies inside the 95% bootstrap interval of
+    the estimated crossing and, at b/c = k, helpers fix in fewer than half
+    the runs (one-sided binomial test, p < 0.01). ``quick`` checks degree 8
+    only (at degree 4 the gap between k and the exact value needs the full
+    run's 6,000 runs per ratio to show).
+    """
+    from scipy.stats import binomtest
+
+    from sim.core.networks import build_lattice
+    from sim.experiments.deathbirth import allen_threshold, fixation_share, weak_selection_threshold
+
+    runs = 2000 if quick else 6000
+    out = []
+    for hood, k in ((("moore", 8),) if quick else (("von_neumann", 4), ("moore", 8))):
+        g = build_lattice(10, 10, hood)
+        exact = allen_threshold(g)
+        est = weak_selection_threshold(g, exact * np.linspace(0.8, 1.2, 5), w=0.01, runs=runs, seed=2017 + k)
+        at_k = fixation_share(g, float(k), 1.0, 0.01, runs, seed=4017 + k)
+        p_k = binomtest(int(round(at_k.sum())), runs, 0.5, alternative="less").pvalue
+        ok = est.low <= exact <= est.high and p_k < 0.01
+        shares = ", ".join(f"{r:.2f}: {m:.3f}" for r, (m, _) in est.shares.items())
+        out.append(Check(f"Death-birth, weak selection (w=0.01), 10x10 torus of degree {k}: helpers favoured "
+                         f"above the exact (b/c)* = {exact:.2f}",
+                         "Allen et al. 2017, Nature 544:227 (exact threshold); Ohtsuki et al. 2006 (b/c > k)",
+                         f"fixation share crosses 1/2 at {exact:.2f}; below 1/2 at b/c = k = {k}", est.estimate, ok,
+                         f"crossing {est.estimate:.2f} (95% {est.low:.2f} to {est.high:.2f}); helpers' fixation share "
+                         f"by b/c {shares}; at b/c = {k}: {at_k.mean():.3f} (binomial p = {p_k:.1g}); {runs} runs "
+                         f"each, one death at a time, from half helping"))
+    return out
+
+
 #: Seeds of the calibration (the fitted patterns are reported on these) and of the validation
 #: (the independent patterns); the two sets do not overlap.
 CALIBRATION_SEEDS = range(0, 1000)
@@ -299,6 +338,7 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Check]:
     checks: list[Check] = []
     steps = [("Nowak-May regimes", lambda: nowak_may_regimes(quick)), ("kaleidoscope", lambda: [kaleidoscope(quick)]),
              ("Fermi", lambda: [fermi_threshold(quick)]), ("death-birth", lambda: [death_birth_direction(quick)]),
+             ("death-birth threshold", lambda: death_birth_threshold(quick)),
              ("fitted recovery patterns", lambda: fitted_patterns(quick)),
              ("independent recovery patterns", lambda: independent_patterns(quick)),
              ("effect sizes", lambda: effect_sizes(quick))]
