@@ -72,6 +72,8 @@ PAGE_LIMITS: dict[str, tuple[float, float]] = {
     "evolution.temperature": (0.01, 2.0),
     "evolution.wellbeing_weight": (0.0, 5.0),
     "evolution.mutation": (0.0, 0.05),
+    "ties.conflict_loss": (0.0, 0.2),
+    "turnover.crisis_days": (1, 100000),
 }
 
 #: the controls of the Explore view, in order: (section title, dotted keys)
@@ -81,8 +83,9 @@ CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Community", ("population.size", "network.width", "network.height", "network.degree",
                    "population.initial_helpers", "steps")),
     ("The game (benefit and cost)", ("game.R", "game.S", "game.T", "game.P")),
-    ("Evolution", ("evolution.rule", "evolution.interval", "evolution.temperature",
-                   "evolution.wellbeing_weight")),
+    ("Evolution", ("evolution.rule", "evolution.interval", "evolution.temperature")),
+    ("Routes to mutual aid (docs/ODD.md 1.4)", ("ties.conflict_loss", "evolution.wellbeing_weight",
+                                                "turnover.newcomer_strategy", "turnover.crisis_days")),
 )
 
 #: the toggles the Compare view offers per arm
@@ -108,7 +111,10 @@ LABELS = {
     "evolution.rule": "Imitation rule",
     "evolution.interval": "Days between revisions",
     "evolution.temperature": "Noise K (fermi)",
-    "evolution.wellbeing_weight": "Weight of wellbeing in success",
+    "evolution.wellbeing_weight": "Wellbeing counts as success (weight)",
+    "ties.conflict_loss": "Partner choice: ties to competitors wear away",
+    "turnover.newcomer_strategy": "Newcomers help at the initial share, or copy the mix",
+    "turnover.crisis_days": "Survival: days in crisis before dropping out",
 }
 
 

@@ -9,13 +9,17 @@ WATCH = {
     ),
     "kropotkin": (
         "Blue squares help, orange squares compete; darker means more stressed, crimson means using. "
-        "**Watch the blue clusters**: scattered helpers lose at first, but helpers next to helpers support "
-        "each other, stay well and are imitated, so the clusters grow. Then try *Weight of wellbeing* = 0 and "
-        "Reset: success is payoff alone."
+        "**Watch the blue spread** from 30% to most of the community within the year, and stress fall with "
+        "it. Two mechanisms do it: *partner choice* (ties to competitors wear away, and payoff comes through "
+        "ties, so taking stops paying) and *survival of the supported* (members in crisis drop out, and "
+        "competitors, with less support, are in crisis more often). Then set *Partner choice* to 0 and Reset: "
+        "fewer helpers, and a community that stays in crisis. `mutualaid lesson kropotkin` shows every "
+        "mechanism on and off."
     ),
     "struggle": (
-        "Everyone meets everyone and taking pays. **Watch the helper curve fall** within weeks, then stress "
-        "and using climb: the struggle for existence with no mutual aid."
+        "Everyone meets everyone and taking pays. **Watch the helper curve fall** to a few percent within a "
+        "month while stress and using climb and members in crisis drop out. Newcomers bring some helpers back, "
+        "but the community stays in crisis all year: the struggle for existence with no mutual aid."
     ),
     "isolation": (
         "Meetings close from day 60 to day 150. **Watch stress and using rise during the closure** and ask "
@@ -50,32 +54,43 @@ KROPOTKIN_STEPS = (
     (
         "1. The struggle for existence",
         "Darwin's readers in the 1890s stressed competition: the strong take, the weak perish. Here everyone "
-        "meets everyone, helping is costly and taking pays. Press **Play** and watch the helpers disappear, "
-        "and with them the support that kept stress and craving down.",
+        "meets everyone, helping is costly and taking pays. Press **Play**: within a month the helpers fall "
+        "to a few percent, stress climbs, and members in crisis drop out. Newcomers bring a few helpers back, "
+        "but the community stays in crisis.",
         "struggle",
         {},
     ),
     (
         "2. Mutual aid",
-        "Kropotkin answered that the species that survive best are those whose members support each other. "
-        "On a lattice, helpers can sit next to helpers; when success counts wellbeing as well as payoff, "
-        "their clusters spread. Press **Play** and watch the blue clusters grow.",
+        "Kropotkin answered that those who support each other fare best. Here 30% help, in a community "
+        "strained by years of competition. Press **Play**: the blue spreads to most of the lattice within the "
+        "year and stress falls. Ties to competitors wear away (partner choice), so taking stops paying, and "
+        "members left without support fall into crisis and drop out (survival of the supported).",
         "kropotkin",
         {},
     ),
     (
-        "3. Benefit and cost",
-        "Mutual aid is not guaranteed. Raise the temptation *T* (what a competitor gains from a helper) and "
-        "success stops counting wellbeing: helpers now have to win on payoff alone. Press **Play** and "
-        "compare with step 2: what does it take for helpers to hold their ground?",
+        "3. Take partner choice away",
+        "Now ties to competitors no longer wear away. Press **Play** and compare with step 2: fewer helpers "
+        "win through, and the community stays in crisis, with stress about twice as high. Partner choice "
+        "is what makes helping pay here.",
         "kropotkin",
-        {"game_T": 1.6, "evolution_wellbeing_weight": 0.0},
+        {"ties_conflict_loss": 0.0},
     ),
     (
-        "4. Who meets whom",
-        "Structure matters. In the classic spatial game (Nowak & May 1992), helpers survive in clusters even "
-        "though a well-mixed population would lose them all. Move *T* between 1.7 and 2.1 and Reset to find "
-        "where clusters stop holding.",
+        "4. Benefit and cost",
+        "Raise the temptation *T* (what a competitor gains from a helper) from 1 to 1.6. Press **Play** and "
+        "compare with step 2: helpers still become the majority, but fewer of them, and stress stays higher. "
+        "Try *Weight of wellbeing* = 0 as well: success is then payoff alone.",
+        "kropotkin",
+        {"game_T": 1.6},
+    ),
+    (
+        "5. Who meets whom",
+        "Structure matters in the classic spatial game (Nowak & May 1992, psychology off): helpers survive in "
+        "clusters, in ever-changing patterns, though a well-mixed population would lose them all. Move *T* to "
+        "1.7 and Reset: clusters of helpers hold most of the lattice. Move it to 2.1 and Reset: competitors "
+        "take over.",
         "nowak-may-1992",
         {},
     ),

@@ -361,6 +361,29 @@ def test_scenarios_lists_shipped_names(capsys):
         assert any(line.startswith(name + " ") or line == name for line in out.splitlines()), name
 
 
+def test_lesson_writes_its_table_figure_and_runs(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "lesson"
+    rc, text, _ = run_cli(capsys, "lesson", "kropotkin", "--seeds", "2", "--steps", "5", "--workers", "1",
+                          "--out", out, "--quiet")
+    assert rc == 0 and text == ""
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == sorted(["lesson.md", "runs.csv", "summary.csv", "lesson.png",
+                                                "manifest.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(manifest["files"])
+    md = (out / "lesson.md").read_text()
+    assert "| Partner choice only |" in md and "Survival of the supported" in md
+    assert len(manifest["arms"]) == 12 and len(manifest["seeds"]) == 2
+
+
+def test_lesson_bad_options_exit_2(capsys):
+    rc, _, err = run_cli(capsys, "lesson", "kropotkin", "--seeds", "1")
+    assert rc == 2 and "--seeds" in err
+    rc, _, err = run_cli(capsys, "lesson", "baseline")
+    assert rc == 2 and "invalid choice" in err
+
+
 def test_help_exits_0(capsys):
     rc, out, _ = run_cli(capsys, "--help")
     assert rc == 0 and "run" in out and "compare" in out
