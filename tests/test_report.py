@@ -98,3 +98,27 @@ def test_a_damaged_sweep_folder_is_bad_input_exit_2(tmp_path, capsys, damage, fr
     assert main(["report", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
+
+
+def test_phase_diagram_of_a_death_birth_sweep_draws_the_exact_threshold(tmp_path, capsys):
+    out = sweep_folder(tmp_path, {
+        "name": "phase", "scenario": "death-birth", "seed": 1, "replicates": 1, "steps": 30,
+        "parameters": {"donation.b_over_c": [1, 4, 16], "network.degree": [2, 4], "psychology.enabled": [False, True],
+                       "population.size": 30},
+        "metrics": ["final_helpers", "final_mean_stress"]})
+    assert main(["report", str(out)]) == 0
+    assert_png_shows_something(out / "plots" / "phase_diagram.png")
+    md = (out / "report.md").read_text()
+    assert "## Phase diagram" in md and "Allen et al. (2017)" in md
+    rows = [line.split("|")[1:-1] for line in md.splitlines() if line.startswith("| off |")]
+    exact = {int(r[1]): float(r[3]) for r in rows}
+    assert exact == pytest.approx({2: 28 / 13, 4: 28 / 5.5}, rel=1e-3)  # (N - 2)/(N/k - 2), N = 30
+
+
+def test_no_phase_diagram_without_benefit_cost_and_degree(tmp_path):
+    out = sweep_folder(tmp_path, {
+        "name": "grid", "scenario": "baseline", "seed": 3, "replicates": 1, "steps": 5,
+        "parameters": {"checkins.prob": [0.0, 1.0], **TINY}, "metrics": ["mean_helpers"]})
+    assert main(["report", str(out)]) == 0
+    assert "## Phase diagram" not in (out / "report.md").read_text()
+    assert not (out / "plots" / "phase_diagram.png").exists()

@@ -220,7 +220,8 @@ def test_progress_line_shows_done_failed_rate_and_eta():
 
 
 #: analyses shipped as sweeps, with the number of runs their documents report
-ANALYSES = {"sobol-psychology": 1728}  # docs/SENSITIVITY.md
+ANALYSES = {"sobol-psychology": 1728,  # docs/SENSITIVITY.md
+            "kropotkin-phase": 288}     # the phase diagram (its description, the README)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
@@ -230,6 +231,10 @@ def test_example_sweeps_are_valid(path):
         assert sw.description and sw.n_runs == ANALYSES[path.stem]
     else:                      # an example: seconds to run
         assert sw.description and 0 < sw.n_runs <= 300
+    import re
+
+    stated = re.findall(r"([\d,]+) runs", " ".join(sw.description.split()))
+    assert all(int(n.replace(",", "")) == sw.n_runs for n in stated), (stated, sw.n_runs)
 
 
 def test_a_sweep_in_which_every_run_failed_exits_1_with_one_line(tmp_path, capsys):

@@ -67,14 +67,19 @@ def coalescence_times(graph) -> np.ndarray:
     index[iu, ju] = np.arange(len(iu))
     index[ju, iu] = index[iu, ju]
     rows, cols, vals = [], [], []
+    pairs = np.arange(len(iu))
     for moving, other in ((iu, ju), (ju, iu)):  # each lineage of the pair takes the step, half the time
-        for pair, (a, b) in enumerate(zip(moving, other)):
-            step = 0.5 / deg[a]
-            for k in nbr[ptr[a]:ptr[a + 1]]:
-                if k != b:  # a step onto the other lineage coalesces (tau = 0)
-                    rows.append(pair)
-                    cols.append(index[k, b])
-                    vals.append(-step)
+        d = deg[moving]
+        pair = np.repeat(pairs, d)
+        # the neighbours of each moving lineage, pair by pair (a ragged arange over the CSR rows)
+        offs = np.arange(d.sum()) - np.repeat(np.cumsum(d) - d, d)
+        k = nbr[np.repeat(ptr[moving], d) + offs]
+        b = np.repeat(other, d)
+        keep = k != b  # a step onto the other lineage coalesces (tau = 0)
+        rows.append(pair[keep])
+        cols.append(index[k[keep], b[keep]])
+        vals.append(-0.5 / np.repeat(d, d)[keep])
+    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
     m = len(iu)
     a_mat = coo_matrix((np.concatenate([np.ones(m), vals]),
                         (np.concatenate([np.arange(m), rows]), np.concatenate([np.arange(m), cols]))),

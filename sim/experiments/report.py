@@ -15,6 +15,13 @@ Writes into DIR (the folder of ``mutualaid sweep``):
   (S1) and total (ST) Sobol indices of every metric with their 95 %
   bootstrap intervals (SALib; the response of a point is its mean over
   replicates);
+- ``plots/phase_diagram.png``: a grid sweep of ``donation.b_over_c`` and
+  ``network.degree`` under death-birth updating (``kropotkin-phase.yaml``):
+  the share of helpers on the grid (one panel per value of
+  ``psychology.enabled`` when it is swept), the line ``b/c = k`` (Ohtsuki et
+  al. 2006) and, on a ring, the exact finite-population threshold
+  (Allen et al. 2017), the observed crossing of one half, and the stress of
+  the community where psychology is on;
 - ``report.md``: all of it tied together.
 """
 
@@ -182,6 +189,98 @@ def plot_heatmap(runs: pd.DataFrame, p1: str, p2: str, metric: str):
     return fig
 
 
+PHASE_X, PHASE_Y, PHASE_SPLIT = "donation.b_over_c", "network.degree", "psychology.enabled"
+
+
+def _setting(spec: dict, key: str):
+    """A fixed sweep value, else the base scenario's."""
+    fixed = spec.get("fixed") or {}
+    if key in fixed:
+        return fixed[key]
+    node: Any = spec.get("base_scenario") or {}
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def crossing(xs, ys, level: float = 0.5) -> float:
+    """Where ``ys`` first rises through ``level`` (linear in log b/c between grid values); NaN if it never does."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    if len(xs) and ys[0] >= level:
+        return float(xs[0])
+    for i in range(1, len(xs)):
+        if ys[i - 1] < level <= ys[i]:
+            t = (level - ys[i - 1]) / (ys[i] - ys[i - 1])
+            return float(np.exp(np.log(xs[i - 1]) + t * (np.log(xs[i]) - np.log(xs[i - 1]))))
+    return float("nan")
+
+
+def phase_diagram(runs: pd.DataFrame, spec: dict):
+    """The phase diagram of a donation-game sweep over benefit/cost x degree, or None if this is not one.
+
+    Returns ``(figure, table)``: the table has one row per degree (and psychology setting) with
+    ``b/c = k``, the exact threshold of Allen et al. (2017) where the network is a ring, and the
+    observed b/c at which the mean final share of helpers crosses one half.
+    """
+    from matplotlib.colors import Normalize
+
+    ok = runs[runs["error"].isna()]
+    if not {PHASE_X, PHASE_Y} <= set(ok.columns) or "final_helpers" not in ok:
+        return None
+    if ok[PHASE_X].nunique() < 3 or ok[PHASE_Y].nunique() < 2:
+        return None
+    splits = sorted(ok[PHASE_SPLIT].unique()) if PHASE_SPLIT in ok.columns else [None]
+    kind, size = _setting(spec, "network.kind"), _setting(spec, "population.size")
+    exact = {}
+    if kind == "ring" and size:
+        from sim.core.networks import build_ring
+        from sim.experiments.deathbirth import allen_threshold
+
+        for k in sorted(ok[PHASE_Y].unique()):
+            if 2 * int(k) < int(size) - 2:
+                exact[k] = allen_threshold(build_ring(int(size), int(k)))
+    panels = [("final_helpers", v) for v in splits]
+    if "final_mean_stress" in ok and True in splits:
+        panels.append(("final_mean_stress", True))
+    fig, axes = _figure(len(panels), "When does mutual aid win? Death-birth, benefit/cost x degree",
+                        width=5.4, height=3.9)
+    rows = []
+    xs = sorted(ok[PHASE_X].unique())
+    ys = sorted(ok[PHASE_Y].unique())
+    pos = lambda v: np.interp(np.log(v), np.log(xs), np.arange(len(xs)))  # noqa: E731
+    for ax, (metric, split) in zip(axes, panels):
+        part = ok if split is None else ok[ok[PHASE_SPLIT] == split]
+        grid = part.pivot_table(index=PHASE_Y, columns=PHASE_X, values=metric, aggfunc="mean").reindex(
+            index=ys, columns=xs)
+        cmap = "viridis" if metric == "final_helpers" else "magma_r"
+        im = ax.imshow(grid.to_numpy(float), origin="lower", aspect="auto", cmap=cmap, norm=Normalize(0, 1))
+        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+        ax.set_xlabel("benefit / cost (b/c)")
+        ax.set_ylabel("ties per member (k)")
+        what = "helpers at the end" if metric == "final_helpers" else "stress at the end"
+        ax.set_title(what + ("" if split is None else f", psychology {'on' if split else 'off'}"), fontsize=10)
+        yi = np.arange(len(ys))
+        inside = [k for k in ys if min(xs) <= k <= max(xs)]
+        ax.plot([pos(k) for k in inside], [ys.index(k) for k in inside], "w--", lw=1.5, label="b/c = k")
+        ex = [(k, v) for k, v in exact.items() if min(xs) <= v <= max(xs)]
+        if ex:
+            ax.plot([pos(v) for _, v in ex], [ys.index(k) for k, _ in ex], color="#f6ad55", lw=1.8,
+                    label="exact, Allen et al. 2017")
+        if metric == "final_helpers":
+            for k in ys:
+                c = crossing(xs, grid.loc[k].to_numpy())
+                rows.append({"psychology": "-" if split is None else ("on" if split else "off"), "k": k,
+                             "b/c = k": k, "exact (Allen et al. 2017)": exact.get(k, float("nan")),
+                             "observed crossing of 1/2": c})
+                if np.isfinite(c):
+                    ax.plot(pos(c), ys.index(k), "o", mfc="white", mec="black", ms=6)
+        ax.set_ylim(yi[0] - 0.5, yi[-1] + 0.5)
+        fig.colorbar(im, ax=ax, label=what)
+        ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
+    return fig, pd.DataFrame(rows)
+
+
 def sobol_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Sobol S1 and ST (with confidence halves) of each metric; notes for metrics that could not be analysed."""
     from SALib.analyze import sobol
@@ -258,6 +357,9 @@ def write_report(folder: str | Path) -> list[str]:
                 name = f"heatmap_{safe_name(m)}__{safe_name(p1)}__{safe_name(p2)}.png"
                 figures[name] = plot_heatmap(runs, p1, p2, m)
                 heat.append((m, p1, p2, name))
+    phase = phase_diagram(runs, spec) if sampling == "grid" else None
+    if phase is not None:
+        figures["phase_diagram.png"] = phase[0]
     indices, notes = (None, [])
     if sampling == "saltelli":
         indices, notes = sobol_indices(runs, meta, metrics)
@@ -294,6 +396,13 @@ def write_report(folder: str | Path) -> list[str]:
         lines += ["## Heatmaps", ""]
         for m, p1, p2, name in heat:
             lines += [f"**{m}** by `{p1}` and `{p2}`:", "", f"![{m}](plots/{name})", ""]
+    if phase is not None:
+        lines += ["## Phase diagram", "",
+                  "Mean final share of helpers over benefit/cost and degree (and the community's stress where "
+                  "psychology is on). Dashed: `b/c = k` (Ohtsuki et al. 2006, large populations under weak "
+                  "selection). Orange: the exact threshold of Allen et al. (2017) for this network and size "
+                  "(drawn on rings, where it is `(N - 2)/(N/k - 2)`). Circles: where the mean share crosses "
+                  "one half.", "", "![phase diagram](plots/phase_diagram.png)", "", _md_table(phase[1]), ""]
     if sampling == "saltelli":
         lines += ["## Sobol indices", "",
                   "First-order (S1: the share of the variance due to the parameter alone) and total (ST: "
