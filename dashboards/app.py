@@ -412,6 +412,56 @@ def _long(df_a, df_b):
     return pd.concat([df_a.assign(arm="A"), df_b.assign(arm="B")], ignore_index=True)
 
 
+# ----------------------------------------------------------------------------- Lesson
+
+
+@solara.component
+def Lesson(active: bool):
+    seeds = solara.use_reactive(20)
+    started = solara.use_reactive(0)
+    result = solara.use_reactive(ds.lesson_cached(20))
+    status = solara.use_reactive("")
+
+    def work(cancel: threading.Event):
+        if not active or not started.value:
+            return
+        n = seeds.value
+        status.set(f"running the lesson: 12 arms x {n} seeds (about {max(10, 3 * n)} s on 2 cores) ...")
+
+        def progress(done, total):
+            status.set(f"runs {done} of {total} ...")
+
+        try:
+            result.set(ds.lesson_result(n, progress=progress))
+        finally:
+            status.set("")
+
+    solara.use_thread(work, dependencies=[started.value, active], intrusive_cancel=False)
+
+    def choose(v):
+        if v in ds.LESSON_SEEDS:
+            seeds.set(v)
+            result.set(ds.lesson_cached(v))
+
+    Prose(texts.LESSON_INTRO)
+    with solara.Row():
+        solara.Select(label="Paired seeds per arm", value=seeds.value, values=list(ds.LESSON_SEEDS),
+                      on_value=choose)
+        solara.Button("Run the lesson", on_click=lambda: started.set(started.value + 1), color="primary",
+                      classes=["ma-lesson-run"], disabled=bool(status.value))
+    if status.value:
+        solara.Text(status.value, classes=["ma-lesson-status"])
+        solara.ProgressLinear(True)
+    res = result.value
+    if res is not None:
+        solara.Image(res["png"], classes=["ma-lesson"])
+        solara.Markdown(res["table"])
+        solara.Markdown(res["notes"])
+        with solara.Row():
+            solara.FileDownload(res["csv"], filename="lesson_runs.csv", label="Every run (CSV)")
+            solara.FileDownload(res["png"], filename="lesson.png", label="Figure (PNG)", mime_type="image/png")
+
+
 # ----------------------------------------------------------------------------- Results
 
 
@@ -495,3 +545,5 @@ def Page():
                 Compare(active=tab.value == 1)
             with solara.lab.Tab("Results"):
                 Results()
+            with solara.lab.Tab("Lesson"):
+                Lesson(active=tab.value == 3)

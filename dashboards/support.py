@@ -499,6 +499,38 @@ class Runner:
                      latest=latest, curves=self._curves)
 
 
+# ----------------------------------------------------------------------------- the Kropotkin lesson
+
+#: seeds per arm the Lesson view offers (the command's default is 20)
+LESSON_SEEDS = (5, 10, 20)
+_lesson_lock = threading.Lock()
+_lesson_cache: dict[int, dict] = {}
+
+
+def lesson_result(seeds: int, progress=None) -> dict:
+    """The Kropotkin lesson (``sim.experiments.lesson``) with ``seeds`` paired seeds per arm, as the page
+    shows it: figure (PNG), Markdown table and notes, runs (CSV).
+
+    Deterministic, so it is computed once per server and number of seeds: one computation at a time
+    (a second visitor waits for the first and gets the same result), on up to 2 worker processes.
+    """
+    if seeds not in LESSON_SEEDS:
+        raise ScenarioError(f"lesson: seeds = {seeds!r}: the page offers {', '.join(map(str, LESSON_SEEDS))}")
+    with _lesson_lock:
+        if seeds not in _lesson_cache:
+            from sim.experiments import lesson
+
+            res = lesson.run_lesson("kropotkin", seeds=seeds, progress=progress)
+            _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
+                                    "notes": lesson.notes(res), "csv": metrics_csv(res.runs),
+                                    "summary": res.summary}
+        return _lesson_cache[seeds]
+
+
+def lesson_cached(seeds: int) -> dict | None:
+    return _lesson_cache.get(seeds)
+
+
 def metrics_csv(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode("utf-8")
 

@@ -96,6 +96,16 @@ KROPOTKIN_STEPS = (
     ),
 )
 
+LESSON_INTRO = (
+    "**Which mechanisms let mutual aid win?** Five named mechanisms can each let helpers win in the "
+    "`kropotkin` community: *network reciprocity* (helpers beside helpers on a lattice), *wellbeing counts "
+    "as success* (members imitate those who are well, and helping keeps one well), *partner choice* (ties "
+    "to competitors wear away), *newcomers re-seed helpers* (newcomers help at the initial share) and "
+    "*survival of the supported* (members in crisis drop out). The lesson runs them all off, each alone, all "
+    "on, and all on but one, on the same seeds, and shows the share of helpers at the end **and** the "
+    "community's health. Look for the two mechanisms without which the community stays in crisis."
+)
+
 TRAINER_INTRO = (
     "Two runs of the same community with the **same random seed**: every life shock, every chance meeting "
     "is identical, so any difference between A and B comes from the one setting that differs. "

@@ -226,3 +226,17 @@ def test_results_view_plots_a_sweep(page, server):
     page.wait_for_selector("img.ma-results-plot")
     assert "18 runs" in page.inner_text(".ma-results-info")
     assert page.errors == []
+
+
+def test_lesson_tab_runs_the_factorial_and_shows_figure_and_table(page, server):
+    _open(page, server)
+    page.get_by_role("tab", name="Lesson").click()
+    page.locator(".v-select", has_text="Paired seeds per arm").click()
+    page.get_by_role("option", name="5", exact=True).click()
+    page.locator(".ma-lesson-run").click()
+    page.wait_for_selector("img.ma-lesson", timeout=300_000)
+    text = page.inner_text("body")
+    for arm in ("all off", "Partner choice only", "Survival of the supported only", "all on"):
+        assert arm in text
+    assert "5 paired seeds per arm" in text
+    assert page.errors == []
