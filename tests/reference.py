@@ -44,6 +44,7 @@ class Reference:
         self.meeting = list(groups) if groups is not None else [i // sc.meetings.size for i in range(n)]
         self.capacity = [len(neighbours[i]) + sc.ties.extra_slots for i in range(n)]
         self.closed = [self.U(rng.ISOLATION_SELECT, i) < sc.isolation.share for i in range(n)]
+        self.arm = self.trial_arm()
         self.ties = [{j: sc.ties.initial_weight for j in neighbours[i]} for i in range(n)]
         self.members = [self.day0_member(i) for i in range(n)]
         self.next_id = n
@@ -64,6 +65,25 @@ class Reference:
                          first_use_step=0 if m["using"] else -1, used_days=0, help_days=0, days=0,
                          sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0,
                          attended_days=0, sober_days_start=m["sober_days"])
+
+    # ------------------------------------------------------------------ ODD 7.13 trial arms
+    def trial_arm(self):
+        import numpy as np
+
+        tr, n = self.sc.trial, self.n
+        if not tr.enabled:
+            return [1] * n
+        gen = np.random.default_rng(np.random.SeedSequence([self.sc.seed, 0x7121A1]))
+        if tr.design == "individual":
+            chosen = set(gen.permutation(n)[:int(round(tr.share * n))].tolist())
+            return [1 if i in chosen else 0 for i in range(n)]
+        meetings = max(self.meeting) + 1
+        chosen = set(gen.permutation(meetings)[:int(round(tr.share * meetings))].tolist())
+        return [1 if self.meeting[i] in chosen else 0 for i in range(n)]
+
+    def withheld(self, i, intervention):
+        tr = self.sc.trial
+        return tr.enabled and self.t >= 0 and tr.intervention == intervention and self.arm[i] == 0
 
     def U(self, purpose, i, j=-1):
         return rng.uniform(self.key, self.t, i, purpose, j)
@@ -114,7 +134,7 @@ class Reference:
     def pair_sponsors(self):
         s, ms, at = self.sc.sponsorship, self.members, self.attended
         for i in range(self.n):
-            if ms[i]["sponsor"] >= 0 or not at[i] or not self.is_newcomer(i):
+            if ms[i]["sponsor"] >= 0 or not at[i] or not self.is_newcomer(i) or self.withheld(i, "sponsorship"):
                 continue
             if self.U(rng.ASK, i) >= s.ask_prob:
                 continue
@@ -186,7 +206,7 @@ class Reference:
             ck = sc.checkins
 
             def needs(i):
-                return ms[i]["missed"] >= ck.missed_threshold and not attended[i]
+                return ms[i]["missed"] >= ck.missed_threshold and not attended[i] and not self.withheld(i, "checkins")
 
             def active(j):
                 return ms[j]["strategy"] == HELP and not ms[j]["using"] and (attended[j] or isolated[j])

@@ -74,4 +74,9 @@ def scenarios(draw, psychology=None):
         "recovery.lapse_loss": draw(st.floats(0, 1)),
         "recovery.build": draw(st.floats(0, 0.05)),
     })
+    offered = [k for k in ("checkins", "sponsorship") if o[f"{k}.enabled"]]
+    if offered and draw(st.booleans()):  # a trial of a mechanism that is on (7.13)
+        o.update({"trial.enabled": True, "trial.intervention": draw(st.sampled_from(offered)),
+                  "trial.design": draw(st.sampled_from(["individual", "meetings"])),
+                  "trial.share": draw(st.sampled_from([0.5, 0.3]))})
     return o

@@ -80,6 +80,9 @@ def test_mesa_engine_matches_the_reference_on_generated_communities(o):
     ("kropotkin", {"network.width": 10, "network.height": 10}),
     ("death-birth", {"population.size": 40}),
     ("baseline", {"population.size": 140, "network.kind": "sbm", "network.groups": 2, "turnover.crisis_days": 3}),
+    ("baseline", {"population.size": 120, "trial.enabled": True, "population.burn_in": 30}),
+    ("baseline", {"population.size": 150, "trial.enabled": True, "trial.design": "meetings",
+                  "trial.intervention": "sponsorship", "population.burn_in": 30}),
 ])
 def test_shipped_scenarios_match_the_reference(name, small):
     sc = load_scenario(name, dict(small, steps=40))

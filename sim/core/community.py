@@ -44,7 +44,7 @@ from numba.experimental import structref
 from numba.extending import intrinsic
 
 from sim.core import rng
-from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, Scenario
+from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, TRIAL_INTERVENTIONS, Scenario
 
 #: Per-member arrays: name -> (dtype, group). Groups: ``state`` (carried from
 #: day to day), ``record`` (the lifetime record of members.parquet), ``day``
@@ -124,6 +124,7 @@ OTHER_ARRAYS: dict[str, type] = {
     "meeting_of": np.int32,    # (n,) meeting of each slot
     "meeting_start": np.int64,  # (meetings+1,) slots of meeting k: meeting_start[k]..meeting_start[k+1]-1
     "closed": np.bool_,        # (n,) whose meeting closes while isolation is in force
+    "trial_arm": np.int8,      # (n,) trial arm of each slot: 1 intervention, 0 control (all 1 without a trial)
     "clock": np.int64,         # (5,) today: day, isolation in force, ties scaled by it, next member id, revision day
     "keys": np.uint64,         # (NPURPOSE,) today's stream key of every random-draw purpose
 }
@@ -141,12 +142,13 @@ NPURPOSE = 32
 
 #: Schema sections whose fields the stages read (as ``c.p.<section>_<key>``).
 PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", "sponsorship", "isolation",
-                  "ties", "evolution", "turnover", "recovery")
+                  "ties", "evolution", "turnover", "recovery", "trial")
 #: Parameters that are not a number or flag of those sections.
 EXTRA_PARAMS = {
     "network_self_interaction": lambda sc: bool(sc.network.self_interaction),
     "evolution_rule_code": lambda sc: EVOLUTION_RULES.index(sc.evolution.rule),
     "newcomer_strategy_code": lambda sc: NEWCOMER_STRATEGIES.index(sc.turnover.newcomer_strategy),
+    "trial_intervention_code": lambda sc: TRIAL_INTERVENTIONS.index(sc.trial.intervention),
     "run_key": lambda sc: rng.run_key(sc.seed),
 }
 
@@ -162,6 +164,7 @@ def _param_fields() -> dict[str, type]:
     out["network_self_interaction"] = bool
     out["evolution_rule_code"] = int
     out["newcomer_strategy_code"] = int
+    out["trial_intervention_code"] = int
     out["run_key"] = np.uint64
     return out
 
@@ -265,6 +268,34 @@ def _new_ref(arrays: dict, params) -> CommunityRef:
 
 
 # ----------------------------------------------------------------------------- the Python side
+#: Stream of the trial's assignment (its own generator: no other draw moves when a trial is added).
+TRIAL_STREAM = 0x7121A1
+
+
+def trial_arms(sc: Scenario, meeting_of: np.ndarray) -> np.ndarray:
+    """7.13 Each slot's trial arm: 1 intervention, 0 control; all 1 without a trial.
+
+    A balanced draw: exactly ``round(trial.share * n)`` slots (design ``individual``) or
+    ``round(trial.share * meetings)`` whole meetings (design ``meetings``) are in the intervention
+    arm, chosen by a permutation from ``numpy.random.default_rng(SeedSequence([seed, TRIAL_STREAM]))``.
+    A newcomer who takes a slot takes its arm.
+    """
+    n = meeting_of.shape[0]
+    t = sc.trial
+    if not t.enabled:
+        return np.ones(n, dtype=np.int8)
+    gen = np.random.default_rng(np.random.SeedSequence([int(sc.seed), TRIAL_STREAM]))
+    if t.design == "individual":
+        chosen = np.zeros(n, dtype=bool)
+        chosen[gen.permutation(n)[:int(round(t.share * n))]] = True
+    else:
+        m = int(meeting_of.max()) + 1
+        on = np.zeros(m, dtype=bool)
+        on[gen.permutation(m)[:int(round(t.share * m))]] = True
+        chosen = on[meeting_of]
+    return chosen.astype(np.int8)
+
+
 class Community:
     """A run's state: the arrays, the parameters and the compiled handle ``ref``.
 
@@ -320,7 +351,8 @@ class Community:
         clock = np.zeros(5, dtype=np.int64)
         clock[NEXT_ID] = n
         a.update(tie_ptr=tie_ptr, tie_nbr=tie_nbr, tie_w=tie_w, deg=deg, meeting_of=meeting_of,
-                 meeting_start=meeting_start, closed=np.zeros(n, dtype=np.bool_), clock=clock,
+                 meeting_start=meeting_start, closed=np.zeros(n, dtype=np.bool_),
+                 trial_arm=trial_arms(sc, meeting_of), clock=clock,
                  keys=np.zeros(NPURPOSE, dtype=np.uint64))
         self.arrays = a
         self.clock = clock

@@ -27,6 +27,8 @@ NETWORK_KINDS = (
 ENGINES = ("auto", "agents", "kernel")
 EVOLUTION_RULES = ("fermi", "imitate_best", "death_birth")
 NEWCOMER_STRATEGIES = ("initial", "mix")
+TRIAL_INTERVENTIONS = ("checkins", "sponsorship")
+TRIAL_DESIGNS = ("individual", "meetings")
 
 MAX_POPULATION = 10_000_000
 #: Most tie slots (members x (degree + ties.extra_slots)); each is a neighbour (4 B) and a weight (8 B).
@@ -203,6 +205,13 @@ class Recovery(_Section):
     newcomer_capital: float = P(0.05, "capital at the start of recovery (day-0 members: grown by their sober days at the plain rate)", ge=0, le=1)
 
 
+class Trial(_Section):
+    enabled: bool = Field(False, description="a virtual randomised trial from day 0: members of the control arm do not get the intervention (mutualaid trial; docs/ODD.md 7.13)")
+    intervention: Literal[TRIAL_INTERVENTIONS] = Field("checkins", description="what the control arm goes without: checkins (nobody checks on them when they miss meetings) or sponsorship (as newcomers they find no sponsor)")
+    design: Literal[TRIAL_DESIGNS] = Field("individual", description="individual: member slots are randomised; meetings: whole meetings are (cluster randomisation)")
+    share: float = P(0.5, "share of member slots (or meetings) in the intervention arm, assigned by a balanced draw", gt=0, lt=1)
+
+
 class Scenario(_Section):
     """A complete, validated scenario."""
 
@@ -224,6 +233,15 @@ class Scenario(_Section):
     evolution: Evolution = Field(default_factory=Evolution)
     turnover: Turnover = Field(default_factory=Turnover)
     recovery: Recovery = Field(default_factory=Recovery)
+    trial: Trial = Field(default_factory=Trial)
+
+    @model_validator(mode="after")
+    def _check_trial(self):
+        t = self.trial
+        if t.enabled and not getattr(self, t.intervention).enabled:
+            raise ValueError(f"trial.intervention={t.intervention} needs {t.intervention}.enabled=true "
+                             "(otherwise neither arm gets it)")
+        return self
 
     @model_validator(mode="after")
     def _check_network(self):

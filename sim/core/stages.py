@@ -52,6 +52,7 @@ from sim.core.rules import (
 
 FERMI, IMITATE_BEST, DEATH_BIRTH = 0, 1, 2  # evolution_rule_code (order of schema.EVOLUTION_RULES)
 NEEDS, ACTIVE = 1, 2  # bits of role: needs a check-in today, can make one today (7.4)
+TRIAL_CHECKINS, TRIAL_SPONSORSHIP = 0, 1  # trial_intervention_code (order of schema.TRIAL_INTERVENTIONS)
 INITIAL, MIX = 0, 1  # newcomer_strategy_code (order of schema.NEWCOMER_STRATEGIES)
 
 
@@ -282,10 +283,18 @@ def checkin_role(c, i):
 
     :func:`meet` sets it at its end, so the neighbours' tie loops of :func:`check_in` read one byte.
     """
-    role = NEEDS if (c.missed[i] >= c.checkins_missed_threshold and not c.attended[i]) else 0
+    role = NEEDS if (c.missed[i] >= c.checkins_missed_threshold and not c.attended[i]
+                     and not withheld(c, i, TRIAL_CHECKINS)) else 0
     if c.strategy[i] == HELP and not c.using[i] and (c.attended[i] or c.iso[i]):
         role |= ACTIVE
     c.role[i] = role
+
+
+@njit(cache=True, inline="always")
+def withheld(c, i, intervention):
+    """7.13 Whether member i is in the control arm of a running trial of ``intervention`` (from day 0)."""
+    return (c.trial_enabled and c.clock[DAY] >= 0 and c.trial_intervention_code == intervention
+            and c.trial_arm[i] == 0)
 
 
 @njit(cache=True, inline="always")
@@ -386,7 +395,8 @@ def find_sponsor(c, i):
     ``sponsorship.min_sober_days`` and room for a sponsee. The strongest tie
     to the newcomer wins, then the fewest sponsees, then the lowest slot.
     """
-    if c.sponsor[i] >= 0 or not c.attended[i] or not is_newcomer(c, i, c.clock[DAY]):
+    if c.sponsor[i] >= 0 or not c.attended[i] or not is_newcomer(c, i, c.clock[DAY]) \
+            or withheld(c, i, TRIAL_SPONSORSHIP):
         return
     if uniform_in(c.keys[rng.ASK], i, -1) >= c.sponsorship_ask_prob:
         return
