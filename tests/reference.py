@@ -64,7 +64,7 @@ class Reference:
                 m.update(member_id=i, original=True, joined_step=0, ever_used=m["using"],
                          first_use_step=0 if m["using"] else -1, used_days=0, help_days=0, days=0,
                          sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0,
-                         attended_days=0, sober_days_start=m["sober_days"])
+                         attended_days=0, sober_days_start=m["sober_days"], lapses=0, relapses=0)
 
     # ------------------------------------------------------------------ ODD 7.13 trial arms
     def trial_arm(self):
@@ -125,7 +125,8 @@ class Reference:
                     sober_days=0, start_day=0, joined_step=0, original=False, missed=0, sponsor=-1, sponsees=0,
                     reached_prev=False, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
                     help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0,
-                    capital=0.0, propensity=0.0, readiness=0.0, attended_days=0, sober_days_start=0)
+                    capital=0.0, propensity=0.0, readiness=0.0, attended_days=0, sober_days_start=0, lapses=0,
+                    relapses=0)
 
     # ------------------------------------------------------------------ ODD 7.5 pairing
     def is_newcomer(self, i):
@@ -371,6 +372,8 @@ class Reference:
             o["help_days"] = m["help_days"] + (1 if m["strategy"] == HELP else 0)
             o["checkins_received"] = m["checkins_received"] + k_in[i]
             o["attended_days"] = m["attended_days"] + (1 if psych and attended[i] else 0)
+            o["lapses"] = m["lapses"] + (1 if psych and lapsed[i] else 0)
+            o["relapses"] = m["relapses"] + (1 if psych and relapsed[i] else 0)
             if psych and o["using"]:
                 o["used_days"] = m["used_days"] + 1
                 if not m["ever_used"]:
@@ -425,7 +428,8 @@ class Reference:
                     ever_used=m["ever_used"], first_use_step=m["first_use_step"], used_days=m["used_days"],
                     sponsor_id=m["sponsor_id"], sponsees=m["sponsees_total"],
                     checkins_received=m["checkins_received"], attended_days=m["attended_days"],
-                    sober_days_start=m["sober_days_start"])
+                    sober_days_start=m["sober_days_start"], lapses=m["lapses"], relapses=m["relapses"],
+                    meeting=self.meeting[i], trial_arm=self.arm[i])
 
     def state(self, name):
         return [m[name] for m in self.members]

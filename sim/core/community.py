@@ -81,6 +81,8 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "checkins_received": (np.int32, "record"),
     "attended_days": (np.int32, "record"),
     "sober_days_start": (np.int32, "record"),
+    "lapses_total": (np.int32, "record"),
+    "relapses_total": (np.int32, "record"),
     # today's transient values
     "iso": (np.bool_, "day"),
     "attended": (np.bool_, "day"),

@@ -112,6 +112,8 @@ def _clear(c, i):
     c.checkins_received[i] = 0
     c.attended_days[i] = 0
     c.sober_days_start[i] = 0
+    c.lapses_total[i] = 0
+    c.relapses_total[i] = 0
 
 
 @njit(cache=True)
@@ -207,6 +209,8 @@ def start_observation(c):
         c.checkins_received[i] = 0
         c.attended_days[i] = 0
         c.sober_days_start[i] = c.sober_days[i]
+        c.lapses_total[i] = 0
+        c.relapses_total[i] = 0
     c.clock[NEXT_ID] = n
 
 
@@ -679,6 +683,10 @@ def commit(c, i):
         c.crisis_days[i] = c.next_crisis[i]
         if c.recovery_enabled:
             c.capital[i] = c.next_capital[i]
+        if c.lapsed[i]:
+            c.lapses_total[i] += 1
+        if c.relapsed[i]:
+            c.relapses_total[i] += 1
         if c.using[i]:
             c.used_days[i] += 1
             if not c.ever_used[i]:
