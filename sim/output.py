@@ -169,6 +169,10 @@ class StagedFiles:
             os.fsync(fh.fileno())
         return final
 
+    def write_file(self, name: str, write: Callable[[Path], Any]) -> Path:
+        """Stage a file that ``write(path)`` writes (any format)."""
+        return self._stage(name, write)
+
     def write_text(self, name: str, text: str) -> Path:
         return self._stage(name, lambda p: p.write_text(text, encoding="utf-8"))
 

@@ -1,0 +1,215 @@
+"""The virtual trial: arms in the engine, the estimators on data with known answers, the trial's direction
+on the model over seeds, and the command."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.core.scenarios import ScenarioError, load_scenario
+from sim.experiments import trial
+from sim.experiments.effects import p_greater
+
+
+# ----------------------------------------------------------------------------- arms in the engine (ODD 7.13)
+
+
+@pytest.mark.parametrize("design", ["individual", "meetings"])
+def test_assignment_is_balanced_and_meetings_are_whole(design):
+    from sim.api import prepare
+    from sim.engines.kernel import KernelModel
+
+    sc = prepare("baseline", steps=0, set={"population.size": 250, "trial.enabled": True, "trial.design": design,
+                                            "trial.share": 0.4, "population.burn_in": 0})
+    arm = KernelModel(sc).community.arrays["trial_arm"]
+    meeting = KernelModel(sc).community.arrays["meeting_of"]
+    if design == "individual":
+        assert arm.sum() == 100
+    else:
+        per = pd.Series(arm).groupby(meeting).agg(["min", "max"])
+        assert (per["min"] == per["max"]).all() and per["max"].sum() == 4  # 10 meetings of 25, 40%
+    again = KernelModel(prepare("baseline", steps=0, set={**{f"trial.{k}": v for k, v in
+                                                             dict(enabled=True, design=design, share=0.4).items()},
+                                                          "population.size": 250, "population.burn_in": 0}))
+    assert np.array_equal(arm, again.community.arrays["trial_arm"])
+
+
+def test_control_members_get_no_checkins_and_the_others_do():
+    r = sim.run("baseline", steps=120, members=True, set={"population.size": 300, "trial.enabled": True})
+    day0 = r.members[r.members["joined_step"] == 0]
+    assert (day0[day0["trial_arm"] == 0]["checkins_received"] == 0).all()
+    assert day0[day0["trial_arm"] == 1]["checkins_received"].sum() > 50
+    assert r.members["trial_arm"].isin([0, 1]).all()
+
+
+def test_control_newcomers_find_no_sponsor():
+    r = sim.run("baseline", steps=200, members=True, set={"population.size": 400, "trial.enabled": True,
+                                                           "trial.intervention": "sponsorship"})
+    new = r.members[r.members["joined_step"] >= 1]
+    assert new[new["trial_arm"] == 0]["sponsor_id"].isna().all()
+    assert new[new["trial_arm"] == 1]["sponsor_id"].notna().mean() > 0.3
+
+
+def test_without_a_trial_every_slot_is_in_the_intervention_arm_and_nothing_changes():
+    a = sim.run("baseline", seed=4, steps=60, members=True, set={"population.size": 150})
+    b = sim.run("baseline", seed=4, steps=60, members=True, set={"population.size": 150, "trial.share": 0.3})
+    pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    assert (a.members["trial_arm"] == 1).all()
+
+
+def test_a_trial_of_a_switched_off_mechanism_is_refused():
+    with pytest.raises(ScenarioError, match="trial.intervention=checkins needs checkins.enabled"):
+        load_scenario("baseline", {"trial.enabled": True, "checkins.enabled": False})
+
+
+# ----------------------------------------------------------------------------- estimators, known answers
+
+
+def _exponential(n, rate, rng, censor=None):
+    t = rng.exponential(1.0 / rate, n)
+    if censor is None:
+        return t, np.ones(n, dtype=bool)
+    return np.minimum(t, censor), t <= censor
+
+
+def test_kaplan_meier_median_of_exponential_times():
+    rng = np.random.default_rng(1)
+    t, e = _exponential(20000, 0.1, rng, censor=30.0)
+    f = trial.km(t, e)
+    assert f.median_survival_time_ == pytest.approx(math.log(2) / 0.1, rel=0.03)
+    lo, hi = f.confidence_interval_survival_function_.iloc[-1]
+    assert lo < math.exp(-0.1 * 30) < hi + 0.01
+
+
+def test_cox_recovers_a_known_hazard_ratio_within_its_interval():
+    rng = np.random.default_rng(2)
+    rows = []
+    for seed in range(4):
+        for arm, rate in ((0, 0.02), (1, 0.01)):  # true hazard ratio 0.5
+            t, e = _exponential(1500, rate * (1 + 0.2 * seed), rng, censor=100.0)
+            rows.append(pd.DataFrame({"t": t, "e": e, "arm": arm, "seed": seed,
+                                      "cluster": [f"{seed}:{k % 30}:{arm}" for k in range(1500)]}))
+    df = pd.concat(rows, ignore_index=True)
+    hr, lo, hi, p = trial.cox_hr(df, "t", "e", "cluster")
+    assert lo < 0.5 < hi and hi < 0.6 and p < 1e-6
+    hr0, lo0, hi0, _ = trial.cox_hr(df.assign(arm=rng.integers(0, 2, len(df))), "t", "e", None)
+    assert lo0 < 1.0 < hi0
+
+
+def test_cohen_d_and_the_number_needed_to_treat():
+    x = np.array([2.0, 4.0, 6.0])
+    y = np.array([1.0, 3.0, 5.0])
+    assert trial._cohen_d(x, y) == pytest.approx(0.5)
+    rng = np.random.default_rng(3)
+    members = []
+    for seed in range(6):
+        for arm, p_relapse in ((0, 0.30), (1, 0.20)):  # risk difference 0.10: NNT 10
+            rel = rng.random(2000) < p_relapse
+            members.append(pd.DataFrame({"design": "individual", "seed": seed, "arm": arm, "id": range(2000),
+                                         "meeting": 0, "followed": 365.0, "at_risk": True, "t_lapse": 365.0,
+                                         "lapsed": rel, "days_abstinent": 1.0 - 0.1 * rel,
+                                         "relapses": rel.astype(int), "relapsed": rel}))
+    m = pd.concat(members, ignore_index=True)
+    spells = pd.DataFrame({"design": "individual", "seed": np.repeat(range(6), 2), "id": 0,
+                           "arm": [0, 1] * 6, "meeting": 0, "duration": [10.0, 5.0] * 6, "returned": True})
+    e = trial.estimate(m, spells, ("individual",), list(range(6))).set_index("measure")
+    arr = e.loc["share who relapse, control - intervention"]
+    assert arr["low"] < 0.10 < arr["high"]
+    nnt = e.loc["number needed to treat (one member fewer relapses)"]
+    assert nnt["estimate"] == pytest.approx(1 / arr["estimate"]) and nnt["low"] < 10 < nnt["high"]
+    rate = e.loc["relapses per 100 member-years, control - intervention"]
+    assert rate["low"] < 10.0 < rate["high"]
+    assert e.loc["days from an absence to returning, intervention / control", "estimate"] == pytest.approx(0.5)
+
+
+def test_absence_spells_known_answer():
+    days = pd.DataFrame({"id": [1] * 10 + [2] * 6, "step": list(range(1, 11)) + list(range(1, 7)),
+                         "attended": [True, False, False, False, False, True, False, False, True, False]
+                         + [False] * 6})
+    sp = trial._spells(days, threshold=2)  # a spell counts from the 3rd day away
+    assert sp.to_dict("list") == {"id": [1, 2], "duration": [2.0, 4.0], "returned": [True, False]}
+
+
+# ----------------------------------------------------------------------------- the model, over seeds
+
+
+@pytest.fixture(scope="module")
+def checkins_trial():
+    return trial.run_trial("baseline", "checkins", seeds=12, designs=("individual", "community"), workers=2)
+
+
+def test_checkins_trial_members_come_back_sooner_and_relapse_less(checkins_trial):
+    """12 paired seeds: the return hazard ratio's 95% interval lies above 1 in both designs; the whole-
+    community difference in relapses per 100 lies above 0 (bootstrap interval) with Wilcoxon p < 0.01."""
+    e = checkins_trial.effects.set_index(["design", "measure"])
+    for d in ("individual", "community"):
+        assert e.loc[(d, "hazard ratio of returning after a first absence"), "low"] > 1.0
+        assert e.loc[(d, "days from an absence to returning, intervention / control"), "high"] < 1.0
+    rel = e.loc[("community", "relapses per 100 member-years, control - intervention")]
+    assert rel["low"] > 0 and rel["p"] < 0.01
+    assert checkins_trial.headline.startswith("Without check-ins: +")
+    assert "12 paired runs" in checkins_trial.headline
+
+
+def test_checkins_trial_individual_randomisation_is_diluted_by_spillover(checkins_trial):
+    """The individual design's relapse difference is smaller than the whole community's (spillover)."""
+    e = checkins_trial.effects.set_index(["design", "measure"])["estimate"]
+    key = "relapses per 100 member-years, control - intervention"
+    assert e[("individual", key)] < e[("community", key)]
+
+
+def test_sponsorship_trial_lowers_the_hazard_of_a_first_lapse():
+    res = trial.run_trial("baseline", "sponsorship", seeds=6, designs=("individual",), workers=2)
+    e = res.effects.set_index("measure")
+    assert e.loc["hazard ratio of a first lapse", "high"] < 1.0
+    assert e.loc["abstinent through the follow-up, odds ratio", "low"] > 1.0
+    assert res.published["verdict"].isin(["consistent", "weaker", "stronger"]).all()
+
+
+def test_trial_refuses_bad_input():
+    with pytest.raises(ScenarioError, match="intervention"):
+        trial.run_trial(intervention="hugs")
+    with pytest.raises(ScenarioError, match="seeds"):
+        trial.run_trial(seeds=1)
+    with pytest.raises(ScenarioError, match="design"):
+        trial.run_trial(designs=("everyone",))
+    with pytest.raises(ScenarioError, match="checkins.enabled is false"):
+        trial.run_trial("no-checkins")
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_trial_command_writes_curves_tables_and_handout(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "t"
+    rc = main(["trial", "baseline", "--seeds", "2", "--steps", "60", "--designs", "individual,community",
+               "--set", "population.size=120", "--workers", "1", "--handout", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0 and text.startswith("Without check-ins: ")
+    manifest = json.loads((out / "manifest.json").read_text())
+    names = {"trial.md", "curves.png", "effects.csv", "published.csv", "members.parquet", "spells.parquet",
+             "handout.html", "handout.pdf", "manifest.json"}
+    assert set(manifest["files"]) == names == {p.name for p in out.iterdir()}
+    assert (out / "handout.pdf").read_bytes().startswith(b"%PDF")
+    html = (out / "handout.html").read_text()
+    assert manifest["headline"] in html and "not a clinical prediction" in html and "data:image/png;base64," in html
+    assert set(pd.read_csv(out / "effects.csv")["design"]) == {"individual", "community"}
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["trial", "baseline", "--designs", "everyone"], "--designs"),
+    (["trial", "baseline", "--intervention", "hugs"], "--intervention"),
+    (["trial", "baseline", "--seeds", "1"], "--seeds"),
+    (["trial", "no-checkins"], "checkins.enabled is false"),
+])
+def test_trial_bad_options_exit_2_with_one_line(argv, fragment, capsys):
+    from sim.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]
