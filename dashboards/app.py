@@ -291,8 +291,8 @@ def Compare(active: bool):
     b_param = solara.use_reactive("(none)")
     b_value = solara.use_reactive(None)
     seed = solara.use_reactive(42)
-    steps = solara.use_reactive(180)
-    replicates = solara.use_reactive(3)
+    steps = solara.use_reactive(365)
+    replicates = solara.use_reactive(ds.DEFAULT_REPLICATES)
     result = solara.use_reactive(None)
     status = solara.use_reactive("")
 
@@ -330,14 +330,18 @@ def Compare(active: bool):
             frames_b.append(ds.run_metrics(sc_b, s))
             if cancel.is_set():
                 return
-        diff = ", ".join(f"{ds.LABELS.get(k, k)} {'on' if v is True else 'off' if v is False else v}"
-                         for k, v in b_over.items() if a_over.get(k) != v) or "nothing (A = B)"
-        title = f"{base.value}, seed {sc_a.seed}: B differs in {diff}"
+        from sim.experiments.compare import arm_labels
+
+        label_a, label_b = (f"{x}: {y}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
+        title = f"{base.value}, seed {sc_a.seed}: {label_b}"
+        seeds = replicate_seeds(sc_a.seed, replicates.value)
         result.set({
             "key": key, "a": ds.arm_summary(df_a), "b": ds.arm_summary(df_b),
-            "png": ds.compare_png(df_a, df_b, "A", "B", title),
-            "gap": ds.gap_png(frames_a, frames_b, f"{len(frames_a)} paired replicates"),
+            "headline": ds.compare_headline(sc_a, sc_b, frames_a, frames_b),
+            "png": ds.compare_png(df_a, df_b, label_a, label_b, title),
+            "gap": ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired replicates"),
             "csv": ds.metrics_csv(_long(df_a, df_b)),
+            "replicates_csv": ds.replicates_csv(frames_a, frames_b, seeds, label_a, label_b),
         })
         status.set("")
 
@@ -392,6 +396,7 @@ def Compare(active: bool):
         stale = res["key"] != key
         if stale:
             solara.Text("updating ...", style={"color": "#b26a00"})
+        solara.Text(res["headline"], classes=["ma-headline"])
         with solara.Row():
             for arm in ("a", "b"):
                 s = res[arm]
@@ -401,9 +406,62 @@ def Compare(active: bool):
         solara.Image(res["png"], classes=["ma-compare"])
         solara.Image(res["gap"], classes=["ma-gap"])
         with solara.Row():
-            solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics (CSV)")
+            solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics, seed pair (CSV)")
+            solara.FileDownload(res["replicates_csv"], filename="compare_replicates.csv",
+                                label="Every replicate, differences and intervals (CSV)")
             solara.FileDownload(res["png"], filename="compare.png", label="Curves (PNG)", mime_type="image/png")
             solara.FileDownload(res["gap"], filename="gap.png", label="Gap (PNG)", mime_type="image/png")
+    with solara.Details("Virtual trial: randomise members or meetings (survival curves, handout)", expand=False):
+        TrialView(base.value, active)
+
+
+@solara.component
+def TrialView(base: str, active: bool):
+    intervention = solara.use_reactive("checkins")
+    seeds = solara.use_reactive(8)
+    started = solara.use_reactive(0)
+    result = solara.use_reactive(None)
+    status = solara.use_reactive("")
+    key = (base, intervention.value, seeds.value)
+
+    def work(cancel: threading.Event):
+        if not active or not started.value:
+            return
+        status.set(f"running the trial: {seeds.value} paired seeds, three designs ...")
+        try:
+            result.set({"key": key, **ds.trial_result(base, intervention.value, seeds.value,
+                                                      progress=lambda d, t: status.set(f"runs {d} of {t} ..."))})
+        except ScenarioError as e:
+            result.set({"key": key, "error": str(e)})
+        finally:
+            status.set("")
+
+    solara.use_thread(work, dependencies=[started.value, active], intrusive_cancel=False)
+    Prose(texts.TRIAL_INTRO)
+    with solara.Row():
+        solara.Select(label="Withheld from the control arm", value=intervention.value,
+                      values=["checkins", "sponsorship"],
+                      on_value=lambda v: intervention.set(v) if v in ("checkins", "sponsorship") else None)
+        solara.Select(label="Paired seeds", value=seeds.value, values=list(ds.TRIAL_SEEDS),
+                      on_value=lambda v: seeds.set(v) if v in ds.TRIAL_SEEDS else None)
+        solara.Button("Run the trial", on_click=lambda: started.set(started.value + 1), color="primary",
+                      classes=["ma-trial-run"], disabled=bool(status.value))
+    if status.value:
+        solara.Text(status.value, classes=["ma-trial-status"])
+        solara.ProgressLinear(True)
+    res = result.value
+    if res is not None and res.get("key") == key:
+        if "error" in res:
+            solara.Text(res["error"], classes=["ma-trial-error"])
+            return
+        solara.Text(res["headline"], classes=["ma-trial-headline", "ma-headline"])
+        solara.Image(res["png"], classes=["ma-trial-curves"])
+        solara.Markdown(res["effects"])
+        solara.Markdown(res["published"])
+        with solara.Row():
+            solara.FileDownload(res["handout"], filename="trial_handout.html", label="Handout (HTML, one page)",
+                                mime_type="text/html")
+            solara.FileDownload(res["csv"], filename="trial_members.csv", label="Every member-run (CSV)")
 
 
 def _long(df_a, df_b):

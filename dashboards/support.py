@@ -52,8 +52,10 @@ MAX_PAGE_STEPS = 3_000
 MESA_MAX_MEMBERS = 1_000
 #: highest frame rate of the play loop
 MAX_FPS = 30
-#: replicates the Compare view may ask for
-MAX_REPLICATES = 10
+#: replicates the Compare view may ask for (default 12, as ``mutualaid compare``: enough for a meaningful
+#: interval, benchmarks/RESULTS.md)
+MAX_REPLICATES = 20
+DEFAULT_REPLICATES = 12
 #: largest population of a Compare run
 MAX_COMPARE_MEMBERS = 5_000
 
@@ -681,6 +683,67 @@ def gap_png(frames_a, frames_b, title: str = "") -> bytes:
     if title:
         fig.suptitle(title, fontsize="medium")
     return fig_png(fig)
+
+
+def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
+    """The plain-words headline of the paired replicates (as ``mutualaid compare`` prints it)."""
+    from sim.experiments.compare import difference_label, paired_difference
+
+    per = lambda fr, sc: [100.0 * f["relapses"].iloc[1:].sum() / sc.population.size * 365.0 / max(sc.steps, 1)
+                          for f in fr]  # noqa: E731
+    diff, lo, hi, n = paired_difference(per(frames_a, sc_a), per(frames_b, sc_b))
+    span = "over a year" if sc_a.steps == 365 else f"a year (from {sc_a.steps} days)"
+    ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if n >= 2 else ""
+    return f"{difference_label(sc_a, sc_b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{n} paired runs)"
+
+
+def replicates_csv(frames_a, frames_b, seeds, label_a: str, label_b: str) -> bytes:
+    """Every replicate of both arms (long: arm, replicate, seed, metrics), then per-replicate totals with
+    their differences and a 95% t-interval, as one CSV with a ``table`` column."""
+    from sim.experiments.compare import paired_difference
+
+    parts = []
+    for arm, label, frames in (("A", label_a, frames_a), ("B", label_b, frames_b)):
+        for r, (f, s) in enumerate(zip(frames, seeds)):
+            parts.append(f.assign(table="daily", arm=arm, arm_label=label, replicate=r, seed=s))
+    rows = []
+    for col in ("relapses", "lapses", "checkins", "dropouts"):
+        a = [float(f[col].iloc[1:].sum()) for f in frames_a]
+        b = [float(f[col].iloc[1:].sum()) for f in frames_b]
+        d, lo, hi, n = paired_difference(a, b)
+        for r, (x, y, s) in enumerate(zip(a, b, seeds)):
+            rows.append({"table": "replicate totals", "metric": col, "replicate": r, "seed": s, "A": x, "B": y,
+                         "B - A": y - x})
+        rows.append({"table": "difference", "metric": col, "replicate": None, "seed": None, "A": float(np.mean(a)),
+                     "B": float(np.mean(b)), "B - A": d, "ci_low": lo, "ci_high": hi, "n": n})
+    return metrics_csv(pd.concat([pd.concat(parts, ignore_index=True), pd.DataFrame(rows)], ignore_index=True))
+
+
+#: paired seeds the Compare view's trial offers
+TRIAL_SEEDS = (4, 8, 12)
+_trial_lock = threading.Lock()
+_trial_cache: dict[tuple, dict] = {}
+
+
+def trial_result(scenario: str, intervention: str, seeds: int, progress=None) -> dict:
+    """The virtual trial (``sim.experiments.trial``) as the page shows it, computed once per server and
+    settings (one at a time): headline, curves (PNG), effects and published tables (Markdown), handout
+    (HTML), every member-run (CSV)."""
+    from sim.experiments import trial
+
+    if seeds not in TRIAL_SEEDS:
+        raise ScenarioError(f"trial: seeds = {seeds!r}: the page offers {', '.join(map(str, TRIAL_SEEDS))}")
+    scenario_path(scenario)  # only shipped scenarios
+    key = (scenario, intervention, seeds)
+    with _trial_lock:
+        if key not in _trial_cache:
+            res = trial.run_trial(scenario, intervention, seeds=seeds, progress=progress)
+            png = fig_png(trial.plot_curves(res), dpi=80)
+            _trial_cache[key] = {"headline": res.headline, "png": png, "effects": trial.effects_table(res),
+                                 "published": trial.published_table(res),
+                                 "handout": trial.handout_html(res, png).encode("utf-8"),
+                                 "csv": metrics_csv(res.members)}
+        return _trial_cache[key]
 
 
 def arm_summary(df: pd.DataFrame) -> dict[str, float]:

@@ -106,6 +106,14 @@ LESSON_INTRO = (
     "community's health. Look for the two mechanisms without which the community stays in crisis."
 )
 
+TRIAL_INTRO = (
+    "A **virtual randomised trial** inside one community: members (or whole meetings) are assigned at random "
+    "to get the intervention or not, as the checkup trials did. Beside them, the whole community both ways. "
+    "The curves show how long members stay without a lapse and how soon they come back after an absence; "
+    "the table gives hazard ratios, relapses per 100 members and the number needed to treat. Randomising "
+    "individuals understates the effect, because support spills over along ties between the arms."
+)
+
 TRAINER_INTRO = (
     "Two runs of the same community with the **same random seed**: every life shock, every chance meeting "
     "is identical, so any difference between A and B comes from the one setting that differs. "

@@ -449,8 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(default folder: results/compare/<A>_vs_<B>/).")
     p.add_argument("scenario_a", metavar="SCENARIO_A", help="the reference scenario (name or YAML path)")
     p.add_argument("scenario_b", metavar="SCENARIO_B", help="the scenario compared with it; differences are B - A")
-    p.add_argument("--replicates", "-r", type=_int_at_least(1), default=5, metavar="R",
-                   help="runs per scenario (default 5)")
+    p.add_argument("--replicates", "-r", type=_int_at_least(1), default=12, metavar="R",
+                   help="runs per scenario (default 12: enough for a meaningful interval)")
     _add_scenario_options(p, seed_help="base seed of the replicate seeds, the same for A and B "
                                        "(default: A's scenario seed)")
     p.set_defaults(func=cmd_compare)

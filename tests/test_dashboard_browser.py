@@ -240,3 +240,44 @@ def test_lesson_tab_runs_the_factorial_and_shows_figure_and_table(page, server):
         assert arm in text
     assert "5 paired seeds per arm" in text
     assert page.errors == []
+
+
+def test_compare_shows_the_headline_and_exports_every_replicate(page, server, tmp_path):
+    _open(page, server)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_selector(".ma-headline", timeout=240_000)
+    _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=240, what="compare to finish")
+    head = page.inner_text(".ma-headline")
+    assert head.startswith("Without check-ins: ") and "relapses per 100 members over a year" in head
+    assert "95% interval" in head and "12 paired runs" in head
+    with page.expect_download() as dl:
+        page.get_by_text("Every replicate, differences and intervals (CSV)").click()
+    path = tmp_path / "replicates.csv"
+    dl.value.save_as(path)
+    df = pd.read_csv(path)
+    daily = df[df["table"] == "daily"]
+    assert sorted(daily["replicate"].unique()) == list(range(12)) and set(daily["arm"]) == {"A", "B"}
+    assert set(daily["arm_label"]) == {"A: With check-ins", "B: Without check-ins"}
+    diff = df[(df["table"] == "difference") & (df["metric"] == "relapses")].iloc[0]
+    assert diff["ci_low"] <= diff["B - A"] <= diff["ci_high"] and diff["n"] == 12
+    assert page.errors == []
+
+
+def test_compare_trial_view_runs_and_offers_the_handout(page, server, tmp_path):
+    _open(page, server)
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("Virtual trial: randomise members or meetings").click()
+    page.locator(".v-select", has_text="Paired seeds").click()
+    page.get_by_role("option", name="4", exact=True).click()
+    page.locator(".ma-trial-run").click()
+    page.wait_for_selector(".ma-trial-headline", timeout=300_000)
+    assert page.inner_text(".ma-trial-headline").startswith("Without check-ins: ")
+    assert "hazard ratio of a first lapse" in page.inner_text("body")
+    page.wait_for_selector("img.ma-trial-curves")
+    with page.expect_download() as dl:
+        page.get_by_text("Handout (HTML, one page)").click()
+    path = tmp_path / "handout.html"
+    dl.value.save_as(path)
+    html = path.read_text()
+    assert "not a clinical prediction" in html and "4 paired runs" in html
+    assert page.errors == []

@@ -41,6 +41,81 @@ TOTALS = TOTAL_METRICS
 LEVEL = 0.95
 
 
+#: default replicates: at 12 the 95% interval of the check-ins headline (baseline against no-checkins)
+#: is about a third of the effect either side; at 5 it reaches zero (benchmarks/RESULTS.md)
+DEFAULT_REPLICATES = 12
+
+#: switches a trainer names in words: key -> the thing it switches
+SWITCH_WORDS = {"checkins.enabled": "check-ins", "sponsorship.enabled": "sponsorship",
+                "isolation.enabled": "the closure", "turnover.enabled": "turnover",
+                "evolution.enabled": "evolution", "psychology.enabled": "psychology",
+                "recovery.enabled": "recovery capital"}
+
+
+def _flat(d: Mapping, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def differences(a: Scenario, b: Scenario) -> dict[str, tuple[Any, Any]]:
+    """The scenario keys in which B differs from A (name, description and seed aside): key -> (a, b)."""
+    fa, fb = _flat(a.model_dump(mode="json")), _flat(b.model_dump(mode="json"))
+    skip = {"name", "description", "seed", "engine"}
+    return {k: (fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if k not in skip and fa.get(k) != fb.get(k)}
+
+
+def difference_label(a: Scenario, b: Scenario) -> str:
+    """B named by what differs from A: 'Without check-ins', 'With the closure',
+    'With checkins.prob = 0.4 (A: 0.8)', or 'B (no difference)'."""
+    diff = differences(a, b)
+    if not diff:
+        return "B (no difference)"
+    words = []
+    for k, (va, vb) in diff.items():
+        if k in SWITCH_WORDS and isinstance(va, bool):
+            words.append(("Without " if va and not vb else "With ") + SWITCH_WORDS[k])
+    if len(words) == len(diff):
+        return ", ".join(w if i == 0 else w[0].lower() + w[1:] for i, w in enumerate(words))
+    k, (va, vb) = next(iter(diff.items()))
+    more = f" and {len(diff) - 1} more" if len(diff) > 1 else ""
+    return f"With {k} = {vb} (A: {va}){more}"
+
+
+def arm_labels(a: Scenario, b: Scenario) -> tuple[str, str]:
+    """Both arms named by what differs: ('With check-ins', 'Without check-ins'), or
+    ('checkins.prob = 0.8', 'checkins.prob = 0.4'), or the scenario names when nothing differs."""
+    diff = differences(a, b)
+    if not diff:
+        return a.name, f"{b.name} (no difference)"
+    if all(k in SWITCH_WORDS and isinstance(va, bool) for k, (va, _) in diff.items()):
+        word = lambda on, k: ("With " if on else "Without ") + SWITCH_WORDS[k]  # noqa: E731
+        la = ", ".join(word(va, k) for k, (va, _) in diff.items())
+        lb = ", ".join(word(vb, k) for k, (_, vb) in diff.items())
+        return la, lb
+    parts_a = [f"{k} = {va}" for k, (va, _) in list(diff.items())[:2]]
+    parts_b = [f"{k} = {vb}" for k, (_, vb) in list(diff.items())[:2]]
+    more = f" (+{len(diff) - 2} more)" if len(diff) > 2 else ""
+    return ", ".join(parts_a) + more, ", ".join(parts_b) + more
+
+
+def headline(res: "CompareResult") -> str:
+    """The plain-words headline: '<B named by what differs>: +X relapses per 100 members over a year
+    (95% interval a to b, N paired runs)'; the interval is the t-interval of the paired differences."""
+    n_a, n_b = res.a.population.size, res.b.population.size
+    ra = res.runs[res.runs["arm"] == "A"].sort_values("replicate")
+    rb = res.runs[res.runs["arm"] == "B"].sort_values("replicate")
+    per = lambda df, n, sc: 100.0 * df["total_relapses"].to_numpy(float) / n * 365.0 / max(sc.steps, 1)  # noqa
+    diff, lo, hi, k = paired_difference(per(ra, n_a, res.a), per(rb, n_b, res.b))
+    span = "over a year" if res.a.steps == 365 else f"a year (from {res.a.steps} days)"
+    ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if k >= 2 else ""
+    return f"{difference_label(res.a, res.b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{k} paired runs)"
+
+
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
     """One seed per replicate from ``SeedSequence(seed)``; the same for both arms."""
     ss = np.random.SeedSequence(int(seed))
@@ -171,7 +246,7 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
 
 
 def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario | Mapping | None, *,
-            seed: int | None = None, replicates: int = 5, steps: int | None = None,
+            seed: int | None = None, replicates: int = DEFAULT_REPLICATES, steps: int | None = None,
             set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
             progress: Optional[Callable[[int, int], None]] = None) -> CompareResult:
     """Run A and B ``replicates`` times each with common random numbers and compare them.
@@ -207,7 +282,8 @@ def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario 
             if progress is not None:
                 progress(done, total)
     runs = pd.DataFrame(rows).sort_values(["arm", "replicate"], kind="stable").reset_index(drop=True)
-    labels = {"A": f"A: {sc_a.name}", "B": f"B: {sc_b.name}"}
+    la, lb = arm_labels(sc_a, sc_b)
+    labels = {"A": f"A: {la}", "B": f"B: {lb}"}
     return CompareResult(a=sc_a, b=sc_b, seed=base, seeds=seeds, metrics_a=frames["A"], metrics_b=frames["B"],
                          runs=runs, summary=summarize(runs), engines=engines,
                          wall_time=time.perf_counter() - t0, labels=labels)
@@ -244,7 +320,8 @@ def summary_text(res: CompareResult) -> str:
         rows.append((f"{m} ({stat}):", "A", fmt(r["a"]), " B", fmt(r["b"]), " B-A", fmt(r["diff"], signed=True),
                      ci))
     pct = int(round(LEVEL * 100))
-    return f"{head}\n\n{table(rows)}\n\n[..]: {pct}% t-interval of the paired differences B-A over replicates"
+    return (f"{headline(res)}\n\n{head}\n\n{table(rows)}\n\n[..]: {pct}% t-interval of the paired differences B-A "
+            "over replicates")
 
 
 def _band(frames: list[pd.DataFrame], col: str, cumulative: bool = False) -> pd.DataFrame:
