@@ -154,6 +154,15 @@ def test_checkins_trial_members_come_back_sooner_and_relapse_less(checkins_trial
     assert "12 paired runs" in checkins_trial.headline
 
 
+def test_each_arm_keeps_its_members_first_absences(checkins_trial):
+    """Both runs of the community design share member ids: each arm keeps one first absence per member."""
+    first = trial.first_spells(checkins_trial.spells)
+    for design in ("individual", "community"):
+        counts = first[first["design"] == design].groupby("arm").size()
+        assert set(counts.index) == {0, 1} and 0.8 < counts[0] / counts[1] < 1.25
+        assert not first.duplicated(["design", "seed", "arm", "id"]).any()
+
+
 def test_checkins_trial_individual_randomisation_is_diluted_by_spillover(checkins_trial):
     """The individual design's relapse difference is smaller than the whole community's (spillover)."""
     e = checkins_trial.effects.set_index(["design", "measure"])["estimate"]

@@ -264,8 +264,9 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
 
 
 def first_spells(spells: pd.DataFrame) -> pd.DataFrame:
-    """Each member's first absence spell (spells are in day order per member)."""
-    return spells.drop_duplicates(["design", "seed", "id"], keep="first") if len(spells) else spells
+    """Each member's first absence spell (spells are in day order per member; the arms of the community
+    design are two runs, so a member id appears once per arm)."""
+    return spells.drop_duplicates(["design", "seed", "arm", "id"], keep="first") if len(spells) else spells
 
 
 def km(durations, events, label: str = ""):
@@ -386,12 +387,14 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
 
 
 def headline(res: TrialResult) -> str:
-    """'Without check-ins: +X relapses per 100 members over a year (95% interval a to b, N paired runs)'."""
+    """'Without check-ins: +X relapses per 100 members over a year (95% interval a to b, N paired runs)'
+    (newcomers, for sponsorship: its cohort); from the whole-community design where it ran."""
     e = res.effects
     design = "community" if "community" in res.designs else res.designs[0]
     row = e[(e["design"] == design) & (e["measure"].str.startswith("relapses per 100"))].iloc[0]
     what = INTERVENTIONS[res.intervention]
-    who = "members" if design == "community" else f"members ({DESIGN_LABELS[design]})"
+    cohort = "members" if res.intervention == "checkins" else "newcomers"
+    who = cohort if design == "community" else f"{cohort} ({DESIGN_LABELS[design]})"
     return (f"Without {what}: {row['estimate']:+.1f} relapses per 100 {who} over a year "
             f"(95% interval {row['low']:+.1f} to {row['high']:+.1f}, {len(res.seeds)} paired runs)")
 
