@@ -422,14 +422,19 @@ def TrialView(base: str, active: bool):
     started = solara.use_reactive(0)
     result = solara.use_reactive(None)
     status = solara.use_reactive("")
-    key = (base, intervention.value, seeds.value)
+    eligible = solara.use_memo(lambda: {i: [n for n in SCENARIOS if ds.trial_eligible(n, i)]
+                                        for i in ("checkins", "sponsorship")}, [])
+    chosen = solara.use_reactive(None)
+    options = eligible[intervention.value]
+    scenario = chosen.value if chosen.value in options else (base if base in options else "baseline")
+    key = (scenario, intervention.value, seeds.value)
 
     def work(cancel: threading.Event):
         if not active or not started.value:
             return
         status.set(f"running the trial: {seeds.value} paired seeds, three designs ...")
         try:
-            result.set({"key": key, **ds.trial_result(base, intervention.value, seeds.value,
+            result.set({"key": key, **ds.trial_result(scenario, intervention.value, seeds.value,
                                                       progress=lambda d, t: status.set(f"runs {d} of {t} ..."))})
         except ScenarioError as e:
             result.set({"key": key, "error": str(e)})
@@ -439,6 +444,8 @@ def TrialView(base: str, active: bool):
     solara.use_thread(work, dependencies=[started.value, active], intrusive_cancel=False)
     Prose(texts.TRIAL_INTRO)
     with solara.Row():
+        solara.Select(label="Community for the trial", value=scenario, values=options,
+                      on_value=lambda v: chosen.set(v) if v in options else None)
         solara.Select(label="Withheld from the control arm", value=intervention.value,
                       values=["checkins", "sponsorship"],
                       on_value=lambda v: intervention.set(v) if v in ("checkins", "sponsorship") else None)

@@ -725,6 +725,17 @@ _trial_lock = threading.Lock()
 _trial_cache: dict[tuple, dict] = {}
 
 
+def trial_eligible(name: str, intervention: str) -> bool:
+    """Whether a shipped scenario can host a trial of ``intervention`` on the page (it is switched on, and
+    the community is small enough for the Compare view)."""
+    try:
+        sc = build_scenario(name)
+    except ScenarioError:
+        return False
+    return (getattr(sc, intervention).enabled and sc.psychology.enabled
+            and sc.population.size <= MAX_COMPARE_MEMBERS)
+
+
 def trial_result(scenario: str, intervention: str, seeds: int, progress=None) -> dict:
     """The virtual trial (``sim.experiments.trial``) as the page shows it, computed once per server and
     settings (one at a time): headline, curves (PNG), effects and published tables (Markdown), handout
