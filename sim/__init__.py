@@ -15,7 +15,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sim.core.schema import Scenario  # noqa: E402
 
-__all__ = ["Scenario", "__version__", "load_scenario", "run", "set_threads"]
+__all__ = ["Scenario", "__version__", "batch_run", "load_scenario", "run", "set_threads", "sweep"]
 
 
 def __getattr__(name):
@@ -28,8 +28,8 @@ def __getattr__(name):
         from sim.api import run
 
         return run
-    if name == "set_threads":
-        from sim.api import set_threads
+    if name in ("set_threads", "batch_run", "sweep"):
+        import sim.api
 
-        return set_threads
+        return getattr(sim.api, name)
     raise AttributeError(name)

@@ -4,6 +4,8 @@
 >>> result = sim.run("baseline", steps=30, set={"population.size": 100})
 >>> result.metrics[["step", "helpers", "using"]].shape
 (31, 3)
+>>> sim.run("baseline", steps=30, population_size=100, checkins_prob=0.8).scenario.checkins.prob
+0.8
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from sim.engines import make_model, resolve_engine  # noqa: F401  (re-exported)
 
 @dataclass
 class RunResult:
-    """What one run produced."""
+    """What one run produced.
+
+    ``model`` is the engine's model after the run: a Mesa model
+    (:class:`sim.engines.agents.MutualAidModel`, a ``mesa.Model`` with one agent per member) when the
+    engine is ``agents``, otherwise a :class:`sim.engines.kernel.KernelModel` (the same state in arrays,
+    ``model.community``; no Mesa agents). Ask ``engine="agents"`` for agent objects.
+    """
 
     scenario: Scenario
     metrics: pd.DataFrame
@@ -53,12 +61,34 @@ def set_threads(n: int) -> int:
     return used
 
 
+def keyword_overrides(keywords: Mapping[str, Any], via: str = "sim.run") -> dict[str, Any]:
+    """``{"population_size": 500}`` -> ``{"population.size": 500}``; an unknown keyword is a
+    :class:`ScenarioError` naming the call and the closest keyword."""
+    import difflib
+
+    from sim.core.scenarios import ScenarioError, all_keys, dotted_key, flat_key
+
+    known = {flat_key(k): k for k in all_keys() if "." in k}
+    out = {}
+    for k, v in keywords.items():
+        if k not in known:
+            close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ScenarioError(f"{via}: unknown keyword {k!r}{hint}; keywords are scenario keys with the first "
+                                f"dot as an underscore, e.g. population_size, checkins_prob")
+        out[dotted_key(k)] = v
+    return out
+
+
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
-            steps: int | None = None, set: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
-    """Load a scenario and apply overrides (``set``, then ``seed`` and ``steps``).
+            steps: int | None = None, set: Iterable[str] | Mapping[str, Any] = (), via: str = "sim.run",
+            **keywords: Any) -> Scenario:
+    """Load a scenario and apply overrides (``set``, then keywords, then ``seed`` and ``steps``).
 
     ``set`` is a mapping ``{"population.size": 30}``, a list of ``"KEY=VALUE"`` strings, or one
-    such string. Arguments of the wrong type raise :class:`sim.core.scenarios.ScenarioError`.
+    such string; keywords are the same keys with the first dot as an underscore
+    (``population_size=30``). Arguments of the wrong type raise
+    :class:`sim.core.scenarios.ScenarioError`, worded for the call ``via``.
     """
     from sim.core.scenarios import ScenarioError, parse_override
 
@@ -87,17 +117,18 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
             if not isinstance(s, str):
                 raise ScenarioError(f"sim.run: set item {s!r}: expected a 'KEY=VALUE' string")
             overrides.update([parse_override(s)])
+    overrides.update(keyword_overrides(keywords, via))
     if seed is not None:
         overrides["seed"] = seed
     if steps is not None:
         overrides["steps"] = steps
-    return load_scenario(scenario, overrides)
+    return load_scenario(scenario, overrides, via=via)
 
 
 def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: int | None = None,
         steps: int | None = None, engine: str | None = None,
         set: Iterable[str] | Mapping[str, Any] = (), members: bool = False, member_days: bool = False,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
+        progress: Callable[[int, int], None] | None = None, **keywords: Any) -> RunResult:
     """Run one scenario and return its metrics (and members on request).
 
     Parameters
@@ -106,6 +137,8 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     seed, steps : override the scenario's values.
     engine : "auto", "agents" or "kernel"; default: the scenario's.
     set : overrides, ``{"checkins.enabled": False}`` or ``["checkins.enabled=false"]``.
+    **keywords : the same overrides as keywords, the first dot an underscore:
+        ``population_size=500, checkins_prob=0.8`` (applied after ``set``).
     members : also return the per-member table.
     member_days : also return one row per member per day (``member_days.parquet``; at most
         ``sim.core.members.MAX_MEMBER_DAY_ROWS`` rows, checked before the run).
@@ -117,7 +150,7 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     for name, value in (("members", members), ("member_days", member_days)):
         if not isinstance(value, (bool, np.bool_)):
             raise ScenarioError(f"sim.run: {name} = {value!r}: expected True or False")
-    sc = prepare(scenario, seed=seed, steps=steps, set=set)
+    sc = prepare(scenario, seed=seed, steps=steps, set=set, **keywords)
     used = resolve_engine(sc, engine)
     if member_days and member_days_too_many(sc):
         raise ValueError(f"member_days: {member_days_too_many(sc)}")
@@ -142,3 +175,53 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
         model=model,
         member_days=days.frame() if days is not None else None,
     )
+
+
+def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] | None = None, *,
+              replicates: int = 1, steps: int | None = None, seed: int = 0, sampling: str = "grid",
+              samples: int | None = None, metrics: Iterable[str] | None = None, workers: int | None = 1,
+              out: str | Path | None = None, common_seeds: bool = True) -> "pd.DataFrame":
+    """A parameter scan from Python, on the sweep machinery (``mutualaid sweep``); one row per run.
+
+    ``parameters`` maps dotted keys (or keywords, ``population_size``) to a list of values (swept) or a
+    scalar (fixed): ``{"checkins.prob": [0.2, 0.8], "population.size": 300}``. Every run has its own
+    seed from ``SeedSequence(seed)`` (replicate r the same seed at every point with ``common_seeds``),
+    unlike ``mesa.batch_run``; the numbers do not depend on ``workers``. With ``out`` the runs are kept
+    there and a second call with the same arguments resumes (finished runs are not run again); without
+    it they go to a temporary folder that is removed afterwards.
+
+    >>> import sim
+    >>> df = sim.batch_run("baseline", {"checkins.prob": [0.2, 0.8], "population_size": 60},
+    ...                    replicates=2, steps=20)                      # doctest: +SKIP
+    >>> df[["checkins.prob", "replicate", "seed", "total_relapses"]]     # doctest: +SKIP
+    """
+    spec: dict[str, Any] = {"name": "batch_run", "scenario": str(scenario), "seed": seed,
+                            "replicates": replicates, "sampling": sampling, "common_seeds": common_seeds,
+                            "parameters": {}}
+    for k, v in (parameters or {}).items():  # dotted keys or keywords
+        spec["parameters"].update({k: v} if "." in k else keyword_overrides({k: v}, "sim.batch_run"))
+    if steps is not None:
+        spec["steps"] = steps
+    if samples is not None:
+        spec["samples"] = samples
+    if metrics is not None:
+        spec["metrics"] = list(metrics)
+    return sweep(spec, out=out, workers=workers)
+
+
+def sweep(spec: str | Path | Mapping[str, Any], *, out: str | Path | None = None,
+          workers: int | None = None) -> "pd.DataFrame":
+    """Run (or resume) a sweep file or mapping from Python; returns ``runs.parquet`` as a DataFrame."""
+    import shutil
+    import tempfile
+
+    from sim.experiments.sweep import load_sweep, run_sweep
+
+    sw = load_sweep(spec) if isinstance(spec, Mapping) else load_sweep(Path(spec))
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="mutualaid-sweep-"))
+    try:
+        res = run_sweep(sw, folder, workers=workers)
+        return res.runs
+    finally:
+        if out is None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -120,7 +120,7 @@ def cmd_run(args) -> int:
     from sim.output import check_out_dir, safe_name
 
     # everything that can be wrong with the input is checked before the run
-    sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set)
+    sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set, via="--set")
     engine = resolve_engine(sc, args.engine)
     out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name), replace=True)
     if args.member_days:
@@ -217,7 +217,8 @@ def cmd_trial(args) -> int:
     compile_notice(args.quiet)
     with progress_for("run", args.quiet) as progress:
         res = trial.run_trial(args.scenario, args.intervention, seeds=args.seeds, steps=args.steps, set=args.set,
-                              designs=designs, workers=args.workers, seed=args.seed, progress=progress)
+                              designs=designs, workers=args.workers, seed=args.seed, progress=progress,
+                              via="--set")
     command = "mutualaid " + " ".join(args.argv) if args.argv else ""
     fig = trial.plot_curves(res)
     manifest = base_manifest("trial", args.argv, res.wall_time, scenario_sources={"trial": str(args.scenario)},

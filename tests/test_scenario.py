@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from sim.core.schema import Scenario
@@ -210,3 +211,43 @@ def test_derived_sizes_are_checked_against_the_caps(name, override, fragment):
     with pytest.raises(ScenarioError, match=fragment) as e:
         load_scenario(name, override)
     assert "GiB" in str(e.value) and time.perf_counter() - t0 < 2   # refused, not allocated
+
+
+def test_api_keywords_apply_and_errors_name_the_call():
+    import sim
+    from sim.core.scenarios import ScenarioError
+
+    import sim.api
+
+    sc = sim.api.prepare("baseline", population_size=123, checkins_prob=0.7, set={"checkins.prob": 0.1})
+    assert sc.population.size == 123 and sc.checkins.prob == 0.7  # keywords after set
+    with pytest.raises(ScenarioError, match=r"^sim.run: unknown keyword 'population_sise' \(did you mean population_size\?\)"):
+        sim.run("baseline", steps=1, population_sise=3)
+    with pytest.raises(ScenarioError, match=r"^sim.run: population.size = -3: must be >= 2$"):
+        sim.run("baseline", steps=1, population_size=-3)
+    with pytest.raises(ScenarioError, match=r"^sim.run: unknown key 'population.sise'"):
+        sim.run("baseline", steps=1, set={"population.sise": 3})
+
+
+def test_cli_set_errors_still_speak_of_set(tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["run", "baseline", "--set", "population.size=-3", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--set: population.size = -3" in err and "baseline.yaml" not in err
+
+
+def test_batch_run_seeds_every_run_and_resumes(tmp_path):
+    import sim
+
+    args = dict(replicates=2, steps=10, out=tmp_path / "scan")
+    df = sim.batch_run("baseline", {"checkins.prob": [0.2, 0.8], "population_size": 40}, **args)
+    assert len(df) == 4 and df["error"].isna().all()
+    assert df.groupby("replicate")["seed"].nunique().eq(1).all() and df["seed"].nunique() == 2
+    again = sim.batch_run("baseline", {"checkins.prob": [0.2, 0.8], "population_size": 40}, **args)
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), again.reset_index(drop=True))
+    two = sim.batch_run("baseline", {"checkins.prob": [0.2, 0.8], "population_size": 40}, replicates=2,
+                        steps=10, workers=2)
+    cols = ["checkins.prob", "replicate", "seed", "total_relapses", "mean_using"]
+    pd.testing.assert_frame_equal(df[cols].sort_values(cols[:2]).reset_index(drop=True),
+                                  two[cols].sort_values(cols[:2]).reset_index(drop=True))

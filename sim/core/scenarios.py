@@ -114,13 +114,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any]) -> dict:
-    """Return a copy of ``data`` with dotted-key overrides applied."""
+def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any], via: str = "--set") -> dict:
+    """Return a copy of ``data`` with dotted-key overrides applied (``via`` names them in errors)."""
     data = _deep_copy(data)
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
     for key, value in items:
         if key not in all_keys():
-            raise ScenarioError(f"--set: unknown key '{key}'{_suggest(key)}")
+            raise ScenarioError(f"{via}: unknown key '{key}'{_suggest(key)}")
         node = data
         parts = key.split(".")
         for part in parts[:-1]:
@@ -249,6 +249,7 @@ def read_scenario_file(path: Path, _seen: tuple = ()) -> dict:
 def load_scenario(
     spec: str | Path | Mapping[str, Any] | Scenario | None = None,
     overrides: Iterable[str] | Mapping[str, Any] = (),
+    via: str = "--set",
 ) -> Scenario:
     """Load and validate a scenario.
 
@@ -261,6 +262,10 @@ def load_scenario(
     overrides
         ``["checkins.enabled=false", ...]`` as on the command line, or a
         mapping ``{"checkins.enabled": False}``.
+    via
+        How the overrides were given, for the messages: ``"--set"`` (the
+        command line) or the Python call (``"sim.run"``). A bad overridden
+        value is reported against it, not against the scenario file.
     """
     base_dir = None
     if spec is None:
@@ -276,7 +281,7 @@ def load_scenario(
         data, source = read_scenario_file(path), str(path)
         base_dir = path.parent
     keys = set(overrides) if isinstance(overrides, Mapping) else {parse_override(o)[0] for o in overrides}
-    data = apply_overrides(data, overrides)
+    data = apply_overrides(data, overrides, via)
     # A lattice's size follows its width and height: when only they change, drop the old size.
     net = data.get("network") if isinstance(data.get("network"), dict) else {}
     pop = data.get("population")
@@ -286,7 +291,8 @@ def load_scenario(
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(format_validation_error(e, source)) from None
+        loc = ".".join(str(p) for p in e.errors()[0]["loc"])
+        raise ScenarioError(format_validation_error(e, via if loc in keys else source)) from None
     net = scenario.network
     if net.kind == "edgelist" and net.path:
         p = Path(net.path)

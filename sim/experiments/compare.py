@@ -228,7 +228,7 @@ class CompareResult:
 
 def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
                  set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
-                 replicates: int = 5):
+                 replicates: int = DEFAULT_REPLICATES, via: str = "--set"):
     """Validate everything a comparison needs before any run: ``(sc_a, sc_b, seed, engines)``."""
     from sim.api import prepare, resolve_engine
 
@@ -236,8 +236,8 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
         raise ScenarioError(f"replicates = {replicates!r}: must be an integer >= 1")
     if not isinstance(set, Mapping):
         set = list(set)
-    sc_a = prepare(a, steps=steps, set=set, seed=seed)
-    sc_b = prepare(b, steps=steps, set=set, seed=seed)
+    sc_a = prepare(a, steps=steps, set=set, seed=seed, via=via)
+    sc_b = prepare(b, steps=steps, set=set, seed=seed, via=via)
     base = int(sc_a.seed)
     if sc_b.seed != base:
         sc_b = sc_b.model_copy(update={"seed": base})
@@ -264,7 +264,7 @@ def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario 
     from sim.api import run
 
     sc_a, sc_b, base, engines = prepare_pair(a, b, seed=seed, steps=steps, set=set, engine=engine,
-                                             replicates=replicates)
+                                             replicates=replicates, via="compare")
     seeds = replicate_seeds(base, replicates)
     total = 2 * replicates
     if progress is not None:

@@ -217,7 +217,7 @@ def _tasks(scenario, intervention, seeds, steps, overrides, designs) -> tuple[li
 def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds: int = DEFAULT_SEEDS,
               steps: int = 365, set: Mapping[str, Any] | Iterable[str] = (), designs: tuple[str, ...] = DESIGNS,
               workers: int | None = None, seed: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> TrialResult:
+              progress: Callable[[int, int], None] | None = None, via: str = "run_trial") -> TrialResult:
     """Run the trial (see the module notes); ``seeds`` paired seeds, children of ``seed`` (default the
     scenario's)."""
     import os
@@ -236,7 +236,7 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
     if isinstance(set, str):
         set = [set]
     overrides = dict(set) if isinstance(set, Mapping) else dict(parse_override(x) for x in set)
-    base = prepare(scenario, steps=steps, set=overrides)
+    base = prepare(scenario, steps=steps, set=overrides, via=via)
     if not getattr(base, intervention).enabled:
         raise ScenarioError(f"trial: {intervention}.enabled is false in {scenario!r}: there is nothing to randomise")
     if intervention == "sponsorship" and steps <= ENTRY_DAYS:
