@@ -157,7 +157,7 @@ def cmd_run(args) -> int:
     if not args.quiet:
         info = {"scenario": sc.name, "engine": result.engine, "members": sc.population.size,
                 "steps": sc.steps, "seed": sc.seed, "wall time": f"{result.wall_time:.2f} s"}
-        print(run_summary(result.metrics, info))
+        print(run_summary(result.metrics, info, psychology=sc.psychology.enabled))
         print(f"\nwrote {out}{os.sep}  ({', '.join(manifest['files'])})")
     return 0
 

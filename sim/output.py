@@ -352,16 +352,22 @@ def run_mean(series: pd.Series, steps: pd.Series) -> float:
     return float(days.mean(skipna=True)) if days.notna().any() else float("nan")
 
 
-def run_summary(metrics: pd.DataFrame, info: Mapping[str, Any]) -> str:
-    """The text printed after ``mutualaid run``."""
+#: with psychology off (the classic games) only these mean something
+CLASSIC_METRICS = ("helpers", "assortment", "mean_payoff")
+
+
+def run_summary(metrics: pd.DataFrame, info: Mapping[str, Any], psychology: bool = True) -> str:
+    """The text printed after ``mutualaid run`` (the classic games: the game's rows only)."""
     head = key_values(info)
     rows = []
-    for m in KEY_METRICS:
+    for m in (KEY_METRICS if psychology else CLASSIC_METRICS):
         if m not in metrics:
             continue
         col = metrics[m]
         rows.append((m, fmt(col.iloc[0]), fmt(col.iloc[-1]), fmt(run_mean(col, metrics["step"]))))
     body = table(rows, header=("metric", "day 0", "final", "mean"))
+    if not psychology:
+        return f"{head}\n\n{body}\n\n(psychology off: stress, craving, use and support are not modelled)"
     totals = "  ".join(f"{m} {int(metrics[m].sum())}" for m in TOTAL_METRICS if m in metrics)
     return f"{head}\n\n{body}\n\ntotals: {totals}"
 

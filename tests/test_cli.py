@@ -384,6 +384,18 @@ def test_lesson_bad_options_exit_2(capsys):
     assert rc == 2 and "invalid choice" in err
 
 
+def test_classic_game_summary_has_no_psychology_rows(tmp_path, capsys):
+    rc, out, _ = run_cli(capsys, "run", "nowak-may-1992", "--steps", "3", "--set", "network.width=10",
+                         "--set", "network.height=10", "--out", tmp_path / "nm")
+    assert rc == 0
+    rows = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert {"helpers", "assortment"} <= rows
+    assert not rows & {"mean_stress", "mean_craving", "using", "abstinent", "attendance", "totals:"}
+    rc, out, _ = run_cli(capsys, "run", "baseline", "--steps", "3", "--set", "population.size=40",
+                         "--out", tmp_path / "b")
+    assert "mean_stress" in out and "totals:" in out
+
+
 def test_help_exits_0(capsys):
     rc, out, _ = run_cli(capsys, "--help")
     assert rc == 0 and "run" in out and "compare" in out

@@ -122,3 +122,12 @@ def test_no_phase_diagram_without_benefit_cost_and_degree(tmp_path):
     assert main(["report", str(out)]) == 0
     assert "## Phase diagram" not in (out / "report.md").read_text()
     assert not (out / "plots" / "phase_diagram.png").exists()
+
+
+def test_report_names_are_readable():
+    from sim.experiments.report import label
+
+    assert label("mean_mean_stress") == "mean stress (mean over days)"
+    assert label("final_helpers") == "helpers (last day)"
+    assert label("total_relapses") == "relapses (total)"
+    assert label("network.degree") == "network.degree"

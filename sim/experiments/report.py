@@ -127,6 +127,19 @@ def _band(ax, x, groups, label=None, color=None):
     ax.fill_between(x, los, his, alpha=0.2, color=line.get_color(), linewidth=0)
 
 
+#: how a run statistic's prefix reads (the columns keep their names; the report shows these)
+_STAT_WORDS = {"mean_": "mean over days", "final_": "last day", "total_": "total"}
+
+
+def label(column: str) -> str:
+    """A readable name of a run statistic: ``mean_mean_stress`` -> ``mean stress (mean over days)``,
+    ``final_helpers`` -> ``helpers (last day)``, ``total_relapses`` -> ``relapses (total)``."""
+    for prefix, words in _STAT_WORDS.items():
+        if column.startswith(prefix) and len(column) > len(prefix):
+            return f"{column[len(prefix):].replace('_', ' ')} ({words})"
+    return column
+
+
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
@@ -134,7 +147,7 @@ def _is_numeric(s: pd.Series) -> bool:
 def plot_metric(runs: pd.DataFrame, params: list[str], metric: str, sampled: bool):
     """``plots/<metric>.png``: the metric against each swept parameter with 95 % bands."""
     ok = runs[runs["error"].isna()]
-    fig, axes = _figure(max(len(params), 1), f"{metric}: mean and {int(LEVEL * 100)}% interval over runs")
+    fig, axes = _figure(max(len(params), 1), f"{label(metric)}: mean and {int(LEVEL * 100)}% interval over runs")
     for ax, p in zip(axes, params):
         if sampled:
             per_point = ok.groupby("point").agg(x=(p, "first"), y=(metric, "mean"))
@@ -166,7 +179,7 @@ def plot_metric(runs: pd.DataFrame, params: list[str], metric: str, sampled: boo
             if not _is_numeric(ok[p]):
                 ax.set_xticks(xpos, [str(x) for x in xs])
         ax.set_xlabel(p)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(label(metric))
         ax.grid(alpha=0.3)
     return fig
 
@@ -175,7 +188,7 @@ def plot_heatmap(runs: pd.DataFrame, p1: str, p2: str, metric: str):
     """Mean of ``metric`` for each pair of values of two grid parameters."""
     ok = runs[runs["error"].isna()]
     table = ok.pivot_table(index=p2, columns=p1, values=metric, aggfunc="mean").sort_index().sort_index(axis=1)
-    fig, (ax,) = _figure(1, f"{metric}: mean over replicates and other parameters", width=6.5, height=5)
+    fig, (ax,) = _figure(1, f"{label(metric)}: mean over replicates and other parameters", width=6.5, height=5)
     im = ax.imshow(table.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(table.shape[1]), [fmt(v) for v in table.columns], rotation=45)
     ax.set_yticks(range(table.shape[0]), [fmt(v) for v in table.index])
@@ -185,7 +198,7 @@ def plot_heatmap(runs: pd.DataFrame, p1: str, p2: str, metric: str):
         for i in range(table.shape[0]):
             for j in range(table.shape[1]):
                 ax.text(j, i, fmt(table.iat[i, j]), ha="center", va="center", fontsize=7, color="white")
-    fig.colorbar(im, ax=ax, label=metric)
+    fig.colorbar(im, ax=ax, label=label(metric))
     return fig
 
 
@@ -320,7 +333,7 @@ def plot_sobol(indices: pd.DataFrame):
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    head = "| " + " | ".join(str(c) for c in df.columns) + " |"
+    head = "| " + " | ".join(label(str(c)) for c in df.columns) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
     def cell(v):
         if isinstance(v, (str, bool, np.bool_)):
@@ -391,11 +404,11 @@ def write_report(folder: str | Path) -> list[str]:
     if params:
         lines += ["## Metrics against each parameter", ""]
         for m in metrics:
-            lines += [f"![{m}](plots/{safe_name(m)}.png)", ""]
+            lines += [f"![{label(m)}](plots/{safe_name(m)}.png)", ""]
     if heat:
         lines += ["## Heatmaps", ""]
         for m, p1, p2, name in heat:
-            lines += [f"**{m}** by `{p1}` and `{p2}`:", "", f"![{m}](plots/{name})", ""]
+            lines += [f"**{label(m)}** by `{p1}` and `{p2}`:", "", f"![{m}](plots/{name})", ""]
     if phase is not None:
         lines += ["## Phase diagram", "",
                   "Mean final share of helpers over benefit/cost and degree (and the community's stress where "
