@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip -q --disable-pip-version-check
+# quiet: the build backend's notices (setuptools' editable-install banner) are not for users
+PIP    := PYTHONWARNINGS=ignore $(PY) -m pip -q --disable-pip-version-check
 
 .PHONY: run test dashboard install install-dev clean
 
