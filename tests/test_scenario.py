@@ -251,3 +251,15 @@ def test_batch_run_seeds_every_run_and_resumes(tmp_path):
     cols = ["checkins.prob", "replicate", "seed", "total_relapses", "mean_using"]
     pd.testing.assert_frame_equal(df[cols].sort_values(cols[:2]).reset_index(drop=True),
                                   two[cols].sort_values(cols[:2]).reset_index(drop=True))
+
+
+def test_the_mesa_engine_is_capped_before_anything_is_built():
+    import sim
+    from sim.engines import MAX_AGENT_MEMBERS
+    from sim.engines.agents import MutualAidModel
+
+    big = MAX_AGENT_MEMBERS + 1
+    with pytest.raises(ScenarioError, match="above the Mesa engine's limit"):
+        sim.run("baseline", engine="agents", population_size=big, steps=1)
+    with pytest.raises(ScenarioError, match="above the Mesa engine's limit"):
+        MutualAidModel("baseline", population_size=big)

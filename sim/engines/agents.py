@@ -153,6 +153,9 @@ class MutualAidModel(Model):
             else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
             sc = load_scenario(sc, {"seed": seed})
+        from sim.engines import check_agents_size
+
+        check_agents_size(sc)
         super().__init__(seed=sc.seed)
         self.scenario = sc
         self.graph = build_network(sc.network, sc.population.size, network_seed(sc.seed))
