@@ -33,3 +33,15 @@ def test_bench_refuses_a_bad_markdown_path(capsys):
 
     assert main(["bench", "--quick", "--markdown", "/no/such/dir/x.md"]) == 2
     assert "--markdown" in capsys.readouterr().err
+
+
+def test_bench_prints_aligned_tables_not_key_value_pairs():
+    from sim.experiments import bench
+
+    bench._printed.discard("nowak_may")
+    lines = []
+    bench.nowak_may_vs_pd_grid([12], min_seconds=0.05, log=lines.append)
+    text = "\n".join(lines).splitlines()
+    assert text[0].split() == list(bench.COLUMNS["nowak_may"])
+    assert "=" not in text[1] and text[1].split()[0] == "12x12"
+    assert len(text[0]) == len(text[1])

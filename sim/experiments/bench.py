@@ -93,7 +93,7 @@ def throughput(sizes_agents, sizes_kernel, min_seconds=1.0, log=print):
             del model
         if "agents_agent_steps_per_s" in row and "kernel_agent_steps_per_s" in row:
             row["ratio"] = row["kernel_agent_steps_per_s"] / row["agents_agent_steps_per_s"]
-        log(_fmt_row(row))
+        log(_fmt_row(row, "throughput"))
         rows.append(row)
     return rows
 
@@ -114,7 +114,7 @@ def nowak_may_vs_pd_grid(sides, min_seconds=1.0, log=print):
         ksteps, ksecs = _timed_steps(model, min_seconds, 2000)
         row = {"lattice": f"{side}x{side}", "pd_grid_steps_per_s": mesa_rate,
                "kernel_steps_per_s": ksteps / ksecs, "ratio": (ksteps / ksecs) / mesa_rate}
-        log(_fmt_row(row))
+        log(_fmt_row(row, "nowak_may"))
         rows.append(row)
     return rows
 
@@ -164,11 +164,11 @@ def compile_times(log=print):
         row = {"case": label, "process_to_first_day_s": r["process_s"] - (r["total_s"] - r["first_day_s"]),
                "import_s": r["import_s"], "build_s": r["built_s"] - r["import_s"],
                "first_day_s": r["first_day_s"] - r["built_s"]}
-        log(_fmt_row(row))
+        log(_fmt_row(row, "compile"))
         rows.append(row)
     rows.append({"case": "compile (cold - warm)", "process_to_first_day_s":
                  rows[0]["process_to_first_day_s"] - rows[1]["process_to_first_day_s"]})
-    log(_fmt_row(rows[-1]))
+    log(_fmt_row(rows[-1], "compile"))
     return rows
 
 
@@ -181,7 +181,7 @@ def memory(sizes, steps, log=print):
         peak = r["maxrss_kib"] * 1024
         row = {"members": n, "steps": k, "peak_mib": peak / 2**20,
                "bytes_per_member": (peak - base * 1024) / n, "wall_s": r["total_s"]}
-        log(_fmt_row(row))
+        log(_fmt_row(row, "memory"))
         rows.append(row)
     return rows
 
@@ -194,8 +194,26 @@ def _fmt(v):
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _fmt_row(row):
-    return "  ".join(f"{k}={_fmt(v)}" for k, v in row.items())
+#: the columns of each table as printed (name, width); a row may leave some out
+COLUMNS = {
+    "throughput": ("members", "agents_steps_per_s", "agents_agent_steps_per_s", "kernel_steps_per_s",
+                   "kernel_agent_steps_per_s", "edge_pass_ms", "kernel_step_ms", "ratio"),
+    "nowak_may": ("lattice", "pd_grid_steps_per_s", "kernel_steps_per_s", "ratio"),
+    "compile": ("case", "process_to_first_day_s", "import_s", "build_s", "first_day_s"),
+    "memory": ("members", "steps", "peak_mib", "bytes_per_member", "wall_s"),
+}
+_printed: set = set()
+
+
+def _fmt_row(row, table: str | None = None):
+    """One aligned line of a table (its header first, once per table and process)."""
+    cols = COLUMNS.get(table) or tuple(row)
+    widths = [max(len(c), 10) for c in cols]
+    line = "  ".join((_fmt(row[c]) if c in row else "-").rjust(w) for c, w in zip(cols, widths))
+    if table is not None and table not in _printed:
+        _printed.add(table)
+        return "  ".join(c.rjust(w) for c, w in zip(cols, widths)) + "\n" + line
+    return line
 
 
 def markdown_table(rows):
