@@ -301,6 +301,10 @@ def cmd_sweep(args) -> int:
               f", {res.skipped} already done, {res.ran} run now, {res.failed} failed; "
               f"{res.wall_time:.1f} s ({rate:.2f} runs/s) on {res.backend}")
         print(f"wrote {out}{os.sep}runs.parquet  (next: mutualaid report {out})")
+    if res.infra:
+        _error(f"sweep {sweep.name}: {len(res.infra)} runs could not run for the infrastructure ({res.infra[0]}); "
+               f"they are not recorded and stay to do: rerun the same command")
+        return 1
     if res.ran and res.failed == res.ran:
         _error(f"sweep {sweep.name}: every one of the {res.ran} runs failed; their errors are in the 'error' column "
                f"of {out}{os.sep}runs.parquet")

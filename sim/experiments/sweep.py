@@ -84,6 +84,28 @@ class SweepError(ScenarioError):
     """Bad sweep input: one line for the user (exit code 2)."""
 
 
+_CODE_ID: str | None = None
+
+
+def code_id() -> str:
+    """The code's identity: the package version and a hash of every ``sim/**/*.py`` (path and bytes).
+
+    It is part of a sweep's fingerprint (a resume on changed code is refused) and of every row, and a
+    worker whose code differs does not run the sweep's tasks.
+    """
+    global _CODE_ID
+    if _CODE_ID is None:
+        import sim
+
+        root = Path(sim.__file__).resolve().parent
+        h = hashlib.sha256()
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+        _CODE_ID = f"{sim.__version__}+{h.hexdigest()[:12]}"
+    return _CODE_ID
+
+
 # ----------------------------------------------------------------------------- the sweep file
 
 
@@ -164,7 +186,7 @@ class Sweep:
             "replicates": self.replicates, "steps": self.steps, "engine": self.engine,
             "sampling": self.sampling, "samples": self.samples, "fixed": self.fixed,
             "swept": {k: list(v) for k, v in self.swept.items()}, "metrics": self.metrics,
-            "timeseries": self.timeseries, "common_seeds": self.common_seeds,
+            "timeseries": self.timeseries, "common_seeds": self.common_seeds, "code": code_id(),
         }
 
     def fingerprint(self) -> str:
@@ -197,7 +219,7 @@ class Sweep:
                 s = int(seeds[p, r])
                 out.append({"run_id": p * self.replicates + r, "point": p, "replicate": r, "seed": s,
                             "params": dict(values), "scenario": {**data, "seed": s}, "engine": engine,
-                            "timeseries": self.timeseries})
+                            "timeseries": self.timeseries, "code": code_id()})
         return out
 
 
@@ -415,13 +437,25 @@ def expand(sweep: Sweep) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- one run (in a worker)
 
 
+#: Fault injection for the tests (``MUTUALAID_FAULT=crash:<run_id>``: that run ends its worker process,
+#: as the out-of-memory killer would). Read in the worker.
+FAULT_ENV = "MUTUALAID_FAULT"
+
+
 def run_task(task: dict) -> dict:
-    """Run one task; never raises: a failure comes back as ``error``. Runs in a worker process."""
+    """Run one task; never raises: a model failure comes back as ``error`` (a result). A worker on other
+    code returns ``infra`` instead: not a result, the run stays to do. Runs in a worker process."""
     import traceback
 
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"],
-                           "seed": task["seed"], "error": None}
+                           "seed": task["seed"], "error": None, "code": code_id()}
+    if task.get("code") and task["code"] != code_id():
+        return {"row": row, "timeseries": None,
+                "infra": f"worker {os.uname().nodename}:{os.getpid()} runs code {code_id()}, the sweep "
+                         f"{task['code']}"}
+    if os.environ.get(FAULT_ENV) == f"crash:{task['run_id']}":
+        os._exit(137)
     ts = None
     try:
         import numba
@@ -542,7 +576,7 @@ def consolidate(out: Path, sweep: Sweep) -> "Any":
     df = read_parts(out)
     if df is None:
         return None
-    cols = ["run_id", "point", *sweep.parameters, "replicate", "seed", "engine", "error", *stat_columns()]
+    cols = ["run_id", "point", *sweep.parameters, "replicate", "seed", "engine", "code", "error", *stat_columns()]
     for c in cols:
         if c not in df:
             df[c] = np.nan
@@ -575,6 +609,8 @@ class _Recorder:
         self.tag = f"{os.getpid()}-{secrets.token_hex(3)}"
 
     def add(self, result: dict) -> None:
+        if result.get("infra"):  # an infrastructure failure is not a result: the run stays to do
+            return
         row = result["row"]
         task_params = self._params[row["run_id"]]
         row = {"run_id": row["run_id"], "point": row["point"], **task_params,
@@ -644,36 +680,57 @@ class SweepResult:
     failed: int
     wall_time: float
     backend: str
+    infra: list = field(default_factory=list)  # runs left undone by the infrastructure (their reasons)
+
+
+CRASH = ("WorkerCrashed: the run ended its worker process (killed, or out of memory); run alone, it did "
+         "so again")
 
 
 def _iter_pool(tasks: list[dict], workers: int) -> Iterable[dict]:
     """Results of ``tasks`` from a spawn-context process pool, as they finish.
 
-    At most ``2 * workers`` tasks are queued at a time. When a worker process
-    dies (killed, out of memory) the pool breaks: the tasks it held are put
-    back and a fresh pool takes over (three times at most).
+    At most ``2 * workers`` tasks are queued at a time. When a worker process dies (killed, out of
+    memory) the pool breaks: the tasks it held are each rerun alone in a fresh one-process pool, so a
+    run that kills its worker every time is found and recorded as such (:data:`CRASH`, a result of
+    that run) and the others finish; then a fresh pool takes the rest.
     """
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    def pool(n):
+        return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
+                                   initializer=_worker_init, initargs=(os.getpid(),))
+
+    def alone(t):
+        ex = pool(1)
+        try:
+            return ex.submit(run_task, t).result()
+        except BrokenProcessPool:
+            return {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
+                            "seed": t["seed"], "engine": t["engine"], "error": CRASH, "code": t.get("code"),
+                            "wall_time_s": float("nan"), "worker": None}, "timeseries": None}
+        finally:
+            ex.shutdown(wait=True, cancel_futures=True)
+
     todo = list(reversed(tasks))  # pop() takes them in order
-    crashes = 0
     while todo:
-        ex = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(os.getpid(),))
+        ex = pool(workers)
         running: dict = {}
-        broken = False
+        suspects: list[dict] = []
         ended = False
         try:
-            while (todo and not broken) or running:
-                while todo and not broken and len(running) < 2 * workers:
+            while todo or running:
+                while todo and not suspects and len(running) < 2 * workers:
                     t = todo.pop()
                     try:
                         running[ex.submit(run_task, t)] = t
                     except BrokenProcessPool:
                         todo.append(t)
-                        broken = True
+                        suspects.extend(running.values())
+                        running.clear()
+                        break
                 if not running:
                     break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -682,18 +739,19 @@ def _iter_pool(tasks: list[dict], workers: int) -> Iterable[dict]:
                     try:
                         result = fut.result()
                     except BrokenProcessPool:
-                        broken = True
-                        todo.append(t)
+                        suspects.append(t)
                         continue
                     yield result
-            ended = True
+                if suspects:  # the pool is broken: every task still in it is a suspect
+                    suspects.extend(running.values())
+                    running.clear()
+                    break
+            ended = not suspects
         finally:
             # stopped early (Ctrl-C): do not wait for runs in flight; orphaned workers exit on their own
-            ex.shutdown(wait=ended or broken, cancel_futures=True)
-        if broken:
-            crashes += 1
-            if crashes > 3:
-                raise RuntimeError("worker processes crashed repeatedly; rerun the same command to resume")
+            ex.shutdown(wait=ended or bool(suspects), cancel_futures=True)
+        for t in sorted(suspects, key=lambda t: t["run_id"]):
+            yield alone(t)
 
 
 def _iter_inline(tasks: list[dict]) -> Iterable[dict]:
@@ -701,7 +759,39 @@ def _iter_inline(tasks: list[dict]) -> Iterable[dict]:
         yield run_task(t)
 
 
+#: an infrastructure failure (lost worker or scheduler, cancelled future) is retried this many times
+DASK_RETRIES = 2
+#: seconds to wait for a first usable worker
+DASK_WORKER_WAIT = 60
+
+
+def _worker_identity() -> str:  # pragma: no cover - runs on the workers
+    return code_id()
+
+
+def _check_workers(client, address: str) -> None:
+    """Refuse, with one line, workers that cannot import the project or run other code."""
+    try:
+        client.wait_for_workers(1, timeout=DASK_WORKER_WAIT)
+    except Exception:  # noqa: BLE001 - distributed raises its own TimeoutError
+        raise SweepError(f"--dask {address}: no worker joined the scheduler within {DASK_WORKER_WAIT} s") from None
+    try:
+        ids = client.run(_worker_identity)
+    except Exception as e:  # noqa: BLE001 - e.g. ModuleNotFoundError on a worker without the project
+        raise SweepError(f"--dask {address}: a worker cannot run the project ({type(e).__name__}: {e}); "
+                         "install it there (pip install -e .) and restart the workers") from None
+    other = {w: i for w, i in ids.items() if i != code_id()}
+    if other:
+        w, i = next(iter(other.items()))
+        raise SweepError(f"--dask {address}: worker {w} runs code {i}, this sweep {code_id()} "
+                         f"({len(other)} of {len(ids)} workers differ); update them and restart")
+
+
 def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
+    """Results from a Dask cluster. Task keys are unique to this invocation (two sweeps on one cluster
+    never share a key); a future that fails for the infrastructure (lost worker or scheduler, a
+    cancelled future) is resubmitted up to :data:`DASK_RETRIES` times, then comes back as ``infra``
+    (not a result: the run stays to do)."""
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -713,18 +803,47 @@ def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
             client = Client(address, timeout=20)
         except (OSError, TimeoutError, ValueError) as e:
             raise SweepError(f"--dask {address}: cannot reach the scheduler ({e})") from None
+    token = secrets.token_hex(6)
     try:
-        futures = [client.submit(run_task, t, key=f"mutualaid-run-{t['run_id']}-{t['seed']}", pure=False,
-                                 retries=0) for t in tasks]
-        for fut in as_completed(futures):
+        _check_workers(client, address)
+
+        def submit(t, attempt):
+            return client.submit(run_task, t, key=f"mutualaid-{token}-run-{t['run_id']}-try-{attempt}", pure=False,
+                                 retries=0)
+
+        live = {}
+        for t in tasks:
+            live[submit(t, 0)] = (t, 0)
+        queue = as_completed(list(live))
+        for fut in queue:
+            t, attempt = live.pop(fut)
             try:
-                yield fut.result()
-            except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: the task took workers down
-                t = tasks[futures.index(fut)]
-                yield {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
-                               "seed": t["seed"], "engine": t["engine"], "error": f"{type(e).__name__}: {e}",
-                               "wall_time_s": float("nan"), "worker": None}, "timeseries": None}
+                result = fut.result()
+            except Exception as e:  # noqa: BLE001 - run_task never raises: this is the infrastructure
+                if type(e).__name__ == "KilledWorker":  # the scheduler saw it kill worker after worker
+                    fut.release()
+                    yield {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
+                                   "seed": t["seed"], "engine": t["engine"], "error": CRASH.replace(
+                                       "run alone, it did so again", "the scheduler saw it kill several"),
+                                   "code": t.get("code"), "wall_time_s": float("nan"), "worker": None},
+                           "timeseries": None}
+                    continue
+                if attempt < DASK_RETRIES:
+                    try:
+                        nf = submit(t, attempt + 1)
+                    except Exception as e2:  # noqa: BLE001 - the scheduler itself is gone
+                        result = {"row": {"run_id": t["run_id"]}, "timeseries": None,
+                                  "infra": f"{type(e2).__name__}: {e2}"}
+                    else:
+                        live[nf] = (t, attempt + 1)
+                        queue.add(nf)
+                        fut.release()
+                        continue
+                else:
+                    result = {"row": {"run_id": t["run_id"]}, "timeseries": None,
+                              "infra": f"{type(e).__name__}: {e}".replace("\n", " ")[:300]}
             fut.release()
+            yield result
     finally:
         client.close()
         if cluster is not None:
@@ -735,10 +854,40 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
               progress: Optional[Callable[[int, int], None]] = None,
               argv: Optional[list[str]] = None) -> SweepResult:
     """Run (or resume) a sweep into ``out``; returns the consolidated runs."""
-    from sim.output import StagedFiles, base_manifest
-
     out = Path(out)
     workers = int(workers or os.cpu_count() or 1)
+    lock = _lock_folder(out)
+    try:
+        return _run_sweep(sweep, out, workers, dask, progress, argv)
+    finally:
+        lock.close()
+
+
+def _lock_folder(out: Path):
+    """One sweep at a time in a folder: an exclusive lock on ``out/.lock`` (released when the process
+    ends, however it ends)."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    fh = open(out / ".lock", "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise SweepError(f"--out {out}: another sweep is writing into this folder ({holder}); wait for it, "
+                         "or use another --out") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} on {os.uname().nodename}")
+    fh.flush()
+    return fh
+
+
+def _run_sweep(sweep: Sweep, out: Path, workers: int, dask, progress, argv) -> SweepResult:
+    from sim.output import StagedFiles, base_manifest
+
     check_folder(sweep, out)
     t0 = time.perf_counter()
     tasks = sweep.tasks()
@@ -750,6 +899,7 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
     done = total - len(todo)
     failed_before = 0 if done_df is None else int(done_df["error"].notna().sum())
     failed = 0
+    infra: list[str] = []
     if progress is not None:
         progress(done, total)
     if dask:
@@ -760,6 +910,9 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
         backend, it = f"process pool ({workers} workers, spawn)", _iter_pool(todo, workers) if todo else iter(())
     try:
         for res in it:
+            if res.get("infra"):
+                infra.append(res["infra"])
+                continue
             rec.add(res)
             done += 1
             if res["row"].get("error"):
@@ -789,5 +942,5 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
     )
     with StagedFiles(out) as files:
         files.write_json("manifest.json", manifest)
-    return SweepResult(out=out, runs=runs, total=total, skipped=total - len(todo), ran=len(todo),
-                       failed=manifest["failed"], wall_time=wall, backend=backend)
+    return SweepResult(out=out, runs=runs, total=total, skipped=total - len(todo), ran=len(todo) - len(infra),
+                       failed=manifest["failed"], wall_time=wall, backend=backend, infra=infra)
