@@ -112,3 +112,18 @@ def test_two_sweeps_with_the_same_seeds_on_one_cluster_do_not_mix(tmp_path):
     cols = ["run_id", "checkins.prob", "seed", "total_relapses", "mean_using"]
     for name in ("a", "b"):
         pd.testing.assert_frame_equal(_runs(tmp_path / f"{name}1")[cols], _runs(tmp_path / f"{name}2")[cols])
+
+
+def test_time_series_read_as_one_dataset_with_the_parameters(tmp_path):
+    import pyarrow.dataset as ds
+
+    sw = _sweep(tmp_path, timeseries=True)
+    run_sweep(sw, tmp_path / "out", workers=1)
+    ts = pd.read_parquet(tmp_path / "out" / "timeseries")
+    assert len(ts) == sw.n_runs * 6  # days 0..5
+    assert {"run_id", "checkins.prob", "replicate", "seed", "step", "helpers"} <= set(ts.columns)
+    runs = _runs(tmp_path / "out")
+    joined = ts[ts["step"] == 5].merge(runs, on=["run_id", "checkins.prob", "replicate", "seed"])
+    assert len(joined) == sw.n_runs
+    assert (joined["relapses"] >= 0).all()
+    assert ds.dataset(tmp_path / "out" / "timeseries").count_rows() == len(ts)

@@ -616,9 +616,14 @@ class _Recorder:
         row = {"run_id": row["run_id"], "point": row["point"], **task_params,
                **{k: v for k, v in row.items() if k not in ("run_id", "point")}}
         if result.get("timeseries") is not None:
+            # one file per run, flat (no hive partition that would duplicate run_id), each row carrying the
+            # run's id, its swept parameters, replicate and seed: the folder reads as one dataset
             ts = result["timeseries"].copy()
-            ts.insert(0, "run_id", row["run_id"])
-            _write_parquet_atomic(ts, self.out / "timeseries" / f"run_id={row['run_id']}" / "part-0.parquet")
+            front = {"run_id": row["run_id"], **task_params, "replicate": row.get("replicate"),
+                     "seed": row.get("seed")}
+            for k, (name, v) in enumerate(front.items()):
+                ts.insert(k, name, v)
+            _write_parquet_atomic(ts, self.out / "timeseries" / f"run-{row['run_id']:08d}.parquet")
         self.pending.append(row)
         if len(self.pending) >= FLUSH_RUNS or time.monotonic() - self.last >= FLUSH_SECONDS:
             self.flush()
