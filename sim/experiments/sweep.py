@@ -768,6 +768,8 @@ def _iter_inline(tasks: list[dict]) -> Iterable[dict]:
 DASK_RETRIES = 2
 #: seconds to wait for a first usable worker
 DASK_WORKER_WAIT = 60
+#: seconds without a scheduler after which the runs still in flight are given up (they stay to do)
+DASK_LOST_SECONDS = 20
 
 
 def _worker_identity() -> str:  # pragma: no cover - runs on the workers
@@ -797,8 +799,16 @@ def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
     never share a key); a future that fails for the infrastructure (lost worker or scheduler, a
     cancelled future) is resubmitted up to :data:`DASK_RETRIES` times, then comes back as ``infra``
     (not a result: the run stays to do)."""
-    from distributed import Client, LocalCluster, as_completed
+    import logging
 
+    from distributed import Client, LocalCluster, wait
+
+    # distributed logs each lost connection with a traceback; the sweep reports what it means in one line
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm",
+                                             "distributed.core", "tornado")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.CRITICAL)
     cluster = None
     if address == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -819,40 +829,54 @@ def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
         live = {}
         for t in tasks:
             live[submit(t, 0)] = (t, 0)
-        queue = as_completed(list(live))
-        for fut in queue:
-            t, attempt = live.pop(fut)
+        lost_since = None
+
+        def infra(t, why):
+            return {"row": {"run_id": t["run_id"]}, "timeseries": None, "infra": why.replace("\n", " ")[:300]}
+
+        while live:
             try:
-                result = fut.result()
-            except Exception as e:  # noqa: BLE001 - run_task never raises: this is the infrastructure
-                if type(e).__name__ == "KilledWorker":  # the scheduler saw it kill worker after worker
-                    fut.release()
-                    yield {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
-                                   "seed": t["seed"], "engine": t["engine"], "error": CRASH.replace(
-                                       "run alone, it did so again", "the scheduler saw it kill several"),
-                                   "code": t.get("code"), "wall_time_s": float("nan"), "worker": None},
-                           "timeseries": None}
-                    continue
-                if attempt < DASK_RETRIES:
-                    try:
-                        nf = submit(t, attempt + 1)
-                    except Exception as e2:  # noqa: BLE001 - the scheduler itself is gone
-                        result = {"row": {"run_id": t["run_id"]}, "timeseries": None,
-                                  "infra": f"{type(e2).__name__}: {e2}"}
-                    else:
-                        live[nf] = (t, attempt + 1)
-                        queue.add(nf)
+                done = wait(list(live), timeout=1.0, return_when="FIRST_COMPLETED").done
+            except Exception:  # noqa: BLE001 - distributed's TimeoutError: nothing finished this second
+                done = set()
+            connected = client.status == "running"
+            if not connected:
+                lost_since = lost_since or time.monotonic()
+                if time.monotonic() - lost_since > DASK_LOST_SECONDS:  # give up: the runs stay to do
+                    for t, _ in list(live.values()):
+                        yield infra(t, f"the scheduler at {address} was lost (no connection for "
+                                       f"{DASK_LOST_SECONDS} s)")
+                    return
+            else:
+                lost_since = None
+            for fut in done:
+                t, attempt = live.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as e:  # noqa: BLE001 - run_task never raises: this is the infrastructure
+                    if type(e).__name__ == "KilledWorker":  # the scheduler saw it kill worker after worker
+                        result = {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
+                                          "seed": t["seed"], "engine": t["engine"], "error": CRASH.replace(
+                                              "run alone, it did so again", "the scheduler saw it kill several"),
+                                          "code": t.get("code"), "wall_time_s": float("nan"), "worker": None},
+                                  "timeseries": None}
+                    elif attempt < DASK_RETRIES and client.status == "running":
+                        live[submit(t, attempt + 1)] = (t, attempt + 1)
                         fut.release()
                         continue
-                else:
-                    result = {"row": {"run_id": t["run_id"]}, "timeseries": None,
-                              "infra": f"{type(e).__name__}: {e}".replace("\n", " ")[:300]}
-            fut.release()
-            yield result
+                    else:
+                        result = infra(t, f"{type(e).__name__}: {e}")
+                fut.release()
+                yield result
     finally:
-        client.close()
+        try:
+            client.close(timeout=10)
+        except Exception:  # noqa: BLE001 - the scheduler may be gone
+            pass
         if cluster is not None:
             cluster.close()
+        for lg, lv in zip(quiet, levels):
+            lg.setLevel(lv)
 
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = None, dask: str | None = None,
