@@ -124,13 +124,32 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
 
 def run_stats(metrics: pd.DataFrame) -> dict[str, float]:
     """Per-run statistics: ``mean_<m>``, ``final_<m>`` for every metric and ``total_<count>``."""
+    return run_stats_arrays({c: metrics[c].to_numpy(dtype=np.float64, na_value=np.nan)
+                             for c in ("step", *METRICS, *TOTALS) if c in metrics})
+
+
+def run_stats_rows(rows: list[dict]) -> dict[str, float]:
+    """:func:`run_stats` straight from an engine's metrics rows (no DataFrame: the sweeps' bookkeeping)."""
+    return run_stats_arrays({c: np.array([r[c] for r in rows], dtype=np.float64)
+                             for c in ("step", *METRICS, *TOTALS) if c in rows[0]})
+
+
+def run_stats_arrays(cols: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """The statistics from one float array per metric; ``mean_`` is over days 1..steps (day 0 alone
+    when nothing was simulated), NaN-safe, as :func:`sim.output.run_mean`."""
+    steps = cols["step"]
+    days = steps > 0
+    if not days.any():
+        days = np.ones_like(days)
     out: dict[str, float] = {}
     for m in METRICS:
-        out[f"mean_{m}"] = run_mean(metrics[m], metrics["step"])
+        d = cols[m][days]
+        ok = ~np.isnan(d)
+        out[f"mean_{m}"] = float(d[ok].sum() / ok.sum()) if ok.any() else float("nan")
     for m in METRICS:
-        out[f"final_{m}"] = float(metrics[m].iloc[-1])
+        out[f"final_{m}"] = float(cols[m][-1])
     for m in TOTALS:
-        out[f"total_{m}"] = float(metrics[m].sum())
+        out[f"total_{m}"] = float(cols[m].sum())
     return out
 
 

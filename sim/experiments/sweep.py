@@ -460,19 +460,25 @@ def run_task(task: dict) -> dict:
     try:
         import numba
 
-        from sim.api import run
-        from sim.experiments.compare import run_stats
         from sim.core.schema import Scenario
+        from sim.engines import make_model
+        from sim.experiments.compare import run_stats, run_stats_rows
 
         # Parallelism comes from running many runs at once: one numba thread per
         # run keeps workers from fighting over cores (results do not depend on it).
         numba.set_num_threads(1)
         sc = Scenario.model_validate(task["scenario"])
-        res = run(sc, engine=task["engine"])
-        row.update(run_stats(res.metrics))
-        row["engine"] = res.engine
-        if task.get("timeseries"):
-            ts = res.metrics
+        model = make_model(sc, task["engine"])
+        for _ in range(sc.steps):
+            model.step()
+        rows = getattr(model, "rows", None)
+        if task.get("timeseries") or rows is None:  # the table is needed (or the Mesa engine's collector)
+            ts = model.metrics_frame()
+            row.update(run_stats(ts))
+            ts = ts if task.get("timeseries") else None
+        else:  # the statistics straight from the rows: no DataFrame per run
+            row.update(run_stats_rows(rows))
+        row["engine"] = task["engine"]
     except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
         row["error"] = f"{type(e).__name__}: {e}".replace("\n", " ")[:2000]
         row["engine"] = task["engine"]
