@@ -449,7 +449,7 @@ def TrialView(base: str, active: bool):
         solara.Select(label="Withheld from the control arm", value=intervention.value,
                       values=["checkins", "sponsorship"],
                       on_value=lambda v: intervention.set(v) if v in ("checkins", "sponsorship") else None)
-        solara.Select(label="Paired seeds", value=seeds.value, values=list(ds.TRIAL_SEEDS),
+        solara.Select(label="Trial: paired seeds", value=seeds.value, values=list(ds.TRIAL_SEEDS),
                       on_value=lambda v: seeds.set(v) if v in ds.TRIAL_SEEDS else None)
         solara.Button("Run the trial", on_click=lambda: started.set(started.value + 1), color="primary",
                       classes=["ma-trial-run"], disabled=bool(status.value))

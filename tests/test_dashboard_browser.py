@@ -267,7 +267,7 @@ def test_compare_trial_view_runs_and_offers_the_handout(page, server, tmp_path):
     _open(page, server)
     page.get_by_role("tab", name="Compare").click()
     page.get_by_text("Virtual trial: randomise members or meetings").click()
-    page.locator(".v-select", has_text="Paired seeds").click()
+    page.locator(".v-select", has_text="Trial: paired seeds").click()
     page.get_by_role("option", name="4", exact=True).click()
     page.locator(".ma-trial-run").click()
     page.wait_for_selector(".ma-trial-headline", timeout=300_000)

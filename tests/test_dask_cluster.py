@@ -47,7 +47,7 @@ def _kill(procs):
 
 
 def test_kill_a_worker_then_the_scheduler_and_resume(tmp_path):
-    spec = {"name": "cluster", "scenario": "baseline", "seed": 5, "replicates": 4, "steps": 500,
+    spec = {"name": "cluster", "scenario": "baseline", "seed": 5, "replicates": 8, "steps": 500,
             "parameters": {"checkins.prob": [0.2, 0.5, 0.8], "sponsorship.capacity": [1, 3], "population.size": 300},
             "metrics": ["relapses", "mean_using"]}
     path = tmp_path / "s.yaml"
@@ -60,9 +60,12 @@ def test_kill_a_worker_then_the_scheduler_and_resume(tmp_path):
     cmd = [str(BIN / "mutualaid"), "sweep", str(path), "--out", str(out), "--dask", f"tcp://127.0.0.1:{port}", "-q"]
     try:
         run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(6)
+        deadline = time.monotonic() + 300
+        while not list((out / "parts").glob("*.parquet")):  # the first runs are in: mid-sweep
+            assert run.poll() is None and time.monotonic() < deadline, "the sweep ended before the faults"
+            time.sleep(0.2)
         _kill([procs[1]])           # a worker, mid-sweep
-        time.sleep(3)
+        time.sleep(2)
         _kill([procs[0]])           # then the scheduler
         _, err = run.communicate(timeout=300)
         print("first run:", run.returncode, err.decode()[-500:])
@@ -81,6 +84,6 @@ def test_kill_a_worker_then_the_scheduler_and_resume(tmp_path):
         _kill(procs)
     got = pd.read_parquet(out / "runs.parquet").sort_values("run_id").reset_index(drop=True)
     ref = pd.read_parquet(ref_out / "runs.parquet").sort_values("run_id").reset_index(drop=True)
-    assert len(got) == 24 and got["error"].isna().all()
+    assert len(got) == 48 and got["error"].isna().all()
     cols = [c for c in ref.columns if c not in ("engine",)]
     pd.testing.assert_frame_equal(got[cols], ref[cols])
