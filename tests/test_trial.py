@@ -178,6 +178,13 @@ def test_sponsorship_trial_lowers_the_hazard_of_a_first_lapse():
     assert res.published["verdict"].isin(["consistent", "weaker", "stronger"]).all()
 
 
+def test_the_trial_gives_the_same_numbers_on_one_or_two_workers():
+    kw = dict(seeds=2, steps=40, designs=("individual", "community"), set={"population.size": 100})
+    one, two = trial.run_trial(workers=1, **kw), trial.run_trial(workers=2, **kw)
+    pd.testing.assert_frame_equal(one.effects, two.effects)
+    pd.testing.assert_frame_equal(one.members, two.members)
+
+
 def test_trial_refuses_bad_input():
     with pytest.raises(ScenarioError, match="intervention"):
         trial.run_trial(intervention="hugs")

@@ -208,7 +208,7 @@ _printed: set = set()
 def _fmt_row(row, table: str | None = None):
     """One aligned line of a table (its header first, once per table and process)."""
     cols = COLUMNS.get(table) or tuple(row)
-    widths = [max(len(c), 10) for c in cols]
+    widths = [max(len(c), 22 if c == "case" else 10) for c in cols]
     line = "  ".join((_fmt(row[c]) if c in row else "-").rjust(w) for c, w in zip(cols, widths))
     if table is not None and table not in _printed:
         _printed.add(table)

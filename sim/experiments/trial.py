@@ -162,11 +162,10 @@ def _pool(tasks: list[dict], workers: int, progress=None) -> Iterable[dict]:
                 progress(k, len(tasks))
         return
     import multiprocessing as mp
+    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from sim.experiments.sweep import _worker_init
-
-    import os
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                              initializer=_worker_init, initargs=(os.getpid(),)) as ex:
