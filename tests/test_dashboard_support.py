@@ -256,3 +256,16 @@ def test_cli_has_a_dashboard_subcommand(capsys):
     out = capsys.readouterr().out
     assert "--host" in out and "--port" in out
     assert main(["dashboard", "--port", "0"]) == 2  # bad input: one line, exit code 2
+
+
+
+def test_the_trial_views_handout_and_export():
+    from dashboards import support as ds
+
+    res = ds.trial_result("baseline", "checkins", 4)
+    html = res["handout"].decode("utf-8")
+    assert res["headline"].startswith("Without check-ins: ") and "4 paired runs" in res["headline"]
+    assert res["headline"] in html and "not a clinical prediction" in html and "data:image/png;base64," in html
+    assert res["png"].startswith(b"\x89PNG") and "hazard ratio of a first lapse" in res["effects"]
+    assert ds.trial_result("baseline", "checkins", 4) is res  # computed once per server
+    assert ds.trial_eligible("isolation-with-checkins", "checkins") and not ds.trial_eligible("isolation", "checkins")
