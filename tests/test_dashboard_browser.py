@@ -242,11 +242,16 @@ def test_lesson_tab_runs_the_factorial_and_shows_figure_and_table(page, server):
     assert page.errors == []
 
 
-def test_compare_shows_the_headline_and_exports_every_replicate(page, server, tmp_path):
+def _open_compare(page, server):
+    """The Compare tab, once the paired comparison it starts with has finished (it redraws the page)."""
     _open(page, server)
     page.get_by_role("tab", name="Compare").click()
     page.wait_for_selector(".ma-headline", timeout=240_000)
     _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=240, what="compare to finish")
+
+
+def test_compare_shows_the_headline_and_exports_every_replicate(page, server, tmp_path):
+    _open_compare(page, server)
     head = page.inner_text(".ma-headline")
     assert head.startswith("Without check-ins: ") and "relapses per 100 members over a year" in head
     assert "95% interval" in head and "12 paired runs" in head
@@ -264,11 +269,7 @@ def test_compare_shows_the_headline_and_exports_every_replicate(page, server, tm
 
 
 def test_compare_trial_view_runs_and_offers_the_handout(page, server, tmp_path):
-    _open(page, server)
-    page.get_by_role("tab", name="Compare").click()
-    # let the paired comparison the tab starts with finish first: it redraws the page when it does
-    page.wait_for_selector(".ma-headline", timeout=240_000)
-    _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=240, what="compare to finish")
+    _open_compare(page, server)
     page.get_by_text("Virtual trial: randomise members or meetings").click()
     page.locator(".v-select", has_text="Trial: paired seeds").click()
     page.get_by_role("option", name="4", exact=True).click()
