@@ -290,51 +290,10 @@ def make_page_model(sc: Scenario, engine: str | None = None):
 
 # ----------------------------------------------------------------------------- drawing
 
-HELP_RGB = np.array([38, 120, 178], dtype=np.float64)      # blue: mutual aid
-COMPETE_RGB = np.array([240, 140, 40], dtype=np.float64)   # orange: struggle
-USING_RGB = np.array([200, 20, 60], dtype=np.float64)      # crimson: in a lapse
-DARK_RGB = np.array([25, 25, 35], dtype=np.float64)
-
-
-def member_colors(state: Mapping[str, np.ndarray]) -> np.ndarray:
-    """RGB (n, 3) uint8: blue helpers, orange competitors, darker with stress, crimson when using."""
-    strat = np.asarray(state["strategy"]) == 1
-    stress = np.clip(np.asarray(state["stress"], dtype=np.float64), 0, 1)
-    rgb = np.where(strat[:, None], HELP_RGB, COMPETE_RGB)
-    k = (0.65 * stress)[:, None]
-    rgb = rgb * (1 - k) + DARK_RGB * k
-    using = np.asarray(state["using"], dtype=bool)
-    rgb[using] = USING_RGB
-    return rgb.astype(np.uint8)
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def lattice_png(state: Mapping[str, np.ndarray], width: int, height: int, target: int = 480) -> bytes:
-    """The lattice as a PNG, one square of pixels per member (slot ``y * width + x``)."""
-    rgb = member_colors(state).reshape(height, width, 3)
-    scale = max(1, target // max(width, height))
-    if scale > 1:
-        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-    return png_bytes(np.ascontiguousarray(rgb))
-
-
-def network_positions(graph, seed: int) -> np.ndarray:
-    """Stable node positions (n, 2) from the day-0 graph, computed once per model."""
-    import networkx as nx
-
-    g = graph.to_networkx()
-    n = graph.n
-    if n <= 1:
-        return np.zeros((n, 2))
-    pos = nx.spring_layout(g, seed=int(seed) % (2**32), iterations=50 if n <= 300 else 30)
-    return np.array([pos[i] for i in range(n)], dtype=np.float64)
+from sim.draw import (  # noqa: F401  (the page's pictures; also the frames of `mutualaid run --movie`)
+    COMPETE_RGB, HELP_RGB, USING_RGB, lattice_png, member_at, member_colors, network_png,
+    network_positions, png_bytes,
+)
 
 
 def fig_png(fig, dpi: int = 80) -> bytes:
@@ -347,47 +306,6 @@ def _figure(w: float, h: float, constrained: bool = True):
     from matplotlib.figure import Figure
 
     return Figure(figsize=(w, h), layout="constrained" if constrained else None)
-
-
-def network_png(state, ties, pos: np.ndarray, size_px: int = 520) -> bytes:
-    """The network: nodes coloured by strategy, sized by stress, ringed crimson when using; ties by weight.
-
-    Drawn with PIL (a few milliseconds for hundreds of members) rather than
-    matplotlib, so that a network plays as smoothly as a lattice.
-    """
-    from PIL import Image, ImageDraw
-
-    ptr, nbr, w = ties
-    n = pos.shape[0]
-    margin = 12
-    lo, hi = pos.min(axis=0), pos.max(axis=0)
-    span = np.where(hi - lo > 0, hi - lo, 1.0)
-    xy = margin + (pos - lo) / span * (size_px - 2 * margin)
-    img = Image.new("RGB", (size_px, size_px), (255, 255, 255))
-    draw = ImageDraw.Draw(img)
-    rows = np.repeat(np.arange(n), np.diff(ptr))
-    nbr = np.asarray(nbr)
-    keep = rows < nbr
-    a, b, ww = rows[keep], nbr[keep], np.clip(np.asarray(w)[keep], 0, 1)
-    order = np.argsort(ww, kind="stable")  # strong ties drawn last, on top
-    for k in order:
-        shade = int(225 - 150 * ww[k])
-        draw.line((*xy[a[k]], *xy[b[k]]), fill=(shade, shade, shade + 10 if shade < 245 else 255),
-                  width=1 if ww[k] < 0.6 else 2)
-    rgb = member_colors(state)
-    using = np.asarray(state["using"], dtype=bool)
-    radius = 2.5 + 5.0 * np.clip(np.asarray(state["stress"], dtype=float), 0, 1)
-    ring = tuple(int(c) for c in USING_RGB)
-    for i in range(n):
-        x, y = xy[i]
-        r = radius[i]
-        if using[i]:
-            draw.ellipse((x - r - 2.5, y - r - 2.5, x + r + 2.5, y + r + 2.5), fill=ring)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(c) for c in rgb[i]),
-                     outline=(255, 255, 255) if not using[i] else ring)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
 
 
 #: the live curves (CONTRACT.md metrics): shares on one axis, relapses on another
