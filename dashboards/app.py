@@ -37,6 +37,7 @@ matplotlib.use("Agg")
 
 import solara  # noqa: E402
 import solara.lab  # noqa: E402
+from solara.alias import rv  # noqa: E402
 
 from dashboards import texts  # noqa: E402
 from dashboards import support as ds  # noqa: E402
@@ -56,6 +57,23 @@ CSS = """
 .ma-readout { font-family: monospace; white-space: pre-wrap; }
 .ma-picture img, img.ma-picture { image-rendering: pixelated; max-width: 100%; }
 .ma-legend span { margin-right: 1em; }
+.ma-header { align-items: center; justify-content: space-between; }
+.ma-rate { color: #555; }
+.ma-happening { color: #444; }
+.ma-link-row { margin-top: 6px; }
+.ma-copy-link { margin-left: 1em; padding: 2px 10px; border: 1px solid #888; border-radius: 4px; }
+.ma-odd table, .ma-info-text table { border-collapse: collapse; }
+.ma-odd td, .ma-odd th { border: 1px solid #ccc; padding: 2px 6px; }
+/* presentation mode: a projector at 1024 x 768 */
+.ma-present { font-size: 20px; }
+.ma-present .ma-title { font-size: 1.5rem; }
+.ma-present .ma-day { font-size: 1.8rem; }
+.ma-present .ma-readout, .ma-present .ma-happening, .ma-present .ma-rate { font-size: 1.05rem; }
+.ma-present .ma-legend { font-size: 0.9rem; }
+.ma-present .v-tabs-bar, .ma-present .v-slide-group { display: none !important; }
+.ma-present-name { font-size: 1.3rem; font-weight: 600; margin-left: 1em; }
+/* the "runs on Solara" note: after the content, never over it */
+div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
 """
 
 
@@ -96,48 +114,77 @@ def Prose(text: str, classes=()):
     return solara.HTML(tag="div", unsafe_innerHTML=body, classes=list(classes), style={"line-height": "1.5"})
 
 
-def _requested_scenario() -> tuple[str, bool]:
-    """The ``?scenario=NAME`` of the page URL if it names a shipped scenario; (default, refused?)."""
-    router = solara.use_router()
-    query = urllib.parse.parse_qs(router.search or "")
-    asked = (query.get("scenario") or [None])[0]
-    if asked is None:
-        return DEFAULT_SCENARIO, False
-    if asked in SCENARIOS:
-        return asked, False
-    return DEFAULT_SCENARIO, True
-
-
 # ----------------------------------------------------------------------------- Explore
 
 
 @solara.component
-def Explore():
-    first, refused = _requested_scenario()
-    name = solara.use_reactive(first)
-    # Initial values are memoised: use_reactive(x) re-syncs the variable whenever x changes between renders.
-    init_sc = solara.use_memo(lambda: ds.build_scenario(first), [])
+def Panel(title: str, is_open: bool, on_toggle, children=[], classes=()):
+    """A collapsible section whose open/closed state belongs to the page (not to its position in the
+    tree), so a notice appearing above it never opens or shuts it."""
+    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:40]
+    with rv.ExpansionPanels(v_model=0 if is_open else None, on_v_model=lambda v: on_toggle(v == 0),
+                            class_=" ".join(["ma-panel", f"ma-panel-{slug}", *classes])) as main:
+        with rv.ExpansionPanel():
+            rv.ExpansionPanelHeader(children=[title])
+            rv.ExpansionPanelContent(children=children)
+    return main
+
+
+def _seed_field(text: solara.Reactive, why: str | None, label: str, css: str):
+    """A seed as text: anything but a whole number in range is shown as an error, never replaced."""
+    solara.InputText(label, value=text, continuous_update=False, error=why or False, classes=[css])
+    if why:
+        solara.Text(why, classes=[f"{css}-error"], style={"color": "#b00020"})
+
+
+def _link_html(query: str) -> str:
+    """A link to this run and a button that copies it (the clipboard API, or a selection where the page is
+    not served over https/localhost)."""
+    import html
+
+    q = html.escape(query, quote=True)
+    js = ("var a=this.parentNode.querySelector('a.ma-link');var u=a.href;var b=this;"
+          "function ok(){b.textContent='Link copied';b.dataset.copied=u;}"
+          "if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(u).then(ok,function(){});}"
+          "else{var t=document.createElement('textarea');t.value=u;document.body.appendChild(t);t.select();"
+          "try{document.execCommand('copy');ok();}catch(e){}document.body.removeChild(t);}")
+    return (f"<a class='ma-link' href='?{q}' target='_blank' rel='noopener'>Link to this run</a> "
+            f"<button type='button' class='ma-copy-link' onclick=\"{js}\">Copy link</button>")
+
+
+@solara.component
+def Explore(present: bool, link: ds.Link):
+    first = link.scenario
+    init_sc = solara.use_memo(lambda: ds.build_scenario(first, link.params, seed=link.seed), [])
     init_params = solara.use_memo(lambda: {k: s["value"] for k, s in ds.model_params(init_sc).items()}, [])
+    name = solara.use_reactive(first)
     params = solara.use_reactive(init_params)
     applied = solara.use_reactive(init_params)
-    seed = solara.use_reactive(int(init_sc.seed))
-    runner = solara.use_memo(lambda: ds.Runner(init_sc), [])
+    seed_text = solara.use_reactive(str(init_sc.seed))
+    engine = solara.use_reactive(link.options.get("engine", "kernel"))
+    runner = solara.use_memo(lambda: ds.Runner(init_sc, engine.value), [])
     frame = solara.use_reactive(solara.use_memo(lambda: runner.frame(), []))
     playing = solara.use_reactive(False)
-    fps = solara.use_reactive(10)
-    per_frame = solara.use_reactive(1)
+    fps = solara.use_reactive(link.options.get("fps", 10))
+    per_frame = solara.use_reactive(link.options.get("per_frame", 1))
     error = solara.use_reactive(None)
     generation = solara.use_reactive(0)  # bumps on every reset: restarts the play thread
+    opened = solara.use_reactive(frozenset({"Mechanisms", "Community"}))
+    movie_status = solara.use_reactive("")
+
+    def toggle(title: str, is_open: bool):
+        opened.set(opened.value | {title} if is_open else opened.value - {title})
 
     def play_loop(cancel: threading.Event):
         """Step and draw until paused, done or cancelled; at most ``fps`` frames per second."""
         if not playing.value:
             return
         try:
+            runner.tick(False)
             while not cancel.is_set() and playing.value:
                 t0 = time.perf_counter()
                 runner.step(per_frame.value)
-                fr = runner.frame(curves_every=CURVES_EVERY)
+                fr = runner.frame(curves_every=CURVES_EVERY, playing=True)
                 if cancel.is_set():
                     break
                 frame.set(fr)
@@ -145,135 +192,295 @@ def Explore():
                     playing.set(False)
                     break
                 wait = 1.0 / max(1, min(ds.MAX_FPS, fps.value)) - (time.perf_counter() - t0)
-                cancel.wait(max(wait, 0.005))
+                cancel.wait(max(wait, 0.002))
         except Exception as e:  # shown on the page, never a dead loop
             error.set(f"error while playing: {e}")
             playing.set(False)
 
     solara.use_thread(play_loop, dependencies=[playing.value, generation.value], intrusive_cancel=False)
 
+    seed_value, seed_why = ds.parse_seed(seed_text.value)
+
+    def restart(sc):
+        runner.reset(sc, engine.value)
+        fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
+        params.set(fresh)
+        applied.set(dict(fresh))
+        seed_text.set(str(sc.seed))
+        frame.set(runner.frame())
+        generation.set(generation.value + 1)
+
     def reset(new_name: str | None = None, new_params: dict | None = None):
         playing.set(False)
+        if seed_why:
+            error.set(seed_why)
+            return
         use_name = new_name or name.value
         use_params = params.value if new_params is None else new_params
         try:
-            sc = ds.build_scenario(use_name, use_params, seed=seed.value)
+            sc = ds.build_scenario(use_name, use_params, seed=seed_value)
         except ScenarioError as e:
             error.set(str(e))
             return
         error.set(None)
-        runner.reset(sc)
         if new_name:
             name.set(new_name)
-        fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
-        params.set(fresh)
-        applied.set(dict(fresh))
-        seed.set(int(sc.seed))
-        frame.set(runner.frame())
-        generation.set(generation.value + 1)
+        restart(sc)
 
     def choose(new_name: str):
         if new_name not in SCENARIOS:
             return
-        sc = ds.build_scenario(new_name)
-        seed.set(int(sc.seed))
         playing.set(False)
         try:
-            runner.reset(sc)
+            sc = ds.build_scenario(new_name)
         except ScenarioError as e:
             error.set(str(e))
             return
         error.set(None)
         name.set(new_name)
-        fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
-        params.set(fresh)
-        applied.set(dict(fresh))
-        frame.set(runner.frame())
-        generation.set(generation.value + 1)
+        restart(sc)
 
     def load_step(scn: str, over: dict):
-        sc = ds.build_scenario(scn, over)
-        seed.set(int(sc.seed))
         choose(scn)
         if over:
-            reset(None, {**params.value, **over})
+            seed_text.set(str(runner.scenario.seed))
+            reset(None, {**params.value, **{ds.flat_key(k): v for k, v in over.items()}})
 
     def step_once():
         playing.set(False)
         runner.step(per_frame.value)
         frame.set(runner.frame())
 
+    def inspect_at(widget, event, data):
+        px = ds.VIEW_PX["present" if present else "normal"]
+        try:
+            slot = runner.member_at(float(data["offsetX"]), float(data["offsetY"]), px)
+        except (KeyError, TypeError, ValueError):
+            return
+        if slot is not None:
+            runner.choose_member(slot)
+            frame.set(runner.frame(playing=playing.value))
+
+    def stop_inspecting():
+        runner.choose_member(None)
+        frame.set(runner.frame(playing=playing.value))
+
+    def make_movie(fmt: str) -> bytes:
+        from sim import movie
+
+        movie_status.set(f"making the {fmt.upper()} ...")
+        try:
+            return movie.movie_bytes(runner.scenario, fmt, changed=changed_settings(), until=max(runner.day, 1),
+                                     every=max(1, runner.day // 240 + 1))
+        finally:
+            movie_status.set("")
+
+    def changed_settings() -> dict:
+        shipped = {k: s["value"] for k, s in ds.model_params(ds.build_scenario(name.value)).items()}
+        return {ds.dotted_key(k): v for k, v in applied.value.items() if k in shipped and v != shipped[k]}
+
     fr = frame.value
     specs = ds.model_params(runner.scenario)
-    pending = params.value != applied.value or seed.value != runner.scenario.seed
+    pending = (params.value != applied.value or (seed_value is not None and seed_value != runner.scenario.seed)
+               or engine.value != runner.engine)
+    view_px = ds.VIEW_PX["present" if present else "normal"]
+    query = ds.link_query(name.value, applied.value, runner.scenario.seed,
+                          {"present": True if present else None,
+                           "engine": "agents" if runner.engine == "agents" else None})
 
-    with solara.Columns([1, 3]):
-        with solara.Column():
-            if refused:
-                solara.Warning("Only the scenarios shipped in scenarios/ can be opened; showing the baseline.",
-                               classes=["ma-refused"])
-            solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
+    def controls():
+        solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
+        with solara.Row():
+            solara.Button("Pause" if playing.value else "Play", color="primary",
+                          on_click=lambda: playing.set(not playing.value), disabled=runner.done,
+                          classes=["ma-play"])
+            solara.Button("Step", on_click=step_once, disabled=playing.value or runner.done, classes=["ma-step"])
+            solara.Button("Reset", color="warning" if pending else None, on_click=lambda: reset(),
+                          classes=["ma-reset"], disabled=bool(seed_why))
+        # always present (empty when nothing is pending): the tree below keeps its shape
+        solara.Text("Changed settings apply on Reset." if pending else "", classes=["ma-pending"],
+                    style={"color": "#b26a00", "min-height": "1.2em"})
+        solara.SliderInt(f"Speed: {fps.value} frames per second", value=fps, min=1, max=ds.MAX_FPS)
+        solara.SliderInt(f"Days per frame: {per_frame.value}", value=per_frame, min=1, max=10)
+        lo, hi = ds.seed_bounds()
+        _seed_field(seed_text, seed_why, f"Seed (whole number, {lo} to {hi})", "ma-seed")
+        for title, keys in ds.CONTROL_GROUPS:
+            shown = [ds.flat_key(k) for k in keys if ds.flat_key(k) in specs]
+            if not shown:
+                continue
+            with Panel(title, title in opened.value, lambda v, t=title: toggle(t, v)).key(f"panel-{title}"):
+                for k in shown:
+                    Control(k, specs[k], params.value.get(k, specs[k]["value"]),
+                            lambda v, k=k: params.set({**params.value, k: v}))
+        with Panel("Engine", "Engine" in opened.value, lambda v: toggle("Engine", v)).key("panel-Engine"):
+            solara.Select(label="Engine (identical numbers)", value=engine.value, values=list(ds.PAGE_ENGINES),
+                          on_value=lambda v: engine.set(v) if v in ds.PAGE_ENGINES else None)
+            solara.Text("kernel: compiled, fast at every size. agents: the Mesa model, one Python object per "
+                        f"member (readable; up to {ds.MESA_MAX_MEMBERS} members).", style={"font-size": "0.85em"})
+
+    def view():
+        if error.value:
+            solara.Error(error.value, classes=["ma-error"])
+        with solara.Row(classes=["ma-topline"]):
+            solara.Text(f"Day {fr.day} / {fr.steps}", classes=["ma-day"])
+            solara.Text(f"{fr.members} members, {fr.view}, engine: "
+                        f"{'Mesa agents' if fr.engine == 'agents' else 'numba kernel'}", classes=["ma-sizes"])
+            requested = fps.value * per_frame.value
+            solara.Text(f"requested {requested} days/s; delivered "
+                        + (f"{fr.rate:.1f} days/s" if fr.rate is not None else "- (not playing)"),
+                        classes=["ma-rate"])
+        lt = fr.latest
+        psych = runner.scenario.psychology.enabled
+        solara.Text(f"helpers {lt['helpers']:.3f}" + (f"  stress {lt['mean_stress']:.3f}  craving "
+                    f"{lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
+                    f"{lt['relapses_per_100']:.1f} per 100 members" if psych else "  (psychology off: a game only)"),
+                    classes=["ma-readout"])
+        solara.Text(fr.happening or "", classes=["ma-happening"],
+                    style={"min-height": "1.4em", "font-style": "italic"})
+        with solara.Columns([1, 1]):
+            with solara.Column():
+                ClickableView(fr.picture, view_px, fr.view, inspect_at)
+                solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=
+                    "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
+                    "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
+                    "<span style='color:#c8143c'>&#9632; using</span>"
+                    + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight")
+                    + " &nbsp; click a member to inspect it")
+            with solara.Column():
+                if fr.curves:
+                    solara.Image(fr.curves, classes=["ma-curves"], width="100%")
+                if fr.member:
+                    MemberCard(fr.member, stop_inspecting)
+
+    def downloads():
+        stem = f"{runner.scenario.name}_seed{runner.scenario.seed}_day{fr.day}"
+        with solara.Row(classes=["ma-downloads"]):
+            solara.FileDownload(lambda: ds.metrics_csv(runner.metrics()), filename=f"{stem}_metrics.csv",
+                                label="Metrics (CSV)")
+            solara.FileDownload(lambda: runner.picture(size_px=ds.HI_RES_PX), filename=f"{stem}_{fr.view}.png",
+                                label=f"{fr.view.capitalize()} (PNG, {ds.HI_RES_PX} px)", mime_type="image/png")
+            solara.FileDownload(lambda: runner.curves(hi_res=True, title=_title(runner, changed_settings())),
+                                filename=f"{stem}_curves.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
+                                mime_type="image/png")
+            solara.FileDownload(lambda: make_movie("gif"), filename=f"{stem}.gif", label="Movie (GIF)",
+                                mime_type="image/gif")
+            solara.FileDownload(lambda: make_movie("mp4"), filename=f"{stem}.mp4", label="Movie (MP4)",
+                                mime_type="video/mp4")
+        if movie_status.value:
+            solara.Text(movie_status.value, classes=["ma-movie-status"])
+        solara.HTML(tag="div", classes=["ma-link-row"], unsafe_innerHTML=_link_html(query))
+
+    for note in link.notices:
+        solara.Warning(note, classes=["ma-link-notice"])
+    if present:
+        with solara.Column(classes=["ma-present-view"]):
             with solara.Row():
                 solara.Button("Pause" if playing.value else "Play", color="primary",
                               on_click=lambda: playing.set(not playing.value), disabled=runner.done,
                               classes=["ma-play"])
                 solara.Button("Step", on_click=step_once, disabled=playing.value or runner.done,
                               classes=["ma-step"])
-                solara.Button("Reset", color="warning" if pending else None, on_click=lambda: reset(),
-                              classes=["ma-reset"])
-            if pending:
-                solara.Text("Changed settings apply on Reset.", style={"color": "#b26a00"})
-            solara.SliderInt(f"Speed: {fps.value} frames per second", value=fps, min=1, max=ds.MAX_FPS)
-            solara.SliderInt(f"Days per frame: {per_frame.value}", value=per_frame, min=1, max=10)
-            solara.InputInt("Seed (integer)", value=seed.value,
-                            on_value=lambda v: seed.set(ds.clamp_seed(v)), continuous_update=False)
-            for title, keys in ds.CONTROL_GROUPS:
-                shown = [ds.flat_key(k) for k in keys if ds.flat_key(k) in specs]
-                if not shown:
-                    continue
-                with solara.Details(title, expand=title in ("Mechanisms", "Community")):
-                    for k in shown:
-                        Control(k, specs[k], params.value.get(k, specs[k]["value"]),
-                                lambda v, k=k: params.set({**params.value, k: v}))
-        with solara.Column():
-            if error.value:
-                solara.Error(error.value, classes=["ma-error"])
-            with solara.Card(runner.scenario.name):
-                Prose(texts.WATCH.get(name.value) or ds.scenario_description(name.value), ["ma-watch"])
-            with solara.Row():
-                solara.Text(f"Day {fr.day} / {fr.steps}", classes=["ma-day"])
-                solara.Text(f"{fr.members} members, {fr.view}, engine: "
-                            f"{'Mesa agents' if fr.engine == 'agents' else 'numba kernel'}")
-            lt = fr.latest
-            solara.Text(f"helpers {lt['helpers']:.3f}  stress {lt['mean_stress']:.3f}  craving "
-                        f"{lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
-                        f"{int(lt['relapses_total'])}", classes=["ma-readout"])
-            with solara.Columns([1, 1]):
-                with solara.Column():
-                    solara.Image(fr.picture, classes=["ma-picture", f"ma-view-{fr.view}"])
-                    solara.HTML(tag="div", unsafe_innerHTML=
-                        "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
-                        "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
-                        "<span style='color:#c8143c'>&#9632; using</span>"
-                        + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight"))
-                with solara.Column():
-                    if fr.curves:
-                        solara.Image(fr.curves, classes=["ma-curves"])
-            with solara.Row():
-                solara.FileDownload(lambda: ds.metrics_csv(runner.metrics()),
-                                    filename=f"{runner.scenario.name}_metrics.csv", label="Metrics (CSV)")
-                solara.FileDownload(fr.picture, filename=f"{runner.scenario.name}_{fr.view}.png",
-                                    label=f"{fr.view.capitalize()} (PNG)", mime_type="image/png")
-                if fr.curves:
-                    solara.FileDownload(fr.curves, filename=f"{runner.scenario.name}_curves.png",
-                                        label="Curves (PNG)", mime_type="image/png")
-            with solara.Details("Kropotkin: a guided walk-through", expand=False):
-                for title, text, scn, over in texts.KROPOTKIN_STEPS:
-                    with solara.Card(title):
-                        Prose(text)
-                        solara.Button(f"Load: {scn}" + (" with " + ", ".join(
-                            f"{specs.get(k, {}).get('label', k)} = {v}" for k, v in over.items()) if over else ""),
-                            on_click=lambda scn=scn, over=over: load_step(scn, over), outlined=True)
+                solara.Button("Reset", on_click=lambda: reset(), classes=["ma-reset"], disabled=bool(seed_why))
+                solara.Text(runner.scenario.name, classes=["ma-present-name"])
+            view()
+            with Panel("Controls", "Controls" in opened.value, lambda v: toggle("Controls", v)).key("panel-C"):
+                controls()
+                downloads()
+    else:
+        with solara.Columns([1, 3]):
+            with solara.Column():
+                controls()
+            with solara.Column():
+                with solara.Card(runner.scenario.name):
+                    Prose(texts.WATCH.get(name.value) or ds.scenario_description(name.value), ["ma-watch"])
+                view()
+                downloads()
+                with Panel("Info: what it is, how it works, things to notice and try, how to cite",
+                           "Info" in opened.value, lambda v: toggle("Info", v), classes=["ma-info"]).key("info"):
+                    InfoPanel(name.value)
+                with Panel("Kropotkin: a guided walk-through", "Walk" in opened.value,
+                           lambda v: toggle("Walk", v)).key("walk"):
+                    for title, text, scn, over in texts.KROPOTKIN_STEPS:
+                        with solara.Card(title):
+                            Prose(text)
+                            solara.Button(f"Load: {scn}" + (" with " + ", ".join(
+                                f"{specs.get(ds.flat_key(k), {}).get('label', k)} = {v}" for k, v in over.items())
+                                if over else ""), on_click=lambda scn=scn, over=over: load_step(scn, over),
+                                outlined=True)
+
+
+@solara.component
+def ClickableView(picture: bytes, px: int, view: str, on_click):
+    """The population picture at a fixed width; a click reports its offset (pixels) to ``on_click``."""
+    img = solara.Image(picture, width=f"{px}px", classes=["ma-picture", f"ma-view-{view}"])
+    box = rv.Html(tag="div", children=[img], class_="ma-view-box",
+                  style_=f"width:{px}px; cursor: crosshair; line-height: 0")
+    rv.use_event(box, "click", on_click)
+    return box
+
+
+def _title(runner, changed: dict) -> str:
+    sc = runner.scenario
+    extra = ", ".join(f"{k}={ds.format_value(v)}" for k, v in changed.items())
+    return f"{sc.name}, seed {sc.seed}" + (f" ({extra})" if extra else "") + f", day {runner.day}"
+
+
+@solara.component
+def MemberCard(m: dict, on_close):
+    with solara.Card(f"Member in slot {m['slot']} (id {m['member_id']})", classes=["ma-member"]):
+        rows = [f"{m['strategy']}; {m['state']}", f"stress {m['stress']:.3f}, craving {m['craving']:.3f}"
+                + (f", recovery capital {m['capital']:.2f}" if m["capital"] is not None else ""),
+                "sponsor: " + (f"the member in slot {m['sponsor']}" if m["sponsor"] is not None else "none")
+                + f"; sponsees: {m['sponsees']}; meetings missed in a row: {m['missed']}",
+                f"ties: {m['ties']}" + (" (strongest: " + ", ".join(f"slot {j} ({w:.2f})" for j, w in m["strongest"])
+                                       + ")" if m["strongest"] else "") + "; drawn in black in the view"]
+        solara.Text("\n".join(rows), classes=["ma-member-text", "ma-readout"])
+        if m["history_png"]:
+            solara.Image(m["history_png"], classes=["ma-member-history"])
+        solara.Button("Stop inspecting", on_click=on_close, text=True, classes=["ma-member-close"])
+
+
+@solara.component
+def InfoPanel(name: str):
+    html = solara.use_memo(lambda: _info_html(name), [name])
+    solara.HTML(tag="div", unsafe_innerHTML=html, classes=["ma-info-text"])
+
+
+def _info_html(name: str) -> str:
+    """The scenario's Info (scenarios/info/NAME.md) as HTML, its ODD links pointing at the page's ODD view."""
+    import markdown
+
+    try:
+        from sim.info import read_info
+    except ImportError:  # pragma: no cover - sim/info.py ships with the Info files
+        return "<p>No Info for this scenario.</p>"
+    try:
+        sections = read_info(name)
+    except (OSError, ValueError) as e:
+        return f"<p>No Info for this scenario ({html_escape(str(e))}).</p>"
+    text = "\n\n".join(f"## {title}\n\n{body}" for title, body in sections.items())
+    text = text.replace("](docs/ODD.md#", "](?view=odd#").replace("](docs/ODD.md)", "](?view=odd)")
+    out = markdown.markdown(text, extensions=["tables"])
+    return out.replace("<a href=\"?view=odd", "<a target=\"_blank\" href=\"?view=odd")
+
+
+def html_escape(s: str) -> str:
+    import html
+
+    return html.escape(s)
+
+
+@solara.component
+def OddPage():
+    """docs/ODD.md, rendered with GitHub-style heading anchors, so the Info panels can link into it."""
+    html = solara.use_memo(ds.odd_html, [])
+    solara.Style(CSS)
+    solara.Title("Model description (ODD)")
+    # scroll to the #section once the text is on the page (the browser looked for it before it was)
+    scroll = ("<img alt='' style='display:none' src='data:image/png;base64,' onerror=\"setTimeout(function(){"
+              "var h=decodeURIComponent(location.hash.slice(1));var e=h&&document.getElementById(h);"
+              "if(e){e.scrollIntoView();}},300)\">")
+    solara.HTML(tag="div", unsafe_innerHTML=html + scroll, classes=["ma-odd"], style="max-width: 60em; padding: 16px")
 
 
 # ----------------------------------------------------------------------------- Compare
@@ -290,13 +497,18 @@ def Compare(active: bool):
     b_tog = solara.use_reactive(_B0)
     b_param = solara.use_reactive("(none)")
     b_value = solara.use_reactive(None)
-    seed = solara.use_reactive(42)
+    seed_text = solara.use_reactive("42")
     steps = solara.use_reactive(365)
     replicates = solara.use_reactive(ds.DEFAULT_REPLICATES)
     result = solara.use_reactive(None)
     status = solara.use_reactive("")
 
     base_sc = solara.use_memo(lambda: ds.build_scenario(base.value), [base.value])
+    seed_value, seed_why = ds.parse_seed(seed_text.value)
+    last_seed = solara.use_ref(42)  # an invalid seed in the field keeps the last valid one (and says so)
+    if seed_value is not None:
+        last_seed.current = seed_value
+    seed_now = last_seed.current
 
     def toggles_of(over: dict) -> dict:
         return {k: bool(over.get(k, ds.value_of(base_sc, k))) for k in ds.TOGGLES}
@@ -306,14 +518,14 @@ def Compare(active: bool):
     if b_param.value != "(none)":
         b_over[b_param.value] = ds.clamp(b_param.value, b_value.value if b_value.value is not None
                                          else ds.value_of(base_sc, b_param.value))
-    key = (base.value, tuple(sorted(a_over.items())), tuple(sorted(b_over.items())), seed.value, steps.value,
+    key = (base.value, tuple(sorted(a_over.items())), tuple(sorted(b_over.items())), seed_now, steps.value,
            replicates.value)
 
     def work(cancel: threading.Event):
         if not active:
             return
         try:
-            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed.value, steps=steps.value)
+            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value)
         except ScenarioError as e:
             status.set(str(e))
             return
@@ -362,11 +574,9 @@ def Compare(active: bool):
     with solara.Columns([1, 1, 1]):
         with solara.Column():
             solara.Select(label="Community (scenario)", value=base.value,
-                          values=[n for n in SCENARIOS if ds.build_scenario(n).population.size
-                                  <= ds.MAX_COMPARE_MEMBERS],
+                          values=ds.compare_names(),
                           on_value=lambda v: base.set(v) if v in SCENARIOS else None)
-            solara.InputInt("Seed (integer, the same for A and B)", value=seed.value,
-                            on_value=lambda v: seed.set(ds.clamp_seed(v)), continuous_update=False)
+            _seed_field(seed_text, seed_why, "Seed (whole number, the same for A and B)", "ma-compare-seed")
             solara.SliderInt(f"Days: {steps.value}", value=steps.value, min=30, max=730,
                              on_value=lambda v: steps.set(int(ds.clamp_number(v, 30, 730, True))))
             solara.SliderInt(f"Replicates: {replicates.value}", value=replicates.value, min=1, max=ds.MAX_REPLICATES,
@@ -598,14 +808,22 @@ def Results():
 
 @solara.component
 def Page():
+    router = solara.use_router()
+    if "view=odd" in (router.search or ""):
+        return OddPage()
+    link = solara.use_memo(lambda: ds.parse_link(router.search or ""), [])
     tab = solara.use_reactive(0)
+    present = solara.use_reactive(bool(link.options.get("present", False)))
     solara.Style(CSS)
     solara.Title("Mutual aid in recovery communities")
-    with solara.Column(style={"padding": "12px"}):
-        solara.Text("Mutual aid versus struggle in a recovery community", classes=["ma-title"])
+    with solara.Column(style={"padding": "12px"}, classes=["ma-root", *(["ma-present"] if present.value else [])]):
+        with solara.Row(classes=["ma-header"]):
+            solara.Text("Mutual aid versus struggle in a recovery community", classes=["ma-title"])
+            solara.Switch(label="Presentation mode", value=present.value, classes=["ma-present-toggle"],
+                          on_value=lambda v: (present.set(bool(v)), tab.set(0) if v else None))
         with solara.lab.Tabs(value=tab):
             with solara.lab.Tab("Explore"):
-                Explore()
+                Explore(present.value, link)
             with solara.lab.Tab("Compare"):
                 Compare(active=tab.value == 1)
             with solara.lab.Tab("Results"):

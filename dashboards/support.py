@@ -45,11 +45,14 @@ from sim.core.scenarios import (  # noqa: F401  (flat_key, dotted_key, value_of:
 #: largest population a page may build (a 200 x 200 lattice)
 MAX_PAGE_POPULATION = 40_000
 #: largest population of a non-lattice network in the Explore view (it is drawn node by node)
-MAX_NETWORK_MEMBERS = 600
+MAX_NETWORK_MEMBERS = 1_000
 #: largest number of days a page may run
 MAX_PAGE_STEPS = 3_000
-#: up to this many members the Explore view runs the Mesa model; above, the numba kernel
+#: the Explore view runs the numba kernel (the same numbers, faster at every size, benchmarks/RESULTS.md);
+#: the Mesa agents engine only when a visitor asks for it ("Engine" control), up to this many members
 MESA_MAX_MEMBERS = 1_000
+#: engines a visitor may choose in the Explore view
+PAGE_ENGINES = ("kernel", "agents")
 #: highest frame rate of the play loop
 MAX_FPS = 30
 #: replicates the Compare view may ask for (default 12, as ``mutualaid compare``: enough for a meaningful
@@ -117,6 +120,14 @@ LABELS = {
     "ties.conflict_loss": "Partner choice: ties to competitors wear away",
     "turnover.newcomer_strategy": "Newcomers help at the initial share, or copy the mix",
     "turnover.crisis_days": "Survival: days in crisis before dropping out",
+    "checkins.prob": "Check-in: chance a helper neighbour reaches out",
+    "checkins.missed_threshold": "Check-in: meetings missed before a call",
+    "sponsorship.answer_prob": "Sponsor answers the call (chance)",
+    "sponsorship.capacity": "Sponsees per sponsor",
+    "isolation.share": "Isolation: share of members whose meetings close",
+    "isolation.duration": "Isolation: days meetings stay closed",
+    "psychology.shock_prob": "Daily chance of a life shock",
+    "psychology.helper_therapy": "Helper therapy (craving removed by helping)",
 }
 
 
@@ -277,9 +288,11 @@ def build_scenario(name: str, params: Mapping[str, Any] | None = None, seed: Any
     return sc
 
 
-def page_engine(sc: Scenario) -> str:
-    """Mesa agents for small communities (the readable reference), the numba kernel above."""
-    return "agents" if sc.population.size <= MESA_MAX_MEMBERS else "kernel"
+def page_engine(sc: Scenario, asked: str | None = None) -> str:
+    """The numba kernel, unless the visitor asked for the Mesa agents (allowed up to MESA_MAX_MEMBERS)."""
+    if asked == "agents" and sc.population.size <= MESA_MAX_MEMBERS:
+        return "agents"
+    return "kernel"
 
 
 def make_page_model(sc: Scenario, engine: str | None = None):
@@ -308,32 +321,280 @@ def _figure(w: float, h: float, constrained: bool = True):
     return Figure(figsize=(w, h), layout="constrained" if constrained else None)
 
 
-#: the live curves (CONTRACT.md metrics): shares on one axis, relapses on another
-SHARE_CURVES = (("helpers", "helpers", "tab:blue"), ("mean_stress", "mean stress", "tab:purple"),
-                ("mean_craving", "mean craving", "tab:brown"), ("using", "using", "crimson"))
+#: the live curves (CONTRACT.md metrics): (column, label, colour, needs psychology)
+SHARE_CURVES = (("helpers", "helpers", "tab:blue", False), ("mean_stress", "mean stress", "tab:purple", True),
+                ("mean_craving", "mean craving", "tab:brown", True), ("using", "using", "crimson", True))
+#: hi-resolution exports (``hi_res=True``): at least this many pixels across, for slides
+HI_RES_PX = 1600
 
 
-def curves_png(df: pd.DataFrame, steps: int | None = None, title: str = "") -> bytes:
-    """Helpers, stress, craving, using (shares) and the running total of relapses."""
-    fig = _figure(6.0, 4.0, constrained=False)  # a fixed layout: constrained layout would double the cost
-    fig.subplots_adjust(left=0.11, right=0.97, top=0.95 if not title else 0.9, bottom=0.12, hspace=0.12)
+def closure_window(sc: Scenario) -> tuple[int, int] | None:
+    """Days [start, end) on which meetings are closed (ODD 7.1), None if none close in this run."""
+    iso = sc.isolation
+    if not (sc.psychology.enabled and iso.enabled and iso.share > 0 and iso.duration > 0):
+        return None
+    if iso.start > sc.steps:
+        return None
+    return int(iso.start), int(min(iso.start + iso.duration, sc.steps + 1))
+
+
+def revision_days(sc: Scenario, upto: int | None = None) -> np.ndarray:
+    """Days on which strategies are revised (ODD 7.10: ``day > 0 and day % evolution.interval == 0``)."""
+    if not sc.evolution.enabled:
+        return np.zeros(0, dtype=int)
+    end = sc.steps if upto is None else upto
+    return np.arange(sc.evolution.interval, end + 1, sc.evolution.interval)
+
+
+def per_100(df: pd.DataFrame, col: str, members: int) -> np.ndarray:
+    """Running total of a daily count per 100 members (day 0 counts nothing: it is the initial state)."""
+    x = df[col].to_numpy(float).copy()
+    if x.size:
+        x[0] = 0.0
+    return np.cumsum(x) * 100.0 / max(members, 1)
+
+
+def curves_png(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool = False) -> bytes:
+    """The live curves: shares (helpers; stress, craving, using when psychology is on) above, running
+    totals per 100 members (relapses; dropouts, each replaced by a newcomer, with turnover) below;
+    closed meetings shaded, revision days ticked. Drawn from day 0 (a single day shows as dots)."""
+    members = sc.population.size
+    psych = sc.psychology.enabled
+    w, h = (10.0, 6.25) if hi_res else (6.0, 4.0)
+    fig = _figure(w, h, constrained=False)  # a fixed layout: constrained layout would double the cost
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.95 if not title else 0.9, bottom=0.12, hspace=0.12)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     x = df["step"].to_numpy()
-    for col, label, color in SHARE_CURVES:
-        ax1.plot(x, df[col].to_numpy(float), label=label, color=color, lw=1.6)
+    style = {"lw": 1.6, "marker": "o" if x.size <= 2 else None, "ms": 4}
+    for col, label, color, needs in SHARE_CURVES:
+        if needs and not psych:
+            continue
+        ax1.plot(x, df[col].to_numpy(float), label=label, color=color, **style)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("share / level")
+    win = closure_window(sc)
+    for ax in (ax1, ax2):
+        if win:
+            ax.axvspan(win[0], win[1], color="0.6", alpha=0.18, lw=0,
+                       label="meetings closed" if ax is ax1 else None)
+        ax.grid(alpha=0.3)
+    rev = revision_days(sc, int(x.max()) if x.size else 0)
+    if rev.size and rev.size <= 120:
+        ax1.plot(rev, np.full(rev.size, -0.005), "|", color="0.35", ms=6,
+                 label=f"revision day (every {sc.evolution.interval})")
     ax1.legend(loc="upper right", fontsize="small", ncol=2)
-    ax1.grid(alpha=0.3)
     if title:
         ax1.set_title(title, fontsize="medium")
-    ax2.plot(x, np.cumsum(df["relapses"].to_numpy(float)), color="crimson", lw=1.6)
-    ax2.set_ylabel("relapses (total)")
+    if psych:
+        ax2.plot(x, per_100(df, "relapses", members), color="crimson", label="relapses so far", **style)
+    if sc.turnover.enabled:
+        ax2.plot(x, per_100(df, "dropouts", members), color="0.3", ls="--",
+                 label="dropouts so far (each replaced by a newcomer)", **style)
+    if psych or sc.turnover.enabled:
+        ax2.legend(loc="upper left", fontsize="small")
+    ax2.set_ylabel("per 100 members")
+    ax2.set_ylim(bottom=0)
     ax2.set_xlabel("day")
-    ax2.grid(alpha=0.3)
-    if steps:
-        ax1.set_xlim(0, max(steps, int(x.max()) if x.size else 1))
+    ax1.set_xlim(0, max(sc.steps, int(x.max()) if x.size else 1))
+    if hi_res:
+        return fig_png(fig, dpi=int(math.ceil(HI_RES_PX / w)))
     return fig_png(fig, dpi=72)
+
+
+def happenings(df: pd.DataFrame, sc: Scenario) -> list[tuple[int, str]]:
+    """Notable moments of a run so far, as (day, one line), oldest first.
+
+    - meetings close and reopen (ODD 7.1);
+    - helpers fall below a third (or climb back above it) of the community;
+    - a relapse spike: at least 3 relapses in a day and at least three times the mean of the 30 days
+      before (per day).
+    """
+    out: list[tuple[int, str]] = []
+    days = df["step"].to_numpy()
+    win = closure_window(sc)
+    if win:
+        share = f"{sc.isolation.share:.0%} of members" if sc.isolation.share < 1 else "every member"
+        if days.size and days[-1] >= win[0]:
+            out.append((win[0], f"meetings close for {share}, for {win[1] - win[0]} days"))
+        if days.size and days[-1] >= win[1] and win[1] <= sc.steps:
+            out.append((win[1], "meetings reopen"))
+    helpers = df["helpers"].to_numpy(float)
+    below = helpers < 1 / 3
+    for i in range(1, helpers.size):
+        if below[i] and not below[i - 1]:
+            out.append((int(days[i]), f"helpers fell below a third of the community ({helpers[i]:.0%})"))
+        elif below[i - 1] and not below[i]:
+            out.append((int(days[i]), f"helpers are back above a third ({helpers[i]:.0%})"))
+    if sc.psychology.enabled:
+        r = df["relapses"].to_numpy(float)
+        for i in range(31, r.size):
+            before = r[i - 30:i].mean()
+            if r[i] >= 3 and r[i] >= 3 * max(before, 1e-9) and r[i - 1] < 3 * max(r[i - 31:i - 1].mean(), 1e-9):
+                out.append((int(days[i]), f"relapses spike: {int(r[i])} today, {r[i] / max(before, 1e-9):.1f} "
+                                          f"times the daily mean of the month before"))
+    out.sort(key=lambda e: e[0])
+    return out
+
+
+def latest_happening(df: pd.DataFrame, sc: Scenario, within: int = 30) -> str:
+    """The most recent notable moment of the last ``within`` days, as "Day N: ...", or ""."""
+    ev = happenings(df, sc)
+    today = int(df["step"].iloc[-1]) if len(df) else 0
+    ev = [e for e in ev if today - e[0] <= within]
+    return f"Day {ev[-1][0]}: {ev[-1][1]}" if ev else ""
+
+
+# ----------------------------------------------------------------------------- links and the seed
+
+#: query keys of a page link besides the scenario's settings
+LINK_OPTIONS = ("scenario", "seed", "present", "fps", "per_frame", "engine")
+
+
+def seed_bounds() -> tuple[int, int]:
+    lo, hi, _, _ = _bounds(Scenario.model_fields["seed"])
+    return int(lo), int(hi)
+
+
+def parse_seed(text: Any) -> tuple[int | None, str | None]:
+    """(seed, None) for a whole number inside the schema's range, else (None, why) - never a silent change."""
+    lo, hi = seed_bounds()
+    t = str(text).strip()
+    if isinstance(text, bool) or not t.isdigit():
+        return None, f"seed {t!r} is not a whole number from {lo} to {hi}; Reset keeps the run's seed"
+    v = int(t)
+    if not lo <= v <= hi:
+        return None, f"seed {t} is outside {lo} to {hi}; Reset keeps the run's seed"
+    return v, None
+
+
+def format_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def parse_value(spec: Mapping[str, Any], text: str) -> Any:
+    """A link's text value for a control, or ValueError saying why not (never clamped silently)."""
+    t = spec["type"]
+    raw = str(text).strip()
+    if t == "Checkbox":
+        low = raw.lower()
+        if low in ("true", "1", "on", "yes"):
+            return True
+        if low in ("false", "0", "off", "no"):
+            return False
+        raise ValueError("expected true or false")
+    if t == "Select":
+        if raw not in spec["values"]:
+            raise ValueError(f"expected one of {', '.join(spec['values'])}")
+        return raw
+    try:
+        x = float(raw)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(x):
+        raise ValueError("not a finite number")
+    if t == "SliderInt":
+        if x != int(x):
+            raise ValueError("expected a whole number")
+        x = int(x)
+    if not spec["min"] <= x <= spec["max"]:
+        raise ValueError(f"outside {spec['min']:g} to {spec['max']:g}")
+    return x
+
+
+def link_query(name: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any] | None = None) -> str:
+    """The query string of a link that reproduces a run: the scenario, every setting that differs from
+    the shipped file (dotted keys), the seed, then page options (presentation mode, speed)."""
+    base = build_scenario(name)
+    shipped = {k: sp["value"] for k, sp in model_params(base).items()}
+    q: list[tuple[str, str]] = [("scenario", name)]
+    for k, v in params.items():
+        if k in shipped and v != shipped[k]:
+            q.append((dotted_key(k), format_value(v)))
+    q.append(("seed", str(int(seed))))
+    for k, v in (options or {}).items():
+        if v is not None:
+            q.append((k, format_value(v)))
+    import urllib.parse
+
+    return urllib.parse.urlencode(q, safe=".")
+
+
+@dataclass
+class Link:
+    """What a page link asks for, after checking every value; ``notices`` list what was ignored and why."""
+
+    scenario: str
+    params: dict[str, Any]
+    seed: int | None
+    options: dict[str, Any]
+    notices: list[str]
+
+
+def parse_link(query: str) -> Link:
+    """Read a page's query string. Anything unknown or invalid is ignored with a notice, never raised."""
+    import urllib.parse
+
+    notices: list[str] = []
+    try:
+        pairs = urllib.parse.parse_qsl(query.lstrip("?"), keep_blank_values=True, max_num_fields=200)
+    except ValueError as e:
+        return Link(DEFAULT_LINK_SCENARIO, {}, None, {}, [f"the link could not be read ({e})"])
+    got: dict[str, str] = {}
+    for k, v in pairs:
+        if k in got:
+            notices.append(f"{k} appears more than once in the link; the first value is used")
+            continue
+        got[k] = v
+    name = got.pop("scenario", DEFAULT_LINK_SCENARIO)
+    if name not in names():
+        notices.append(f"scenario {name[:60]!r} is not one of the shipped scenarios; showing "
+                       f"{DEFAULT_LINK_SCENARIO}")
+        name = DEFAULT_LINK_SCENARIO
+    seed = None
+    if "seed" in got:
+        seed, why = parse_seed(got.pop("seed"))
+        if why:
+            notices.append(why.replace("; Reset keeps the run's seed", "; the scenario's seed is used"))
+    options: dict[str, Any] = {}
+    if "present" in got:
+        options["present"] = got.pop("present").strip().lower() in ("1", "true", "on", "yes")
+    for key, lo, hi in (("fps", 1, MAX_FPS), ("per_frame", 1, 10)):
+        if key in got:
+            raw = got.pop(key).strip()
+            if raw.isdigit() and lo <= int(raw) <= hi:
+                options[key] = int(raw)
+            else:
+                notices.append(f"{key}={raw[:20]!r} ignored: a whole number from {lo} to {hi}")
+    if "engine" in got:
+        raw = got.pop("engine").strip()
+        if raw in PAGE_ENGINES:
+            options["engine"] = raw
+        else:
+            notices.append(f"engine={raw[:20]!r} ignored: {' or '.join(PAGE_ENGINES)}")
+    specs = model_params(build_scenario(name))
+    params: dict[str, Any] = {}
+    for k, v in got.items():
+        flat = flat_key(k) if "." in k else k
+        if flat not in specs:
+            notices.append(f"{k[:60]!r} ignored: not a setting the page offers for {name}")
+            continue
+        try:
+            params[flat] = parse_value(specs[flat], v)
+        except ValueError as e:
+            notices.append(f"{dotted_key(flat)}={v[:30]!r} ignored: {e}")
+    try:
+        build_scenario(name, params, seed=seed)
+    except ScenarioError as e:
+        notices.append(f"these settings do not make a community ({e}); showing {name} as shipped")
+        params = {}
+    return Link(name, params, seed, options, notices)
+
+
+DEFAULT_LINK_SCENARIO = "baseline"
 
 
 # ----------------------------------------------------------------------------- Explore: a session's run
@@ -351,6 +612,15 @@ class Frame:
     view: str  # "lattice" or "network"
     latest: dict[str, float]
     curves: bytes | None = None
+    happening: str = ""
+    #: days per second delivered over the last few seconds of playing (None when not playing)
+    rate: float | None = None
+    #: the inspected member (see :func:`member_info`), or None
+    member: dict | None = None
+
+
+#: the picture's width on the page in CSS pixels (fixed, so that a click maps to a member)
+VIEW_PX = {"normal": 480, "present": 470}
 
 
 class Runner:
@@ -362,17 +632,22 @@ class Runner:
 
     def __init__(self, sc: Scenario, engine: str | None = None):
         self.lock = threading.Lock()
+        self.inspect: int | None = None
         self.reset(sc, engine)
 
     def reset(self, sc: Scenario, engine: str | None = None):
         with self.lock:
             self.scenario = sc
-            self.engine = engine or page_engine(sc)
+            self.engine = page_engine(sc, engine)
             self.model = make_page_model(sc, self.engine)
             self.lattice = sc.network.kind == "lattice"
             self.pos = None if self.lattice else network_positions(self.model.graph, sc.seed)
             self._curves_at = -1.0
             self._curves: bytes | None = None
+            self._history: dict | None = None
+            self._ticks: list[tuple[float, int]] = []
+            if self.inspect is not None and self.inspect >= sc.population.size:
+                self.inspect = None
 
     @property
     def day(self) -> int:
@@ -390,33 +665,143 @@ class Runner:
                 if self.day >= self.scenario.steps:
                     break
                 self.model.step()
+                if self._history is not None:
+                    self._record(self.model.state_arrays())
 
     def metrics(self) -> pd.DataFrame:
         with self.lock:
             return self.model.metrics_frame()
 
-    def picture(self) -> bytes:
+    # --------------------------------------------------------------- the delivered rate
+    def tick(self, playing: bool) -> float | None:
+        """Note that a frame was shown; the days per second delivered over the last 3 s of playing."""
+        now = time.perf_counter()
+        if not playing:
+            self._ticks = []
+            return None
+        self._ticks.append((now, self.day))
+        self._ticks = [t for t in self._ticks if now - t[0] <= 3.0]
+        if len(self._ticks) < 2 or self._ticks[-1][0] - self._ticks[0][0] < 0.5:
+            return None
+        (t0, d0), (t1, d1) = self._ticks[0], self._ticks[-1]
+        return (d1 - d0) / (t1 - t0)
+
+    # --------------------------------------------------------------- inspecting a member
+    def choose_member(self, slot: int | None) -> None:
+        """Inspect ``slot`` (its history is rebuilt by replaying the run from day 0: the run is
+        deterministic), or stop inspecting (None)."""
+        with self.lock:
+            if slot is None or not 0 <= slot < self.scenario.population.size:
+                self.inspect, self._history = None, None
+                return
+            self.inspect = int(slot)
+            replay = make_page_model(self.scenario, "kernel")
+            self._history = {"day": [], "stress": [], "craving": [], "using": [], "member_id": []}
+            self._record(replay.state_arrays(), day=0)
+            for d in range(1, self.day + 1):
+                replay.step()
+                self._record(replay.state_arrays(), day=d)
+
+    def _record(self, st, day: int | None = None) -> None:
+        h, i = self._history, self.inspect
+        h["day"].append(self.day if day is None else day)
+        for k in ("stress", "craving", "using", "member_id"):
+            h[k].append(float(st[k][i]) if k != "member_id" else int(st[k][i]))
+
+    def member(self) -> dict | None:
+        with self.lock:
+            if self.inspect is None:
+                return None
+            return member_info(self.model.state_arrays(), self.model.tie_arrays(), self.inspect,
+                               self._history, self.scenario)
+
+    def neighbours(self) -> np.ndarray:
+        if self.inspect is None:
+            return np.zeros(0, dtype=int)
+        ptr, nbr, _ = self.model.tie_arrays()
+        return np.asarray(nbr[ptr[self.inspect]:ptr[self.inspect + 1]])
+
+    def member_at(self, x: float, y: float, shown_px: float) -> int | None:
+        if self.lattice:
+            g = self.model.graph
+            return member_at(x, y, shown_px=shown_px, lattice=(g.width, g.height))
+        return member_at(x, y, shown_px=shown_px, pos=self.pos)
+
+    # --------------------------------------------------------------- pictures
+    def picture(self, size_px: int | None = None) -> bytes:
         with self.lock:
             st = self.model.state_arrays()
+            mark = self.inspect
             if self.lattice:
                 g = self.model.graph
-                return lattice_png(st, g.width, g.height)
-            return network_png(st, self.model.tie_arrays(), self.pos)
+                return lattice_png(st, g.width, g.height, target=size_px or 480, highlight=mark,
+                                   neighbours=self.neighbours())
+            return network_png(st, self.model.tie_arrays(), self.pos, size_px=size_px or 520, highlight=mark)
 
-    def frame(self, curves_every: float = 0.0) -> Frame:
+    def curves(self, hi_res: bool = False, title: str = "") -> bytes:
+        return curves_png(self.metrics(), self.scenario, title=title, hi_res=hi_res)
+
+    def frame(self, curves_every: float = 0.0, playing: bool = False) -> Frame:
         """The current frame; the curves are redrawn at most every ``curves_every`` seconds."""
         pic = self.picture()
         df = self.metrics()
         now = time.perf_counter()
         if self._curves is None or now - self._curves_at >= curves_every or self.done:
-            self._curves = curves_png(df, self.scenario.steps)
+            self._curves = curves_png(df, self.scenario)
             self._curves_at = now
         last = df.iloc[-1]
         latest = {c: float(last[c]) for c in ("helpers", "mean_stress", "mean_craving", "using")}
-        latest["relapses_total"] = float(df["relapses"].sum())
+        latest["relapses_total"] = float(df["relapses"].iloc[1:].sum())
+        latest["relapses_per_100"] = float(per_100(df, "relapses", self.scenario.population.size)[-1])
         return Frame(day=self.day, steps=self.scenario.steps, members=self.scenario.population.size,
                      engine=self.engine, picture=pic, view="lattice" if self.lattice else "network",
-                     latest=latest, curves=self._curves)
+                     latest=latest, curves=self._curves, happening=latest_happening(df, self.scenario),
+                     rate=self.tick(playing), member=self.member())
+
+
+def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | None, sc: Scenario) -> dict:
+    """What the page shows of one member: state, recovery, sponsor, ties and a small history plot."""
+    ptr, nbr, w = ties
+    lo, hi = int(ptr[slot]), int(ptr[slot + 1])
+    partners = sorted(zip(np.asarray(w)[lo:hi].tolist(), np.asarray(nbr)[lo:hi].tolist()), reverse=True)
+    using = bool(st["using"][slot])
+    if using:
+        state = f"using (day {int(st['use_days'][slot])} of this lapse)"
+    else:
+        state = f"abstinent for {int(st['sober_days'][slot])} days"
+    sponsor = int(st["sponsor"][slot])
+    info = {
+        "slot": int(slot), "member_id": int(st["member_id"][slot]),
+        "strategy": "helps" if int(st["strategy"][slot]) == 1 else "competes",
+        "stress": float(st["stress"][slot]), "craving": float(st["craving"][slot]), "state": state,
+        "capital": float(st["capital"][slot]) if sc.recovery.enabled else None,
+        "sponsor": sponsor if sponsor >= 0 else None, "sponsees": int(st["sponsees"][slot]),
+        "missed": int(st["missed"][slot]),
+        "ties": len(partners), "strongest": [(int(j), float(x)) for x, j in partners[:6]],
+        "history_png": member_history_png(history) if history and len(history["day"]) else None,
+    }
+    return info
+
+
+def member_history_png(h: dict) -> bytes:
+    """Small curves of one member's stress, craving and lapses (shaded) since day 0."""
+    fig = _figure(3.6, 1.7, constrained=False)
+    fig.subplots_adjust(left=0.14, right=0.98, top=0.95, bottom=0.2)
+    ax = fig.add_subplot()
+    d = np.asarray(h["day"])
+    use = np.asarray(h["using"]) > 0
+    if use.any():
+        ax.fill_between(d, 0, 1, where=use, color="crimson", alpha=0.25, lw=0, step="mid", label="using")
+    mid = np.asarray(h["member_id"])
+    for k in np.nonzero(np.diff(mid))[0]:
+        ax.axvline(d[k + 1], color="0.3", ls=":", lw=1)  # the slot was taken by a newcomer
+    ax.plot(d, h["stress"], color="tab:purple", lw=1.2, label="stress", marker="o" if d.size <= 2 else None)
+    ax.plot(d, h["craving"], color="tab:brown", lw=1.2, label="craving", marker="o" if d.size <= 2 else None)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0, max(1, int(d.max())))
+    ax.tick_params(labelsize=7)
+    ax.legend(loc="upper right", fontsize=6, ncol=3)
+    return fig_png(fig, dpi=80)
 
 
 # ----------------------------------------------------------------------------- the Kropotkin lesson
@@ -727,16 +1112,20 @@ def read_runs_bytes(data: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(data))
 
 
+#: bookkeeping columns of runs.parquet (CONTRACT.md): never offered as an axis or a metric
+RUN_COLUMNS = ("run_id", "point", "replicate", "seed", "engine", "code", "error", "wall_time_s", "worker")
+
+
 def split_runs(df: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(swept parameters, summary metrics) of a runs table: the columns before ``replicate`` and the
     numeric columns after ``seed``."""
     cols = list(df.columns)
     if "replicate" in cols:
-        params = cols[: cols.index("replicate")]
+        params = [c for c in cols[: cols.index("replicate")] if c not in RUN_COLUMNS]
     else:
-        params = [c for c in cols if c not in ("seed",) and df[c].nunique() <= 50 and c != "replicate"][:4]
+        params = [c for c in cols if c not in RUN_COLUMNS and df[c].nunique() <= 50][:4]
     after = cols[cols.index("seed") + 1:] if "seed" in cols else [c for c in cols if c not in params]
-    metrics_ = [c for c in after if pd.api.types.is_numeric_dtype(df[c]) and c not in ("replicate", "seed")]
+    metrics_ = [c for c in after if pd.api.types.is_numeric_dtype(df[c]) and c not in RUN_COLUMNS]
     return params, metrics_
 
 
@@ -797,8 +1186,47 @@ def warm_kernel() -> None:
         pass
 
 
+def github_slug(title: str) -> str:
+    """The anchor GitHub gives a Markdown heading (lower case, punctuation dropped, spaces to hyphens)."""
+    import re
+
+    t = title.strip().lower()
+    t = re.sub(r"[^\w\- ]", "", t)
+    return t.replace(" ", "-")
+
+
+_odd_cache: dict[str, str] = {}
+
+
+def odd_html() -> str:
+    """docs/ODD.md as HTML with GitHub-style heading ids (the Info panels link to its sections)."""
+    if "html" not in _odd_cache:
+        import markdown
+
+        path = SCENARIO_DIR.parent / "docs" / "ODD.md"
+        text = path.read_text(encoding="utf-8") if path.is_file() else "# ODD\n\ndocs/ODD.md is missing."
+        _odd_cache["html"] = markdown.markdown(
+            text, extensions=["tables", "toc"], extension_configs={"toc": {"slugify": lambda v, sep: github_slug(v)}})
+    return _odd_cache["html"]
+
+
+_names_cache: dict[tuple, list[str]] = {}
+
+
 def names() -> list[str]:
-    return [n for n in scenario_names() if load_scenario(scenario_path(n)).network.kind != "edgelist"]
+    """Shipped scenarios the page can open (not edge lists), read once per set of files."""
+    key = tuple(scenario_names())
+    if key not in _names_cache:
+        _names_cache[key] = [n for n in key if load_scenario(scenario_path(n)).network.kind != "edgelist"]
+    return list(_names_cache[key])
+
+
+def compare_names() -> list[str]:
+    """Shipped scenarios small enough for the Compare view (read once)."""
+    key = ("compare", *names())
+    if key not in _names_cache:
+        _names_cache[key] = [n for n in names() if build_scenario(n).population.size <= MAX_COMPARE_MEMBERS]
+    return list(_names_cache[key])
 
 
 __all__: Iterable[str] = [n for n in dir() if not n.startswith("_")]
