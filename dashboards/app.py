@@ -592,9 +592,10 @@ def Compare(active: bool):
             for k in ds.TOGGLES:
                 solara.Checkbox(label=f"B: {ds.LABELS[k]}", value=b_over[k],
                                 on_value=lambda v, k=k: b_tog.set({**b_tog.value, k: bool(v)}))
-            solara.Select(label="B also changes", value=b_param.value, values=["(none)", *ds.COMPARE_PARAMS],
-                          on_value=lambda v: (b_param.set(v if v in ds.COMPARE_PARAMS else "(none)"),
-                                              b_value.set(None)))
+            by_label = {ds.LABELS[k]: k for k in ds.COMPARE_PARAMS}
+            solara.Select(label="B also changes", value=ds.LABELS.get(b_param.value, "(none)"),
+                          values=["(none)", *by_label], classes=["ma-b-param"],
+                          on_value=lambda v: (b_param.set(by_label.get(v, "(none)")), b_value.set(None)))
             if b_param.value != "(none)":
                 spec = ds.control_spec(b_param.value, b_over[b_param.value])
                 Control(b_param.value, spec, b_over[b_param.value], lambda v: b_value.set(v), prefix="B: ")

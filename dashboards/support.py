@@ -355,6 +355,13 @@ def per_100(df: pd.DataFrame, col: str, members: int) -> np.ndarray:
 
 
 def curves_png(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool = False) -> bytes:
+    """:func:`curves_figure` as PNG bytes (72 dpi on the page; at least HI_RES_PX across with ``hi_res``)."""
+    fig = curves_figure(df, sc, title, hi_res)
+    w = fig.get_figwidth()
+    return fig_png(fig, dpi=int(math.ceil(HI_RES_PX / w)) if hi_res else 72)
+
+
+def curves_figure(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool = False):
     """The live curves: shares (helpers; stress, craving, using when psychology is on) above, running
     totals per 100 members (relapses; dropouts, each replaced by a newcomer, with turnover) below;
     closed meetings shaded, revision days ticked. Drawn from day 0 (a single day shows as dots)."""
@@ -396,9 +403,7 @@ def curves_png(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool = F
     ax2.set_ylim(bottom=0)
     ax2.set_xlabel("day")
     ax1.set_xlim(0, max(sc.steps, int(x.max()) if x.size else 1))
-    if hi_res:
-        return fig_png(fig, dpi=int(math.ceil(HI_RES_PX / w)))
-    return fig_png(fig, dpi=72)
+    return fig
 
 
 def happenings(df: pd.DataFrame, sc: Scenario) -> list[tuple[int, str]]:

@@ -114,14 +114,17 @@ def test_shipped_scenarios_all_open():
 # ----------------------------------------------------------------------------- models and drawings
 
 
-def test_engine_is_mesa_for_small_and_kernel_for_large():
-    assert ds.page_engine(ds.build_scenario("baseline")) == "agents"
-    assert ds.page_engine(ds.build_scenario("kropotkin", {"network_width": 100, "network_height": 100})) == "kernel"
+def test_engine_is_the_kernel_unless_agents_are_asked_for_and_fit():
+    small = ds.build_scenario("baseline")
+    assert ds.page_engine(small) == "kernel"
+    assert ds.page_engine(small, "agents") == "agents"
+    big = ds.build_scenario("kropotkin", {"network_width": 100, "network_height": 100})
+    assert ds.page_engine(big, "agents") == "kernel"  # Mesa objects only up to MESA_MAX_MEMBERS
 
 
 def test_runner_steps_draws_and_resets():
     sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 10})
-    r = ds.Runner(sc)
+    r = ds.Runner(sc, engine="agents")
     f0 = r.frame()
     assert f0.day == 0 and f0.view == "network" and f0.engine == "agents"
     r.step(3)
@@ -218,6 +221,18 @@ def test_runs_columns_split_into_parameters_and_metrics():
     assert mets == ["mean_using", "final_helpers"]
 
 
+def test_run_bookkeeping_is_never_an_axis_or_a_metric():
+    """runs.parquet as the sweep writes it (CONTRACT.md): run_id and point come first."""
+    t = _runs_table()
+    t.insert(0, "point", np.arange(len(t)) // 3)
+    t.insert(0, "run_id", np.arange(len(t)))
+    t.insert(t.columns.get_loc("seed") + 1, "engine", "kernel")
+    t["wall_time_s"] = 0.1
+    params, mets = ds.split_runs(t)
+    assert params == ["game.T", "network.degree"]
+    assert mets == ["mean_using", "final_helpers"]
+
+
 def test_line_and_heat_tables():
     df = _runs_table()
     t = ds.line_table(df, "game.T", "mean_using")
@@ -269,3 +284,179 @@ def test_the_trial_views_handout_and_export():
     assert res["png"].startswith(b"\x89PNG") and "hazard ratio of a first lapse" in res["effects"]
     assert ds.trial_result("baseline", "checkins", 4) is res  # computed once per server
     assert ds.trial_eligible("isolation-with-checkins", "checkins") and not ds.trial_eligible("isolation", "checkins")
+
+
+# ----------------------------------------------------------------------------- curves that teach
+
+
+def _run(sc, days):
+    m = ds.make_page_model(sc)
+    for _ in range(days):
+        m.step()
+    return m.metrics_frame()
+
+
+def test_curves_draw_day_zero_and_hide_psychology_when_it_is_off():
+    sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
+    fig = ds.curves_figure(_run(sc, 0), sc)
+    ax1, ax2 = fig.axes
+    labels = [ln.get_label() for ln in ax1.lines]
+    assert {"helpers", "mean stress", "mean craving", "using"} <= set(labels)
+    # one day is drawn as dots (a line through one point is invisible)
+    assert all(ln.get_marker() == "o" for ln in ax1.lines if ln.get_label() == "helpers")
+    game = ds.build_scenario("nowak-may-1992", {"network_width": 10, "network_height": 10, "steps": 10})
+    assert not game.psychology.enabled
+    labels = [ln.get_label() for ln in ds.curves_figure(_run(game, 3), game).axes[0].lines]
+    assert "helpers" in labels and not {"mean stress", "mean craving", "using"} & set(labels)
+
+
+def test_relapses_are_per_100_members_so_sizes_compare():
+    df = pd.DataFrame({"step": [0, 1, 2], "relapses": [5.0, 2.0, 4.0]})
+    assert ds.per_100(df, "relapses", 200).tolist() == [0.0, 1.0, 3.0]  # day 0 is the initial state
+    assert ds.per_100(df, "relapses", 900)[-1] == pytest.approx(600 / 900)
+
+
+def test_closures_are_shaded_and_revision_days_ticked():
+    sc = ds.build_scenario("isolation", {"population_size": 60, "steps": 200})
+    assert ds.closure_window(sc) == (sc.isolation.start, sc.isolation.start + sc.isolation.duration)
+    fig = ds.curves_figure(_run(sc, 100), sc)
+    spans = [p for p in fig.axes[0].patches if p.get_label() == "meetings closed"]
+    assert len(spans) == 1
+    x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+    assert (x0, x1) == (sc.isolation.start, sc.isolation.start + sc.isolation.duration)
+    off = ds.build_scenario("isolation", {"population_size": 60, "isolation_enabled": False})
+    assert ds.closure_window(off) is None
+    evo = ds.build_scenario("kropotkin", {"network_width": 10, "network_height": 10, "steps": 60})
+    assert ds.revision_days(evo).tolist() == list(range(evo.evolution.interval, 61, evo.evolution.interval))
+    labels = [ln.get_label() for ln in ds.curves_figure(_run(evo, 30), evo).axes[0].lines]
+    assert any(lab.startswith("revision day") for lab in labels)
+
+
+def test_curve_labels_are_inside_the_figure():
+    """The relapse axis label was clipped at the left edge once totals had five digits."""
+    sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
+    df = _run(sc, 20)
+    df["relapses"] = 30000.0  # far more than any run: the tick labels are at their widest
+    fig = ds.curves_figure(df, sc)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    for ax in fig.axes:
+        box = ax.yaxis.label.get_window_extent(r)
+        assert box.x0 >= 0 and box.y0 >= 0, ax.yaxis.label.get_text()
+        for t in ax.get_yticklabels():
+            assert t.get_window_extent(r).x0 >= 0
+
+
+def test_hi_res_exports_are_at_least_1600_pixels_wide():
+    sc = ds.build_scenario("kropotkin", {"network_width": 30, "network_height": 30, "steps": 20})
+    r = ds.Runner(sc)
+    r.step(5)
+    assert _png_size(r.curves(hi_res=True, title="kropotkin, seed 1"))[0] >= ds.HI_RES_PX
+    assert _png_size(r.picture(size_px=ds.HI_RES_PX))[0] >= 30 * (ds.HI_RES_PX // 30)
+    net = ds.Runner(ds.build_scenario("baseline", {"population_size": 60, "steps": 20}))
+    assert _png_size(net.picture(size_px=ds.HI_RES_PX))[0] == ds.HI_RES_PX
+
+
+def test_happenings_name_closures_helpers_and_spikes():
+    sc = ds.build_scenario("isolation", {"population_size": 60, "steps": 200})
+    n = 120
+    df = pd.DataFrame({"step": np.arange(n), "helpers": np.r_[np.full(70, 0.5), np.full(50, 0.3)],
+                       "relapses": np.r_[np.zeros(100), [6.0], np.zeros(19)]})
+    df.loc[40:99, "relapses"] = np.tile([1.0, 0.0, 0.0, 0.0], 15)
+    ev = dict(ds.happenings(df, sc))
+    assert ev[sc.isolation.start].startswith("meetings close")
+    assert "below a third" in ev[70]
+    assert ev[100].startswith("relapses spike: 6 today")
+    assert ds.latest_happening(df, sc).startswith("Day 100: relapses spike")
+    assert ds.latest_happening(df.iloc[:50], sc) == ""  # nothing in the last 30 days
+
+
+# ----------------------------------------------------------------------------- links and seeds
+
+
+@pytest.mark.parametrize("text, ok", [("7", 7), (" 42 ", 42), ("0", 0), ("abc", None), ("3.7", None),
+                                     ("-5", None), ("", None), ("1e3", None), (str(2**64), None)])
+def test_a_seed_is_a_whole_number_or_refused(text, ok):
+    seed, why = ds.parse_seed(text)
+    assert seed == ok
+    assert (why is None) == (ok is not None)
+    if why:
+        assert "whole number" in why or "outside" in why
+
+
+def test_a_link_round_trips_every_changed_setting_and_the_seed():
+    sc = ds.build_scenario("kropotkin")
+    params = {k: s["value"] for k, s in ds.model_params(sc).items()}
+    params.update({"game_T": 1.85, "checkins_enabled": not params["checkins_enabled"], "evolution_interval": 3})
+    q = ds.link_query("kropotkin", params, 1234, {"present": True})
+    assert "game.T=1.85" in q and "seed=1234" in q and "present=true" in q
+    assert "network.width" not in q  # unchanged settings stay out of the link
+    link = ds.parse_link(q)
+    assert link.notices == [] and link.scenario == "kropotkin" and link.seed == 1234
+    assert link.options["present"] is True
+    rebuilt = ds.build_scenario(link.scenario, link.params, seed=link.seed)
+    direct = ds.build_scenario("kropotkin", params, seed=1234)
+    assert rebuilt == direct
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("scenario=../etc/passwd", "not one of the shipped scenarios"),
+    ("scenario=kropotkin&game.T=abc", "game.T='abc' ignored: not a number"),
+    ("scenario=kropotkin&game.T=99", "ignored: outside"),
+    ("scenario=kropotkin&network.width=3.5", "expected a whole number"),
+    ("scenario=kropotkin&checkins.enabled=maybe", "expected true or false"),
+    ("scenario=kropotkin&evolution.rule=random", "expected one of"),
+    ("scenario=kropotkin&seed=-5", "seed '-5' is not a whole number"),
+    ("scenario=kropotkin&bogus=1", "'bogus' ignored"),
+    ("scenario=kropotkin&fps=0", "fps='0' ignored"),
+    ("scenario=kropotkin&seed=1&seed=2", "appears more than once"),
+    ("scenario=baseline&population.size=40&network.degree=39", ""),
+])
+def test_a_bad_link_gives_a_notice_never_an_error(query, fragment):
+    link = ds.parse_link(query)
+    assert link.scenario in ds.names()
+    if fragment:
+        assert any(fragment in n for n in link.notices), link.notices
+    ds.build_scenario(link.scenario, link.params, seed=link.seed)  # always a community the page can build
+
+
+# ----------------------------------------------------------------------------- inspecting a member
+
+
+def test_a_click_maps_to_the_member_under_it():
+    assert ds.member_at(0, 0, shown_px=480, lattice=(30, 30)) == 0
+    assert ds.member_at(479, 479, shown_px=480, lattice=(30, 30)) == 899
+    assert ds.member_at(16 * 3 + 1, 16 * 2 + 1, shown_px=480, lattice=(30, 30)) == 2 * 30 + 3
+    assert ds.member_at(100, 300, shown_px=480, lattice=(40, 10)) is None  # below a wide lattice
+    pos = np.array([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]])
+    assert ds.member_at(240, 240, shown_px=480, pos=pos) == 2
+    assert ds.member_at(240, 100, shown_px=480, pos=pos) is None
+
+
+def test_inspecting_a_member_shows_its_state_ties_and_history():
+    sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
+    r = ds.Runner(sc)
+    r.step(8)
+    plain = r.picture()
+    r.choose_member(5)
+    m = r.member()
+    st = r.model.state_arrays()
+    assert m["slot"] == 5 and m["stress"] == pytest.approx(float(st["stress"][5]))
+    ptr, nbr, _ = r.model.tie_arrays()
+    assert m["ties"] == ptr[6] - ptr[5]
+    assert r.picture() != plain  # the member and its ties are marked
+    r.step(4)
+    h = r._history
+    assert h["day"] == list(range(13))  # replayed from day 0, then recorded as the run goes on
+    assert h["stress"][-1] == pytest.approx(float(r.model.state_arrays()["stress"][5]))
+    # the replay is the same run: day 8's value equals a fresh run's
+    fresh = ds.make_page_model(sc)
+    for _ in range(8):
+        fresh.step()
+    assert h["stress"][8] == pytest.approx(float(fresh.state_arrays()["stress"][5]))
+    assert _png_size(r.member()["history_png"])[0] > 100
+    r.choose_member(None)
+    assert r.member() is None and r.picture() != plain  # day 12 now, unmarked
