@@ -2,6 +2,7 @@
 
     mutualaid run SCENARIO [--seed N] [--steps N] [--engine E] [--set KEY=VALUE ...]
                            [--out DIR] [--members] [--member-days] [--plot] [--quiet]
+                           [--movie FILE.gif|FILE.mp4 [--movie-every N] [--movie-fps F] [--movie-size S]]
     mutualaid compare SCENARIO_A SCENARIO_B [--seed N] [--replicates R] [--steps N]
                            [--set KEY=VALUE ...] [--out DIR] [--quiet]
     mutualaid schema
@@ -20,9 +21,11 @@ imports (the model, pandas, matplotlib) happen inside the commands so that
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Sequence
@@ -92,6 +95,21 @@ def _int_at_least(low: int):
     return parse
 
 
+def _fps(text: str) -> float:
+    from sim.movie import MAX_FPS
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_FPS:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: expected frames per second, a number > 0 and <= {MAX_FPS:g}")
+    return value
+
+
+_fps.__name__ = "frames per second"
+
+
 def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True,
                           seed_help: str = "integer seed (default: the scenario's)") -> None:
     """Options shared by commands that run scenarios."""
@@ -128,14 +146,95 @@ def cmd_run(args) -> int:
 
         if member_days_too_many(sc):
             raise UsageError(f"--member-days: {member_days_too_many(sc)}")
+    movie = _movie_plan(args, sc, out)
 
     from sim.api import run
-    from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary
     from sim.progress import compile_notice, progress_for
 
     compile_notice(args.quiet)
-    with progress_for("day", args.quiet) as progress:
-        result = run(sc, engine=engine, members=args.members, member_days=args.member_days, progress=progress)
+    recorder = movie_tmp = None
+    with contextlib.ExitStack() as stack:
+        if movie is not None:  # filmed during the run itself: the movie is the run whose metrics are written
+            from sim.movie import Recorder
+
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mutualaid-movie-")))
+            movie_tmp = tmp / f"movie.{movie['format']}"
+            recorder = Recorder(sc, movie_tmp, changed=movie["changed"], every=movie["every"], fps=movie["fps"],
+                                size=movie["size"])
+            stack.callback(recorder.abort)  # stops ffmpeg if the run fails (nothing to do after close())
+        with progress_for("day", args.quiet) as progress:
+            result = run(sc, engine=engine, members=args.members, member_days=args.member_days, progress=progress,
+                         watch=recorder)
+        if recorder is not None:
+            recorder.close()
+        _write_run(args, sc, out, result, movie, recorder, movie_tmp)
+    return 0
+
+
+def _movie_plan(args, sc, out: Path) -> dict | None:
+    """Check ``--movie`` and its options before the run; None without ``--movie``.
+
+    A file name (no folder) goes inside the ``--out`` folder, with the run's other files and in its
+    manifest; an absolute path is written there once the run folder is complete.
+    """
+    extra = [o for o, v in (("--movie-every", args.movie_every), ("--movie-fps", args.movie_fps),
+                            ("--movie-size", args.movie_size)) if v is not None]
+    if args.movie is None:
+        if extra:
+            raise UsageError(f"{extra[0]}: needs --movie FILE.gif or --movie FILE.mp4")
+        return None
+    from sim.core.scenarios import parse_override
+    from sim.movie import DEFAULT_FPS, SIZES, check_scenario, default_every, ffmpeg_exe, movie_days
+
+    text = args.movie
+    suffix = Path(text).suffix.lower()
+    if suffix not in (".gif", ".mp4") or not Path(text).stem:
+        raise UsageError(f"--movie {text}: expected a file name ending in .gif or .mp4")
+    fmt = suffix[1:]
+    p = Path(text).expanduser()
+    inside = (not p.is_absolute() and len(p.parts) == 1) or p.parent.resolve() == out.expanduser().resolve()
+    if not inside and not p.is_absolute():
+        raise UsageError(f"--movie {text}: a relative FILE is a file name inside the --out folder ({out}), "
+                         f"without folders; give an absolute path to write it elsewhere")
+    if inside:
+        if p.name.startswith("."):
+            raise UsageError(f"--movie {text}: a hidden file name is not kept in a run folder")
+        where = out / p.name
+    else:
+        if out.expanduser().resolve() in p.resolve().parents:
+            raise UsageError(f"--movie {text}: inside a folder of --out {out}: give a file name to write it in "
+                             f"--out itself")
+        if p.is_dir():
+            raise UsageError(f"--movie {text}: is a folder")
+        if not p.parent.is_dir():
+            raise UsageError(f"--movie {text}: folder {p.parent} does not exist")
+        if not os.access(p.parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+            raise UsageError(f"--movie {text}: {p if p.exists() else p.parent} is not writable")
+        where = p
+    try:
+        check_scenario(sc)
+        if fmt == "mp4":
+            ffmpeg_exe()
+    except Exception as e:
+        raise UsageError(f"--movie {text}: {str(e).removeprefix('movie: ')}") from None
+    every = default_every(sc.steps) if args.movie_every is None else args.movie_every
+    days = movie_days(sc.steps, every)
+    changed: dict = {}
+    for item in args.set:
+        k, v = parse_override(item)
+        changed.pop(k, None)  # a key set twice: listed where it was last set, with the value that counts
+        changed[k] = v
+    return {"path": where, "inside": inside, "format": fmt, "changed": changed, "days": days,
+            "every": days[1] - days[0] if len(days) > 1 else every,
+            "fps": DEFAULT_FPS if args.movie_fps is None else args.movie_fps,
+            "size": SIZES[args.movie_size or "720p"]}
+
+
+def _write_run(args, sc, out: Path, result, movie: dict | None, recorder, movie_tmp: Path | None) -> None:
+    """Write the run's folder (and its movie), then print the summary."""
+    import shutil
+
+    from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary
     fig = plot_metrics(result.metrics, f"{sc.name}  (seed {sc.seed}, {sc.population.size} members)") \
         if args.plot else None
     manifest = base_manifest(
@@ -143,6 +242,10 @@ def cmd_run(args) -> int:
         scenario_source=str(args.scenario), seed=sc.seed, engine=result.engine,
         steps=sc.steps, members=sc.population.size, scenario=sc.model_dump(mode="json"),
     )
+    if movie is not None:
+        manifest["movie"] = {"file": movie["path"].name if movie["inside"] else str(movie["path"]),
+                             "format": movie["format"], "frames": recorder.frames, "every_days": movie["every"],
+                             "fps": movie["fps"], "size": list(movie["size"]), "changed": movie["changed"]}
     with StagedFiles(out, replace=True) as files:
         files.write_parquet("metrics.parquet", result.metrics)
         files.write_csv("metrics.csv", result.metrics)
@@ -152,14 +255,29 @@ def cmd_run(args) -> int:
             files.write_parquet("member_days.parquet", result.member_days)
         if fig is not None:
             files.write_figure("metrics.png", fig)
+        if movie is not None and movie["inside"]:
+            files.write_file(movie["path"].name, lambda p: shutil.move(movie_tmp, p))
         manifest["files"] = files.names + ["manifest.json"]
         files.write_json("manifest.json", manifest)
+    if movie is not None and not movie["inside"]:  # beside its final name, then moved into place
+        staged = movie["path"].with_name(f".{movie['path'].name}.{os.getpid()}.tmp")
+        try:
+            shutil.move(movie_tmp, staged)
+            os.replace(staged, movie["path"])
+        finally:
+            staged.unlink(missing_ok=True)
     if not args.quiet:
         info = {"scenario": sc.name, "engine": result.engine, "members": sc.population.size,
                 "steps": sc.steps, "seed": sc.seed, "wall time": f"{result.wall_time:.2f} s"}
         print(run_summary(result.metrics, info, psychology=sc.psychology.enabled))
         print(f"\nwrote {out}{os.sep}  ({', '.join(manifest['files'])})")
-    return 0
+        if movie is not None:
+            mb = movie["path"].stat().st_size / 1e6
+            n, every = recorder.frames, movie["every"]
+            shown = "day 0" if n == 1 else f"days 0 to {sc.steps}, " + \
+                ("every day" if every == 1 else f"every {every} days")
+            print(f"movie: {movie['path']}  ({n} frame{'s' * (n != 1)}: {shown}; {movie['fps']:g} fps, "
+                  f"{mb:.1f} MB)")
 
 
 def cmd_compare(args) -> int:
@@ -373,7 +491,13 @@ def cmd_dashboard(args) -> int:
     if not args.open:
         cmd.append("--no-open")
     print(f"dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr)
-    return subprocess.call(cmd)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    if hasattr(os, "execv"):
+        # become the server: stopping this process id (kill PID, a service manager) stops what serves the
+        # port, with no child left behind
+        os.execv(solara, cmd)
+    return subprocess.call(cmd)  # pragma: no cover - platforms without exec
 
 
 def cmd_schema(args) -> int:
@@ -446,6 +570,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--member-days", action="store_true",
                    help="also write member_days.parquet: one row per member per day (at most 20,000,000 rows)")
     p.add_argument("--plot", action="store_true", help="also write metrics.png")
+    p.add_argument("--movie", metavar="FILE", help="also write a movie of the run, FILE.gif or FILE.mp4, as the "
+                   "dashboard draws it; a file name goes inside the --out folder")
+    p.add_argument("--movie-every", type=_int_at_least(1), metavar="N",
+                   help="days per frame (default: about 200 frames, every 2 days for 365 days; "
+                        "at most 600 frames)")
+    p.add_argument("--movie-fps", type=_fps, metavar="F", help="frames per second (default 10)")
+    p.add_argument("--movie-size", choices=("720p", "1080p"),
+                   help="frame size: 720p is 1280x720 (default), 1080p is 1920x1080")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", help="compare two scenarios with common random numbers",

@@ -46,8 +46,9 @@ def results_dir(tmp_path_factory):
     """A results root with one finished sweep (synthetic runs.parquet)."""
     root = tmp_path_factory.mktemp("results")
     (root / "sweep-T").mkdir()
-    rows = [{"game.T": t, "network.degree": k, "replicate": r, "seed": r, "mean_using": 0.01 * t + 0.002 * k + 0.001 * r,
-             "final_helpers": 1 / t} for t in (1.0, 1.5, 2.0) for k in (4, 8) for r in range(3)]
+    rows = [{"run_id": 6 * i + 3 * j + r, "point": 2 * i + j, "game.T": t, "network.degree": k, "replicate": r,
+             "seed": r, "engine": "kernel", "mean_using": 0.01 * t + 0.002 * k + 0.001 * r, "final_helpers": 1 / t}
+            for i, t in enumerate((1.0, 1.5, 2.0)) for j, k in enumerate((4, 8)) for r in range(3)]
     pd.DataFrame(rows).to_parquet(root / "sweep-T" / "runs.parquet")
     return root
 
