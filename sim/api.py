@@ -128,7 +128,8 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
 def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: int | None = None,
         steps: int | None = None, engine: str | None = None,
         set: Iterable[str] | Mapping[str, Any] = (), members: bool = False, member_days: bool = False,
-        progress: Callable[[int, int], None] | None = None, **keywords: Any) -> RunResult:
+        progress: Callable[[int, int], None] | None = None, watch: Callable[[Any], None] | None = None,
+        **keywords: Any) -> RunResult:
     """Run one scenario and return its metrics (and members on request).
 
     Parameters
@@ -143,6 +144,9 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     member_days : also return one row per member per day (``member_days.parquet``; at most
         ``sim.core.members.MAX_MEMBER_DAY_ROWS`` rows, checked before the run).
     progress : called as ``progress(step, steps)`` after every step.
+    watch : called as ``watch(model)`` on day 0 and after every step (``model.steps`` is the day),
+        e.g. to draw the frames of a movie of this very run (``mutualaid run --movie``); its time is
+        not counted in ``wall_time``.
     """
     from sim.core.members import MemberDays, member_days_too_many
     from sim.core.scenarios import ScenarioError
@@ -159,13 +163,24 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     days = MemberDays() if member_days else None
     if days is not None:
         days.collect(model.community)
+    watched = 0.0  # time spent in ``watch``, not counted as the run's wall time
+
+    def look() -> float:
+        t = time.perf_counter()
+        watch(model)
+        return time.perf_counter() - t
+
+    if watch is not None:
+        watched += look()
     for t in range(sc.steps):
         model.step()
         if days is not None:
             days.collect(model.community)
+        if watch is not None:
+            watched += look()
         if progress is not None:
             progress(t + 1, sc.steps)
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 - watched
     return RunResult(
         scenario=sc,
         metrics=model.metrics_frame(),

@@ -36,6 +36,9 @@ PACKAGES = {
     "scipy": "scipy",
     "matplotlib": "matplotlib",
     "pyyaml": "PyYAML",
+    "pillow": "pillow",
+    "imageio": "imageio",
+    "imageio_ffmpeg": "imageio-ffmpeg",
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
