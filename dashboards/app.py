@@ -45,7 +45,7 @@ from sim.core.scenarios import ScenarioError  # noqa: E402
 
 DEFAULT_SCENARIO = "baseline"
 #: while playing, the curves are redrawn at most this often (seconds); the population every frame
-CURVES_EVERY = 0.5
+CURVES_EVERY = 0.25
 SCENARIOS = ds.names()
 
 # Compile (or load) the numba kernels once per server, in the background.
@@ -279,14 +279,15 @@ def Explore(present: bool, link: ds.Link):
         shipped = {k: s["value"] for k, s in ds.model_params(ds.build_scenario(name.value)).items()}
         return {ds.dotted_key(k): v for k, v in applied.value.items() if k in shipped and v != shipped[k]}
 
-    fr = frame.value
-    specs = ds.model_params(runner.scenario)
+    specs = solara.use_memo(lambda: ds.model_params(runner.scenario), [generation.value])
     pending = (params.value != applied.value or (seed_value is not None and seed_value != runner.scenario.seed)
                or engine.value != runner.engine)
     view_px = ds.VIEW_PX["present" if present else "normal"]
-    query = ds.link_query(name.value, applied.value, runner.scenario.seed,
-                          {"present": True if present else None,
-                           "engine": "agents" if runner.engine == "agents" else None})
+    link_key = (name.value, tuple(sorted(applied.value.items())), runner.scenario.seed, present, runner.engine)
+    query = solara.use_memo(lambda: ds.link_query(name.value, applied.value, runner.scenario.seed,
+                                                  {"present": True if present else None,
+                                                   "engine": "agents" if runner.engine == "agents" else None}),
+                            [link_key])
 
     def controls():
         solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
@@ -319,46 +320,17 @@ def Explore(present: bool, link: ds.Link):
                         f"member (readable; up to {ds.MESA_MAX_MEMBERS} members).", style={"font-size": "0.85em"})
 
     def view():
-        if error.value:
-            solara.Error(error.value, classes=["ma-error"])
-        with solara.Row(classes=["ma-topline"]):
-            solara.Text(f"Day {fr.day} / {fr.steps}", classes=["ma-day"])
-            solara.Text(f"{fr.members} members, {fr.view}, engine: "
-                        f"{'Mesa agents' if fr.engine == 'agents' else 'numba kernel'}", classes=["ma-sizes"])
-            requested = fps.value * per_frame.value
-            solara.Text(f"requested {requested} days/s; delivered "
-                        + (f"{fr.rate:.1f} days/s" if fr.rate is not None else "- (not playing)"),
-                        classes=["ma-rate"])
-        lt = fr.latest
-        psych = runner.scenario.psychology.enabled
-        solara.Text(f"helpers {lt['helpers']:.3f}" + (f"  stress {lt['mean_stress']:.3f}  craving "
-                    f"{lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
-                    f"{lt['relapses_per_100']:.1f} per 100 members" if psych else "  (psychology off: a game only)"),
-                    classes=["ma-readout"])
-        solara.Text(fr.happening or "", classes=["ma-happening"],
-                    style={"min-height": "1.4em", "font-style": "italic"})
-        with solara.Columns([1, 1]):
-            with solara.Column():
-                ClickableView(fr.picture, view_px, fr.view, inspect_at)
-                solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=
-                    "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
-                    "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
-                    "<span style='color:#c8143c'>&#9632; using</span>"
-                    + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight")
-                    + " &nbsp; click a member to inspect it")
-            with solara.Column():
-                if fr.curves:
-                    solara.Image(fr.curves, classes=["ma-curves"], width="100%")
-                if fr.member:
-                    MemberCard(fr.member, stop_inspecting)
+        LiveView(frame, error, fps.value * per_frame.value, runner.scenario.psychology.enabled, view_px,
+                 inspect_at, stop_inspecting)
 
     def downloads():
-        stem = f"{runner.scenario.name}_seed{runner.scenario.seed}_day{fr.day}"
+        stem = f"{runner.scenario.name}_seed{runner.scenario.seed}"
+        kind = "lattice" if runner.lattice else "network"
         with solara.Row(classes=["ma-downloads"]):
             solara.FileDownload(lambda: ds.metrics_csv(runner.metrics()), filename=f"{stem}_metrics.csv",
                                 label="Metrics (CSV)")
-            solara.FileDownload(lambda: runner.picture(size_px=ds.HI_RES_PX), filename=f"{stem}_{fr.view}.png",
-                                label=f"{fr.view.capitalize()} (PNG, {ds.HI_RES_PX} px)", mime_type="image/png")
+            solara.FileDownload(lambda: runner.picture(size_px=ds.HI_RES_PX), filename=f"{stem}_{kind}.png",
+                                label=f"{kind.capitalize()} (PNG, {ds.HI_RES_PX} px)", mime_type="image/png")
             solara.FileDownload(lambda: runner.curves(hi_res=True, title=_title(runner, changed_settings())),
                                 filename=f"{stem}_curves.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
                                 mime_type="image/png")
@@ -407,6 +379,41 @@ def Explore(present: bool, link: ds.Link):
                                 f"{specs.get(ds.flat_key(k), {}).get('label', k)} = {v}" for k, v in over.items())
                                 if over else ""), on_click=lambda scn=scn, over=over: load_step(scn, over),
                                 outlined=True)
+
+
+@solara.component
+def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psych: bool, view_px: int,
+             on_click, on_close):
+    """The part of Explore that changes every frame (the rest of the page is not re-rendered)."""
+    fr = frame.value
+    if error.value:
+        solara.Error(error.value, classes=["ma-error"])
+    with solara.Row(classes=["ma-topline"]):
+        solara.Text(f"Day {fr.day} / {fr.steps}", classes=["ma-day"])
+        solara.Text(f"{fr.members} members, {fr.view}, engine: "
+                    f"{'Mesa agents' if fr.engine == 'agents' else 'numba kernel'}", classes=["ma-sizes"])
+        solara.Text(f"requested {requested} days/s; delivered "
+                    + (f"{fr.rate:.1f} days/s" if fr.rate is not None else "- (not playing)"), classes=["ma-rate"])
+    lt = fr.latest
+    solara.Text(f"helpers {lt['helpers']:.3f}" + (f"  stress {lt['mean_stress']:.3f}  craving "
+                f"{lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
+                f"{lt['relapses_per_100']:.1f} per 100 members" if psych else "  (psychology off: a game only)"),
+                classes=["ma-readout"])
+    solara.Text(fr.happening or "", classes=["ma-happening"], style={"min-height": "1.4em", "font-style": "italic"})
+    with solara.Columns([1, 1]):
+        with solara.Column():
+            ClickableView(fr.picture, view_px, fr.view, on_click)
+            solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=
+                "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
+                "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
+                "<span style='color:#c8143c'>&#9632; using</span>"
+                + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight")
+                + " &nbsp; click a member to inspect it")
+        with solara.Column():
+            if fr.curves:
+                solara.Image(fr.curves, classes=["ma-curves"], width="100%")
+            if fr.member:
+                MemberCard(fr.member, on_close)
 
 
 @solara.component
@@ -812,8 +819,20 @@ def Page():
     router = solara.use_router()
     if "view=odd" in (router.search or ""):
         return OddPage()
-    link = solara.use_memo(lambda: ds.parse_link(router.search or ""), [])
+    return MainPage(router.search or "")
+
+
+@solara.component
+def MainPage(search: str):
+    link = solara.use_memo(lambda: ds.parse_link(search), [])
     tab = solara.use_reactive(0)
+    # a tab's content is built the first time it is opened (a page opens quickly), then kept with its state
+    visited = solara.use_reactive(frozenset({0}))
+
+    def open_tab(i):
+        tab.set(i)
+        visited.set(visited.value | {i})
+
     present = solara.use_reactive(bool(link.options.get("present", False)))
     solara.Style(CSS)
     solara.Title("Mutual aid in recovery communities")
@@ -822,12 +841,15 @@ def Page():
             solara.Text("Mutual aid versus struggle in a recovery community", classes=["ma-title"])
             solara.Switch(label="Presentation mode", value=present.value, classes=["ma-present-toggle"],
                           on_value=lambda v: (present.set(bool(v)), tab.set(0) if v else None))
-        with solara.lab.Tabs(value=tab):
+        with solara.lab.Tabs(value=tab.value, on_value=open_tab):
             with solara.lab.Tab("Explore"):
                 Explore(present.value, link)
             with solara.lab.Tab("Compare"):
-                Compare(active=tab.value == 1)
+                if 1 in visited.value:
+                    Compare(active=tab.value == 1)
             with solara.lab.Tab("Results"):
-                Results()
+                if 2 in visited.value:
+                    Results()
             with solara.lab.Tab("Lesson"):
-                Lesson(active=tab.value == 3)
+                if 3 in visited.value:
+                    Lesson(active=tab.value == 3)

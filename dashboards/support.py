@@ -163,6 +163,9 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
     is_int = ann is int or (getattr(ann, "__args__", None) and int in ann.__args__ and float not in ann.__args__)
     if dotted in PAGE_LIMITS:
         plo, phi = PAGE_LIMITS[dotted]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            # a shipped scenario's own value is always on its slider (death-birth ships R=5, T=6)
+            plo, phi = min(plo, value), max(phi, value)
         lo = plo if lo is None else max(lo, plo)
         hi = phi if hi is None else min(hi, phi)
     if is_int:
@@ -192,9 +195,10 @@ def clamp_number(value, lo, hi, is_int: bool):
     return int(round(x)) if is_int else float(x)
 
 
-def clamp(dotted: str, value: Any) -> Any:
-    """A value for ``dotted`` that the page may set: inside the schema's and the page's bounds."""
-    spec = control_spec(dotted)
+def clamp(dotted: str, value: Any, shipped: Any = None) -> Any:
+    """A value for ``dotted`` that the page may set: inside the schema's and the page's bounds (the page's
+    widened to include ``shipped``, the scenario's own value)."""
+    spec = control_spec(dotted, shipped)
     t = spec["type"]
     if t == "Checkbox":
         return bool(value)
@@ -270,7 +274,11 @@ def build_scenario(name: str, params: Mapping[str, Any] | None = None, seed: Any
         d = dotted_key(k)
         if d == "seed":
             continue
-        over[d] = clamp(d, v)
+        try:
+            shipped = value_of(base, d)
+        except Exception:  # a key the scenario does not have: the schema's own checks refuse it below
+            shipped = None
+        over[d] = clamp(d, v, shipped)
     lattice = over.get("network.kind", base.network.kind) == "lattice"
     if lattice:
         over.pop("population.size", None)
@@ -346,37 +354,61 @@ def revision_days(sc: Scenario, upto: int | None = None) -> np.ndarray:
     return np.arange(sc.evolution.interval, end + 1, sc.evolution.interval)
 
 
-def per_100(df: pd.DataFrame, col: str, members: int) -> np.ndarray:
+def _col(df, col: str) -> np.ndarray:
+    """A column of a metrics table or of a mapping of arrays, as floats."""
+    v = df[col]
+    return v.to_numpy(float) if hasattr(v, "to_numpy") else np.asarray(v, dtype=float)
+
+
+def per_100(df, col: str, members: int) -> np.ndarray:
     """Running total of a daily count per 100 members (day 0 counts nothing: it is the initial state)."""
-    x = df[col].to_numpy(float).copy()
+    x = _col(df, col).copy()
     if x.size:
         x[0] = 0.0
     return np.cumsum(x) * 100.0 / max(members, 1)
 
 
-def curves_png(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool = False) -> bytes:
-    """:func:`curves_figure` as PNG bytes (72 dpi on the page; at least HI_RES_PX across with ``hi_res``)."""
-    fig = curves_figure(df, sc, title, hi_res)
-    w = fig.get_figwidth()
-    return fig_png(fig, dpi=int(math.ceil(HI_RES_PX / w)) if hi_res else 72)
+@dataclass
+class Curve:
+    panel: int  # 0: shares (0..1), 1: running totals per 100 members
+    label: str
+    color: str
+    y: np.ndarray
+    dashed: bool = False
 
 
-def curves_figure(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool = False):
-    """The live curves: shares (helpers; stress, craving, using when psychology is on) above, running
-    totals per 100 members (relapses; dropouts, each replaced by a newcomer, with turnover) below;
-    closed meetings shaded, revision days ticked. Drawn from day 0 (a single day shows as dots)."""
-    members = sc.population.size
+def curve_series(df, sc: Scenario) -> tuple[np.ndarray, list[Curve]]:
+    """What the curves show (the one definition both the live PNG and the export draw): helpers, and
+    stress, craving and using only when psychology is on; relapses (psychology) and dropouts (turnover,
+    each replaced by a newcomer) as running totals per 100 members."""
+    x = _col(df, "step")
     psych = sc.psychology.enabled
+    out = [Curve(0, label, color, _col(df, col)) for col, label, color, needs in SHARE_CURVES if psych or not needs]
+    if psych:
+        out.append(Curve(1, "relapses so far", "crimson", per_100(df, "relapses", sc.population.size)))
+    if sc.turnover.enabled:
+        out.append(Curve(1, "dropouts so far (each replaced by a newcomer)", "0.3",
+                         per_100(df, "dropouts", sc.population.size), dashed=True))
+    return x, out
+
+
+def curves_png(df, sc: Scenario, title: str = "", hi_res: bool = False) -> bytes:
+    """:func:`curves_figure` as PNG bytes (72 dpi; at least HI_RES_PX across with ``hi_res``)."""
+    fig = curves_figure(df, sc, title, hi_res)
+    return fig_png(fig, dpi=int(math.ceil(HI_RES_PX / fig.get_figwidth())) if hi_res else 72)
+
+
+def curves_figure(df, sc: Scenario, title: str = "", hi_res: bool = False):
+    """The curves with matplotlib (exports): shares above, running totals per 100 members below; closed
+    meetings shaded, revision days ticked; drawn from day 0 (a single day shows as dots)."""
     w, h = (10.0, 6.25) if hi_res else (6.0, 4.0)
     fig = _figure(w, h, constrained=False)  # a fixed layout: constrained layout would double the cost
     fig.subplots_adjust(left=0.12, right=0.97, top=0.95 if not title else 0.9, bottom=0.12, hspace=0.12)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-    x = df["step"].to_numpy()
+    x, curves = curve_series(df, sc)
     style = {"lw": 1.6, "marker": "o" if x.size <= 2 else None, "ms": 4}
-    for col, label, color, needs in SHARE_CURVES:
-        if needs and not psych:
-            continue
-        ax1.plot(x, df[col].to_numpy(float), label=label, color=color, **style)
+    for c in curves:
+        (ax1, ax2)[c.panel].plot(x, c.y, label=c.label, color=c.color, ls="--" if c.dashed else "-", **style)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("share / level")
     win = closure_window(sc)
@@ -392,18 +424,113 @@ def curves_figure(df: pd.DataFrame, sc: Scenario, title: str = "", hi_res: bool 
     ax1.legend(loc="upper right", fontsize="small", ncol=2)
     if title:
         ax1.set_title(title, fontsize="medium")
-    if psych:
-        ax2.plot(x, per_100(df, "relapses", members), color="crimson", label="relapses so far", **style)
-    if sc.turnover.enabled:
-        ax2.plot(x, per_100(df, "dropouts", members), color="0.3", ls="--",
-                 label="dropouts so far (each replaced by a newcomer)", **style)
-    if psych or sc.turnover.enabled:
+    if any(c.panel == 1 for c in curves):
         ax2.legend(loc="upper left", fontsize="small")
     ax2.set_ylabel("per 100 members")
     ax2.set_ylim(bottom=0)
     ax2.set_xlabel("day")
     ax1.set_xlim(0, max(sc.steps, int(x.max()) if x.size else 1))
     return fig
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    from matplotlib.colors import to_rgb
+
+    return tuple(int(round(255 * v)) for v in to_rgb(color))
+
+
+def _nice_ticks(hi: float, n: int = 4) -> np.ndarray:
+    if hi <= 0:
+        return np.array([0.0])
+    raw = hi / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return np.arange(0, hi + step * 0.01, step)
+
+
+def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> bytes:
+    """The curves of :func:`curve_series` drawn with PIL while a run plays: a few milliseconds a frame
+    where matplotlib takes a quarter of a second, so the page keeps its frame rate. Same content as the
+    export: shares above, running totals per 100 members below, closures shaded, revision days ticked,
+    legend, axes with ticks; day 0 alone shows as dots."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    W, H = size
+    img = Image.new("RGB", (W, H), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    try:
+        font = ImageFont.load_default(size=12)
+    except TypeError:  # pragma: no cover - Pillow < 10.1
+        font = ImageFont.load_default()
+    x, curves = curve_series(df, sc)
+    left, right, top, gap, bottom = 62, W - 12, 10, 16, H - 34
+    h1 = int((bottom - top - gap) * 2 / 3)
+    boxes = [(left, top, right, top + h1), (left, top + h1 + gap, right, bottom)]
+    xmax = max(sc.steps, int(x.max()) if x.size else 1)
+    lower = [c for c in curves if c.panel == 1]
+    ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.1
+    ranges = [(-0.02, 1.02), (0.0, ymax1)]
+
+    def px(i, xv, yv):
+        x0, y0, x1, y1 = boxes[i]
+        lo, hi = ranges[i]
+        return x0 + (np.asarray(xv, float) / xmax) * (x1 - x0), y1 - (np.asarray(yv, float) - lo) / (hi - lo) * (y1 - y0)
+
+    grey = (120, 120, 120)
+    win = closure_window(sc)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        if win:
+            a, _ = px(i, [win[0]], [0])
+            b, _ = px(i, [min(win[1], xmax)], [0])
+            d.rectangle((float(a[0]), y0, float(b[0]), y1), fill=(232, 232, 232))
+        ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0] if i == 0 else _nice_ticks(ranges[1][1] / 1.1)
+        for t in ticks:
+            _, yy = px(i, [0], [t])
+            d.line((x0, float(yy[0]), x1, float(yy[0])), fill=(235, 235, 235))
+            d.text((x0 - 6, float(yy[0])), f"{t:g}", fill=(60, 60, 60), font=font, anchor="rm")
+        d.rectangle((x0, y0, x1, y1), outline=grey)
+    for t in _nice_ticks(xmax, 6):
+        xx, _ = px(1, [t], [0])
+        d.line((float(xx[0]), bottom, float(xx[0]), bottom + 4), fill=grey)
+        d.text((float(xx[0]), bottom + 6), f"{t:g}", fill=(60, 60, 60), font=font, anchor="mt")
+    d.text(((left + right) / 2, H - 2), "day", fill=(60, 60, 60), font=font, anchor="mb")
+    d.text((4, top + h1 / 2), "share", fill=(60, 60, 60), font=font, anchor="lm")
+    d.text((4, top + h1 + gap + (bottom - top - h1 - gap) / 2), "per 100", fill=(60, 60, 60), font=font,
+           anchor="lm")
+    rev = revision_days(sc, int(x.max()) if x.size else 0)
+    if rev.size and rev.size <= 120:
+        xx, _ = px(0, rev, np.zeros(rev.size))
+        for v in xx:
+            d.line((float(v), boxes[0][3] - 6, float(v), boxes[0][3]), fill=(90, 90, 90))
+    for c in curves:
+        xs, ys = px(c.panel, x, c.y)
+        col = _rgb(c.color)
+        pts = list(zip(xs.tolist(), ys.tolist()))
+        if len(pts) <= 2:
+            for (u, v) in pts:
+                d.ellipse((u - 3, v - 3, u + 3, v + 3), fill=col)
+        elif c.dashed:
+            for k in range(0, len(pts) - 1, 2):
+                d.line(pts[k:k + 2], fill=col, width=2)
+        else:
+            d.line(pts, fill=col, width=2)
+    # legends
+    items0 = [(c.label, _rgb(c.color)) for c in curves if c.panel == 0]
+    if win:
+        items0.append(("meetings closed", (200, 200, 200)))
+    if rev.size and rev.size <= 120:
+        items0.append((f"revision day (every {sc.evolution.interval})", (90, 90, 90)))
+    for i, items in enumerate((items0, [(c.label, _rgb(c.color)) for c in lower])):
+        x0, y0, x1, _ = boxes[i]
+        widths = [d.textlength(lab, font=font) + 22 for lab, _ in items]
+        cx, cy = x1 - sum(widths) - 4 if i == 0 else x0 + 6, y0 + 4
+        if i == 0 and cx < x0 + 4:
+            cx = x0 + 4
+        for (lab, col), wdt in zip(items, widths):
+            d.rectangle((cx, cy + 3, cx + 14, cy + 9), fill=col)
+            d.text((cx + 18, cy), lab, fill=(40, 40, 40), font=font)
+            cx += wdt
+    return png_bytes(img)
 
 
 def happenings(df: pd.DataFrame, sc: Scenario) -> list[tuple[int, str]]:
@@ -415,7 +542,7 @@ def happenings(df: pd.DataFrame, sc: Scenario) -> list[tuple[int, str]]:
       before (per day).
     """
     out: list[tuple[int, str]] = []
-    days = df["step"].to_numpy()
+    days = _col(df, "step").astype(int)
     win = closure_window(sc)
     if win:
         share = f"{sc.isolation.share:.0%} of members" if sc.isolation.share < 1 else "every member"
@@ -423,19 +550,25 @@ def happenings(df: pd.DataFrame, sc: Scenario) -> list[tuple[int, str]]:
             out.append((win[0], f"meetings close for {share}, for {win[1] - win[0]} days"))
         if days.size and days[-1] >= win[1] and win[1] <= sc.steps:
             out.append((win[1], "meetings reopen"))
-    helpers = df["helpers"].to_numpy(float)
+    helpers = _col(df, "helpers")
     below = helpers < 1 / 3
-    for i in range(1, helpers.size):
-        if below[i] and not below[i - 1]:
+    for i in np.nonzero(below[1:] != below[:-1])[0] + 1:
+        if below[i]:
             out.append((int(days[i]), f"helpers fell below a third of the community ({helpers[i]:.0%})"))
-        elif below[i - 1] and not below[i]:
+        else:
             out.append((int(days[i]), f"helpers are back above a third ({helpers[i]:.0%})"))
     if sc.psychology.enabled:
-        r = df["relapses"].to_numpy(float)
-        for i in range(31, r.size):
-            before = r[i - 30:i].mean()
-            if r[i] >= 3 and r[i] >= 3 * max(before, 1e-9) and r[i - 1] < 3 * max(r[i - 31:i - 1].mean(), 1e-9):
-                out.append((int(days[i]), f"relapses spike: {int(r[i])} today, {r[i] / max(before, 1e-9):.1f} "
+        r = _col(df, "relapses")
+        if r.size > 31:
+            c = np.concatenate([[0.0], np.cumsum(r)])
+            i = np.arange(31, r.size)
+            before = (c[i] - c[i - 30]) / 30  # the daily mean of the 30 days before day i
+            spike = (r[i] >= 3) & (r[i] >= 3 * np.maximum(before, 1e-9))
+            before_prev = (c[i - 1] - c[i - 31]) / 30
+            spike_prev = (r[i - 1] >= 3) & (r[i - 1] >= 3 * np.maximum(before_prev, 1e-9))
+            for k in np.nonzero(spike & ~spike_prev)[0]:
+                j = int(i[k])
+                out.append((int(days[j]), f"relapses spike: {int(r[j])} today, {r[j] / max(before[k], 1e-9):.1f} "
                                           f"times the daily mean of the month before"))
     out.sort(key=lambda e: e[0])
     return out
@@ -444,7 +577,8 @@ def happenings(df: pd.DataFrame, sc: Scenario) -> list[tuple[int, str]]:
 def latest_happening(df: pd.DataFrame, sc: Scenario, within: int = 30) -> str:
     """The most recent notable moment of the last ``within`` days, as "Day N: ...", or ""."""
     ev = happenings(df, sc)
-    today = int(df["step"].iloc[-1]) if len(df) else 0
+    steps = _col(df, "step")
+    today = int(steps[-1]) if steps.size else 0
     ev = [e for e in ev if today - e[0] <= within]
     return f"Day {ev[-1][0]}: {ev[-1][1]}" if ev else ""
 
@@ -651,6 +785,9 @@ class Runner:
             self._curves: bytes | None = None
             self._history: dict | None = None
             self._ticks: list[tuple[float, int]] = []
+            self._cols: dict[str, list] = {}
+            self._edges = None
+            self._append_row()
             if self.inspect is not None and self.inspect >= sc.population.size:
                 self.inspect = None
 
@@ -670,8 +807,26 @@ class Runner:
                 if self.day >= self.scenario.steps:
                     break
                 self.model.step()
+                self._append_row()
                 if self._history is not None:
                     self._record(self.model.state_arrays())
+
+    def _append_row(self) -> None:
+        """Today's metrics row into the runner's own columns (the page reads these every frame; a pandas
+        table of the whole run each frame cost more than the day itself)."""
+        rows = getattr(self.model, "rows", None)
+        row = rows[-1] if rows else getattr(self.model, "_row", None)
+        if not row:  # the Mesa model before its first collection
+            from sim.core import metrics as _m
+
+            row = _m.day_row(self.model.community)
+        for k, v in row.items():
+            self._cols.setdefault(k, []).append(v)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The run's metrics so far as arrays by column (day 0 first)."""
+        with self.lock:
+            return {k: np.asarray(v) for k, v in self._cols.items()}
 
     def metrics(self) -> pd.DataFrame:
         with self.lock:
@@ -733,7 +888,10 @@ class Runner:
         return member_at(x, y, shown_px=shown_px, pos=self.pos)
 
     # --------------------------------------------------------------- pictures
-    def picture(self, size_px: int | None = None) -> bytes:
+    #: while playing, the network's ties layer is redrawn at most this often (seconds); members every frame
+    EDGES_EVERY = 1.0
+
+    def picture(self, size_px: int | None = None, playing: bool = False) -> bytes:
         with self.lock:
             st = self.model.state_arrays()
             mark = self.inspect
@@ -741,26 +899,36 @@ class Runner:
                 g = self.model.graph
                 return lattice_png(st, g.width, g.height, target=size_px or 480, highlight=mark,
                                    neighbours=self.neighbours())
-            return network_png(st, self.model.tie_arrays(), self.pos, size_px=size_px or 520, highlight=mark)
+            if size_px:  # an export: everything drawn afresh at its size
+                return network_png(st, self.model.tie_arrays(), self.pos, size_px=size_px, highlight=mark)
+            from sim.draw import network_edges
+
+            now = time.perf_counter()
+            cached = getattr(self, "_edges", None)
+            if (cached is None or not playing or cached[1] != mark or cached[2] != self.day and
+                    now - cached[0] >= self.EDGES_EVERY):
+                cached = (now, mark, self.day, network_edges(self.model.tie_arrays(), self.pos, 520, mark))
+                self._edges = cached
+            return network_png(st, None, self.pos, highlight=mark, edges=cached[3])
 
     def curves(self, hi_res: bool = False, title: str = "") -> bytes:
         return curves_png(self.metrics(), self.scenario, title=title, hi_res=hi_res)
 
     def frame(self, curves_every: float = 0.0, playing: bool = False) -> Frame:
         """The current frame; the curves are redrawn at most every ``curves_every`` seconds."""
-        pic = self.picture()
-        df = self.metrics()
+        pic = self.picture(playing=playing)
+        cols = self.columns()
         now = time.perf_counter()
         if self._curves is None or now - self._curves_at >= curves_every or self.done:
-            self._curves = curves_png(df, self.scenario)
+            self._curves = live_curves_png(cols, self.scenario)
             self._curves_at = now
-        last = df.iloc[-1]
-        latest = {c: float(last[c]) for c in ("helpers", "mean_stress", "mean_craving", "using")}
-        latest["relapses_total"] = float(df["relapses"].iloc[1:].sum())
-        latest["relapses_per_100"] = float(per_100(df, "relapses", self.scenario.population.size)[-1])
+            self._happening = latest_happening(cols, self.scenario)
+        latest = {c: float(cols[c][-1]) for c in ("helpers", "mean_stress", "mean_craving", "using")}
+        latest["relapses_total"] = float(cols["relapses"][1:].sum())
+        latest["relapses_per_100"] = float(per_100(cols, "relapses", self.scenario.population.size)[-1])
         return Frame(day=self.day, steps=self.scenario.steps, members=self.scenario.population.size,
                      engine=self.engine, picture=pic, view="lattice" if self.lattice else "network",
-                     latest=latest, curves=self._curves, happening=latest_happening(df, self.scenario),
+                     latest=latest, curves=self._curves, happening=self._happening,
                      rate=self.tick(playing), member=self.member())
 
 

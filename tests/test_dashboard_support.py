@@ -460,3 +460,29 @@ def test_inspecting_a_member_shows_its_state_ties_and_history():
     assert _png_size(r.member()["history_png"])[0] > 100
     r.choose_member(None)
     assert r.member() is None and r.picture() != plain  # day 12 now, unmarked
+
+
+def test_live_curves_show_day_zero_and_only_what_the_scenario_has():
+    from PIL import Image
+
+    sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
+    r = ds.Runner(sc)
+    png = r.frame().curves
+    with Image.open(io.BytesIO(png)) as im:
+        px = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    helpers_blue = np.array(ds._rgb("tab:blue"))
+    assert (np.abs(px.astype(int) - helpers_blue).sum(axis=1) < 30).sum() > 20  # day 0 drawn (dots + legend)
+    x, curves = ds.curve_series(r.columns(), sc)
+    assert x.tolist() == [0.0]
+    game = ds.build_scenario("nowak-may-1992", {"network_width": 10, "network_height": 10, "steps": 10})
+    _, curves = ds.curve_series(ds.Runner(game).columns(), game)
+    assert [c.label for c in curves] == ["helpers"]
+
+
+def test_a_shipped_value_outside_the_page_range_survives_a_reset():
+    """death-birth ships R=5, T=6; the page's game sliders span -2..3: a reset used to clamp them."""
+    base = ds.build_scenario("death-birth")
+    params = {k: s["value"] for k, s in ds.model_params(base).items()}
+    again = ds.build_scenario("death-birth", params)
+    assert (again.game.R, again.game.T) == (base.game.R, base.game.T) == (5.0, 6.0)
+    assert ds.build_scenario("baseline", {"game_T": 9}).game.T == 3.0  # elsewhere the page's range holds
