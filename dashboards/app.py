@@ -58,8 +58,10 @@ CSS = """
 .ma-picture img, img.ma-picture { image-rendering: pixelated; max-width: 100%; }
 .ma-legend span { margin-right: 1em; }
 .ma-header { align-items: center; justify-content: space-between; }
-.ma-rate { color: #555; }
-.ma-happening { color: #444; }
+.ma-rate { color: #555; margin-left: 1em; }
+.ma-sizes { margin-left: 1em; }
+.ma-topline { display: flex; align-items: baseline; flex-wrap: wrap; margin: 4px 0; }
+.ma-happening { color: #444; min-height: 1.4em; font-style: italic; }
 .ma-link-row { margin-top: 6px; }
 .ma-copy-link { margin-left: 1em; padding: 2px 10px; border: 1px solid #888; border-radius: 4px; }
 .ma-odd table, .ma-info-text table { border-collapse: collapse; }
@@ -126,7 +128,8 @@ def Panel(title: str, is_open: bool, on_toggle, children=[], classes=()):
                             class_=" ".join(["ma-panel", f"ma-panel-{slug}", *classes])) as main:
         with rv.ExpansionPanel():
             rv.ExpansionPanelHeader(children=[title])
-            rv.ExpansionPanelContent(children=children)
+            # a closed panel builds nothing: a page opens with a fraction of its widgets
+            rv.ExpansionPanelContent(children=children if is_open else [])
     return main
 
 
@@ -176,14 +179,20 @@ def Explore(present: bool, link: ds.Link):
         opened.set(opened.value | {title} if is_open else opened.value - {title})
 
     def play_loop(cancel: threading.Event):
-        """Step and draw until paused, done or cancelled; at most ``fps`` frames per second."""
+        """Step and draw until paused, done or cancelled: at most ``fps`` frames per second, and as many
+        days per frame as it takes to keep up with the requested days per second (frames per second x
+        days per frame) when drawing a frame takes longer than a frame's share of a second."""
         if not playing.value:
             return
         try:
             runner.tick(False)
+            pacer = ds.Pacer()
             while not cancel.is_set() and playing.value:
                 t0 = time.perf_counter()
-                runner.step(per_frame.value)
+                fps_now = max(1, min(ds.MAX_FPS, fps.value))
+                n = pacer.due(fps_now * per_frame.value, per_frame.value)
+                runner.step(n)
+                pacer.stepped(n)
                 fr = runner.frame(curves_every=CURVES_EVERY, playing=True)
                 if cancel.is_set():
                     break
@@ -191,8 +200,7 @@ def Explore(present: bool, link: ds.Link):
                 if runner.done:
                     playing.set(False)
                     break
-                wait = 1.0 / max(1, min(ds.MAX_FPS, fps.value)) - (time.perf_counter() - t0)
-                cancel.wait(max(wait, 0.002))
+                cancel.wait(max(1.0 / fps_now - (time.perf_counter() - t0), 0.002))
         except Exception as e:  # shown on the page, never a dead loop
             error.set(f"error while playing: {e}")
             playing.set(False)
@@ -388,18 +396,22 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
     fr = frame.value
     if error.value:
         solara.Error(error.value, classes=["ma-error"])
-    with solara.Row(classes=["ma-topline"]):
-        solara.Text(f"Day {fr.day} / {fr.steps}", classes=["ma-day"])
-        solara.Text(f"{fr.members} members, {fr.view}, engine: "
-                    f"{'Mesa agents' if fr.engine == 'agents' else 'numba kernel'}", classes=["ma-sizes"])
-        solara.Text(f"requested {requested} days/s; delivered "
-                    + (f"{fr.rate:.1f} days/s" if fr.rate is not None else "- (not playing)"), classes=["ma-rate"])
+    # the changing text as one element: one websocket message a frame, not five (each message is a round
+    # trip through the server's event loop, which is what limited the frame rate)
     lt = fr.latest
-    solara.Text(f"helpers {lt['helpers']:.3f}" + (f"  stress {lt['mean_stress']:.3f}  craving "
-                f"{lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
-                f"{lt['relapses_per_100']:.1f} per 100 members" if psych else "  (psychology off: a game only)"),
-                classes=["ma-readout"])
-    solara.Text(fr.happening or "", classes=["ma-happening"], style={"min-height": "1.4em", "font-style": "italic"})
+    readout = f"helpers {lt['helpers']:.3f}" + (
+        f"  stress {lt['mean_stress']:.3f}  craving {lt['mean_craving']:.3f}  using {lt['using']:.3f}  relapses so far "
+        f"{lt['relapses_per_100']:.1f} per 100 members" if psych else "  (psychology off: a game only)")
+    rate = (f"{fr.rate:.1f} days/s ({fr.frames:.0f} frames/s)" if fr.rate is not None else "- (not playing)")
+    engine = "Mesa agents" if fr.engine == "agents" else "numba kernel"
+    esc = html_escape
+    solara.HTML(tag="div", classes=["ma-live-text"], unsafe_innerHTML=(
+        "<div class='ma-topline'>"
+        f"<span class='ma-day'>Day {fr.day} / {fr.steps}</span> "
+        f"<span class='ma-sizes'>{fr.members} members, {fr.view}, engine: {engine}</span> "
+        f"<span class='ma-rate'>requested {requested} days/s; delivered {rate}</span></div>"
+        f"<div class='ma-readout'>{esc(readout)}</div>"
+        f"<div class='ma-happening'>{esc(fr.happening or '')}</div>"))
     with solara.Columns([1, 1]):
         with solara.Column():
             ClickableView(fr.picture, view_px, fr.view, on_click)

@@ -303,10 +303,33 @@ def page_engine(sc: Scenario, asked: str | None = None) -> str:
     return "kernel"
 
 
+_day0_lock = threading.Lock()
+_day0: "dict[str, Any]" = {}
+#: burnt-in day-0 models kept per server (a class opening the same scenario and seed lives its burn-in once)
+DAY0_CACHE = 16
+
+
 def make_page_model(sc: Scenario, engine: str | None = None):
+    """A model of ``sc`` at day 0. Kernel models are copied from a per-server cache of burnt-in day-0
+    models (:meth:`sim.engines.kernel.KernelModel.copy`: the same state, so the same run; a three-year
+    burn-in of a 1,000-member community costs about a second)."""
     from sim.api import make_model
 
-    return make_model(sc, engine or page_engine(sc))
+    engine = engine or page_engine(sc)
+    if engine != "kernel":
+        return make_model(sc, engine)
+    key = sc.model_dump_json()
+    with _day0_lock:
+        cached = _day0.get(key)
+        if cached is not None:
+            _day0[key] = _day0.pop(key)  # most recently used last
+    if cached is None:
+        cached = make_model(sc, "kernel")
+        with _day0_lock:
+            _day0[key] = cached
+            while len(_day0) > DAY0_CACHE:
+                _day0.pop(next(iter(_day0)))
+    return cached.copy()
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -756,6 +779,39 @@ class Frame:
     rate: float | None = None
     #: the inspected member (see :func:`member_info`), or None
     member: dict | None = None
+    #: frames per second shown over the same window as ``rate``
+    frames: float | None = None
+
+
+class Pacer:
+    """How many days the next frame advances so that a playing page delivers the requested days per second.
+
+    At ``fps`` frames of ``per_frame`` days, a frame that takes longer to draw than 1/fps seconds would
+    slow the days down with it; the pacer lets such frames carry the days that are due (at most
+    :attr:`MAX_CATCH_UP` times ``per_frame``, and never a backlog older than a second, so a slow
+    machine plays slower instead of jumping).
+    """
+
+    MAX_CATCH_UP = 8
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self.rate: float | None = None
+        self.t0 = 0.0
+        self.done = 0
+
+    def due(self, days_per_s: float, per_frame: int) -> int:
+        now = self.clock()
+        if self.rate != days_per_s:  # started, or the speed changed: count afresh
+            self.rate, self.t0, self.done = float(days_per_s), now, 0
+        owed = (now - self.t0) * self.rate - self.done
+        if owed > self.rate:  # more than a second behind: forget the backlog
+            self.t0, self.done = now - 1.0, 0
+            owed = self.rate
+        return int(max(per_frame, min(math.floor(owed), self.MAX_CATCH_UP * per_frame)))
+
+    def stepped(self, n: int) -> None:
+        self.done += n
 
 
 #: the picture's width on the page in CSS pixels (fixed, so that a click maps to a member)
@@ -833,18 +889,18 @@ class Runner:
             return self.model.metrics_frame()
 
     # --------------------------------------------------------------- the delivered rate
-    def tick(self, playing: bool) -> float | None:
-        """Note that a frame was shown; the days per second delivered over the last 3 s of playing."""
+    def tick(self, playing: bool) -> tuple[float | None, float | None]:
+        """Note that a frame was shown; (days per second, frames per second) over the last 3 s of playing."""
         now = time.perf_counter()
         if not playing:
             self._ticks = []
-            return None
+            return None, None
         self._ticks.append((now, self.day))
         self._ticks = [t for t in self._ticks if now - t[0] <= 3.0]
         if len(self._ticks) < 2 or self._ticks[-1][0] - self._ticks[0][0] < 0.5:
-            return None
+            return None, None
         (t0, d0), (t1, d1) = self._ticks[0], self._ticks[-1]
-        return (d1 - d0) / (t1 - t0)
+        return (d1 - d0) / (t1 - t0), (len(self._ticks) - 1) / (t1 - t0)
 
     # --------------------------------------------------------------- inspecting a member
     def choose_member(self, slot: int | None) -> None:
@@ -926,10 +982,11 @@ class Runner:
         latest = {c: float(cols[c][-1]) for c in ("helpers", "mean_stress", "mean_craving", "using")}
         latest["relapses_total"] = float(cols["relapses"][1:].sum())
         latest["relapses_per_100"] = float(per_100(cols, "relapses", self.scenario.population.size)[-1])
+        rate, frames = self.tick(playing)
         return Frame(day=self.day, steps=self.scenario.steps, members=self.scenario.population.size,
                      engine=self.engine, picture=pic, view="lattice" if self.lattice else "network",
                      latest=latest, curves=self._curves, happening=self._happening,
-                     rate=self.tick(playing), member=self.member())
+                     rate=rate, frames=frames, member=self.member())
 
 
 def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | None, sc: Scenario) -> dict:

@@ -493,6 +493,8 @@ def cmd_dashboard(args) -> int:
     print(f"dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr)
     sys.stderr.flush()
     sys.stdout.flush()
+    # a classroom server does not report usage to Solara's authors (their telemetry is on by default)
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     if hasattr(os, "execv"):
         # become the server: stopping this process id (kill PID, a service manager) stops what serves the
         # port, with no child left behind

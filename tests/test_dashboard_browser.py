@@ -59,7 +59,8 @@ def server(results_dir):
     if not solara.exists():
         _missing("solara is not installed")
     port = _free_port()
-    env = {**os.environ, "MUTUALAID_RESULTS_DIR": str(results_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "MUTUALAID_RESULTS_DIR": str(results_dir), "PYTHONUNBUFFERED": "1",
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     log = open(results_dir / "server.log", "wb")
     proc = subprocess.Popen([str(solara), "run", str(ROOT / "dashboards" / "app.py"), "--host", "127.0.0.1",
                              "--port", str(port), "--production", "--no-open"],

@@ -486,3 +486,42 @@ def test_a_shipped_value_outside_the_page_range_survives_a_reset():
     again = ds.build_scenario("death-birth", params)
     assert (again.game.R, again.game.T) == (base.game.R, base.game.T) == (5.0, 6.0)
     assert ds.build_scenario("baseline", {"game_T": 9}).game.T == 3.0  # elsewhere the page's range holds
+
+
+def test_the_pacer_keeps_the_requested_days_per_second_when_frames_are_slow():
+    t = [0.0]
+    p = ds.Pacer(clock=lambda: t[0])
+    days = 0
+    for _ in range(20):  # 30 days/s requested at 30 fps, but a frame takes 0.1 s: 10 frames/s
+        n = p.due(30, 1)
+        p.stepped(n)
+        days += n
+        t[0] += 0.1
+    assert 55 <= days <= 62  # about 30 days/s over 2 s, not the 20 days one day per frame would give
+    q = ds.Pacer(clock=lambda: t[0])
+    assert q.due(10, 1) == 1  # at the start nothing is owed: one frame's days
+    t[0] += 100.0  # the machine stalled: no burst of days afterwards
+    assert q.due(10, 1) <= ds.Pacer.MAX_CATCH_UP
+    fast = ds.Pacer(clock=lambda: t[0])
+    for _ in range(5):  # frames on time: one frame's days each
+        assert fast.due(10, 2) == 2
+        fast.stepped(2)
+        t[0] += 0.2
+
+
+def test_a_page_model_from_the_day0_cache_runs_exactly_as_a_fresh_one():
+    from sim.engines.kernel import KernelModel
+
+    sc = ds.build_scenario("isolation", {"population_size": 80, "steps": 80})
+    first = ds.make_page_model(sc)   # fills the cache
+    second = ds.make_page_model(sc)  # a copy of the cached day 0
+    fresh = KernelModel(sc)
+    for _ in range(70):  # through the closure (day 60) and turnover
+        first.step()
+        second.step()
+        fresh.step()
+    pd.testing.assert_frame_equal(second.metrics_frame(), fresh.metrics_frame())
+    pd.testing.assert_frame_equal(first.metrics_frame(), fresh.metrics_frame())
+    for k, v in fresh.state_arrays().items():
+        assert np.array_equal(second.state_arrays()[k], v), k
+    assert ds.make_page_model(sc).day == 0  # the cached model itself never moved

@@ -365,6 +365,22 @@ class Community:
         self.mean_payoff = float("nan")
         self.met_today = False
 
+    def copy(self) -> "Community":
+        """An independent community in the same state (arrays copied, a new compiled handle on them):
+        stepping either leaves the other as it was. A page reuses a burnt-in day 0 this way instead of
+        living the burn-in again."""
+        import copy as _copy
+
+        other = object.__new__(Community)
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("arrays", "ref", "clock",
+                                                                                   "records", "counts")})
+        other.arrays = {k: v.copy() for k, v in self.arrays.items()}
+        other.clock = other.arrays["clock"]
+        other.ref = _new_ref(other.arrays, other.params)
+        other.records = _copy.deepcopy(self.records)
+        other.counts = dict(self.counts)
+        return other
+
     # ------------------------------------------------------------------ reading
     @property
     def day(self) -> int:

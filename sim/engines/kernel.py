@@ -35,6 +35,14 @@ class KernelModel:
             stage.run_all(self.community)
         self.rows = [metrics.day_row(self.community)]
 
+    def copy(self) -> "KernelModel":
+        """An independent model in the same state (see :meth:`sim.core.community.Community.copy`)."""
+        other = object.__new__(KernelModel)
+        other.__dict__.update(self.__dict__)
+        other.community = self.community.copy()
+        other.rows = [dict(r) for r in self.rows]
+        return other
+
     @property
     def day(self) -> int:
         return self.steps
