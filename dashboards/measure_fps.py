@@ -4,7 +4,7 @@
 
 A frame is what the play thread does per tick: one day of the model (numba
 kernel above 1000 members), the lattice drawn as a PNG, the readout, and the
-curves redrawn at most every 0.5 s (dashboards/app.py CURVES_EVERY). The page
+curves redrawn at most every 0.25 s (dashboards/app.py CURVES_EVERY). The page
 itself caps playing at dashboards.support.MAX_FPS frames per second.
 """
 
@@ -30,14 +30,14 @@ def main() -> None:
     r = ds.Runner(sc)
     for _ in range(5):  # warm-up: numba cache load, first figure
         r.step()
-        r.frame(curves_every=0.5)
+        r.frame(curves_every=0.25)
     t0 = time.perf_counter()
     for _ in range(a.frames):
         r.step()
-        r.frame(curves_every=0.5)
+        r.frame(curves_every=0.25)
     dt = time.perf_counter() - t0
     print(f"{a.side}x{a.side} lattice ({sc.population.size} members, engine {r.engine}): "
-          f"{a.frames / dt:.1f} frames/s (step + lattice PNG + readout + curves every 0.5 s), "
+          f"{a.frames / dt:.1f} frames/s (step + lattice PNG + readout + curves every 0.25 s), "
           f"{1000 * dt / a.frames:.1f} ms per frame")
 
 

@@ -471,6 +471,10 @@ def _nice_ticks(hi: float, n: int = 4) -> np.ndarray:
     return np.arange(0, hi + step * 0.01, step)
 
 
+#: the shade of closed meetings on the live curves (slightly blue, so no grey of text or grid matches it)
+CLOSED_RGB = (226, 226, 240)
+
+
 def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> bytes:
     """The curves of :func:`curve_series` drawn with PIL while a run plays: a few milliseconds a frame
     where matplotlib takes a quarter of a second, so the page keeps its frame rate. Same content as the
@@ -505,7 +509,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
         if win:
             a, _ = px(i, [win[0]], [0])
             b, _ = px(i, [min(win[1], xmax)], [0])
-            d.rectangle((float(a[0]), y0, float(b[0]), y1), fill=(232, 232, 232))
+            d.rectangle((float(a[0]), y0, float(b[0]), y1), fill=CLOSED_RGB)
         ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0] if i == 0 else _nice_ticks(ranges[1][1] / 1.1)
         for t in ticks:
             _, yy = px(i, [0], [t])
@@ -540,7 +544,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     # legends
     items0 = [(c.label, _rgb(c.color)) for c in curves if c.panel == 0]
     if win:
-        items0.append(("meetings closed", (200, 200, 200)))
+        items0.append(("meetings closed", CLOSED_RGB))
     if rev.size and rev.size <= 120:
         items0.append((f"revision day (every {sc.evolution.interval})", (90, 90, 90)))
     for i, items in enumerate((items0, [(c.label, _rgb(c.color)) for c in lower])):

@@ -170,7 +170,9 @@ def test_reset_applies_a_changed_slider(page, server):
     _open(page, server)
     h0 = helpers()
     assert 0.45 < h0 < 0.75  # baseline: HELP with probability 0.6 on day 0
-    box = page.locator(".v-input", has_text="Helpers on day 0").locator(".v-slider").bounding_box()
+    slider = page.locator(".v-input", has_text="Helpers on day 0").locator(".v-slider")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
     page.mouse.click(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)  # near the maximum, 1
     page.wait_for_selector("text=Changed settings apply on Reset")
     assert _day(page) == 0 and helpers() == h0  # nothing applied yet
@@ -196,7 +198,8 @@ def test_a_scenario_outside_scenarios_cannot_be_opened(page, server, tmp_path):
     evil.write_text("name: evil-outside\ndescription: SHOULD-NEVER-BE-SHOWN\npopulation: {size: 33}\n")
     for query in (str(evil), str(evil.with_suffix("")), "../tests/conftest", "..%2F..%2Fetc%2Fpasswd"):
         _open(page, server, "?scenario=" + query)
-        page.wait_for_selector(".ma-refused")
+        page.wait_for_selector(".ma-link-notice")
+        assert "not one of the shipped scenarios" in page.inner_text(".ma-link-notice")
         text = page.inner_text("body")
         assert "SHOULD-NEVER-BE-SHOWN" not in text and "evil-outside" not in text
         assert "500 members" in text  # the baseline instead

@@ -37,7 +37,11 @@ def _is_open(panel) -> bool:
 
 
 def _click_slider(page, container, label, fraction):
-    box = container.locator(".v-input", has_text=label).locator(".v-slider").bounding_box()
+    slider = container.locator(".v-input", has_text=label).locator(".v-slider")
+    slider.wait_for(state="visible")
+    slider.scroll_into_view_if_needed()
+    time.sleep(0.6)  # the panel's opening animation: the slider's box moves until it ends
+    box = slider.bounding_box()
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
@@ -320,13 +324,41 @@ def test_clicking_a_member_inspects_it_and_marks_its_ties(page, server):
 
 
 def test_the_page_shows_the_delivered_rate_and_what_just_happened(page, server):
-    _open(page, server, "?scenario=isolation&per_frame=10&fps=30")
-    assert "requested 300 days/s" in page.inner_text(".ma-rate")
+    _open(page, server, "?scenario=isolation&per_frame=2&fps=10")
+    assert "requested 20 days/s" in page.inner_text(".ma-rate")
     page.get_by_role("button", name="Play").click()
     _wait_until(lambda: "days/s" in page.inner_text(".ma-rate").split("delivered", 1)[1], what="a delivered rate")
     _wait_until(lambda: _day(page) >= 62, timeout=120, what="day 62")
-    page.get_by_role("button", name="Pause").click()
     rate = page.inner_text(".ma-rate").split("delivered", 1)[1]
-    assert float(rate.split()[0]) > 0
-    _wait_until(lambda: "meetings close" in page.inner_text(".ma-happening"), what="the closure line")
+    page.get_by_role("button", name="Pause").click()
+    assert float(rate.split()[0]) > 0 and "frames/s" in rate
+    assert _day(page) < 60 + 30  # the line speaks of the last 30 days
+    _wait_until(lambda: "Day 60: meetings close" in page.inner_text(".ma-happening"), what="the closure line")
+    assert page.errors == []
+
+
+_PIXELS = """(sel) => new Promise(done => {
+    const img = document.querySelector(sel);
+    const go = () => {
+        const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        const count = (r, gg, b, tol) => { let n = 0; for (let i = 0; i < d.length; i += 4) {
+            if (Math.abs(d[i] - r) + Math.abs(d[i + 1] - gg) + Math.abs(d[i + 2] - b) <= tol) n++; } return n; };
+        done({blue: count(31, 119, 180, 30), shade: count(226, 226, 240, 0), width: c.width});
+    };
+    if (img.complete) go(); else img.onload = go;
+})"""
+
+
+def test_the_curves_on_the_page_start_on_day_zero_and_shade_the_closure(page, server):
+    """The curves were empty on day 0 and closures were not shaded."""
+    _open(page, server, "?scenario=isolation")
+    page.wait_for_selector("img.ma-curves")
+    px = page.evaluate(_PIXELS, "img.ma-curves")
+    assert px["blue"] > 40  # the helpers' day-0 dot and its legend swatch
+    assert px["shade"] > 1000  # days 60 to 150 shaded, before they come
+    _open(page, server, "?scenario=baseline&isolation.enabled=false")
+    page.wait_for_selector("img.ma-curves")
+    assert page.evaluate(_PIXELS, "img.ma-curves")["shade"] == 0
     assert page.errors == []
