@@ -475,11 +475,25 @@ def _nice_ticks(hi: float, n: int = 4) -> np.ndarray:
 CLOSED_RGB = (226, 226, 240)
 
 
+def _legend_rows(d, font, head: str, items, width: float) -> list[list]:
+    """Legend items wrapped into rows no wider than ``width`` (the first row starts with ``head``)."""
+    rows, row, used = [], [], d.textlength(head, font=font) + 8
+    for lab, col in items:
+        wdt = d.textlength(lab, font=font) + 24
+        if row and used + wdt > width:
+            rows.append(row)
+            row, used = [], 0
+        row.append((lab, col, wdt))
+        used += wdt
+    rows.append(row)
+    return rows
+
+
 def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> bytes:
     """The curves of :func:`curve_series` drawn with PIL while a run plays: a few milliseconds a frame
     where matplotlib takes a quarter of a second, so the page keeps its frame rate. Same content as the
     export: shares above, running totals per 100 members below, closures shaded, revision days ticked,
-    legend, axes with ticks; day 0 alone shows as dots."""
+    legends above each panel, axes with ticks; day 0 alone shows as dots."""
     from PIL import Image, ImageDraw, ImageFont
 
     W, H = size
@@ -490,12 +504,28 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     except TypeError:  # pragma: no cover - Pillow < 10.1
         font = ImageFont.load_default()
     x, curves = curve_series(df, sc)
-    left, right, top, gap, bottom = 62, W - 12, 10, 16, H - 34
-    h1 = int((bottom - top - gap) * 2 / 3)
-    boxes = [(left, top, right, top + h1), (left, top + h1 + gap, right, bottom)]
-    xmax = max(sc.steps, int(x.max()) if x.size else 1)
+    win = closure_window(sc)
+    rev = revision_days(sc, int(x.max()) if x.size else 0)
+    ticks_rev = bool(rev.size and rev.size <= 120)
     lower = [c for c in curves if c.panel == 1]
-    ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.1
+    items0 = [(c.label, _rgb(c.color)) for c in curves if c.panel == 0]
+    if win:
+        items0.append(("meetings closed", CLOSED_RGB))
+    if ticks_rev:
+        items0.append((f"revision day (every {sc.evolution.interval})", (90, 90, 90)))
+    items1 = [(c.label, _rgb(c.color)) for c in lower]
+    left, right = 44, W - 12
+    heads = ("share / level:", "per 100 members:")
+    legends = [_legend_rows(d, font, h, it, right - left - 8) if it else [] for h, it in zip(heads, (items0, items1))]
+    row_h = 16
+    top0 = 4 + row_h * len(legends[0])
+    bottom = H - 34
+    room = bottom - top0 - row_h * len(legends[1]) - 8
+    h1 = int(room * 2 / 3)
+    top1 = top0 + h1 + 8 + row_h * len(legends[1])
+    boxes = [(left, top0, right, top0 + h1), (left, top1, right, bottom)]
+    xmax = max(sc.steps, int(x.max()) if x.size else 1)
+    ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.05
     ranges = [(-0.02, 1.02), (0.0, ymax1)]
 
     def px(i, xv, yv):
@@ -503,29 +533,25 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
         lo, hi = ranges[i]
         return x0 + (np.asarray(xv, float) / xmax) * (x1 - x0), y1 - (np.asarray(yv, float) - lo) / (hi - lo) * (y1 - y0)
 
-    grey = (120, 120, 120)
-    win = closure_window(sc)
+    grey, ink = (120, 120, 120), (60, 60, 60)
     for i, (x0, y0, x1, y1) in enumerate(boxes):
         if win:
             a, _ = px(i, [win[0]], [0])
             b, _ = px(i, [min(win[1], xmax)], [0])
             d.rectangle((float(a[0]), y0, float(b[0]), y1), fill=CLOSED_RGB)
-        ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0] if i == 0 else _nice_ticks(ranges[1][1] / 1.1)
+        ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0] if i == 0 else _nice_ticks(ranges[1][1] / 1.05)
         for t in ticks:
             _, yy = px(i, [0], [t])
-            d.line((x0, float(yy[0]), x1, float(yy[0])), fill=(235, 235, 235))
-            d.text((x0 - 6, float(yy[0])), f"{t:g}", fill=(60, 60, 60), font=font, anchor="rm")
+            if y0 <= float(yy[0]) <= y1:
+                d.line((x0, float(yy[0]), x1, float(yy[0])), fill=(235, 235, 235))
+                d.text((x0 - 5, float(yy[0])), f"{t:g}", fill=ink, font=font, anchor="rm")
         d.rectangle((x0, y0, x1, y1), outline=grey)
     for t in _nice_ticks(xmax, 6):
         xx, _ = px(1, [t], [0])
         d.line((float(xx[0]), bottom, float(xx[0]), bottom + 4), fill=grey)
-        d.text((float(xx[0]), bottom + 6), f"{t:g}", fill=(60, 60, 60), font=font, anchor="mt")
-    d.text(((left + right) / 2, H - 2), "day", fill=(60, 60, 60), font=font, anchor="mb")
-    d.text((4, top + h1 / 2), "share", fill=(60, 60, 60), font=font, anchor="lm")
-    d.text((4, top + h1 + gap + (bottom - top - h1 - gap) / 2), "per 100", fill=(60, 60, 60), font=font,
-           anchor="lm")
-    rev = revision_days(sc, int(x.max()) if x.size else 0)
-    if rev.size and rev.size <= 120:
+        d.text((float(xx[0]), bottom + 6), f"{t:g}", fill=ink, font=font, anchor="mt")
+    d.text(((left + right) / 2, H - 2), "day", fill=ink, font=font, anchor="mb")
+    if ticks_rev:
         xx, _ = px(0, rev, np.zeros(rev.size))
         for v in xx:
             d.line((float(v), boxes[0][3] - 6, float(v), boxes[0][3]), fill=(90, 90, 90))
@@ -541,22 +567,18 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
                 d.line(pts[k:k + 2], fill=col, width=2)
         else:
             d.line(pts, fill=col, width=2)
-    # legends
-    items0 = [(c.label, _rgb(c.color)) for c in curves if c.panel == 0]
-    if win:
-        items0.append(("meetings closed", CLOSED_RGB))
-    if rev.size and rev.size <= 120:
-        items0.append((f"revision day (every {sc.evolution.interval})", (90, 90, 90)))
-    for i, items in enumerate((items0, [(c.label, _rgb(c.color)) for c in lower])):
-        x0, y0, x1, _ = boxes[i]
-        widths = [d.textlength(lab, font=font) + 22 for lab, _ in items]
-        cx, cy = x1 - sum(widths) - 4 if i == 0 else x0 + 6, y0 + 4
-        if i == 0 and cx < x0 + 4:
-            cx = x0 + 4
-        for (lab, col), wdt in zip(items, widths):
-            d.rectangle((cx, cy + 3, cx + 14, cy + 9), fill=col)
-            d.text((cx + 18, cy), lab, fill=(40, 40, 40), font=font)
-            cx += wdt
+    for i, rows in enumerate(legends):  # above each panel, never over the curves
+        cy = boxes[i][1] - row_h * len(rows) - 1
+        for r_i, row in enumerate(rows):
+            cx = left + 2
+            if r_i == 0:
+                d.text((cx, cy), heads[i], fill=(40, 40, 40), font=font)
+                cx += d.textlength(heads[i], font=font) + 8
+            for lab, col, wdt in row:
+                d.rectangle((cx, cy + 4, cx + 14, cy + 10), fill=col)
+                d.text((cx + 18, cy), lab, fill=(40, 40, 40), font=font)
+                cx += wdt
+            cy += row_h
     return png_bytes(img)
 
 
