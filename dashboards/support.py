@@ -85,6 +85,10 @@ PAGE_LIMITS: dict[str, tuple[float, float]] = {
 CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Mechanisms", ("sponsorship.enabled", "checkins.enabled", "isolation.enabled", "evolution.enabled",
                     "turnover.enabled")),
+    ("Check-ins, sponsorship, isolation, stress", ("checkins.prob", "checkins.missed_threshold",
+                                                   "sponsorship.answer_prob", "sponsorship.capacity",
+                                                   "isolation.share", "isolation.duration",
+                                                   "psychology.shock_prob", "psychology.helper_therapy")),
     ("Community", ("population.size", "network.width", "network.height", "network.degree",
                    "population.initial_helpers", "steps")),
     ("The game (benefit and cost)", ("game.R", "game.S", "game.T", "game.P")),
@@ -231,6 +235,9 @@ def model_params(sc: Scenario) -> dict[str, dict[str, Any]]:
                 continue
             if not lattice and k in ("network.width", "network.height"):
                 continue
+            if not sc.psychology.enabled and k.split(".")[0] in ("checkins", "sponsorship", "isolation",
+                                                                 "psychology"):
+                continue  # a classic game: these have no effect
             if k == "network.degree" and sc.network.kind not in ("ring", "watts_strogatz", "erdos_renyi", "sbm",
                                                                   "barabasi_albert"):
                 continue

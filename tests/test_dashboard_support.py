@@ -525,3 +525,15 @@ def test_a_page_model_from_the_day0_cache_runs_exactly_as_a_fresh_one():
     for k, v in fresh.state_arrays().items():
         assert np.array_equal(second.state_arrays()[k], v), k
     assert ds.make_page_model(sc).day == 0  # the cached model itself never moved
+
+
+def test_every_thing_to_try_in_an_info_panel_is_a_control_on_the_page():
+    """The Info panel tells visitors which settings to change: each is offered for that scenario."""
+    import re
+
+    from sim.info import read_info
+
+    for name in ds.names():
+        offered = {ds.dotted_key(k) for k in ds.model_params(ds.build_scenario(name))}
+        keys = set(re.findall(r"`([a-z_]+\.[a-z_.]+)`", read_info(name)["Things to try"]))
+        assert keys and keys <= offered, (name, keys - offered)
