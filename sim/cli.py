@@ -572,8 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--member-days", action="store_true",
                    help="also write member_days.parquet: one row per member per day (at most 20,000,000 rows)")
     p.add_argument("--plot", action="store_true", help="also write metrics.png")
-    p.add_argument("--movie", metavar="FILE", help="also write a movie of the run, FILE.gif or FILE.mp4, as the "
-                   "dashboard draws it; a file name goes inside the --out folder")
+    p.add_argument("--movie", metavar="FILE", nargs="?", const="movie.mp4",
+                   help="also write a movie of the run, FILE.gif or FILE.mp4 (default movie.mp4), as the "
+                        "dashboard draws it; a file name goes inside the --out folder")
     p.add_argument("--movie-every", type=_int_at_least(1), metavar="N",
                    help="days per frame (default: about 200 frames, every 2 days for 365 days; "
                         "at most 600 frames)")
