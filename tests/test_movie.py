@@ -199,6 +199,15 @@ def test_cli_movie_goes_in_the_run_folder_and_manifest_and_shows_that_run(tmp_pa
     assert (out / "x.gif").read_bytes() == movie_bytes(sc, "gif", changed=changed, every=2, fps=4)
 
 
+def test_cli_bare_movie_flag_writes_movie_mp4_in_the_run_folder(tmp_path, tiny_yaml, capsys):
+    """CONTRACT.md lists `run ... [--movie]` as a flag: without a file name the movie is movie.mp4."""
+    out = tmp_path / "out"
+    rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", out, "--movie", "--quiet")
+    assert rc == 0, err
+    man = json.loads((out / "manifest.json").read_text())
+    assert "movie.mp4" in man["files"] and (out / "movie.mp4").read_bytes()[4:8] == b"ftyp"
+
+
 def test_cli_movie_at_an_absolute_path_is_written_there(tmp_path, tiny_yaml, capsys):
     target = tmp_path / "films" / "run.mp4"
     target.parent.mkdir()
