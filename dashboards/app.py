@@ -571,6 +571,10 @@ def Compare(active: bool):
             "headline": ds.compare_headline(sc_a, sc_b, frames_a, frames_b),
             "png": ds.compare_png(df_a, df_b, label_a, label_b, title),
             "gap": ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired replicates"),
+            # 1600-pixel versions for slides, drawn when asked for
+            "png_hi": lambda: ds.compare_png(df_a, df_b, label_a, label_b, title, hi_res=True),
+            "gap_hi": lambda: ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired "
+                                         "replicates", hi_res=True),
             "csv": ds.metrics_csv(_long(df_a, df_b)),
             "replicates_csv": ds.replicates_csv(frames_a, frames_b, seeds, label_a, label_b),
         })
@@ -639,8 +643,10 @@ def Compare(active: bool):
             solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics, seed pair (CSV)")
             solara.FileDownload(res["replicates_csv"], filename="compare_replicates.csv",
                                 label="Every replicate, differences and intervals (CSV)")
-            solara.FileDownload(res["png"], filename="compare.png", label="Curves (PNG)", mime_type="image/png")
-            solara.FileDownload(res["gap"], filename="gap.png", label="Gap (PNG)", mime_type="image/png")
+            solara.FileDownload(res["png_hi"], filename="compare.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
+                                mime_type="image/png")
+            solara.FileDownload(res["gap_hi"], filename="gap.png", label=f"Gap (PNG, {ds.HI_RES_PX} px)",
+                                mime_type="image/png")
     with solara.Details("Virtual trial: randomise members or meetings (survival curves, handout)", expand=False):
         TrialView(base.value, active)
 

@@ -1208,7 +1208,12 @@ def gap_band(frames_a: list[pd.DataFrame], frames_b: list[pd.DataFrame], col: st
                          "hi": mean + half})
 
 
-def compare_png(df_a: pd.DataFrame, df_b: pd.DataFrame, label_a: str, label_b: str, title: str = "") -> bytes:
+def _dpi(fig, hi_res: bool) -> int:
+    return int(math.ceil(HI_RES_PX / fig.get_figwidth())) if hi_res else 80
+
+
+def compare_png(df_a: pd.DataFrame, df_b: pd.DataFrame, label_a: str, label_b: str, title: str = "",
+                hi_res: bool = False) -> bytes:
     """A and B overlaid, one panel per metric, the difference shaded."""
     fig = _figure(9.6, 3.2)
     axes = fig.subplots(1, len(COMPARE_PANELS))
@@ -1228,10 +1233,10 @@ def compare_png(df_a: pd.DataFrame, df_b: pd.DataFrame, label_a: str, label_b: s
     axes[0].legend(loc="upper left", fontsize="small")
     if title:
         fig.suptitle(title, fontsize="medium")
-    return fig_png(fig)
+    return fig_png(fig, dpi=_dpi(fig, hi_res))
 
 
-def gap_png(frames_a, frames_b, title: str = "") -> bytes:
+def gap_png(frames_a, frames_b, title: str = "", hi_res: bool = False) -> bytes:
     """B - A per day over replicates: mean and 95 % t-band, one panel per metric."""
     fig = _figure(9.6, 2.8)
     axes = fig.subplots(1, len(COMPARE_PANELS))
@@ -1248,7 +1253,7 @@ def gap_png(frames_a, frames_b, title: str = "") -> bytes:
     axes[0].legend(loc="best", fontsize="small")
     if title:
         fig.suptitle(title, fontsize="medium")
-    return fig_png(fig)
+    return fig_png(fig, dpi=_dpi(fig, hi_res))
 
 
 def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:

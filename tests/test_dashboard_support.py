@@ -537,3 +537,12 @@ def test_every_thing_to_try_in_an_info_panel_is_a_control_on_the_page():
         offered = {ds.dotted_key(k) for k in ds.model_params(ds.build_scenario(name))}
         keys = set(re.findall(r"`([a-z_]+\.[a-z_.]+)`", read_info(name)["Things to try"]))
         assert keys and keys <= offered, (name, keys - offered)
+
+
+def test_compare_exports_are_slide_sized_and_titled():
+    sc_a, sc_b = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=3,
+                                 steps=30, members=60)
+    a, b = ds.run_metrics(sc_a), ds.run_metrics(sc_b)
+    assert _png_size(ds.compare_png(a, b, "A", "B", "baseline, seed 3", hi_res=True))[0] >= ds.HI_RES_PX
+    assert _png_size(ds.gap_png([a, a], [b, b], "B - A", hi_res=True))[0] >= ds.HI_RES_PX
+    assert _png_size(ds.compare_png(a, b, "A", "B"))[0] < ds.HI_RES_PX  # the page's own stays light
