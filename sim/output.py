@@ -69,8 +69,26 @@ def previous_run_files(p: Path) -> list[str] | None:
     return names if set(names) <= listed else None
 
 
+def _can_create_in(folder: Path) -> bool:
+    """Whether a folder can really be created (and removed) in ``folder``: permission bits are not enough
+    (root passes ``os.access`` everywhere, and /proc or a read-only mount refuse anyway)."""
+    import tempfile
+
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        probe = tempfile.mkdtemp(prefix=".mutualaid-probe-", dir=folder)
+    except OSError:
+        return False
+    try:
+        os.rmdir(probe)
+    except OSError:
+        pass
+    return True
+
+
 def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool = False) -> Path:
-    """Check, without creating anything, that ``path`` can be used as an output folder.
+    """Check, without leaving anything behind, that ``path`` can be used as an output folder.
 
     It may exist (as a writable folder) or not (then its nearest existing
     ancestor must be a writable folder). With ``replace`` (a run or a
@@ -86,7 +104,7 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool 
     if p.exists():
         if not p.is_dir():
             raise OutputPathError(f"{option} {text}: is an existing file, not a folder")
-        if not os.access(p, os.W_OK | os.X_OK):
+        if not _can_create_in(p):
             raise OutputPathError(f"{option} {text}: folder is not writable")
         if replace and previous_run_files(p) is None:
             others = sorted(x.name for x in p.iterdir() if not x.name.startswith("."))
@@ -94,7 +112,7 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool 
             raise OutputPathError(f"{option} {text}: holds files that are not one earlier run's output ({shown}); "
                                   f"give a new or empty folder")
         parent = p.absolute().parent
-        if replace and not os.access(parent, os.W_OK | os.X_OK):
+        if replace and not _can_create_in(parent):
             raise OutputPathError(f"{option} {text}: {parent} is not writable (the new results replace the "
                                   f"folder whole)")
         return p
@@ -103,7 +121,7 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool 
         parent = parent.parent
     if not parent.is_dir():
         raise OutputPathError(f"{option} {text}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _can_create_in(parent):
         raise OutputPathError(f"{option} {text}: cannot create it, {parent} is not writable")
     return p
 

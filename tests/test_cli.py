@@ -581,3 +581,18 @@ def test_ctrl_c_stops_a_large_run_promptly_and_writes_nothing(tmp_path):
     assert p.returncode == 130 and time.monotonic() - t0 < 10
     assert err.decode().strip().splitlines() == ["mutualaid: interrupted"]
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize("target", ["/proc/mutualaid-x", "/proc/sys/mutualaid-x"])
+def test_an_out_folder_that_cannot_be_created_is_refused_before_the_run(capsys, target):
+    """Permission bits pass for root on /proc; the folder still cannot be made (was an internal error, exit 1)."""
+    rc, out, err = run_cli(capsys, "run", "baseline", "--out", target)
+    assert rc == 2 and err.count("\n") == 1 and "is not writable" in err and target in err
+    assert not Path(target).exists()
+
+
+def test_compare_refuses_replicates_beyond_its_cap_before_running(capsys):
+    """`--replicates 100000000` used to run until memory ran out."""
+    rc, out, err = run_cli(capsys, "compare", "baseline", "no-checkins", "--replicates", "100000000")
+    assert rc == 2 and err.count("\n") == 1 and "more than the 10,000" in err and "hours" in err

@@ -245,6 +245,13 @@ class CompareResult:
         return hit.iloc[0].to_dict()
 
 
+#: most replicates per arm of one comparison (each replicate is two runs)
+MAX_COMPARE_REPLICATES = 10_000
+#: the kernel's speed behind the time estimates in messages (member-days per second, one core;
+#: benchmarks/RESULTS.md measures about 3.3e6)
+KERNEL_MEMBER_DAYS_PER_S = 3.0e6
+
+
 def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
                  set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
                  replicates: int = DEFAULT_REPLICATES, via: str = "--set"):
@@ -261,6 +268,12 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
     if sc_b.seed != base:
         sc_b = sc_b.model_copy(update={"seed": base})
     engines = {"A": resolve_engine(sc_a, engine), "B": resolve_engine(sc_b, engine)}
+    if replicates > MAX_COMPARE_REPLICATES:
+        days = sc_a.steps + (sc_a.population.burn_in if sc_a.psychology.enabled else 0)
+        hours = 2 * replicates * sc_a.population.size * days / KERNEL_MEMBER_DAYS_PER_S / 3600
+        raise ScenarioError(f"replicates = {replicates:,}: more than the {MAX_COMPARE_REPLICATES:,} a comparison "
+                            f"may run (2 x {replicates:,} runs of {sc_a.population.size:,} members for {days:,} "
+                            f"days: about {hours:,.0f} hours); use a sweep for more")
     return sc_a, sc_b, base, engines
 
 
