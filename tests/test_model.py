@@ -242,3 +242,15 @@ def test_a_bad_seed_for_the_mesa_model_is_a_scenario_error(seed):
 
     with pytest.raises(ScenarioError, match="seed"):
         MutualAidModel("baseline", seed=seed, population_size=30)
+
+
+@pytest.mark.parametrize("kw, fragment", [({"seed": -5}, "seed = -5: must be >= 0"),
+                                          ({"seed": 2**70}, "must be <= 9223372036854775807"),
+                                          ({"population_size": "x"}, "population.size = 'x'")])
+def test_mesa_model_errors_speak_of_the_call_not_of_the_command_line(kw, fragment):
+    from sim.core.scenarios import ScenarioError
+    from sim.engines.agents import MutualAidModel
+
+    with pytest.raises(ScenarioError) as e:
+        MutualAidModel(**kw)
+    assert str(e.value).startswith("MutualAidModel: ") and fragment in str(e.value) and "--set" not in str(e.value)

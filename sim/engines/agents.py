@@ -149,10 +149,11 @@ class MutualAidModel(Model):
 
     def __init__(self, scenario: Scenario | str | dict | None = None, *, seed: int | None = None,
                  member_reporters: bool = False, **flat):
-        sc = load_scenario(scenario, flat_overrides(flat)) if flat or not isinstance(scenario, Scenario) \
+        via = "MutualAidModel"  # errors speak of the call, not of the command line's --set
+        sc = load_scenario(scenario, flat_overrides(flat), via=via) if flat or not isinstance(scenario, Scenario) \
             else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
-            sc = load_scenario(sc, {"seed": seed})
+            sc = load_scenario(sc, {"seed": seed}, via=via)
         from sim.engines import check_agents_size
 
         check_agents_size(sc)
