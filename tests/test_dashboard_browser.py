@@ -223,12 +223,17 @@ def test_compare_toggling_checkins_changes_b_not_a(page, server):
     assert page.errors == []
 
 
-def test_results_view_plots_a_sweep(page, server):
+def _open_results(page, server):
+    """The Results tab with the fixture's sweep-T folder plotted."""
     _open(page, server)
     page.get_by_role("tab", name="Results").click()
     page.locator(".v-select", has_text="Sweep folder").click()
     page.get_by_role("option", name="sweep-T").click()
     page.wait_for_selector("img.ma-results-plot")
+
+
+def test_results_view_plots_a_sweep(page, server):
+    _open_results(page, server)
     assert "18 runs" in page.inner_text(".ma-results-info")
     assert page.errors == []
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
-    ARGS, CHROMIUM, UI_TIMEOUT, _day, _free_port, _open, _wait_until, browser, page, results_dir, server,
+    ARGS, CHROMIUM, UI_TIMEOUT, _day, _free_port, _open, _open_results, _wait_until, browser, page, results_dir,
+    server,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,11 +76,7 @@ def test_a_panel_stays_open_while_its_sliders_move(page, server):
 
 
 def test_results_offers_only_swept_parameters_as_axes(page, server):
-    _open(page, server)
-    page.get_by_role("tab", name="Results").click()
-    page.locator(".v-select", has_text="Sweep folder").click()
-    page.get_by_role("option", name="sweep-T").click()
-    page.wait_for_selector("img.ma-results-plot")
+    _open_results(page, server)
     assert "swept: game.T, network.degree" in page.inner_text(".ma-results-info")
     against = page.locator(".v-select", has_text="Against")
     assert "game.T" in against.inner_text()

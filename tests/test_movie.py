@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from sim.cli import main
+from tests.test_cli import run_cli
 from sim.core.scenarios import load_scenario, parse_override
 from sim.draw import lattice_image, network_image, network_positions
 from sim.engines import make_model
@@ -173,12 +173,6 @@ def tiny_yaml(tmp_path):
     p.write_text("name: tiny\ndescription: a small test community\nseed: 5\nsteps: 6\n"
                  "population:\n  size: 60\n", encoding="utf-8")
     return p
-
-
-def run_cli(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def test_cli_movie_goes_in_the_run_folder_and_manifest_and_shows_that_run(tmp_path, tiny_yaml, capsys):
