@@ -407,6 +407,10 @@ def cmd_sweep(args) -> int:
     from sim.experiments.sweep import load_sweep
 
     sweep = load_sweep(args.sweep)
+    if args.until_ci is not None or args.max_replicates is not None:
+        from sim.experiments.sweep import until_ci_option
+
+        until_ci_option(sweep, args.until_ci, args.max_replicates)
     out = check_out_dir(args.out if args.out is not None else Path("results") / "sweeps" / safe_name(sweep.name))
 
     from sim.experiments.sweep import SweepProgress, run_sweep
@@ -415,9 +419,15 @@ def cmd_sweep(args) -> int:
         res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, progress=progress, argv=args.argv)
     if not args.quiet:
         rate = res.ran / res.wall_time if res.wall_time > 0 else float("nan")
-        print(f"sweep {sweep.name}: {res.total} runs ({len(sweep.points)} points x {sweep.replicates} replicates)"
-              f", {res.skipped} already done, {res.ran} run now, {res.failed} failed; "
+        ad = res.adaptive
+        added = f" + {ad['extra_runs']} added" if ad else ""
+        print(f"sweep {sweep.name}: {res.total} runs ({len(sweep.points)} points x {sweep.replicates} replicates"
+              f"{added}), {res.skipped} already done, {res.ran} run now, {res.failed} failed; "
               f"{res.wall_time:.1f} s ({rate:.2f} runs/s) on {res.backend}")
+        if ad:
+            from sim.experiments.sweep import adaptive_summary
+
+            print(adaptive_summary(ad))
         print(f"wrote {out}{os.sep}runs.parquet  (next: mutualaid report {out})")
     if res.infra:
         _error(f"sweep {sweep.name}: {len(res.infra)} runs could not run for the infrastructure ({res.infra[0]}); "
@@ -643,6 +653,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes (default: all cores; with --dask local: cluster workers)")
     p.add_argument("--dask", metavar="ADDRESS|local", type=dask_address,
                    help="send runs to a dask.distributed scheduler (tcp://host:8786) or start a LocalCluster")
+    p.add_argument("--until-ci", metavar="METRIC=WIDTH",
+                   help="after the planned replicates, add replicates to each point until the 95%% interval of "
+                        "METRIC is narrower than WIDTH (overrides the file's until_ci)")
+    p.add_argument("--max-replicates", metavar="N", type=_int_at_least(1),
+                   help="the most replicates a point may get with --until-ci (overrides max_replicates)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no summary")
     p.set_defaults(func=cmd_sweep)
 

@@ -96,7 +96,7 @@ def test_donation_keys_set_the_game(tmp_path):
     ({"replicates": 0}, "replicates = 0: must be an integer >= 1"),
     ({"sampling": "sobol"}, "sampling = 'sobol': allowed: grid, latin, saltelli"),
     ({"sampling": "latin", "samples": 4}, "a list expands only with sampling: grid"),
-    ({"parameters": {"checkins.prob": {"low": 0, "high": 1}}}, "needs sampling: latin or saltelli"),
+    ({"parameters": {"checkins.prob": {"low": 0, "high": 1}}}, "needs sampling: latin, saltelli or morris"),
     ({"sampling": "saltelli", "samples": 6, "parameters": {"checkins.prob": {"low": 0, "high": 1},
                                                            "isolation.duration": {"low": 1, "high": 9}}},
      "samples = 6: Saltelli sampling needs a power of two"),

@@ -14,7 +14,28 @@ Writes into DIR (the folder of ``mutualaid sweep``):
 - ``sobol.csv`` and ``plots/sobol.png``: with Saltelli sampling, first-order
   (S1) and total (ST) Sobol indices of every metric with their 95 %
   bootstrap intervals (SALib; the response of a point is its mean over
-  replicates);
+  replicates) and the metric's ``seed_share`` (below);
+- ``morris.csv`` and ``plots/morris.png``: with Morris sampling, the
+  elementary-effects screening of every metric (SALib): ``mu_star`` (mean
+  absolute elementary effect: how much the parameter matters) with its 95 %
+  bootstrap interval (``mu_star_conf``, the half-width), ``mu`` (mean effect:
+  its sign) and ``sigma`` (spread of the effects: non-linearity or
+  interactions), on the scale of the metric per whole range of the
+  parameter; the response of a point is its mean over replicates (column
+  ``replicates``); the plot puts every parameter on the mu*-sigma plane, one
+  panel per metric, with the lines sigma/mu* = 0.1, 0.5 and 1 (Garcia Sanchez
+  et al. 2014: below 0.1 nearly linear, above 1 strongly non-linear or
+  interacting);
+- ``seed_share`` (in ``sobol.csv``, ``morris.csv`` and report.md): the share
+  of a metric's variance that comes from the seeds rather than the
+  parameters, the within-point variance (replicates of one point differ only
+  by their seeds) over the total, within plus the variance the parameters
+  make between points (:func:`seed_share`). Near 0 the parameters drive the metric and the
+  indices describe them; a large share means most of what varies is noise
+  from the seeds, so the indices, computed on point means that still carry
+  about ``seed_share / replicates`` of it, rank parameters by a weak signal:
+  add replicates (``until_ci``) or widen the ranges before trusting them.
+  It needs replicates >= 2 (``n/a`` otherwise);
 - ``plots/phase_diagram.png``: a grid sweep of ``donation.b_over_c`` and
   ``network.degree`` under death-birth updating (``kropotkin-phase.yaml``):
   the share of helpers on the grid (one panel per value of
@@ -295,7 +316,8 @@ def phase_diagram(runs: pd.DataFrame, spec: dict):
 
 
 def sobol_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Sobol S1 and ST (with confidence halves) of each metric; notes for metrics that could not be analysed."""
+    """Sobol S1 and ST (with the half-widths of their 95 % bootstrap intervals, SALib's default 100 resamples,
+    seeded) and the metric's :func:`seed_share`; notes for metrics that could not be analysed."""
     from SALib.analyze import sobol
 
     problem = meta["problem"]
@@ -310,10 +332,116 @@ def sobol_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[p
                          f"Sobol indices need every point (finish the sweep)")
             continue
         res = sobol.analyze(problem, y.to_numpy(float), calc_second_order=False, conf_level=LEVEL, seed=seed)
+        share = seed_share(runs, m)
         for i, name in enumerate(problem["names"]):
             rows.append({"metric": m, "parameter": name, "S1": res["S1"][i], "S1_conf": res["S1_conf"][i],
-                         "ST": res["ST"][i], "ST_conf": res["ST_conf"][i]})
-    return pd.DataFrame(rows, columns=["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf"]), notes
+                         "ST": res["ST"][i], "ST_conf": res["ST_conf"][i], "seed_share": share})
+    cols = ["metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "seed_share"]
+    return pd.DataFrame(rows, columns=cols), notes
+
+
+def seed_share(runs: pd.DataFrame, metric: str) -> float:
+    """Share of ``metric``'s variance that comes from the seeds rather than the parameters.
+
+    ``within / (within + between)``: ``within`` is the variance between replicates of a point (which differ
+    only by their seeds), averaged over the points with two or more finished runs; ``between`` is the
+    variance of the points' means less the part of it that is their own noise (``within_p / n_p``), at
+    least 0: the variance the parameters make. Every point weighs the same, as in the Sobol and Morris
+    analyses, so adaptive replication (more runs at the noisier points) does not tilt it. 0 when every
+    replicate of a point gives the same value; about 1 when the parameters change nothing. NaN when no point
+    has two finished runs (one replicate: the seeds' part cannot be told apart).
+    """
+    ok = runs.loc[runs["error"].isna(), ["point", metric]].copy()
+    ok[metric] = pd.to_numeric(ok[metric], errors="coerce")
+    ok = ok[np.isfinite(ok[metric].to_numpy(float))]
+    g = ok.groupby("point")[metric]
+    n, means, var = g.size(), g.mean(), g.var(ddof=1)
+    multi = n >= 2
+    if not multi.any():
+        return math.nan
+    within = float(var[multi].mean())
+    if within <= 0.0:
+        return 0.0
+    noise = float((var.where(multi, within) / n).mean())
+    between = max(0.0, float(means.var(ddof=1)) - noise) if len(means) >= 2 else 0.0
+    return within / (within + between)
+
+
+def _replicates_text(runs: pd.DataFrame, metric: str) -> str:
+    """How many finished runs a point's mean averages: ``2``, or ``2-8`` when points differ."""
+    n = runs[runs["error"].isna() & runs[metric].notna()].groupby("point").size()
+    if n.empty:
+        return "0"
+    lo, hi = int(n.min()), int(n.max())
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def morris_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Morris screening (SALib) of each metric; notes for metrics that could not be analysed.
+
+    The response of a point is the mean of the metric over its finished replicates. The design given to
+    SALib is the sweep's own (``sweep.json``'s ``design``: unrounded, so an integer key's steps keep their
+    direction); mu* has a bootstrap interval (1,000 resamples, seeded from the sweep's seed).
+    """
+    from SALib.analyze import morris
+
+    problem = meta["problem"]
+    n_points = int(meta["n_points"])
+    spec = meta.get("spec", {})
+    levels = int(meta.get("levels") or spec.get("levels") or 4)
+    seed = int(spec.get("seed") or 0)
+    if meta.get("design") is not None:
+        x = np.asarray(meta["design"], dtype=float)
+    else:  # an older folder: the points' values as run
+        x = runs.groupby("point")[problem["names"]].first().reindex(range(n_points)).to_numpy(float)
+    ok = runs[runs["error"].isna()]
+    rows, notes = [], []
+    for m in metrics:
+        y = ok.groupby("point")[m].mean().reindex(range(n_points))
+        if y.isna().any():
+            notes.append(f"{m}: {int(y.isna().sum())} of {n_points} points have no finished run; "
+                         f"Morris effects need every point of a trajectory (finish the sweep)")
+            continue
+        res = morris.analyze(problem, x, y.to_numpy(float), num_resamples=1000, conf_level=LEVEL,
+                             num_levels=levels, seed=seed)
+        share, reps = seed_share(runs, m), _replicates_text(runs, m)
+        for i, name in enumerate(problem["names"]):
+            rows.append({"metric": m, "parameter": name, "mu_star": float(res["mu_star"][i]),
+                         "mu_star_conf": float(res["mu_star_conf"][i]), "mu": float(res["mu"][i]),
+                         "sigma": float(res["sigma"][i]), "replicates": reps, "seed_share": share})
+    cols = ["metric", "parameter", "mu_star", "mu_star_conf", "mu", "sigma", "replicates", "seed_share"]
+    return pd.DataFrame(rows, columns=cols), notes
+
+
+#: sigma / mu* lines of the Morris plot (Garcia Sanchez et al. 2014)
+MORRIS_RATIOS = (0.1, 0.5, 1.0)
+
+
+def plot_morris(indices: pd.DataFrame):
+    """One panel per metric: every parameter at (mu*, sigma), with its mu* interval and its name."""
+    metrics = list(dict.fromkeys(indices["metric"]))
+    fig, axes = _figure(len(metrics), "Morris screening: mean absolute effect (mu*) against the spread of the "
+                                      f"effects (sigma), {int(LEVEL * 100)}% bars on mu*", width=5.4, height=4.4)
+    for ax, m in zip(axes, metrics):
+        d = indices[indices["metric"] == m]
+        ax.errorbar(d["mu_star"], d["sigma"], xerr=d["mu_star_conf"], fmt="o", ms=5, capsize=3, color="#2b6cb0",
+                    ecolor="#90cdf4")
+        top = max(float(np.nanmax(d["mu_star"] + d["mu_star_conf"])), float(np.nanmax(d["sigma"])), 1e-12) * 1.15
+        xs = np.array([0.0, top * 1.35])  # room on the right for the names
+        for ratio, style in zip(MORRIS_RATIOS, (":", "--", "-")):
+            ax.plot(xs, ratio * xs, style, color="grey", lw=0.8, label=f"sigma = {ratio:g} mu*")
+        for r in d.itertuples(index=False):
+            ax.annotate(r.parameter, (r.mu_star, r.sigma), xytext=(4, 4), textcoords="offset points",
+                        fontsize=8)
+        ax.set_xlim(0, top * 1.35)
+        ax.set_ylim(0, top)
+        ax.set_xlabel("mu* (mean |elementary effect|, per whole range)")
+        ax.set_ylabel("sigma (spread of the effects)")
+        share = d["seed_share"].iloc[0] if len(d) else math.nan
+        ax.set_title(f"{label(m)}; seeds: {fmt(share)} of the variance", fontsize="medium")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small", loc="upper left")
+    return fig
 
 
 def plot_sobol(indices: pd.DataFrame):
@@ -347,6 +475,32 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
+def _seed_lines(indices: pd.DataFrame) -> list[str]:
+    """The share of each metric's variance due to the seeds, as a table with what it means."""
+    per = indices.groupby("metric", sort=False)["seed_share"].first()
+    rows = pd.DataFrame({"metric": per.index, "seed share": [fmt(v) for v in per.to_numpy(float)]})
+    return ["**Share of the variance due to seeds** (within-point variance, between replicates that differ "
+            "only by their seeds, over the total: within plus what the parameters make between points; needs "
+            "replicates >= 2, else n/a). Near 0 the parameters drive the metric; a large share "
+            "means the indices above mostly describe noise from the seeds: add replicates (`until_ci`) or widen "
+            "the ranges before trusting them.", "", _md_table(rows), ""]
+
+
+def _adaptive(out: Path) -> dict | None:
+    """The last sweep invocation's adaptive replication (manifest.json), if it asked for one."""
+    try:
+        ad = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("adaptive")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return ad if isinstance(ad, dict) and {"metric", "width", "reached", "capped", "points"} <= set(ad) else None
+
+
+def _adaptive_line(ad: dict) -> str:
+    return (f"replicates added until the {int(LEVEL * 100)} % interval of `{ad['metric']}` was narrower than "
+            f"{fmt(ad['width'])}: {ad['reached']} of {ad['points']} points reached it, {ad['capped']} hit the cap "
+            f"of {ad.get('max_replicates')} replicates")
+
+
 def write_report(folder: str | Path) -> list[str]:
     """Write summary.csv, plots/*.png, sobol.csv (Saltelli) and report.md into ``folder``; return the names."""
     out = Path(folder)
@@ -378,6 +532,14 @@ def write_report(folder: str | Path) -> list[str]:
         indices, notes = sobol_indices(runs, meta, metrics)
         if len(indices):
             figures["sobol.png"] = plot_sobol(indices)
+    screening, morris_notes = (None, [])
+    if sampling == "morris":
+        screening, morris_notes = morris_indices(runs, meta, metrics)
+        if len(screening):
+            figures["morris.png"] = plot_morris(screening)
+    adaptive = _adaptive(out)
+    planned = runs[runs["replicate"] < int(meta["replicates"])] if "replicate" in runs else runs
+    extra = len(runs) - len(planned)
     # report.md
     failed = runs[runs["error"].notna()]
     lines = [f"# Sweep report: {spec.get('name', out.name)}", ""]
@@ -387,13 +549,15 @@ def write_report(folder: str | Path) -> list[str]:
     lines += [
         f"- base scenario: `{spec.get('scenario')}`; fixed: {fixed}; steps: {spec.get('steps') or 'scenario'}",
         f"- sampling: **{sampling}**; swept: {', '.join(f'`{p}`' for p in params) or 'nothing'}",
-        f"- {meta['n_points']} points x {meta['replicates']} replicates = {total} runs; "
-        f"finished {len(runs)}, failed {len(failed)}"
-        + ("" if len(runs) == total else f" (**incomplete**: rerun the sweep command to finish)"),
+        f"- {meta['n_points']} points x {meta['replicates']} replicates = {total} runs"
+        + (f" + {extra} added by adaptive replication" if extra else "")
+        + f"; finished {len(runs)}, failed {len(failed)}"
+        + ("" if len(planned) == total else f" (**incomplete**: rerun the sweep command to finish)"),
         f"- seeds from `SeedSequence({spec.get('seed')})`, "
         + ("common random numbers (replicate r has the same seed at every point)" if spec.get("common_seeds", True)
            else "an independent seed per run"),
-        f"- intervals: {int(LEVEL * 100)} % t-intervals of the mean over replicates", "",
+        f"- intervals: {int(LEVEL * 100)} % t-intervals of the mean over replicates",
+        *([f"- adaptive replication: {_adaptive_line(adaptive)}"] if adaptive else []), "",
         "## Summary per point", "",
         f"Mean over replicates with {int(LEVEL * 100)} % interval; all {len(summary)} rows in `summary.csv`.", "",
     ]
@@ -426,6 +590,28 @@ def write_report(folder: str | Path) -> list[str]:
                                  ST=[f"{fmt(a)} ± {fmt(b)}" for a, b in zip(indices["ST"], indices["ST_conf"])])
             lines += [_md_table(tbl[["metric", "parameter", "S1", "ST"]]), "", "![Sobol](plots/sobol.png)", ""]
         lines += [f"- {n}" for n in notes] + ([""] if notes else [])
+        if indices is not None and len(indices):
+            lines += _seed_lines(indices)
+    if sampling == "morris":
+        lines += ["## Morris screening", "",
+                  f"Elementary effects (Morris 1991; SALib), {spec.get('samples')} trajectories on a grid of "
+                  f"{meta.get('levels') or spec.get('levels')} levels per range. **The response of a point is the "
+                  "mean of the metric over its replicates** (column *replicates*). mu*: the mean absolute effect "
+                  "of moving the parameter (on the metric's scale, per whole range of the parameter): how much it "
+                  f"matters, `±` the half-width of its {int(LEVEL * 100)} % bootstrap interval; mu: the mean "
+                  "effect (its sign: opposite signs cancel here); sigma: the spread of the effects "
+                  "(non-linearity or interactions). Parameters by mu*, largest first.", ""]
+        if screening is not None and len(screening):
+            tbl = screening.sort_values(["metric", "mu_star"], ascending=[True, False], kind="stable")
+            tbl = tbl.assign(**{"mu*": [f"{fmt(a)} ± {fmt(b)}" for a, b in zip(tbl["mu_star"], tbl["mu_star_conf"])],
+                                "sigma/mu*": [fmt(b / a) if a > 0 else "n/a"
+                                              for a, b in zip(tbl["mu_star"], tbl["sigma"])]})
+            order = {m: i for i, m in enumerate(metrics)}
+            tbl = tbl.sort_values("metric", key=lambda c: c.map(order), kind="stable")
+            lines += [_md_table(tbl[["metric", "parameter", "mu*", "mu", "sigma", "sigma/mu*", "replicates"]]), "",
+                      "![Morris](plots/morris.png)", ""]
+            lines += _seed_lines(screening)
+        lines += [f"- {n}" for n in morris_notes] + ([""] if morris_notes else [])
     if len(failed):
         lines += ["## Failed runs", "", f"{len(failed)} runs raised; the first ones:", ""]
         for r in failed.head(10).itertuples(index=False):
@@ -433,7 +619,8 @@ def write_report(folder: str | Path) -> list[str]:
                          f"`{r.error}`")
         lines.append("")
     lines += ["## Files", "", "`runs.parquet` (one row per run), `summary.csv`, `plots/`"
-              + (", `sobol.csv`" if indices is not None and len(indices) else "") + ", `manifest.json`.", ""]
+              + (", `sobol.csv`" if indices is not None and len(indices) else "")
+              + (", `morris.csv`" if screening is not None and len(screening) else "") + ", `manifest.json`.", ""]
     written = []
     with StagedFiles(out / "plots") as files:
         for name, fig in figures.items():
@@ -443,6 +630,8 @@ def write_report(folder: str | Path) -> list[str]:
         files.write_csv("summary.csv", summary)
         if indices is not None and len(indices):
             files.write_csv("sobol.csv", indices)
+        if screening is not None and len(screening):
+            files.write_csv("morris.csv", screening)
         files.write_text("report.md", "\n".join(lines))
         written = files.names + written
     return written

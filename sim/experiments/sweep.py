@@ -7,7 +7,7 @@ A sweep file names a base scenario and the parameters to vary::
     seed: 2024                     # root of the SeedSequence tree of run seeds
     replicates: 5
     steps: 240                     # optional: overrides the scenario's
-    sampling: grid                 # grid (default) | latin | saltelli
+    sampling: grid                 # grid (default) | latin | saltelli | morris
     parameters:
       checkins.prob: [0.0, 0.25, 0.5, 1.0]     # a list expands (grid)
       isolation.duration: [30, 90, 180]
@@ -18,8 +18,11 @@ This is the grammar of Agents.jl's ``paramscan``: with ``sampling: grid``
 every list expands into a full factorial grid and every scalar is fixed. With
 ``sampling: latin`` (Latin hypercube, ``samples`` points) or ``sampling:
 saltelli`` (Saltelli's scheme for Sobol indices, ``samples`` = N base
-samples, a power of two, N*(D+2) points) a parameter given as
-``{low: A, high: B}`` is sampled in [A, B] (integer keys are rounded).
+samples, a power of two, N*(D+2) points) or ``sampling: morris`` (Morris
+elementary effects, ``samples`` = r trajectories of D+1 points each, on a
+grid of ``levels`` values per range, default 4, an even number; see
+:func:`morris_design`) a parameter given as ``{low: A, high: B}`` is sampled
+in [A, B] (integer keys are rounded).
 
 Two sweep-only keys describe a donation game, ``donation.b_over_c`` (benefit
 over cost) and ``donation.cost`` (default 1): they set ``game.R = b - c,
@@ -40,6 +43,22 @@ and dispatches the rest; at the end the parts are consolidated into
 (wall time per run, which is not reproducible and so kept apart). A run that
 raises is recorded with its ``error`` and the sweep goes on. ``DIR/sweep.json``
 holds the resolved sweep and its fingerprint; a changed sweep file is refused.
+
+Adaptive replication (``until_ci: {metric: NAME, width: W}`` with a cap
+``max_replicates: M``, or ``mutualaid sweep --until-ci NAME=W
+--max-replicates M``): after the planned replicates, every point whose 95 %
+t-interval of the metric (high minus low, over its finished runs) is wider
+than W gets more replicates, in rounds, until each point is narrower or has M
+replicates (see :func:`extra_replicates`; an interval of width 0 counts from
+three finished runs: two equal counts are common). Replicate r of point p has the seed
+it would have had with ``replicates: r + 1`` and ``run_id = r * points + p``
+(for r >= replicates; the planned ones keep ``point * replicates +
+replicate``). Each round is decided from the results of the rounds before it
+only, and the results do not depend on the workers, so the added runs are the
+same on 1 worker, 8 or a cluster, and a rerun of the same command (after a
+kill, or once every point is satisfied) plans the same runs and runs only the
+missing ones. The two keys change no run, so they are not part of the
+fingerprint: they may differ between invocations into one folder.
 """
 
 from __future__ import annotations
@@ -64,8 +83,13 @@ from sim.core.scenarios import ScenarioError, all_keys
 
 #: top-level keys of a sweep file
 SWEEP_KEYS = ("name", "description", "scenario", "seed", "replicates", "steps", "engine", "sampling",
-              "samples", "parameters", "metrics", "timeseries", "common_seeds")
-SAMPLINGS = ("grid", "latin", "saltelli")
+              "samples", "levels", "parameters", "metrics", "timeseries", "common_seeds", "until_ci",
+              "max_replicates")
+SAMPLINGS = ("grid", "latin", "saltelli", "morris")
+#: sampled designs: a parameter is a range {low, high}
+SAMPLED = ("latin", "saltelli", "morris")
+#: Morris grid levels when a sweep file names none (Saltelli & al. 2008 recommend 4 with about 10 trajectories)
+MORRIS_LEVELS = 4
 #: sweep-only keys of a donation game (benefit b, cost c): R = b - c, S = -c, T = b, P = 0
 DONATION_KEYS = ("donation.b_over_c", "donation.cost")
 #: metrics summarised when a sweep file names none
@@ -162,7 +186,12 @@ class Sweep:
     metrics: list[str]
     timeseries: bool
     common_seeds: bool
+    levels: Optional[int] = None  # Morris grid levels (sampling: morris only)
+    #: adaptive replication: {"metric": column, "width": W, "max_replicates": M} (not in the fingerprint)
+    until_ci: Optional[dict] = None
     points: list[dict[str, Any]] = field(default_factory=list)
+    #: the unrounded design matrix of a Morris sweep (points x parameters): what SALib's analysis reads
+    design: Optional[np.ndarray] = None
 
     @property
     def parameters(self) -> list[str]:
@@ -179,8 +208,9 @@ class Sweep:
                 "bounds": [[float(lo), float(hi)] for lo, hi in self.swept.values()]}
 
     def spec(self) -> dict:
-        """The resolved sweep as JSON-able data (what the fingerprint covers)."""
-        return {
+        """The resolved sweep as JSON-able data (what the fingerprint covers; not ``until_ci``, which changes
+        no run)."""
+        out = {
             "name": self.name, "description": self.description, "scenario": self.scenario_source,
             "base_scenario": self.base.model_dump(mode="json"), "seed": self.seed,
             "replicates": self.replicates, "steps": self.steps, "engine": self.engine,
@@ -188,6 +218,9 @@ class Sweep:
             "swept": {k: list(v) for k, v in self.swept.items()}, "metrics": self.metrics,
             "timeseries": self.timeseries, "common_seeds": self.common_seeds, "code": code_id(),
         }
+        if self.sampling == "morris":
+            out["levels"] = self.levels
+        return out
 
     def fingerprint(self) -> str:
         """sha256 of the resolved sweep: the same file (and base scenario) gives the same value."""
@@ -205,22 +238,53 @@ class Sweep:
             out[p] = [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in child.spawn(self.replicates)]
         return out
 
+    def seed_of(self, point: int, replicate: int) -> int:
+        """The seed of one run by the rule of :meth:`seeds`, for any replicate (also beyond ``replicates``):
+        child ``replicate`` of the root (common seeds) or of the point's child (``common_seeds: false``)."""
+        key = (replicate,) if self.common_seeds else (point, replicate)
+        ss = np.random.SeedSequence(self.seed, spawn_key=key)
+        return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+    def run_id(self, point: int, replicate: int) -> int:
+        """``point * replicates + replicate`` for a planned run; ``replicate * points + point`` for one added
+        by adaptive replication (replicate >= replicates): unique, and independent of the rounds."""
+        if replicate < self.replicates:
+            return point * self.replicates + replicate
+        return replicate * len(self.points) + point
+
     def tasks(self) -> list[dict]:
         """One task per run (``run_id = point * replicates + replicate``), fully resolved."""
-        from sim.api import resolve_engine
-
         seeds = self.seeds()
         out = []
         for p, values in enumerate(self.points):
-            sc = point_scenario(self, values)
-            engine = resolve_engine(sc, self.engine)
-            data = sc.model_dump(mode="json")
+            data, engine = self._point(p)
             for r in range(self.replicates):
-                s = int(seeds[p, r])
-                out.append({"run_id": p * self.replicates + r, "point": p, "replicate": r, "seed": s,
-                            "params": dict(values), "scenario": {**data, "seed": s}, "engine": engine,
-                            "timeseries": self.timeseries, "code": code_id()})
+                out.append(self._task(p, r, int(seeds[p, r]), data, engine))
         return out
+
+    def extra_tasks(self, pairs: Iterable[tuple[int, int]]) -> list[dict]:
+        """Tasks of runs ``(point, replicate)`` added by adaptive replication, seeds by :meth:`seed_of`."""
+        out = []
+        for p, r in pairs:
+            data, engine = self._point(p)
+            out.append(self._task(p, r, self.seed_of(p, r), data, engine))
+        return out
+
+    def _point(self, p: int) -> tuple[dict, str]:
+        from sim.api import resolve_engine
+
+        cache = self.__dict__.setdefault("_point_cache", {})
+        if p not in cache:
+            sc = point_scenario(self, self.points[p])
+            cache[p] = (sc.model_dump(mode="json"), resolve_engine(sc, self.engine))
+            if len(cache) > 4096:  # planned tasks visit each point once: keep the memory bounded
+                cache.pop(next(iter(cache)))
+        return cache[p]
+
+    def _task(self, p: int, r: int, seed: int, data: dict, engine: str) -> dict:
+        return {"run_id": self.run_id(p, r), "point": p, "replicate": r, "seed": seed,
+                "params": dict(self.points[p]), "scenario": {**data, "seed": seed}, "engine": engine,
+                "timeseries": self.timeseries, "code": code_id()}
 
 
 def _overrides(sweep: Sweep, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -334,11 +398,25 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
         raise SweepError(f"{src}: sampling = {sampling!r}: allowed: {', '.join(SAMPLINGS)}")
     samples = _int(data, "samples", src, None, 1)
     if sampling == "grid" and samples is not None:
-        raise SweepError(f"{src}: samples = {samples}: only with sampling: latin or saltelli (a grid has its lists)")
+        raise SweepError(f"{src}: samples = {samples}: only with sampling: latin, saltelli or morris (a grid has "
+                         f"its lists)")
     if sampling != "grid" and samples is None:
-        raise SweepError(f"{src}: samples: required with sampling: {sampling} (an integer >= 1)")
+        least = 2 if sampling == "morris" else 1
+        raise SweepError(f"{src}: samples: required with sampling: {sampling} (an integer >= {least}"
+                         + (", the number of trajectories)" if sampling == "morris" else ")"))
     if sampling == "saltelli" and samples & (samples - 1):
         raise SweepError(f"{src}: samples = {samples}: Saltelli sampling needs a power of two (e.g. 64, 128, 256)")
+    if sampling == "morris" and samples < 2:
+        raise SweepError(f"{src}: samples = {samples}: Morris screening needs at least 2 trajectories (sigma is "
+                         f"a spread over them; 10 to 50 is usual)")
+    levels = data.get("levels")
+    if levels is not None and sampling != "morris":
+        raise SweepError(f"{src}: levels = {levels!r}: only with sampling: morris (the number of grid levels)")
+    if sampling == "morris":
+        levels = MORRIS_LEVELS if levels is None else levels
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2:
+            raise SweepError(f"{src}: levels = {levels!r}: must be an even integer >= 2 (Morris grid levels, "
+                             f"e.g. 4)")
     params = data.get("parameters") or {}
     if not isinstance(params, dict):
         raise SweepError(f"{src}: parameters = {params!r}: must be a mapping of scenario keys to values")
@@ -367,8 +445,8 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
             swept[k] = list(v)
         elif isinstance(v, dict):
             if sampling == "grid":
-                raise SweepError(f"{where} = {v!r}: a range {{low, high}} needs sampling: latin or saltelli; "
-                                 f"with a grid give a list of values")
+                raise SweepError(f"{where} = {v!r}: a range {{low, high}} needs sampling: latin, saltelli or "
+                                 f"morris; with a grid give a list of values")
             if set(v) != {"low", "high"}:
                 raise SweepError(f"{where} = {v!r}: a range has exactly the keys low and high")
             lo, hi = v["low"], v["high"]
@@ -377,6 +455,10 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
             typ = _field_type(k) if k in keys else float
             if typ not in (int, float):
                 raise SweepError(f"{where}: only numeric keys can be sampled from a range")
+            if sampling == "morris" and typ is int and _morris_step(levels) * (hi - lo) < 1:
+                raise SweepError(f"{where} = {v!r}: an integer key needs Morris steps of at least 1, here "
+                                 f"{_morris_step(levels) * (hi - lo):.3g} ({levels} levels: a step is "
+                                 f"{_morris_step(levels):.3g} of the range); widen the range or use fewer levels")
             swept[k] = (lo, hi)
         elif _is_scalar(v):
             fixed[k] = v
@@ -390,20 +472,107 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
     if not isinstance(raw_metrics, list) or not raw_metrics:
         raise SweepError(f"{src}: metrics = {raw_metrics!r}: must be a non-empty list of metric names")
     metrics = list(dict.fromkeys(_metric_column(m, src) for m in raw_metrics))
+    until = data.get("until_ci")
+    cap = data.get("max_replicates")
+    if until is not None and not (isinstance(until, dict) and set(until) == {"metric", "width"}):
+        raise SweepError(f"{src}: until_ci = {until!r}: must be a mapping {{metric: NAME, width: W}} (add "
+                         f"replicates until each point's 95 % interval of NAME is narrower than W)")
+    if cap is not None and until is None:
+        raise SweepError(f"{src}: max_replicates = {cap!r}: only with until_ci {{metric: NAME, width: W}}")
     sweep = Sweep(source=src, name=name, description=desc, scenario_source=scn, base=base, seed=seed,
                   replicates=replicates, steps=steps, engine=engine, sampling=sampling, samples=samples,
                   fixed=fixed, swept=swept, metrics=metrics,
                   timeseries=_bool(data, "timeseries", src, False),
-                  common_seeds=_bool(data, "common_seeds", src, True))
+                  common_seeds=_bool(data, "common_seeds", src, True),
+                  levels=levels if sampling == "morris" else None)
     n_points = (math.prod(len(v) for v in swept.values()) if sampling == "grid" else
-                samples * (len(swept) + 2) if sampling == "saltelli" else samples)
+                samples * (len(swept) + 2) if sampling == "saltelli" else
+                samples * (len(swept) + 1) if sampling == "morris" else samples)
     if n_points * replicates > MAX_RUNS:
         raise SweepError(f"{src}: {n_points:,} points x {replicates:,} replicates = {n_points * replicates:,} runs is "
                          f"more than the {MAX_RUNS:,} a sweep may hold; split it into several sweeps")
+    if until is not None:
+        set_until_ci(sweep, until["metric"], until["width"], cap, src, n_points=n_points)
     sweep.points = expand(sweep)
     for values in sweep.points:
         point_scenario(sweep, values)
     return sweep
+
+
+def set_until_ci(sweep: Sweep, metric: Any, width: Any, max_replicates: Any, source: str,
+                 n_points: int | None = None) -> Sweep:
+    """Ask for adaptive replication (validated; raises :class:`SweepError`): after the planned replicates, add
+    replicates to each point whose 95 % t-interval of ``metric`` is wider than ``width``, up to
+    ``max_replicates`` per point. ``source`` names where the values came from (the file, or the option)."""
+    try:
+        column = _metric_column(metric, source)
+    except SweepError as e:
+        raise SweepError(str(e).replace(f"{source}: metrics:", f"{source}: until_ci: metric:", 1)) from None
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not math.isfinite(width) or width <= 0:
+        raise SweepError(f"{source}: until_ci: width = {width!r}: must be a number > 0 (the widest 95 % interval "
+                         f"of {column} a point may keep)")
+    cap_name = "--max-replicates" if source.startswith("--") else "max_replicates"
+    if max_replicates is None:
+        raise SweepError(f"{source}: {cap_name}: required with until_ci (the most replicates a point may get, "
+                         f"an integer >= replicates = {sweep.replicates})")
+    if (isinstance(max_replicates, bool) or not isinstance(max_replicates, int)
+            or max_replicates < max(sweep.replicates, 2)):
+        raise SweepError(f"{source}: {cap_name} = {max_replicates!r}: must be an integer >= "
+                         f"{max(sweep.replicates, 2)} (replicates = {sweep.replicates}; an interval needs 2 runs)")
+    n_points = len(sweep.points) if n_points is None else n_points
+    if n_points * max_replicates > MAX_RUNS:
+        raise SweepError(f"{source}: {n_points:,} points x {cap_name} {max_replicates:,} = "
+                         f"{n_points * max_replicates:,} runs is more than the {MAX_RUNS:,} a sweep may hold")
+    sweep.until_ci = {"metric": column, "width": float(width), "max_replicates": int(max_replicates)}
+    return sweep
+
+
+def until_ci_option(sweep: Sweep, text: str | None, max_replicates: int | None) -> Sweep:
+    """``--until-ci METRIC=WIDTH`` and ``--max-replicates N`` on top of the sweep file's (raises
+    :class:`SweepError`)."""
+    old = sweep.until_ci or {}
+    if text is None:
+        if not old:
+            raise SweepError(f"--max-replicates {max_replicates}: only with --until-ci METRIC=WIDTH (or until_ci "
+                             f"in the sweep file)")
+        metric, width = old["metric"], old["width"]
+    else:
+        metric, sep, raw = text.partition("=")
+        try:
+            width = float(raw)
+        except ValueError:
+            width = None
+        if not sep or not metric.strip() or width is None:
+            raise SweepError(f"--until-ci {text!r}: expected METRIC=WIDTH, e.g. total_relapses=2.5")
+        metric = metric.strip()
+    cap = max_replicates if max_replicates is not None else old.get("max_replicates")
+    return set_until_ci(sweep, metric, width, cap, "--until-ci" if text is not None else "--max-replicates")
+
+
+def adaptive_summary(ad: dict) -> str:
+    """One line on adaptive replication: how many points reached the width, how many hit the cap."""
+    line = (f"until_ci {ad['metric']} narrower than {ad['width']:g}: {ad['reached']} of {ad['points']} points "
+            f"reached it, {ad['capped']} hit the cap of {ad['max_replicates']} replicates; "
+            f"{ad['extra_runs']} runs added in {ad['rounds']} rounds")
+    if ad.get("no_finished_run"):
+        line += f"; {ad['no_finished_run']} points have no finished run (not replicated further)"
+    if not ad.get("complete", True):
+        line += " (stopped early: rerun the same command)"
+    return line
+
+
+def _morris_step(levels: int) -> float:
+    """The step of a Morris trajectory as a share of a range: ``levels / (2 (levels - 1))`` (SALib's delta)."""
+    return levels / (2 * (levels - 1))
+
+
+def morris_design(problem: dict, trajectories: int, levels: int, seed: int) -> np.ndarray:
+    """Morris's design (SALib, no trajectory optimisation): ``trajectories * (D + 1)`` rows, one parameter a row
+    changing by :func:`_morris_step` of its range from the row before within each trajectory of D + 1 rows.
+    The same arguments give the same design."""
+    from SALib.sample import morris
+
+    return morris.sample(problem, trajectories, num_levels=levels, seed=seed)
 
 
 def _cast(key: str, v: Any) -> Any:
@@ -426,6 +595,9 @@ def expand(sweep: Sweep) -> list[dict[str, Any]]:
         lo = np.array([sweep.swept[k][0] for k in names], float)
         hi = np.array([sweep.swept[k][1] for k in names], float)
         x = qmc.scale(unit, lo, hi)
+    elif sweep.sampling == "morris":
+        x = morris_design(sweep.problem(), sweep.samples, sweep.levels, seed=int(ss.generate_state(1)[0] >> 1))
+        sweep.design = x
     else:
         from SALib.sample import sobol
 
@@ -545,7 +717,9 @@ def check_folder(sweep: Sweep, out: Path) -> None:
                                       "sampling": sweep.sampling, "metrics": sweep.metrics,
                                       "problem": sweep.problem() if sweep.sampling != "grid" else None,
                                       "n_points": len(sweep.points), "replicates": sweep.replicates,
-                                      "spec": _jsonable(sweep.spec())})
+                                      "spec": _jsonable(sweep.spec()),
+                                      **({"levels": sweep.levels, "design": sweep.design.tolist()}
+                                         if sweep.sampling == "morris" else {})})
 
 
 def _jsonable(v):
@@ -692,14 +866,19 @@ class SweepResult:
     wall_time: float
     backend: str
     infra: list = field(default_factory=list)  # runs left undone by the infrastructure (their reasons)
+    adaptive: Optional[dict] = None  # adaptive replication: points that reached the width, hit the cap, ...
 
 
 CRASH = ("WorkerCrashed: the run ended its worker process (killed, or out of memory); run alone, it did "
          "so again")
 
 
-def _iter_pool(tasks: list[dict], workers: int) -> Iterable[dict]:
+def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None) -> Iterable[dict]:
     """Results of ``tasks`` from a spawn-context process pool, as they finish.
+
+    With ``keep`` (a dict), a healthy pool left in ``keep["pool"]`` by an earlier call is used, and the pool
+    is left there at the end instead of shut down (the caller shuts it down): rounds of adaptive
+    replication pay for starting the workers once.
 
     At most ``2 * workers`` tasks are queued at a time. When a worker process dies (killed, out of
     memory) the pool breaks: the tasks it held are each rerun alone in a fresh one-process pool, so a
@@ -727,7 +906,7 @@ def _iter_pool(tasks: list[dict], workers: int) -> Iterable[dict]:
 
     todo = list(reversed(tasks))  # pop() takes them in order
     while todo:
-        ex = pool(workers)
+        ex = (keep.pop("pool", None) if keep is not None else None) or pool(workers)
         running: dict = {}
         suspects: list[dict] = []
         ended = False
@@ -759,8 +938,11 @@ def _iter_pool(tasks: list[dict], workers: int) -> Iterable[dict]:
                     break
             ended = not suspects
         finally:
-            # stopped early (Ctrl-C): do not wait for runs in flight; orphaned workers exit on their own
-            ex.shutdown(wait=ended or bool(suspects), cancel_futures=True)
+            if ended and keep is not None:
+                keep["pool"] = ex
+            else:
+                # stopped early (Ctrl-C): do not wait for runs in flight; orphaned workers exit on their own
+                ex.shutdown(wait=ended or bool(suspects), cancel_futures=True)
         for t in sorted(suspects, key=lambda t: t["run_id"]):
             yield alone(t)
 
@@ -920,6 +1102,57 @@ def _lock_folder(out: Path):
     return fh
 
 
+def ci_widths(values: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """Width (high - low) of the t-interval of the mean of each row of ``values`` (points x replicates, NaN for
+    a failed or missing run) over its finite values: 0 with no spread, ``inf`` with one finite value, NaN with
+    none. The interval of :func:`sim.experiments.compare.paired_difference` (the report's)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    m = ok.sum(axis=1)
+    out = np.full(len(v), np.nan)
+    out[m == 1] = np.inf
+    many = m >= 2
+    if many.any():
+        x = np.where(ok[many], v[many], 0.0)
+        mm = m[many]
+        mean = x.sum(axis=1) / mm
+        ss = (np.where(ok[many], x - mean[:, None], 0.0) ** 2).sum(axis=1)
+        sd = np.sqrt(ss / (mm - 1))
+        half = stats.t.ppf(0.5 + level / 2, mm - 1) * sd / np.sqrt(mm)
+        out[many] = np.where(sd == 0.0, 0.0, 2 * half)
+    return out
+
+
+#: a zero-width interval counts only from this many finished runs (two equal counts are common)
+MIN_RUNS_ZERO_SPREAD = 3
+
+
+def extra_replicates(n: np.ndarray, widths: np.ndarray, width: float, cap: int,
+                     finished: Optional[np.ndarray] = None) -> np.ndarray:
+    """Replicates each point gets in the next round of adaptive replication.
+
+    None where the interval is at most ``width`` wide, where the point has ``cap`` replicates, or where it has
+    no finished run (NaN: more runs of a failing point would fail too). Otherwise as many as an interval
+    shrinking like ``1/sqrt(n)`` asks for, ``ceil(n (w / width)^2) - n``, at least 1, at most ``n`` (a point
+    at most doubles in a round, so a wide first interval from few runs does not overshoot far) and not past
+    ``cap``. Points with one finished run (``inf``) double. With ``finished`` (finished runs per point), a
+    point whose runs all agree (width 0) from fewer than :data:`MIN_RUNS_ZERO_SPREAD` runs is not taken as
+    narrow: it gets the runs it lacks.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    w = np.asarray(widths, dtype=float)
+    unsure = np.zeros(len(n), bool) if finished is None else (w == 0) & (np.asarray(finished) < MIN_RUNS_ZERO_SPREAD)
+    grow = ((w > width) | unsure) & (n < cap)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = np.where(np.isfinite(w), np.ceil(n * (np.where(np.isfinite(w), w, 0.0) / width) ** 2) - n, n)
+    if finished is not None:
+        want = np.where(unsure, MIN_RUNS_ZERO_SPREAD - np.asarray(finished), want)
+    k = np.minimum(np.clip(want, 1, np.maximum(n, 1)), cap - n)
+    return np.where(grow, k, 0).astype(np.int64)
+
+
 def _run_sweep(sweep: Sweep, out: Path, workers: int, dask, progress, argv) -> SweepResult:
     from sim.output import StagedFiles, base_manifest
 
@@ -929,53 +1162,127 @@ def _run_sweep(sweep: Sweep, out: Path, workers: int, dask, progress, argv) -> S
     done_df = read_parts(out)
     finished = set() if done_df is None else set(int(x) for x in done_df["run_id"])
     todo = [t for t in tasks if t["run_id"] not in finished]
-    total = len(tasks)
+    count = {"total": len(tasks), "done": len(tasks) - len(todo), "ran": 0, "skipped": len(tasks) - len(todo)}
     rec = _Recorder(out, {t["run_id"]: t["params"] for t in tasks})
-    done = total - len(todo)
     failed_before = 0 if done_df is None else int(done_df["error"].notna().sum())
     failed = 0
     infra: list[str] = []
+    metric = sweep.until_ci["metric"] if sweep.until_ci else None
+    values: dict[int, float] = {}  # run_id -> the adaptive metric (NaN for a failed run)
+    if metric and done_df is not None and metric in done_df:
+        v = np.where(done_df["error"].isna(), pd_float(done_df[metric]), np.nan)
+        values = dict(zip(done_df["run_id"].astype(int).tolist(), v.tolist()))
     if progress is not None:
-        progress(done, total)
+        progress(count["done"], count["total"])
     if dask:
-        backend, it = f"dask {dask}", _iter_dask(todo, dask, workers) if todo else iter(())
+        backend = f"dask {dask}"
     elif workers == 1:
-        backend, it = "inline (1 worker)", _iter_inline(todo)
+        backend = "inline (1 worker)"
     else:
-        backend, it = f"process pool ({workers} workers, spawn)", _iter_pool(todo, workers) if todo else iter(())
-    try:
-        for res in it:
-            if res.get("infra"):
-                infra.append(res["infra"])
-                continue
-            rec.add(res)
-            done += 1
-            if res["row"].get("error"):
-                failed += 1
+        backend = f"process pool ({workers} workers, spawn)"
+
+    pools: dict = {}  # the process pool, kept between rounds of adaptive replication
+
+    def dispatch(batch: list[dict]) -> None:
+        nonlocal failed
+        if not batch:
+            return
+        it = (_iter_dask(batch, dask, workers) if dask else _iter_inline(batch) if workers == 1
+              else _iter_pool(batch, workers, keep=pools))
+        try:
+            for res in it:
+                if res.get("infra"):
+                    infra.append(res["infra"])
+                    continue
+                rec.add(res)
+                row = res["row"]
+                count["done"] += 1
+                count["ran"] += 1
+                if metric:
+                    values[int(row["run_id"])] = math.nan if row.get("error") else float(row.get(metric, math.nan))
+                if row.get("error"):
+                    failed += 1
+                    if isinstance(progress, SweepProgress):
+                        progress.failed = failed_before + failed
                 if isinstance(progress, SweepProgress):
-                    progress.failed = failed_before + failed
-            if isinstance(progress, SweepProgress):
-                progress.new += 1
-            if progress is not None:
-                progress(done, total)
+                    progress.new += 1
+                if progress is not None:
+                    progress(count["done"], count["total"])
+        finally:
+            rec.flush()  # on Ctrl-C too: what finished is kept
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    try:
+        dispatch(todo)
+        adaptive = None
+        if sweep.until_ci is not None and not infra:
+            adaptive = _replicate_until(sweep, values, finished, rec, dispatch, count, infra, progress)
     finally:
-        rec.flush()  # on Ctrl-C too: what finished is kept
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()
+        if "pool" in pools:
+            pools.pop("pool").shutdown(wait=True, cancel_futures=True)
     runs = consolidate(out, sweep)
     wall = time.perf_counter() - t0
     manifest = base_manifest(
         "sweep", argv, wall, sweep_source=sweep.source, name=sweep.name, fingerprint=sweep.fingerprint(),
-        backend=backend, runs=total, skipped=total - len(todo), ran=len(todo),
+        backend=backend, runs=count["total"], skipped=count["skipped"], ran=count["ran"],
         failed=int(runs["error"].notna().sum()) if runs is not None else 0,
         parameters=sweep.parameters, sampling=sweep.sampling, points=len(sweep.points),
         replicates=sweep.replicates, seed=sweep.seed, common_seeds=sweep.common_seeds,
-        sweep=_jsonable(sweep.spec()),
+        sweep=_jsonable(sweep.spec()), adaptive=adaptive,
         files=["runs.parquet", "timings.parquet", SWEEP_FILE, "manifest.json"]
         + (["timeseries/"] if sweep.timeseries else []),
     )
     with StagedFiles(out) as files:
         files.write_json("manifest.json", manifest)
-    return SweepResult(out=out, runs=runs, total=total, skipped=total - len(todo), ran=len(todo) - len(infra),
-                       failed=manifest["failed"], wall_time=wall, backend=backend, infra=infra)
+    return SweepResult(out=out, runs=runs, total=count["total"], skipped=count["skipped"], ran=count["ran"],
+                       failed=manifest["failed"], wall_time=wall, backend=backend, infra=infra, adaptive=adaptive)
+
+
+def pd_float(s) -> np.ndarray:
+    """A column as floats (NaN where it is missing or not a number)."""
+    import pandas as pd
+
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+
+
+def _replicate_until(sweep: Sweep, values: dict, finished: set, rec: "_Recorder", dispatch, count: dict,
+                     infra: list, progress) -> dict:
+    """Adaptive replication (see the module's docstring): rounds of :func:`extra_replicates` until no point
+    asks for more. Each round is planned from the runs of the rounds before it (all finished by then), so a
+    rerun plans the same runs and dispatches only those not yet recorded."""
+    until = sweep.until_ci
+    width, cap = until["width"], until["max_replicates"]
+    n_points = len(sweep.points)
+    n = np.full(n_points, sweep.replicates, dtype=np.int64)
+    rounds = 0
+    while True:
+        table = np.full((n_points, int(n.max())), np.nan)
+        for r in range(int(n.max())):
+            for p in np.flatnonzero(n > r):
+                table[p, r] = values.get(sweep.run_id(int(p), r), math.nan)
+        widths = ci_widths(table)
+        runs_ok = np.isfinite(table).sum(axis=1)
+        k = extra_replicates(n, widths, width, cap, finished=runs_ok)
+        if infra or not k.any():
+            break
+        pairs = [(int(p), r) for p in np.flatnonzero(k) for r in range(int(n[p]), int(n[p] + k[p]))]
+        new = sweep.extra_tasks(pairs)
+        for t in new:
+            rec._params[t["run_id"]] = t["params"]
+        todo = [t for t in new if t["run_id"] not in finished]
+        count["total"] += len(new)
+        count["done"] += len(new) - len(todo)
+        count["skipped"] += len(new) - len(todo)
+        if progress is not None:
+            progress(count["done"], count["total"])
+        dispatch(todo)
+        rounds += 1
+        n += k
+    reached = (widths <= width) & ~((widths == 0) & (runs_ok < MIN_RUNS_ZERO_SPREAD))
+    return {"metric": until["metric"], "width": width, "max_replicates": cap, "points": n_points,
+            "reached": int(reached.sum()), "capped": int((~reached & (n >= cap)).sum()),
+            "no_finished_run": int(np.isnan(widths).sum()), "extra_runs": int((n - sweep.replicates).sum()),
+            "rounds": rounds, "complete": not infra,
+            "widest": float(widths[np.isfinite(widths)].max()) if np.isfinite(widths).any() else None}
