@@ -45,6 +45,28 @@ def run_cli(capsys, *argv):
     return rc, out, err
 
 
+def forbid_runs(monkeypatch):
+    """Any run started from here on fails the test: bad input must be caught before a run starts."""
+    import sim.api
+
+    def no_run(*a, **k):
+        raise AssertionError("bad input must be caught before any run starts")
+
+    monkeypatch.setattr(sim.api, "run", no_run)
+
+
+def old_results(tmp_path, manifest: bool = False):
+    """An --out folder holding an earlier run's metrics.csv (and its manifest)."""
+    import json
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.csv").write_text("old results\n")
+    if manifest:
+        (out / "manifest.json").write_text(json.dumps({"files": ["metrics.csv", "manifest.json"]}))
+    return out
+
+
 def assert_one_line_error(err: str, *fragments: str):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -224,15 +246,8 @@ BAD = [
 @pytest.mark.parametrize("build, fragments", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_input_is_one_line_exit_2_and_touches_nothing(tmp_path, tiny_yaml, capsys, monkeypatch, build,
                                                            fragments):
-    import sim.api
-
-    def no_run(*a, **k):
-        raise AssertionError("bad input must be caught before any run starts")
-
-    monkeypatch.setattr(sim.api, "run", no_run)
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "metrics.csv").write_text("old results\n")
+    forbid_runs(monkeypatch)
+    out = old_results(tmp_path)
     argv = [str(a) for a in build(tmp_path, tiny_yaml)]
     if len(argv) >= 2:
         argv += ["--out", str(out)]

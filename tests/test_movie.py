@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tests.test_cli import run_cli
+from tests.test_cli import forbid_runs, old_results, run_cli
 from sim.core.scenarios import load_scenario, parse_override
 from sim.draw import lattice_image, network_image, network_positions
 from sim.engines import make_model
@@ -225,16 +225,8 @@ def test_cli_movie_at_an_absolute_path_is_written_there(tmp_path, tiny_yaml, cap
 ], ids=["suffix", "every-0", "fps-negative", "fps-nan", "fps-without-movie", "relative-folder", "no-folder",
         "size"])
 def test_cli_bad_movie_options_exit_2_before_the_run(tmp_path, tiny_yaml, capsys, monkeypatch, extra, fragments):
-    import sim.api
-
-    def no_run(*a, **k):
-        raise AssertionError("bad input must be caught before any run starts")
-
-    monkeypatch.setattr(sim.api, "run", no_run)
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "metrics.csv").write_text("old results\n")
-    (out / "manifest.json").write_text(json.dumps({"files": ["metrics.csv", "manifest.json"]}))
+    forbid_runs(monkeypatch)
+    out = old_results(tmp_path, manifest=True)
     rc, stdout, err = run_cli(capsys, "run", tiny_yaml, "--out", out, *extra)
     assert rc == 2
     lines = err.strip().splitlines()

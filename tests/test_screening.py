@@ -10,19 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from sim.cli import main
+from tests.test_sweep import write
 from sim.experiments.report import morris_indices, seed_share
 from sim.experiments.sweep import (ci_widths, extra_replicates, load_sweep, morris_design, run_sweep)
 
 TINY = {"population.size": 40}
-
-
-def write(tmp_path: Path, data: dict, name: str = "sweep.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(data, sort_keys=False))
-    return p
 
 
 def morris(**extra) -> dict:
