@@ -315,6 +315,17 @@ def phase_diagram(runs: pd.DataFrame, spec: dict):
     return fig, pd.DataFrame(rows)
 
 
+def _point_means(ok: pd.DataFrame, metric: str, n_points: int, need: str, notes: list[str]):
+    """Each point's mean of ``metric`` over its finished replicates, or None (with a note saying so) when
+    some point has no finished run: the indices need every point."""
+    y = ok.groupby("point")[metric].mean().reindex(range(n_points))
+    if y.isna().any():
+        notes.append(f"{metric}: {int(y.isna().sum())} of {n_points} points have no finished run; "
+                     f"{need} (finish the sweep)")
+        return None
+    return y
+
+
 def sobol_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Sobol S1 and ST (with the half-widths of their 95 % bootstrap intervals, SALib's default 100 resamples,
     seeded) and the metric's :func:`seed_share`; notes for metrics that could not be analysed."""
@@ -326,10 +337,8 @@ def sobol_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[p
     ok = runs[runs["error"].isna()]
     seed = int(meta.get("spec", {}).get("seed") or 0)
     for m in metrics:
-        y = ok.groupby("point")[m].mean().reindex(range(n_points))
-        if y.isna().any():
-            notes.append(f"{m}: {int(y.isna().sum())} of {n_points} points have no finished run; "
-                         f"Sobol indices need every point (finish the sweep)")
+        y = _point_means(ok, m, n_points, "Sobol indices need every point", notes)
+        if y is None:
             continue
         res = sobol.analyze(problem, y.to_numpy(float), calc_second_order=False, conf_level=LEVEL, seed=seed)
         share = seed_share(runs, m)
@@ -397,10 +406,8 @@ def morris_indices(runs: pd.DataFrame, meta: dict, metrics: list[str]) -> tuple[
     ok = runs[runs["error"].isna()]
     rows, notes = [], []
     for m in metrics:
-        y = ok.groupby("point")[m].mean().reindex(range(n_points))
-        if y.isna().any():
-            notes.append(f"{m}: {int(y.isna().sum())} of {n_points} points have no finished run; "
-                         f"Morris effects need every point of a trajectory (finish the sweep)")
+        y = _point_means(ok, m, n_points, "Morris effects need every point of a trajectory", notes)
+        if y is None:
             continue
         res = morris.analyze(problem, x, y.to_numpy(float), num_resamples=1000, conf_level=LEVEL,
                              num_levels=levels, seed=seed)
