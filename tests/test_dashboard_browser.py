@@ -281,8 +281,16 @@ def test_compare_shows_the_headline_and_exports_every_replicate(page, server, tm
 def test_compare_trial_view_runs_and_offers_the_handout(page, server, tmp_path):
     _open_compare(page, server)
     page.get_by_text("Virtual trial: randomise members or meetings").click()
-    page.locator(".v-select", has_text="Trial: paired seeds").click()
-    page.get_by_role("option", name="4", exact=True).click()
+
+    def choose_four() -> bool:  # the view may redraw while it opens: retry until the choice is made
+        try:
+            page.locator(".v-select", has_text="Trial: paired seeds").click(timeout=10_000)
+            page.get_by_role("option", name="4", exact=True).click(timeout=10_000)
+            return True
+        except Exception:
+            return False
+
+    _wait_until(choose_four, timeout=120, what="4 paired seeds chosen")
     page.locator(".ma-trial-run").click()
     page.wait_for_selector(".ma-trial-headline", timeout=300_000)
     assert page.inner_text(".ma-trial-headline").startswith("Without check-ins: ")
