@@ -575,8 +575,9 @@ def Compare(active: bool):
             "png_hi": lambda: ds.compare_png(df_a, df_b, label_a, label_b, title, hi_res=True),
             "gap_hi": lambda: ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired "
                                          "replicates", hi_res=True),
-            "csv": ds.metrics_csv(_long(df_a, df_b)),
-            "replicates_csv": ds.replicates_csv(frames_a, frames_b, seeds, label_a, label_b),
+            # the CSVs are built when a download asks for them (a result shows sooner)
+            "csv": lambda: ds.metrics_csv(_long(df_a, df_b)),
+            "replicates_csv": lambda: ds.replicates_csv(frames_a, frames_b, seeds, label_a, label_b),
         })
         status.set("")
 
@@ -623,32 +624,41 @@ def Compare(active: bool):
                 spec = ds.control_spec(b_param.value, b_over[b_param.value])
                 Control(b_param.value, spec, b_over[b_param.value], lambda v: b_value.set(v), prefix="B: ")
     res = result.value
-    if status.value:
-        solara.Text(status.value, classes=["ma-compare-status"])
-        solara.ProgressLinear(True)
-    if res is not None:
-        stale = res["key"] != key
-        if stale:
-            solara.Text("updating ...", style={"color": "#b26a00"})
-        solara.Text(res["headline"], classes=["ma-headline"])
-        with solara.Row():
-            for arm in ("a", "b"):
-                s = res[arm]
-                solara.Text(f"{arm.upper()}: relapses {int(s['total_relapses'])}, mean using {s['mean_using']:.4f}, "
-                            f"mean stress {s['mean_stress']:.4f}, abstinent at the end {s['final_abstinent']:.3f}",
-                            classes=[f"ma-{arm}-summary", "ma-readout"])
-        solara.Image(res["png"], classes=["ma-compare"])
-        solara.Image(res["gap"], classes=["ma-gap"])
-        with solara.Row():
-            solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics, seed pair (CSV)")
-            solara.FileDownload(res["replicates_csv"], filename="compare_replicates.csv",
-                                label="Every replicate, differences and intervals (CSV)")
-            solara.FileDownload(res["png_hi"], filename="compare.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
-                                mime_type="image/png")
-            solara.FileDownload(res["gap_hi"], filename="gap.png", label=f"Gap (PNG, {ds.HI_RES_PX} px)",
-                                mime_type="image/png")
+    # Fixed slots: the status line, the result and the trial panel keep their places in the tree whether or
+    # not a run is going on, so a redraw never rebuilds (and closes) the trial panel or drops a download.
+    with solara.Column(classes=["ma-compare-progress"]):
+        if status.value:
+            solara.Text(status.value, classes=["ma-compare-status"])
+            solara.ProgressLinear(True)
+    with solara.Column(classes=["ma-compare-result"]):
+        if res is not None:
+            CompareResult(res, stale=res["key"] != key)
     with solara.Details("Virtual trial: randomise members or meetings (survival curves, handout)", expand=False):
         TrialView(base.value, active)
+
+
+@solara.component
+def CompareResult(res: dict, stale: bool):
+    """The finished comparison: headline, both arms, curves and gap, downloads."""
+    if stale:
+        solara.Text("updating ...", style={"color": "#b26a00"})
+    solara.Text(res["headline"], classes=["ma-headline"])
+    with solara.Row():
+        for arm in ("a", "b"):
+            s = res[arm]
+            solara.Text(f"{arm.upper()}: relapses {int(s['total_relapses'])}, mean using {s['mean_using']:.4f}, "
+                        f"mean stress {s['mean_stress']:.4f}, abstinent at the end {s['final_abstinent']:.3f}",
+                        classes=[f"ma-{arm}-summary", "ma-readout"])
+    solara.Image(res["png"], classes=["ma-compare"])
+    solara.Image(res["gap"], classes=["ma-gap"])
+    with solara.Row():
+        solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics, seed pair (CSV)")
+        solara.FileDownload(res["replicates_csv"], filename="compare_replicates.csv",
+                            label="Every replicate, differences and intervals (CSV)")
+        solara.FileDownload(res["png_hi"], filename="compare.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
+                            mime_type="image/png")
+        solara.FileDownload(res["gap_hi"], filename="gap.png", label=f"Gap (PNG, {ds.HI_RES_PX} px)",
+                            mime_type="image/png")
 
 
 @solara.component
@@ -689,9 +699,10 @@ def TrialView(base: str, active: bool):
                       on_value=lambda v: seeds.set(v) if v in ds.TRIAL_SEEDS else None)
         solara.Button("Run the trial", on_click=lambda: started.set(started.value + 1), color="primary",
                       classes=["ma-trial-run"], disabled=bool(status.value))
-    if status.value:
-        solara.Text(status.value, classes=["ma-trial-status"])
-        solara.ProgressLinear(True)
+    with solara.Column():  # a fixed slot: the status line comes and goes without moving what follows
+        if status.value:
+            solara.Text(status.value, classes=["ma-trial-status"])
+            solara.ProgressLinear(True)
     res = result.value
     if res is not None and res.get("key") == key:
         if "error" in res:
@@ -750,9 +761,10 @@ def Lesson(active: bool):
                       on_value=choose)
         solara.Button("Run the lesson", on_click=lambda: started.set(started.value + 1), color="primary",
                       classes=["ma-lesson-run"], disabled=bool(status.value))
-    if status.value:
-        solara.Text(status.value, classes=["ma-lesson-status"])
-        solara.ProgressLinear(True)
+    with solara.Column():  # a fixed slot: the status line comes and goes without moving what follows
+        if status.value:
+            solara.Text(status.value, classes=["ma-lesson-status"])
+            solara.ProgressLinear(True)
     res = result.value
     if res is not None:
         solara.Image(res["png"], classes=["ma-lesson"])

@@ -68,6 +68,8 @@ def keyword_overrides(keywords: Mapping[str, Any], via: str = "sim.run") -> dict
 
     from sim.core.scenarios import ScenarioError, all_keys, dotted_key, flat_key
 
+    if not keywords:
+        return {}
     known = {flat_key(k): k for k in all_keys() if "." in k}
     out = {}
     for k, v in keywords.items():

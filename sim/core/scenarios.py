@@ -8,6 +8,7 @@ exits with code 2.
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -47,14 +48,29 @@ def resolve_scenario_path(spec: str | Path) -> Path:
 
 def all_keys(model: type[BaseModel] = Scenario, prefix: str = "") -> list[str]:
     """Every dotted key of the schema, e.g. ``checkins.enabled``."""
-    keys = []
+    if model is Scenario and not prefix:
+        return list(_schema_keys())
+    return list(_walk_keys(model, prefix))
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_keys() -> tuple[str, ...]:
+    return tuple(_walk_keys(Scenario, ""))
+
+
+def _walk_keys(model: type[BaseModel], prefix: str):
     for name, field in model.model_fields.items():
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
-            keys.extend(all_keys(ann, prefix + name + "."))
+            yield from _walk_keys(ann, prefix + name + ".")
         else:
-            keys.append(prefix + name)
-    return keys
+            yield prefix + name
+
+
+@functools.lru_cache(maxsize=1)
+def schema_key_set() -> frozenset[str]:
+    """The dotted keys of :func:`all_keys` as a set (computed once)."""
+    return frozenset(_schema_keys())
 
 
 def _suggest(key: str) -> str:
@@ -105,7 +121,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. --set checkins.enabled=false")
     key, raw = text.split("=", 1)
     key = key.strip()
-    if key not in all_keys():
+    if key not in schema_key_set():
         raise ScenarioError(f"--set: unknown key '{key}'{_suggest(key)}")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
@@ -115,19 +131,26 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any], via: str = "--set") -> dict:
-    """Return a copy of ``data`` with dotted-key overrides applied (``via`` names them in errors)."""
-    data = _deep_copy(data)
+    """Return ``data`` with dotted-key overrides applied (``via`` names them in errors), leaving ``data``
+    unchanged: the top level and every section on an override's path are copied (the sections an override
+    does not touch are shared with ``data``; no caller changes them in place)."""
+    data = dict(data)
+    copied: set[tuple[str, ...]] = set()
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
     for key, value in items:
-        if key not in all_keys():
+        if key not in schema_key_set():
             raise ScenarioError(f"{via}: unknown key '{key}'{_suggest(key)}")
         node = data
         parts = key.split(".")
-        for part in parts[:-1]:
+        for i, part in enumerate(parts[:-1]):
             child = node.get(part)
+            path = tuple(parts[: i + 1])
             if not isinstance(child, dict):
                 child = {}
-                node[part] = child
+            elif path not in copied:
+                child = dict(child)
+            copied.add(path)
+            node[part] = child
             node = child
         node[parts[-1]] = value
     return data
@@ -287,6 +310,7 @@ def load_scenario(
     pop = data.get("population")
     if (net.get("kind") == "lattice" and isinstance(pop, dict) and "population.size" not in keys
             and ({"network.width", "network.height"} & keys or isinstance(spec, Scenario))):
+        data["population"] = pop = dict(pop)  # the section may be shared with the caller's data
         pop.pop("size", None)
     try:
         scenario = Scenario.model_validate(data)

@@ -64,6 +64,7 @@ fingerprint: they may differ between invocations into one folder.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -79,7 +80,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import numpy as np
 
-from sim.core.scenarios import ScenarioError, all_keys
+from sim.core.scenarios import ScenarioError, all_keys, schema_key_set
 
 #: top-level keys of a sweep file
 SWEEP_KEYS = ("name", "description", "scenario", "seed", "replicates", "steps", "engine", "sampling",
@@ -158,6 +159,7 @@ def _is_scalar(v: Any) -> bool:
     return v is None or isinstance(v, (bool, int, float, str))
 
 
+@functools.lru_cache(maxsize=None)
 def _field_type(key: str):
     """The Python type of a dotted scenario key (int, float, bool, str, ...)."""
     from sim.core.scenarios import field_of
@@ -301,13 +303,16 @@ def _overrides(sweep: Sweep, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def point_scenario(sweep: Sweep, values: Mapping[str, Any]):
     """The resolved scenario of one point (raises :class:`SweepError`)."""
-    from sim.api import prepare
+    from sim.core.scenarios import load_scenario
 
+    base = sweep.__dict__.get("_base_data")
+    if base is None:  # dumped once: a point copies only the sections its parameters change
+        base = sweep.__dict__["_base_data"] = sweep.base.model_dump()
     try:
-        return prepare(sweep.base, set=_overrides(sweep, values))
+        return load_scenario(base, _overrides(sweep, values), via="sweep")
     except ScenarioError as e:
         msg = str(e)
-        for prefix in (f"scenario {sweep.base.name!r}: ", "scenario: ", "--set: "):
+        for prefix in ("sweep: ", "scenario: "):
             if msg.startswith(prefix):
                 msg = msg[len(prefix):]
         where = ", ".join(f"{k}={v!r}" for k, v in values.items())
@@ -576,7 +581,7 @@ def morris_design(problem: dict, trajectories: int, levels: int, seed: int) -> n
 
 
 def _cast(key: str, v: Any) -> Any:
-    typ = _field_type(key) if key in set(all_keys()) else float
+    typ = _field_type(key) if key in schema_key_set() else float
     if typ is int and isinstance(v, float):
         return int(round(v))
     return v
