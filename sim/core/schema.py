@@ -10,9 +10,9 @@ classes. Equations that use the parameters are in ``sim/core/rules.py`` and
 from __future__ import annotations
 
 import math
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 NETWORK_KINDS = (
     "lattice",
@@ -37,16 +37,21 @@ MAX_TIE_SLOTS = 400_000_000
 BYTES_PER_MEMBER = 550
 
 
+def _no_bool(value):
+    """``true``/``false`` where a number is due is refused (pydantic would read it as 1/0)."""
+    if value is True or value is False:
+        raise ValueError("a number is needed, not true/false")
+    return value
+
+
+#: numbers that refuse booleans (the check runs on these fields only: a scenario validates quickly,
+#: which a sweep of 100,000 points needs)
+Int = Annotated[int, BeforeValidator(_no_bool)]
+Float = Annotated[float, BeforeValidator(_no_bool)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_for_numbers(cls, value, info):
-        """``true``/``false`` where a number is due is refused (pydantic would read it as 1/0)."""
-        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in (int, float):
-            raise ValueError("a number is needed, not true/false")
-        return value
 
 
 def P(default, description, *, ge=None, le=None, gt=None, lt=None):
@@ -55,161 +60,161 @@ def P(default, description, *, ge=None, le=None, gt=None, lt=None):
 
 
 class Population(_Section):
-    size: int = P(500, "number of members (lattice: width*height)", ge=2, le=MAX_POPULATION)
-    initial_helpers: float = P(0.6, "share of members playing HELP on day 0", ge=0, le=1)
-    initial_stress: float = P(0.15, "mean stress on day 0", ge=0, le=1)
-    initial_craving: float = P(0.12, "mean craving on day 0 (experienced members)", ge=0, le=1)
-    initial_spread: float = P(0.15, "day-0 stress and craving are uniform in mean +- spread", ge=0, le=0.5)
-    initial_using: float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1)
-    newcomer_share: float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1)
-    newcomer_craving: float = P(0.4, "mean craving of a newcomer (day 0 and turnover)", ge=0, le=1)
-    newcomer_days: int = P(90, "days since recovery began in the community during which a member counts as a newcomer", ge=0, le=36500)
-    max_sober_days: int = P(1825, "experienced members start with sober days uniform up to this", ge=0, le=36500)
-    burn_in: int = P(1095, "days the community lives before day 0 (psychology on): strategies fixed, no isolation, nothing recorded; day 0 then finds it at its steady state", ge=0, le=36500)
+    size: Int = P(500, "number of members (lattice: width*height)", ge=2, le=MAX_POPULATION)
+    initial_helpers: Float = P(0.6, "share of members playing HELP on day 0", ge=0, le=1)
+    initial_stress: Float = P(0.15, "mean stress on day 0", ge=0, le=1)
+    initial_craving: Float = P(0.12, "mean craving on day 0 (experienced members)", ge=0, le=1)
+    initial_spread: Float = P(0.15, "day-0 stress and craving are uniform in mean +- spread", ge=0, le=0.5)
+    initial_using: Float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1)
+    newcomer_share: Float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1)
+    newcomer_craving: Float = P(0.4, "mean craving of a newcomer (day 0 and turnover)", ge=0, le=1)
+    newcomer_days: Int = P(90, "days since recovery began in the community during which a member counts as a newcomer", ge=0, le=36500)
+    max_sober_days: Int = P(1825, "experienced members start with sober days uniform up to this", ge=0, le=36500)
+    burn_in: Int = P(1095, "days the community lives before day 0 (psychology on): strategies fixed, no isolation, nothing recorded; day 0 then finds it at its steady state", ge=0, le=36500)
 
 
 class Network(_Section):
     kind: Literal[NETWORK_KINDS] = Field("watts_strogatz", description="topology of the initial ties")
-    degree: int = P(8, "mean number of ties per member (ring, watts_strogatz, erdos_renyi, sbm; barabasi_albert attaches degree/2 edges)", ge=1, le=1000)
-    rewire: float = P(0.1, "watts_strogatz rewiring probability", ge=0, le=1)
+    degree: Int = P(8, "mean number of ties per member (ring, watts_strogatz, erdos_renyi, sbm; barabasi_albert attaches degree/2 edges)", ge=1, le=1000)
+    rewire: Float = P(0.1, "watts_strogatz rewiring probability", ge=0, le=1)
     width: Optional[int] = P(None, "lattice width (size = width*height)", ge=1, le=10000)
     height: Optional[int] = P(None, "lattice height (size = width*height)", ge=1, le=10000)
     neighborhood: Literal["moore", "von_neumann"] = Field("moore", description="lattice neighbourhood: 8 (moore) or 4 (von_neumann) neighbours")
     periodic: bool = Field(True, description="lattice wraps around (torus); false gives fixed edges")
     self_interaction: bool = Field(False, description="members also play the game against themselves (Nowak & May 1992)")
-    groups: int = P(10, "sbm: number of groups (meetings of the stochastic block model)", ge=1, le=100000)
-    between_share: float = P(0.1, "sbm: share of a member's expected ties that go to other groups", ge=0, le=1)
+    groups: Int = P(10, "sbm: number of groups (meetings of the stochastic block model)", ge=1, le=100000)
+    between_share: Float = P(0.1, "sbm: share of a member's expected ties that go to other groups", ge=0, le=1)
     path: Optional[str] = Field(None, description="edgelist: file of 'i j' lines, members numbered 0..size-1 (relative paths are read from the scenario's folder)")
 
 
 class Meetings(_Section):
-    size: int = P(25, "members per meeting; member i belongs to meeting i // size (sbm: its group)", ge=2, le=MAX_POPULATION)
+    size: Int = P(25, "members per meeting; member i belongs to meeting i // size (sbm: its group)", ge=2, le=MAX_POPULATION)
 
 
 class Game(_Section):
-    R: float = P(0.8, "payoff to HELP meeting HELP (reward)", ge=-100, le=100)
-    S: float = P(-0.2, "payoff to HELP meeting COMPETE (sucker)", ge=-100, le=100)
-    T: float = P(1.0, "payoff to COMPETE meeting HELP (temptation)", ge=-100, le=100)
-    P: float = P(0.0, "payoff to COMPETE meeting COMPETE (punishment)", ge=-100, le=100)
+    R: Float = P(0.8, "payoff to HELP meeting HELP (reward)", ge=-100, le=100)
+    S: Float = P(-0.2, "payoff to HELP meeting COMPETE (sucker)", ge=-100, le=100)
+    T: Float = P(1.0, "payoff to COMPETE meeting HELP (temptation)", ge=-100, le=100)
+    P: Float = P(0.0, "payoff to COMPETE meeting COMPETE (punishment)", ge=-100, le=100)
 
 
 class Psychology(_Section):
     enabled: bool = Field(True, description="false: stress, craving, attendance and recovery are switched off and ties are frozen (the classic games)")
-    stress_decay: float = P(0.04, "daily relaxation of stress towards 0", ge=0, le=1)
-    conflict_stress: float = P(0.04, "stress added per day at full conflict (all ties compete)", ge=0, le=1)
-    loneliness_stress: float = P(0.04, "stress added per day at full loneliness (no ties)", ge=0, le=1)
-    support_buffer: float = P(0.05, "share of stress removed per day at full support", ge=0, le=1)
-    shock_prob: float = P(0.02, "daily probability of a life shock", ge=0, le=1)
-    shock_size: float = P(0.3, "stress added by a life shock", ge=0, le=1)
-    stress_craving: float = P(0.032, "craving added per day per unit of stress", ge=0, le=1)
-    craving_decay: float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1)
-    support_craving: float = P(0.02, "share of craving removed per day at full support", ge=0, le=1)
-    using_stress: float = P(0.03, "stress added per day in a lapse", ge=0, le=1)
-    using_craving: float = P(0.02, "craving added per day in a lapse", ge=0, le=1)
-    helper_therapy: float = P(0.019, "craving removed from a helper per unit act of help (Pagano et al. 2004)", ge=0, le=1)
-    scarcity_stress: float = P(0.0, "stress added per day at full scarcity: the game's payoff per unit tie weight at the worst entry of (R, S, T, P), none at the best", ge=0, le=1)
-    lapse_max: float = P(0.056, "daily lapse probability as craving approaches 1", ge=0, le=1)
-    lapse_midpoint: float = P(0.75, "craving at which the lapse probability is half of lapse_max", ge=0, le=1)
-    lapse_width: float = P(0.29, "width of the logistic lapse curve in craving", gt=0, le=1)
-    stop_base: float = P(0.05, "daily probability of ending a lapse, with no support", ge=0, le=1)
-    stop_support: float = P(0.15, "added probability of ending a lapse at full support", ge=0, le=1)
-    shame: float = P(0.2, "stress added by a lapse, times (1 - support): support absorbs shame", ge=0, le=1)
-    relapse_days: int = P(3, "consecutive days of use after which a lapse counts as a relapse", ge=1, le=365)
-    tie_target: float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000)
+    stress_decay: Float = P(0.04, "daily relaxation of stress towards 0", ge=0, le=1)
+    conflict_stress: Float = P(0.04, "stress added per day at full conflict (all ties compete)", ge=0, le=1)
+    loneliness_stress: Float = P(0.04, "stress added per day at full loneliness (no ties)", ge=0, le=1)
+    support_buffer: Float = P(0.05, "share of stress removed per day at full support", ge=0, le=1)
+    shock_prob: Float = P(0.02, "daily probability of a life shock", ge=0, le=1)
+    shock_size: Float = P(0.3, "stress added by a life shock", ge=0, le=1)
+    stress_craving: Float = P(0.032, "craving added per day per unit of stress", ge=0, le=1)
+    craving_decay: Float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1)
+    support_craving: Float = P(0.02, "share of craving removed per day at full support", ge=0, le=1)
+    using_stress: Float = P(0.03, "stress added per day in a lapse", ge=0, le=1)
+    using_craving: Float = P(0.02, "craving added per day in a lapse", ge=0, le=1)
+    helper_therapy: Float = P(0.019, "craving removed from a helper per unit act of help (Pagano et al. 2004)", ge=0, le=1)
+    scarcity_stress: Float = P(0.0, "stress added per day at full scarcity: the game's payoff per unit tie weight at the worst entry of (R, S, T, P), none at the best", ge=0, le=1)
+    lapse_max: Float = P(0.056, "daily lapse probability as craving approaches 1", ge=0, le=1)
+    lapse_midpoint: Float = P(0.75, "craving at which the lapse probability is half of lapse_max", ge=0, le=1)
+    lapse_width: Float = P(0.29, "width of the logistic lapse curve in craving", gt=0, le=1)
+    stop_base: Float = P(0.05, "daily probability of ending a lapse, with no support", ge=0, le=1)
+    stop_support: Float = P(0.15, "added probability of ending a lapse at full support", ge=0, le=1)
+    shame: Float = P(0.2, "stress added by a lapse, times (1 - support): support absorbs shame", ge=0, le=1)
+    relapse_days: Int = P(3, "consecutive days of use after which a lapse counts as a relapse", ge=1, le=365)
+    tie_target: Float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000)
 
 
 class Attendance(_Section):
-    propensity_a: float = P(1.0, "members' own attendance propensity (the chance with no ties, stress or use) is Kumaraswamy(a, b); a = b = 1 is uniform", gt=0, le=100)
-    propensity_b: float = P(4.6, "second shape of the attendance propensity (larger b: lower propensities)", gt=0, le=100)
-    tie_effect: float = P(0.15, "added at total tie weight >= psychology.tie_target", ge=0, le=1)
-    stress_effect: float = P(0.4, "removed at stress 1", ge=0, le=1)
-    using_effect: float = P(0.4, "removed while in a lapse", ge=0, le=1)
-    checkin_boost: float = P(0.3, "added on the day after being reached by a check-in", ge=0, le=1)
-    newcomer_boost: float = P(0.49, "added while a member is a newcomer (population.newcomer_days): newcomers go to many meetings", ge=0, le=1)
-    stress_relief: float = P(0.01, "stress removed by attending a meeting", ge=0, le=1)
-    craving_relief: float = P(0.004, "craving removed by attending a meeting", ge=0, le=1)
+    propensity_a: Float = P(1.0, "members' own attendance propensity (the chance with no ties, stress or use) is Kumaraswamy(a, b); a = b = 1 is uniform", gt=0, le=100)
+    propensity_b: Float = P(4.6, "second shape of the attendance propensity (larger b: lower propensities)", gt=0, le=100)
+    tie_effect: Float = P(0.15, "added at total tie weight >= psychology.tie_target", ge=0, le=1)
+    stress_effect: Float = P(0.4, "removed at stress 1", ge=0, le=1)
+    using_effect: Float = P(0.4, "removed while in a lapse", ge=0, le=1)
+    checkin_boost: Float = P(0.3, "added on the day after being reached by a check-in", ge=0, le=1)
+    newcomer_boost: Float = P(0.49, "added while a member is a newcomer (population.newcomer_days): newcomers go to many meetings", ge=0, le=1)
+    stress_relief: Float = P(0.01, "stress removed by attending a meeting", ge=0, le=1)
+    craving_relief: Float = P(0.004, "craving removed by attending a meeting", ge=0, le=1)
 
 
 class Checkins(_Section):
     enabled: bool = Field(True, description="members who miss meetings are reached by helper neighbours")
-    missed_threshold: int = P(2, "consecutive missed meetings after which a member is checked on", ge=1, le=365)
-    prob: float = P(0.5, "probability that an active helper neighbour reaches out, times the tie weight and the helper's readiness", ge=0, le=1)
-    capacity: int = P(2, "most check-ins a helper makes in a day (strongest ties first)", ge=1, le=1000)
-    readiness_a: float = P(2.0, "members' readiness to reach out is Kumaraswamy(a, b) (a large, b = 1: everyone fully ready)", gt=0, le=1000)
-    readiness_b: float = P(1.0, "second shape of the readiness to reach out", gt=0, le=1000)
-    stress_relief: float = P(0.05, "stress removed by being reached", ge=0, le=1)
-    stop_boost: float = P(0.2, "added probability of ending a lapse when reached", ge=0, le=1)
+    missed_threshold: Int = P(2, "consecutive missed meetings after which a member is checked on", ge=1, le=365)
+    prob: Float = P(0.5, "probability that an active helper neighbour reaches out, times the tie weight and the helper's readiness", ge=0, le=1)
+    capacity: Int = P(2, "most check-ins a helper makes in a day (strongest ties first)", ge=1, le=1000)
+    readiness_a: Float = P(2.0, "members' readiness to reach out is Kumaraswamy(a, b) (a large, b = 1: everyone fully ready)", gt=0, le=1000)
+    readiness_b: Float = P(1.0, "second shape of the readiness to reach out", gt=0, le=1000)
+    stress_relief: Float = P(0.05, "stress removed by being reached", ge=0, le=1)
+    stop_boost: Float = P(0.2, "added probability of ending a lapse when reached", ge=0, le=1)
 
 
 class Sponsorship(_Section):
     enabled: bool = Field(True, description="newcomers are paired with experienced sober helpers who answer their calls")
-    min_sober_days: int = P(365, "sober days a sponsor needs", ge=0, le=36500)
-    capacity: int = P(3, "most sponsees per sponsor", ge=1, le=1000)
-    ask_prob: float = P(0.085, "daily chance that an unsponsored newcomer at today's meeting asks for a sponsor", ge=0, le=1)
-    call_threshold: float = P(0.15, "craving above which a sponsee calls the sponsor", ge=0, le=1)
-    answer_prob: float = P(0.8, "probability that a sober sponsor answers a call", ge=0, le=1)
-    craving_relief: float = P(0.15, "craving removed by an answered call", ge=0, le=1)
-    stop_boost: float = P(0.2, "added probability of ending a lapse after an answered call", ge=0, le=1)
+    min_sober_days: Int = P(365, "sober days a sponsor needs", ge=0, le=36500)
+    capacity: Int = P(3, "most sponsees per sponsor", ge=1, le=1000)
+    ask_prob: Float = P(0.085, "daily chance that an unsponsored newcomer at today's meeting asks for a sponsor", ge=0, le=1)
+    call_threshold: Float = P(0.15, "craving above which a sponsee calls the sponsor", ge=0, le=1)
+    answer_prob: Float = P(0.8, "probability that a sober sponsor answers a call", ge=0, le=1)
+    craving_relief: Float = P(0.15, "craving removed by an answered call", ge=0, le=1)
+    stop_boost: Float = P(0.2, "added probability of ending a lapse after an answered call", ge=0, le=1)
 
 
 class Isolation(_Section):
     enabled: bool = Field(False, description="meetings close for part of the community for a period")
-    start: int = P(60, "first day meetings are closed", ge=0, le=100000)
-    duration: int = P(90, "days meetings stay closed", ge=0, le=100000)
-    share: float = P(1.0, "share of members whose meetings close", ge=0, le=1)
-    tie_scale: float = P(0.5, "ties of an isolated member count this much while isolation lasts", ge=0, le=1)
+    start: Int = P(60, "first day meetings are closed", ge=0, le=100000)
+    duration: Int = P(90, "days meetings stay closed", ge=0, le=100000)
+    share: Float = P(1.0, "share of members whose meetings close", ge=0, le=1)
+    tie_scale: Float = P(0.5, "ties of an isolated member count this much while isolation lasts", ge=0, le=1)
 
 
 class Ties(_Section):
     dynamic: bool = Field(True, description="ties strengthen, weaken, break and form (needs psychology.enabled)")
-    initial_weight: float = P(0.5, "weight of day-0 ties", gt=0, le=1)
-    help_gain: float = P(0.02, "daily strengthening of a tie between two helpers, times (1 - w); half of it with one helper", ge=0, le=1)
-    conflict_loss: float = P(0.03, "daily weakening of a tie between two competitors, times w; half of it with one competitor", ge=0, le=1)
-    decay: float = P(0.002, "daily decay of every tie", ge=0, le=1)
-    break_below: float = P(0.02, "a tie whose weight falls below this breaks", ge=0, le=1)
-    form_prob: float = P(0.05, "probability that two co-attendees paired at a meeting form a tie", ge=0, le=1)
-    new_weight: float = P(0.2, "weight of a newly formed tie", gt=0, le=1)
-    extra_slots: int = P(8, "room for new ties per member beyond its day-0 degree", ge=0, le=1000)
-    isolation_threshold: float = P(0.1, "a member with no tie above this counts as isolated", ge=0, le=1)
+    initial_weight: Float = P(0.5, "weight of day-0 ties", gt=0, le=1)
+    help_gain: Float = P(0.02, "daily strengthening of a tie between two helpers, times (1 - w); half of it with one helper", ge=0, le=1)
+    conflict_loss: Float = P(0.03, "daily weakening of a tie between two competitors, times w; half of it with one competitor", ge=0, le=1)
+    decay: Float = P(0.002, "daily decay of every tie", ge=0, le=1)
+    break_below: Float = P(0.02, "a tie whose weight falls below this breaks", ge=0, le=1)
+    form_prob: Float = P(0.05, "probability that two co-attendees paired at a meeting form a tie", ge=0, le=1)
+    new_weight: Float = P(0.2, "weight of a newly formed tie", gt=0, le=1)
+    extra_slots: Int = P(8, "room for new ties per member beyond its day-0 degree", ge=0, le=1000)
+    isolation_threshold: Float = P(0.1, "a member with no tie above this counts as isolated", ge=0, le=1)
 
 
 class Evolution(_Section):
     enabled: bool = Field(False, description="members revise their strategy by imitation")
     rule: Literal[EVOLUTION_RULES] = Field("fermi", description="fermi (pairwise comparison), imitate_best (deterministic, includes self), death_birth")
-    interval: int = P(7, "days between strategy revisions", ge=1, le=100000)
-    temperature: float = P(0.1, "fermi noise K: adopt j with 1/(1+exp((f_i-f_j)/K))", gt=0, le=1000)
-    mutation: float = P(0.001, "probability that a revising member takes a random strategy", ge=0, le=1)
-    wellbeing_weight: float = P(0.0, "weight of wellbeing (1 - (stress+craving)/2) in fitness", ge=0, le=100)
-    selection: float = P(0.1, "death_birth selection strength w: fitness 1 - w + w*payoff", ge=0, le=1)
-    revision_share: float = P(1.0, "chance that a member revises at a revision (death_birth: that its site is vacated); small values approach one-at-a-time (asynchronous) updating", gt=0, le=1)
+    interval: Int = P(7, "days between strategy revisions", ge=1, le=100000)
+    temperature: Float = P(0.1, "fermi noise K: adopt j with 1/(1+exp((f_i-f_j)/K))", gt=0, le=1000)
+    mutation: Float = P(0.001, "probability that a revising member takes a random strategy", ge=0, le=1)
+    wellbeing_weight: Float = P(0.0, "weight of wellbeing (1 - (stress+craving)/2) in fitness", ge=0, le=100)
+    selection: Float = P(0.1, "death_birth selection strength w: fitness 1 - w + w*payoff", ge=0, le=1)
+    revision_share: Float = P(1.0, "chance that a member revises at a revision (death_birth: that its site is vacated); small values approach one-at-a-time (asynchronous) updating", gt=0, le=1)
 
 
 class Turnover(_Section):
     enabled: bool = Field(True, description="members in crisis too long drop out and newcomers take their place")
-    crisis_stress: float = P(0.85, "stress at or above which a member is in crisis (a lapse is always crisis)", ge=0, le=1)
-    crisis_days: int = P(30, "consecutive crisis days after which a member drops out", ge=1, le=100000)
-    leave_prob: float = P(0.0005, "daily chance that a member leaves for other reasons (moves away, stops coming): the steady stream of newcomers", ge=0, le=1)
+    crisis_stress: Float = P(0.85, "stress at or above which a member is in crisis (a lapse is always crisis)", ge=0, le=1)
+    crisis_days: Int = P(30, "consecutive crisis days after which a member drops out", ge=1, le=100000)
+    leave_prob: Float = P(0.0005, "daily chance that a member leaves for other reasons (moves away, stops coming): the steady stream of newcomers", ge=0, le=1)
     newcomer_strategy: Literal[NEWCOMER_STRATEGIES] = Field("initial", description="how a newcomer picks its strategy: initial (HELP with population.initial_helpers) or mix (HELP with the community's share of helpers that day)")
 
 
 class Recovery(_Section):
     enabled: bool = Field(True, description="members carry recovery capital, built by sober days, meetings, helping and support and cut by lapses; it lowers the lapse hazard and raises the return hazard (needs psychology.enabled)")
-    build: float = P(0.0005, "daily growth of capital on a sober day, times (1 - capital)", ge=0, le=1)
-    meeting_bonus: float = P(1.0, "added to the growth factor on a day at a meeting", ge=0, le=100)
-    help_bonus: float = P(4.8, "added to the growth factor on a day with any act of help", ge=0, le=100)
-    support_bonus: float = P(1.0, "added to the growth factor at full support", ge=0, le=100)
-    lapse_loss: float = P(0.4, "share of capital lost on the day of a lapse", ge=0, le=1)
-    use_loss: float = P(0.02, "share of capital lost per further day in a lapse", ge=0, le=1)
-    protection: float = P(0.94, "lapse hazard times (1 - protection * capital)", ge=0, le=1)
-    return_boost: float = P(0.1, "added to the chance of ending a lapse, times capital", ge=0, le=1)
-    newcomer_capital: float = P(0.05, "capital at the start of recovery (day-0 members: grown by their sober days at the plain rate)", ge=0, le=1)
+    build: Float = P(0.0005, "daily growth of capital on a sober day, times (1 - capital)", ge=0, le=1)
+    meeting_bonus: Float = P(1.0, "added to the growth factor on a day at a meeting", ge=0, le=100)
+    help_bonus: Float = P(4.8, "added to the growth factor on a day with any act of help", ge=0, le=100)
+    support_bonus: Float = P(1.0, "added to the growth factor at full support", ge=0, le=100)
+    lapse_loss: Float = P(0.4, "share of capital lost on the day of a lapse", ge=0, le=1)
+    use_loss: Float = P(0.02, "share of capital lost per further day in a lapse", ge=0, le=1)
+    protection: Float = P(0.94, "lapse hazard times (1 - protection * capital)", ge=0, le=1)
+    return_boost: Float = P(0.1, "added to the chance of ending a lapse, times capital", ge=0, le=1)
+    newcomer_capital: Float = P(0.05, "capital at the start of recovery (day-0 members: grown by their sober days at the plain rate)", ge=0, le=1)
 
 
 class Trial(_Section):
     enabled: bool = Field(False, description="a virtual randomised trial from day 0: members of the control arm do not get the intervention (mutualaid trial; docs/ODD.md 7.13)")
     intervention: Literal[TRIAL_INTERVENTIONS] = Field("checkins", description="what the control arm goes without: checkins (nobody checks on them when they miss meetings) or sponsorship (as newcomers they find no sponsor)")
     design: Literal[TRIAL_DESIGNS] = Field("individual", description="individual: member slots are randomised; meetings: whole meetings are (cluster randomisation)")
-    share: float = P(0.5, "share of member slots (or meetings) in the intervention arm, assigned by a balanced draw", gt=0, lt=1)
+    share: Float = P(0.5, "share of member slots (or meetings) in the intervention arm, assigned by a balanced draw", gt=0, lt=1)
 
 
 class Scenario(_Section):
@@ -217,8 +222,8 @@ class Scenario(_Section):
 
     name: str = Field("unnamed", description="short name of the scenario")
     description: str = Field("", description="what the scenario shows")
-    seed: int = P(1, "integer seed of the run", ge=0, le=2**63 - 1)
-    steps: int = P(365, "days to simulate", ge=0, le=1_000_000)
+    seed: Int = P(1, "integer seed of the run", ge=0, le=2**63 - 1)
+    steps: Int = P(365, "days to simulate", ge=0, le=1_000_000)
     engine: Literal[ENGINES] = Field("auto", description="agents (Mesa), kernel (numba) or auto")
     population: Population = Field(default_factory=Population)
     network: Network = Field(default_factory=Network)
