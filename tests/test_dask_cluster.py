@@ -59,7 +59,8 @@ def test_kill_a_worker_then_the_scheduler_and_resume(tmp_path):
     procs = _start(port)
     cmd = [str(BIN / "mutualaid"), "sweep", str(path), "--out", str(out), "--dask", f"tcp://127.0.0.1:{port}", "-q"]
     try:
-        run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "MUTUALAID_FLUSH_SECONDS": "0.5"})
         deadline = time.monotonic() + 300
         while not list((out / "parts").glob("*.parquet")):  # the first runs are in: mid-sweep
             assert run.poll() is None and time.monotonic() < deadline, "the sweep ended before the faults"

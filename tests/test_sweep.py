@@ -53,8 +53,10 @@ def test_lists_expand_to_a_full_grid_and_scalars_stay_fixed(tmp_path):
                              {"checkins.prob": 0.0, "isolation.duration": 90}]
     tasks = sw.tasks()
     assert [t["run_id"] for t in tasks] == list(range(12))
-    assert all(t["scenario"]["population"]["size"] == 40 and t["scenario"]["steps"] == 6 for t in tasks)
-    assert tasks[3]["scenario"]["isolation"]["duration"] == 90 and tasks[3]["replicate"] == 1
+    scs = [sw.task_scenario(t) for t in tasks]
+    assert all(sc.population.size == 40 and sc.steps == 6 for sc in scs)
+    assert [sc.seed for sc in scs] == [t["seed"] for t in tasks]
+    assert scs[3].isolation.duration == 90 and tasks[3]["replicate"] == 1
 
 
 def test_seeds_are_fixed_in_the_parent_and_common_across_points_by_default(tmp_path):
@@ -85,7 +87,7 @@ def test_latin_and_saltelli_designs_stay_in_their_ranges(tmp_path):
 
 def test_donation_keys_set_the_game(tmp_path):
     sw = load_sweep(write(tmp_path, grid(parameters={"donation.b_over_c": [2, 6], "donation.cost": 0.5, **TINY})))
-    games = [t["scenario"]["game"] for t in sw.tasks()[::2]]
+    games = [sw.task_scenario(t).game.model_dump() for t in sw.tasks()[::2]]
     assert games[1] == {"R": 2.5, "S": -0.5, "T": 3.0, "P": 0.0}
 
 
@@ -189,7 +191,7 @@ def test_a_sweep_killed_partway_resumes_without_losing_or_repeating_runs(tmp_pat
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out), "--workers", "2", "-q"]
     proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env={**os.environ, "MUTUALAID_FLUSH_SECONDS": "0.5"})
     try:
         deadline = time.monotonic() + 90
         while not list((out / "parts").glob("*.parquet")) and proc.poll() is None and time.monotonic() < deadline:

@@ -95,10 +95,17 @@ MORRIS_LEVELS = 4
 DONATION_KEYS = ("donation.b_over_c", "donation.cost")
 #: metrics summarised when a sweep file names none
 DEFAULT_METRICS = ("mean_helpers", "mean_stress", "mean_using", "total_relapses", "final_abstinent")
-#: a batch of finished runs is written at least this often (seconds) ...
-FLUSH_SECONDS = 1.0
-#: ... or when it holds this many runs
-FLUSH_RUNS = 200
+#: a batch of finished runs is written at least this often (seconds; a kill loses at most this much
+#: work, which a resume runs again) ...
+FLUSH_SECONDS = 30.0
+#: environment variable that sets another interval (seconds)
+FLUSH_ENV = "MUTUALAID_FLUSH_SECONDS"
+#: ... or when it holds this many runs ...
+FLUSH_RUNS = 5000
+#: ... or this many rows of time series
+FLUSH_SERIES_ROWS = 500_000
+#: more part files than this are merged into one
+COMPACT_PARTS = 32
 SWEEP_FILE = "sweep.json"
 #: Most runs (points x replicates) one sweep may hold: checked before any point is built.
 MAX_RUNS = 10_000_000
@@ -194,6 +201,9 @@ class Sweep:
     points: list[dict[str, Any]] = field(default_factory=list)
     #: the unrounded design matrix of a Morris sweep (points x parameters): what SALib's analysis reads
     design: Optional[np.ndarray] = None
+    #: the replicates the output folder was started with: planned run ids are ``point * id_replicates +
+    #: replicate`` (set from sweep.json on a resume, so replicates added later keep the earlier runs' ids)
+    id_replicates: Optional[int] = None
 
     @property
     def parameters(self) -> list[str]:
@@ -248,45 +258,48 @@ class Sweep:
         return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
     def run_id(self, point: int, replicate: int) -> int:
-        """``point * replicates + replicate`` for a planned run; ``replicate * points + point`` for one added
-        by adaptive replication (replicate >= replicates): unique, and independent of the rounds."""
-        if replicate < self.replicates:
-            return point * self.replicates + replicate
+        """``point * R + replicate`` for the replicates the folder was started with (``R``, see
+        :attr:`id_replicates`); ``replicate * points + point`` for one added later (adaptive replication,
+        or more ``replicates`` on a resume): unique, and independent of when it was added."""
+        planned = self.id_replicates or self.replicates
+        if replicate < planned:
+            return point * planned + replicate
         return replicate * len(self.points) + point
 
     def tasks(self) -> list[dict]:
-        """One task per run (``run_id = point * replicates + replicate``), fully resolved."""
+        """One task per planned run: ``{run_id, point, replicate, seed}``. What a point runs (its scenario)
+        is sent with each chunk of tasks (:meth:`pack`), so a sweep of 100,000 points stays small here."""
         seeds = self.seeds()
-        out = []
-        for p, values in enumerate(self.points):
-            data, engine = self._point(p)
-            for r in range(self.replicates):
-                out.append(self._task(p, r, int(seeds[p, r]), data, engine))
-        return out
+        return [{"run_id": self.run_id(p, r), "point": p, "replicate": r, "seed": int(seeds[p, r])}
+                for p in range(len(self.points)) for r in range(self.replicates)]
 
     def extra_tasks(self, pairs: Iterable[tuple[int, int]]) -> list[dict]:
         """Tasks of runs ``(point, replicate)`` added by adaptive replication, seeds by :meth:`seed_of`."""
+        return [{"run_id": self.run_id(p, r), "point": p, "replicate": r, "seed": self.seed_of(p, r)}
+                for p, r in pairs]
+
+    def context(self) -> dict:
+        """What every task of this sweep shares: the base scenario (as data), the engine asked for, whether
+        time series are kept, the code's identity."""
+        if "_context" not in self.__dict__:
+            self.__dict__["_context"] = {"base": self.base.model_dump(mode="json"), "engine": self.engine,
+                                         "timeseries": self.timeseries, "code": code_id()}
+        return self.__dict__["_context"]
+
+    def pack(self, batch: list[dict], **extra) -> dict:
+        """A chunk for :func:`run_chunk`: the tasks, each with its point's overrides and parameters."""
+        over: dict[int, dict] = {}
         out = []
-        for p, r in pairs:
-            data, engine = self._point(p)
-            out.append(self._task(p, r, self.seed_of(p, r), data, engine))
-        return out
+        for t in batch:
+            p = t["point"]
+            if p not in over:
+                over[p] = _overrides(self, self.points[p])
+            out.append({**t, "over": over[p], "params": self.points[p]})
+        return {"ctx": {**self.context(), **extra}, "tasks": out}
 
-    def _point(self, p: int) -> tuple[dict, str]:
-        from sim.api import resolve_engine
-
-        cache = self.__dict__.setdefault("_point_cache", {})
-        if p not in cache:
-            sc = point_scenario(self, self.points[p])
-            cache[p] = (sc.model_dump(mode="json"), resolve_engine(sc, self.engine))
-            if len(cache) > 4096:  # planned tasks visit each point once: keep the memory bounded
-                cache.pop(next(iter(cache)))
-        return cache[p]
-
-    def _task(self, p: int, r: int, seed: int, data: dict, engine: str) -> dict:
-        return {"run_id": self.run_id(p, r), "point": p, "replicate": r, "seed": seed,
-                "params": dict(self.points[p]), "scenario": {**data, "seed": seed}, "engine": engine,
-                "timeseries": self.timeseries, "code": code_id()}
+    def task_scenario(self, task: dict):
+        """The scenario a task runs (as a worker builds it)."""
+        return _task_scenario(self.pack([task])["tasks"][0], self.context(), {})
 
 
 def _overrides(sweep: Sweep, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -619,51 +632,113 @@ def expand(sweep: Sweep) -> list[dict[str, Any]]:
 FAULT_ENV = "MUTUALAID_FAULT"
 
 
-def run_task(task: dict) -> dict:
-    """Run one task; never raises: a model failure comes back as ``error`` (a result). A worker on other
-    code returns ``infra`` instead: not a result, the run stays to do. Runs in a worker process."""
+def _task_scenario(task: dict, ctx: Mapping, cache: dict):
+    """The validated scenario of a task: its own ``scenario`` data, or the chunk's base scenario with the
+    task's ``over`` (validated once per point in a chunk; replicates differ only by their seed)."""
+    from sim.core.schema import Scenario
+
+    if task.get("scenario") is not None:
+        return Scenario.model_validate(task["scenario"])
+    from sim.core.scenarios import load_scenario
+
+    p = task["point"]
+    if p not in cache:
+        cache.clear()  # tasks come point by point: keep one
+        cache[p] = load_scenario(ctx["base"], task["over"], via="sweep")
+    return cache[p].model_copy(update={"seed": int(task["seed"])})
+
+
+def _run_one(task: dict, ctx: Mapping, cache: dict) -> dict:
     import traceback
 
     t0 = time.perf_counter()
     row: dict[str, Any] = {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"],
                            "seed": task["seed"], "error": None, "code": code_id()}
-    if task.get("code") and task["code"] != code_id():
+    want = task.get("code") or ctx.get("code")
+    if want and want != code_id():
         return {"row": row, "timeseries": None,
-                "infra": f"worker {os.uname().nodename}:{os.getpid()} runs code {code_id()}, the sweep "
-                         f"{task['code']}"}
+                "infra": f"worker {os.uname().nodename}:{os.getpid()} runs code {code_id()}, the sweep {want}"}
     if os.environ.get(FAULT_ENV) == f"crash:{task['run_id']}":
         os._exit(137)
     ts = None
+    engine = task.get("engine") or ctx.get("engine")
+    timeseries = task.get("timeseries", ctx.get("timeseries"))
     try:
-        import numba
-
-        from sim.core.schema import Scenario
+        from sim.api import resolve_engine
         from sim.engines import make_model
         from sim.experiments.compare import run_stats, run_stats_rows
 
-        # Parallelism comes from running many runs at once: one numba thread per
-        # run keeps workers from fighting over cores (results do not depend on it).
-        numba.set_num_threads(1)
-        sc = Scenario.model_validate(task["scenario"])
-        model = make_model(sc, task["engine"])
+        sc = _task_scenario(task, ctx, cache)
+        engine = resolve_engine(sc, engine) if task.get("engine") is None else engine
+        model = make_model(sc, engine)
         for _ in range(sc.steps):
             model.step()
         rows = getattr(model, "rows", None)
-        if task.get("timeseries") or rows is None:  # the table is needed (or the Mesa engine's collector)
+        if timeseries or rows is None:  # the table is needed (or the Mesa engine's collector)
             ts = model.metrics_frame()
             row.update(run_stats(ts))
-            ts = ts if task.get("timeseries") else None
+            ts = ts if timeseries else None
         else:  # the statistics straight from the rows: no DataFrame per run
             row.update(run_stats_rows(rows))
-        row["engine"] = task["engine"]
     except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
         row["error"] = f"{type(e).__name__}: {e}".replace("\n", " ")[:2000]
-        row["engine"] = task["engine"]
         if os.environ.get("MUTUALAID_DEBUG"):
             traceback.print_exc()
+    row["engine"] = engine
     row["wall_time_s"] = time.perf_counter() - t0
     row["worker"] = f"{os.uname().nodename}:{os.getpid()}"
     return {"row": row, "timeseries": ts}
+
+
+def _with_run_columns(ts, task: dict):
+    """A run's time series with its id, swept parameters, replicate and seed in front (one dataset)."""
+    ts = ts.copy()
+    front = {"run_id": task["run_id"], **(task.get("params") or {}), "replicate": task["replicate"],
+             "seed": task["seed"]}
+    for k, (name, v) in enumerate(front.items()):
+        ts.insert(k, name, v)
+    return ts
+
+
+def run_chunk(chunk: dict, cache: Optional[dict] = None) -> list[dict]:
+    """Run a chunk of tasks one after another in this worker; never raises (see :func:`run_task`).
+
+    With ``ctx["ts_dir"]`` (time series kept) and that folder visible here (the same machine or a shared
+    file system: its sweep.json is there), the worker writes the chunk's time series itself, one file per
+    chunk, each row carrying run_id and the swept parameters; otherwise they go back to the sweep.
+    """
+    import numba
+
+    # Parallelism comes from running many runs at once: one numba thread per
+    # run keeps workers from fighting over cores (results do not depend on it).
+    numba.set_num_threads(1)
+    ctx = chunk.get("ctx") or {}
+    cache = {} if cache is None else cache
+    out = []
+    for task in chunk["tasks"]:
+        res = _run_one(task, ctx, cache)
+        if res["timeseries"] is not None and task.get("params") is not None:
+            res["timeseries"] = _with_run_columns(res["timeseries"], task)
+        out.append(res)
+    ts_dir = ctx.get("ts_dir")
+    frames = [r["timeseries"] for r in out if r["timeseries"] is not None]
+    if frames and ts_dir and (Path(ts_dir).parent / SWEEP_FILE).is_file():
+        import pandas as pd
+
+        first = out[0]["row"]["run_id"]
+        _write_parquet_atomic(pd.concat(frames, ignore_index=True),
+                              Path(ts_dir) / f"ts-{first:08d}-{secrets.token_hex(4)}.parquet")
+        for r in out:
+            if r["timeseries"] is not None:
+                r["timeseries"] = None
+                r["ts_written"] = True
+    return out
+
+
+def run_task(task: dict) -> dict:
+    """Run one task; never raises: a model failure comes back as ``error`` (a result). A worker on other
+    code returns ``infra`` instead: not a result, the run stays to do. Runs in a worker process."""
+    return run_chunk({"ctx": None, "tasks": [task]})[0]
 
 
 def _watch_parent(ppid: int) -> None:  # pragma: no cover - runs in workers
@@ -731,8 +806,9 @@ def _jsonable(v):
     return json.loads(json.dumps(v, default=str))
 
 
-def read_parts(out: Path):
-    """Every finished run recorded in ``out`` (runs.parquet, timings.parquet and parts/), one row per run_id."""
+def read_parts(out: Path, files: Optional[list] = None):
+    """Every finished run recorded in ``out`` (runs.parquet, timings.parquet and parts/), one row per run_id.
+    With ``files`` (a list), the part files read are appended to it."""
     import pandas as pd
 
     frames = []
@@ -744,6 +820,8 @@ def read_parts(out: Path):
         frames.append(df)
     for p in sorted((out / PARTS_DIR).glob("*.parquet")) if (out / PARTS_DIR).is_dir() else []:
         frames.append(pd.read_parquet(p))
+        if files is not None:
+            files.append(p)
     if not frames:
         return None
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
@@ -755,10 +833,10 @@ TIMING_COLUMNS = ("wall_time_s", "worker")
 
 
 def consolidate(out: Path, sweep: Sweep) -> "Any":
-    """Write runs.parquet and timings.parquet from everything recorded, then drop the parts. Returns runs."""
-    import pandas as pd
-
-    df = read_parts(out)
+    """Write runs.parquet and timings.parquet from everything recorded, then remove the parts it read (and
+    only those). With time series, the dataset is made to hold each finished run once. Returns runs."""
+    read: list[Path] = []
+    df = read_parts(out, read)
     if df is None:
         return None
     cols = ["run_id", "point", *sweep.parameters, "replicate", "seed", "engine", "code", "error", *stat_columns()]
@@ -770,47 +848,82 @@ def consolidate(out: Path, sweep: Sweep) -> "Any":
     timings = df[["run_id", *[c for c in TIMING_COLUMNS if c in df]]]
     _write_parquet_atomic(timings, out / "timings.parquet")
     _write_parquet_atomic(runs, out / "runs.parquet")
+    for p in read:
+        p.unlink(missing_ok=True)
     if (out / PARTS_DIR).is_dir():
-        for p in (out / PARTS_DIR).glob("*.parquet"):
-            p.unlink()
         for p in (out / PARTS_DIR).glob(".*.tmp"):
-            p.unlink()
+            p.unlink(missing_ok=True)
         try:
             (out / PARTS_DIR).rmdir()
         except OSError:
             pass
+    if sweep.timeseries:
+        _tidy_timeseries(out / "timeseries", set(runs["run_id"].astype(int).tolist()))
     return runs
 
 
-class _Recorder:
-    """Collects finished runs in the parent and writes them to ``parts/`` in atomic batches."""
+def _tidy_timeseries(folder: Path, recorded: set) -> None:
+    """Each recorded run once in the time-series dataset: a run whose series was written but whose row was
+    not recorded (the sweep was killed in between) ran again on the resume and wrote its series again;
+    the later copies, and series of runs not recorded, are dropped (reading only the run_id column)."""
+    import pyarrow.parquet as pq
 
-    def __init__(self, out: Path, params: Mapping[int, dict]):
+    if not folder.is_dir():
+        return
+    seen: set = set()
+    for f in sorted(folder.glob("*.parquet"), key=lambda f: (f.stat().st_mtime_ns, f.name)):
+        ids = pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist()
+        uniq = set(ids)
+        keep = uniq & recorded - seen
+        if keep != uniq:
+            if keep:
+                t = pq.read_table(f)
+                import pyarrow as pa
+                import pyarrow.compute as pc
+
+                t = t.filter(pc.is_in(t.column("run_id"), value_set=pa.array(sorted(keep), t.schema.field("run_id").type)))
+                _write_parquet_atomic(t.to_pandas(), f)
+            else:
+                f.unlink()
+        seen |= keep
+
+
+class _Recorder:
+    """Collects finished runs in the parent and writes them to ``parts/`` in atomic batches: every
+    :data:`FLUSH_SECONDS` or :data:`FLUSH_RUNS` runs (and when the sweep stops, Ctrl-C included). More
+    than :data:`COMPACT_PARTS` part files are merged into one. Time series the workers could not write
+    themselves are written here, one file per batch."""
+
+    def __init__(self, out: Path, points: list[dict]):
         self.out = out
-        self._params = params
+        self.points = points
         self.pending: list[dict] = []
+        self.series: list = []
+        self.series_rows = 0
         self.last = time.monotonic()
         self.batch = 0
         self.tag = f"{os.getpid()}-{secrets.token_hex(3)}"
+        try:  # a shorter interval on request (checkpoints more often; the tests kill sweeps partway)
+            self.every = float(os.environ.get(FLUSH_ENV, FLUSH_SECONDS))
+        except ValueError:
+            self.every = FLUSH_SECONDS
 
     def add(self, result: dict) -> None:
         if result.get("infra"):  # an infrastructure failure is not a result: the run stays to do
             return
         row = result["row"]
-        task_params = self._params[row["run_id"]]
-        row = {"run_id": row["run_id"], "point": row["point"], **task_params,
+        params = self.points[row["point"]]
+        row = {"run_id": row["run_id"], "point": row["point"], **params,
                **{k: v for k, v in row.items() if k not in ("run_id", "point")}}
-        if result.get("timeseries") is not None:
-            # one file per run, flat (no hive partition that would duplicate run_id), each row carrying the
-            # run's id, its swept parameters, replicate and seed: the folder reads as one dataset
-            ts = result["timeseries"].copy()
-            front = {"run_id": row["run_id"], **task_params, "replicate": row.get("replicate"),
-                     "seed": row.get("seed")}
-            for k, (name, v) in enumerate(front.items()):
-                ts.insert(k, name, v)
-            _write_parquet_atomic(ts, self.out / "timeseries" / f"run-{row['run_id']:08d}.parquet")
+        ts = result.get("timeseries")
+        if ts is not None:
+            if "run_id" not in ts:
+                ts = _with_run_columns(ts, {**row, "params": params})
+            self.series.append(ts)
+            self.series_rows += len(ts)
         self.pending.append(row)
-        if len(self.pending) >= FLUSH_RUNS or time.monotonic() - self.last >= FLUSH_SECONDS:
+        if (len(self.pending) >= FLUSH_RUNS or self.series_rows >= FLUSH_SERIES_ROWS
+                or time.monotonic() - self.last >= self.every):
             self.flush()
 
     def flush(self) -> None:
@@ -819,10 +932,26 @@ class _Recorder:
         self.last = time.monotonic()
         if not self.pending:
             return
-        df = pd.DataFrame(self.pending)
         self.batch += 1
-        _write_parquet_atomic(df, self.out / PARTS_DIR / f"batch-{self.tag}-{self.batch:06d}.parquet")
+        if self.series:  # the series first: a recorded row always has its series on disk
+            _write_parquet_atomic(pd.concat(self.series, ignore_index=True),
+                                  self.out / "timeseries" / f"ts-{self.tag}-{self.batch:06d}.parquet")
+            self.series, self.series_rows = [], 0
+        _write_parquet_atomic(pd.DataFrame(self.pending), self.out / PARTS_DIR / f"batch-{self.tag}-{self.batch:06d}.parquet")
         self.pending = []
+        parts = sorted((self.out / PARTS_DIR).glob("*.parquet"))
+        if len(parts) > COMPACT_PARTS:
+            self._compact(parts)
+
+    def _compact(self, parts: list[Path]) -> None:
+        """Merge part files into one (written before the merged ones are removed: nothing is lost)."""
+        import pandas as pd
+
+        df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        self.batch += 1
+        _write_parquet_atomic(df, self.out / PARTS_DIR / f"batch-{self.tag}-{self.batch:06d}-merged.parquet")
+        for p in parts:
+            p.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -878,14 +1007,67 @@ CRASH = ("WorkerCrashed: the run ended its worker process (killed, or out of mem
          "so again")
 
 
-def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None) -> Iterable[dict]:
+#: a chunk (several runs in one task) aims at about this many seconds of work in a process pool ...
+CHUNK_SECONDS_POOL = 0.25
+#: ... and on a Dask cluster (about 10 ms of scheduling per task)
+CHUNK_SECONDS_DASK = 1.0
+#: most runs in one chunk
+MAX_CHUNK = 512
+
+
+class _Chunker:
+    """Runs per chunk, sized from the run times seen so far: one run a chunk until a run time is known,
+    then about ``seconds`` of work a chunk, but at least four chunks per worker for what is left (so the
+    workers finish together). Chunking changes which process runs what, never a result."""
+
+    def __init__(self, seconds: float, workers: int):
+        self.seconds, self.workers, self.mean = seconds, max(1, workers), None
+
+    def seen(self, results: list[dict]) -> None:
+        for r in results:
+            t = r.get("row", {}).get("wall_time_s")
+            if t is not None and math.isfinite(t):
+                self.mean = t if self.mean is None else 0.8 * self.mean + 0.2 * t
+
+    def size(self, remaining: int) -> int:
+        if self.mean is None:
+            return 1
+        k = int(self.seconds / max(self.mean, 1e-5))
+        return max(1, min(k, MAX_CHUNK, remaining // (4 * self.workers)))
+
+
+def _take(todo: list, k: int) -> list:
+    """Pop ``k`` tasks from the end of ``todo`` (kept in reverse order), in their order."""
+    k = min(k, len(todo))
+    batch = todo[len(todo) - k:][::-1]
+    del todo[len(todo) - k:]
+    return batch
+
+
+def _single(chunk: dict, t: dict) -> dict:
+    return {"ctx": chunk["ctx"], "tasks": [t]}
+
+
+def _plain_pack(batch: list[dict]) -> dict:
+    return {"ctx": None, "tasks": batch}
+
+
+def _crash_row(t: dict, why: str = CRASH) -> dict:
+    return {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"], "seed": t["seed"],
+                    "engine": t.get("engine"), "error": why, "code": t.get("code") or code_id(),
+                    "wall_time_s": float("nan"), "worker": None}, "timeseries": None}
+
+
+def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None,
+               pack: Callable[[list[dict]], dict] = _plain_pack) -> Iterable[dict]:
     """Results of ``tasks`` from a spawn-context process pool, as they finish.
 
-    With ``keep`` (a dict), a healthy pool left in ``keep["pool"]`` by an earlier call is used, and the pool
-    is left there at the end instead of shut down (the caller shuts it down): rounds of adaptive
+    Tasks go in chunks (:class:`_Chunker`, :func:`run_chunk`), ``pack`` makes a chunk of a batch of
+    tasks. With ``keep`` (a dict), a healthy pool left in ``keep["pool"]`` by an earlier call is used, and
+    the pool is left there at the end instead of shut down (the caller shuts it down): rounds of adaptive
     replication pay for starting the workers once.
 
-    At most ``2 * workers`` tasks are queued at a time. When a worker process dies (killed, out of
+    At most ``2 * workers`` chunks are queued at a time. When a worker process dies (killed, out of
     memory) the pool breaks: the tasks it held are each rerun alone in a fresh one-process pool, so a
     run that kills its worker every time is found and recorded as such (:data:`CRASH`, a result of
     that run) and the others finish; then a fresh pool takes the rest.
@@ -901,44 +1083,44 @@ def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None) -> 
     def alone(t):
         ex = pool(1)
         try:
-            return ex.submit(run_task, t).result()
+            return ex.submit(run_chunk, pack([t])).result()[0]
         except BrokenProcessPool:
-            return {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
-                            "seed": t["seed"], "engine": t["engine"], "error": CRASH, "code": t.get("code"),
-                            "wall_time_s": float("nan"), "worker": None}, "timeseries": None}
+            return _crash_row(t)
         finally:
             ex.shutdown(wait=True, cancel_futures=True)
 
+    sizer = _Chunker(CHUNK_SECONDS_POOL, workers)
     todo = list(reversed(tasks))  # pop() takes them in order
     while todo:
         ex = (keep.pop("pool", None) if keep is not None else None) or pool(workers)
-        running: dict = {}
+        running: dict = {}  # future -> its tasks
         suspects: list[dict] = []
         ended = False
         try:
             while todo or running:
                 while todo and not suspects and len(running) < 2 * workers:
-                    t = todo.pop()
+                    batch = _take(todo, sizer.size(len(todo)))
                     try:
-                        running[ex.submit(run_task, t)] = t
+                        running[ex.submit(run_chunk, pack(batch))] = batch
                     except BrokenProcessPool:
-                        todo.append(t)
-                        suspects.extend(running.values())
+                        todo.extend(reversed(batch))
+                        suspects.extend(t for b in running.values() for t in b)
                         running.clear()
                         break
                 if not running:
                     break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    t = running.pop(fut)
+                    batch = running.pop(fut)
                     try:
-                        result = fut.result()
+                        results = fut.result()
                     except BrokenProcessPool:
-                        suspects.append(t)
+                        suspects.extend(batch)
                         continue
-                    yield result
+                    sizer.seen(results)
+                    yield from results
                 if suspects:  # the pool is broken: every task still in it is a suspect
-                    suspects.extend(running.values())
+                    suspects.extend(t for b in running.values() for t in b)
                     running.clear()
                     break
             ended = not suspects
@@ -952,9 +1134,10 @@ def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None) -> 
             yield alone(t)
 
 
-def _iter_inline(tasks: list[dict]) -> Iterable[dict]:
+def _iter_inline(tasks: list[dict], pack: Callable[[list[dict]], dict] = _plain_pack) -> Iterable[dict]:
+    cache: dict = {}  # one sweep's points: a point's scenario is validated once for its replicates
     for t in tasks:
-        yield run_task(t)
+        yield from run_chunk(pack([t]), cache)
 
 
 #: an infrastructure failure (lost worker or scheduler, cancelled future) is retried this many times
@@ -987,12 +1170,16 @@ def _check_workers(client, address: str) -> None:
                          f"({len(other)} of {len(ids)} workers differ); update them and restart")
 
 
-def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
-    """Results from a Dask cluster. Task keys are unique to this invocation (two sweeps on one cluster
-    never share a key); a future that fails for the infrastructure (lost worker or scheduler, a
-    cancelled future) is resubmitted up to :data:`DASK_RETRIES` times, then comes back as ``infra``
-    (not a result: the run stays to do)."""
+def _iter_dask(tasks: list[dict], address: str, workers: int,
+               pack: Callable[[list[dict]], dict] = _plain_pack) -> Iterable[dict]:
+    """Results from a Dask cluster, chunk by chunk (:class:`_Chunker`), at most four chunks per worker
+    thread submitted at a time. Task keys are unique to this invocation (two sweeps on one cluster never
+    share a key). A chunk that fails for the infrastructure (lost worker or scheduler, a cancelled
+    future) is resubmitted up to :data:`DASK_RETRIES` times, then its runs come back as ``infra`` (not
+    results: they stay to do). A chunk whose worker was killed again and again (``KilledWorker``) is split
+    into single runs; a single run that does it is recorded as such (:data:`CRASH`)."""
     import logging
+    from collections import deque
 
     from distributed import Client, LocalCluster, wait
 
@@ -1012,22 +1199,32 @@ def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
         except (OSError, TimeoutError, ValueError) as e:
             raise SweepError(f"--dask {address}: cannot reach the scheduler ({e})") from None
     token = secrets.token_hex(6)
+    seq = itertools.count()
     try:
         _check_workers(client, address)
+        try:
+            threads = sum(client.nthreads().values()) or workers
+        except Exception:  # noqa: BLE001 - an old scheduler: count what we were told
+            threads = workers
+        sizer = _Chunker(CHUNK_SECONDS_DASK, threads)
+        window = 4 * threads
 
-        def submit(t, attempt):
-            return client.submit(run_task, t, key=f"mutualaid-{token}-run-{t['run_id']}-try-{attempt}", pure=False,
-                                 retries=0)
-
-        live = {}
-        for t in tasks:
-            live[submit(t, 0)] = (t, 0)
-        lost_since = None
+        def submit(batch, attempt):
+            key = f"mutualaid-{token}-{next(seq)}-run-{batch[0]['run_id']}-try-{attempt}"
+            return client.submit(run_chunk, pack(batch), key=key, pure=False, retries=0)
 
         def infra(t, why):
             return {"row": {"run_id": t["run_id"]}, "timeseries": None, "infra": why.replace("\n", " ")[:300]}
 
-        while live:
+        todo = deque(tasks)
+        live: dict = {}  # future -> (its tasks, attempt)
+        lost_since = None
+        while todo or live:
+            connected = client.status == "running"
+            while todo and connected and len(live) < window:
+                k = sizer.size(len(todo))
+                batch = [todo.popleft() for _ in range(min(k, len(todo)))]
+                live[submit(batch, 0)] = (batch, 0)
             try:
                 done = wait(list(live), timeout=1.0, return_when="FIRST_COMPLETED").done
             except Exception:  # noqa: BLE001 - distributed's TimeoutError: nothing finished this second
@@ -1036,31 +1233,37 @@ def _iter_dask(tasks: list[dict], address: str, workers: int) -> Iterable[dict]:
             if not connected:
                 lost_since = lost_since or time.monotonic()
                 if time.monotonic() - lost_since > DASK_LOST_SECONDS:  # give up: the runs stay to do
-                    for t, _ in list(live.values()):
-                        yield infra(t, f"the scheduler at {address} was lost (no connection for "
-                                       f"{DASK_LOST_SECONDS} s)")
+                    why = f"the scheduler at {address} was lost (no connection for {DASK_LOST_SECONDS} s)"
+                    for batch, _ in list(live.values()):
+                        for t in batch:
+                            yield infra(t, why)
+                    for t in todo:
+                        yield infra(t, why)
                     return
             else:
                 lost_since = None
             for fut in done:
-                t, attempt = live.pop(fut)
+                batch, attempt = live.pop(fut)
                 try:
-                    result = fut.result()
-                except Exception as e:  # noqa: BLE001 - run_task never raises: this is the infrastructure
+                    results = fut.result()
+                except Exception as e:  # noqa: BLE001 - run_chunk never raises: this is the infrastructure
+                    fut.release()
                     if type(e).__name__ == "KilledWorker":  # the scheduler saw it kill worker after worker
-                        result = {"row": {"run_id": t["run_id"], "point": t["point"], "replicate": t["replicate"],
-                                          "seed": t["seed"], "engine": t["engine"], "error": CRASH.replace(
-                                              "run alone, it did so again", "the scheduler saw it kill several"),
-                                          "code": t.get("code"), "wall_time_s": float("nan"), "worker": None},
-                                  "timeseries": None}
+                        if len(batch) > 1:  # find the run that does it: each alone
+                            for t in batch:
+                                live[submit([t], 0)] = ([t], 0)
+                        else:
+                            yield _crash_row(batch[0], CRASH.replace("run alone, it did so again",
+                                                                     "the scheduler saw it kill several"))
                     elif attempt < DASK_RETRIES and client.status == "running":
-                        live[submit(t, attempt + 1)] = (t, attempt + 1)
-                        fut.release()
-                        continue
+                        live[submit(batch, attempt + 1)] = (batch, attempt + 1)
                     else:
-                        result = infra(t, f"{type(e).__name__}: {e}")
+                        for t in batch:
+                            yield infra(t, f"{type(e).__name__}: {e}")
+                    continue
                 fut.release()
-                yield result
+                sizer.seen(results)
+                yield from results
     finally:
         try:
             client.close(timeout=10)
@@ -1168,7 +1371,13 @@ def _run_sweep(sweep: Sweep, out: Path, workers: int, dask, progress, argv) -> S
     finished = set() if done_df is None else set(int(x) for x in done_df["run_id"])
     todo = [t for t in tasks if t["run_id"] not in finished]
     count = {"total": len(tasks), "done": len(tasks) - len(todo), "ran": 0, "skipped": len(tasks) - len(todo)}
-    rec = _Recorder(out, {t["run_id"]: t["params"] for t in tasks})
+    rec = _Recorder(out, sweep.points)
+    extra = {"ts_dir": str((out / "timeseries").resolve())} if sweep.timeseries else {}
+    if sweep.timeseries:
+        (out / "timeseries").mkdir(parents=True, exist_ok=True)
+
+    def pack(batch: list[dict]) -> dict:
+        return sweep.pack(batch, **extra)
     failed_before = 0 if done_df is None else int(done_df["error"].notna().sum())
     failed = 0
     infra: list[str] = []
@@ -1192,8 +1401,8 @@ def _run_sweep(sweep: Sweep, out: Path, workers: int, dask, progress, argv) -> S
         nonlocal failed
         if not batch:
             return
-        it = (_iter_dask(batch, dask, workers) if dask else _iter_inline(batch) if workers == 1
-              else _iter_pool(batch, workers, keep=pools))
+        it = (_iter_dask(batch, dask, workers, pack=pack) if dask else _iter_inline(batch, pack=pack)
+              if workers == 1 else _iter_pool(batch, workers, keep=pools, pack=pack))
         try:
             for res in it:
                 if res.get("infra"):
@@ -1274,8 +1483,6 @@ def _replicate_until(sweep: Sweep, values: dict, finished: set, rec: "_Recorder"
             break
         pairs = [(int(p), r) for p in np.flatnonzero(k) for r in range(int(n[p]), int(n[p] + k[p]))]
         new = sweep.extra_tasks(pairs)
-        for t in new:
-            rec._params[t["run_id"]] = t["params"]
         todo = [t for t in new if t["run_id"] not in finished]
         count["total"] += len(new)
         count["done"] += len(new) - len(todo)
