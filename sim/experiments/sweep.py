@@ -37,12 +37,16 @@ worker runs what never matters, so 1 worker, 8 workers and a Dask cluster
 give the same ``runs.parquet``.
 
 Nothing is lost: the parent writes finished runs atomically in batches to
-``DIR/parts/``; a rerun of the same command reads them, skips finished runs
+``DIR/parts/`` (every 30 s or 5,000 runs, and when the sweep stops; a kill loses
+at most that much work, which the resume runs again); a rerun of the same command reads them, skips finished runs
 and dispatches the rest; at the end the parts are consolidated into
 ``DIR/runs.parquet`` (sorted by ``run_id``) and ``DIR/timings.parquet``
 (wall time per run, which is not reproducible and so kept apart). A run that
 raises is recorded with its ``error`` and the sweep goes on. ``DIR/sweep.json``
 holds the resolved sweep and its fingerprint; a changed sweep file is refused.
+Runs go to the workers in chunks (several runs a task, sized from the run times
+seen); with ``timeseries: true`` the workers write each chunk's series to
+``DIR/timeseries/`` themselves, every row carrying run_id and the swept parameters.
 
 Adaptive replication (``until_ci: {metric: NAME, width: W}`` with a cap
 ``max_replicates: M``, or ``mutualaid sweep --until-ci NAME=W
@@ -866,6 +870,8 @@ def _tidy_timeseries(folder: Path, recorded: set) -> None:
     """Each recorded run once in the time-series dataset: a run whose series was written but whose row was
     not recorded (the sweep was killed in between) ran again on the resume and wrote its series again;
     the later copies, and series of runs not recorded, are dropped (reading only the run_id column)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     if not folder.is_dir():
@@ -878,9 +884,6 @@ def _tidy_timeseries(folder: Path, recorded: set) -> None:
         if keep != uniq:
             if keep:
                 t = pq.read_table(f)
-                import pyarrow as pa
-                import pyarrow.compute as pc
-
                 t = t.filter(pc.is_in(t.column("run_id"), value_set=pa.array(sorted(keep), t.schema.field("run_id").type)))
                 _write_parquet_atomic(t.to_pandas(), f)
             else:
@@ -1042,10 +1045,6 @@ def _take(todo: list, k: int) -> list:
     batch = todo[len(todo) - k:][::-1]
     del todo[len(todo) - k:]
     return batch
-
-
-def _single(chunk: dict, t: dict) -> dict:
-    return {"ctx": chunk["ctx"], "tasks": [t]}
 
 
 def _plain_pack(batch: list[dict]) -> dict:
