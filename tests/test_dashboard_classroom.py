@@ -81,6 +81,8 @@ def test_results_offers_only_swept_parameters_as_axes(page, server):
     against = page.locator(".v-select", has_text="Against")
     assert "game.T" in against.inner_text()
     against.click()
+    # the menu opens with an animation: read its options once they are there (a CI run read an empty list)
+    _wait_until(lambda: page.get_by_role("option").count() > 0, what="the axis menu to open")
     options = [o.inner_text() for o in page.get_by_role("option").all()]
     assert "run_id" not in options and "point" not in options and "game.T" in options
     assert page.errors == []
