@@ -9,8 +9,10 @@
     mutualaid scenarios
 
 Exit codes (docs: ``CONTRACT.md``): 0 success; 2 bad input, reported as one
-line ``mutualaid: error: ...`` on stderr; 1 an internal error, reported as one
-line (``MUTUALAID_DEBUG=1`` adds the traceback).
+line ``mutualaid: error: ...`` on stderr; 1 a failure of the machine (a full
+disk, a failing file system, a lost cluster: ``mutualaid: error: ...``, one line
+saying what is kept) or an internal error, reported as one line
+(``MUTUALAID_DEBUG=1`` adds the traceback).
 
 Adding a subcommand: write ``cmd_<name>(args) -> int`` and one parser block
 in :func:`build_parser` ending in ``p.set_defaults(func=cmd_<name>)``. Heavy
@@ -729,6 +731,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 traceback.print_exc()
             _error(str(e))
             return 2
+        from sim.output import StorageError, is_storage_error, storage_error
+
+        if is_storage_error(e):  # a full disk, a failing file system: the machine, not the input
+            if debug:
+                traceback.print_exc()
+            if not isinstance(e, StorageError):
+                e = storage_error(e, "the files written before it are as they were")
+            _error(_one_line(e.strerror))
+            return 1
         if debug:
             traceback.print_exc()
         print(f"{PROG}: internal error: {type(e).__name__}: {_one_line(e)} "

@@ -9,6 +9,7 @@ destroys what a previous run left there.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import math
 import os
@@ -46,6 +47,34 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 class OutputPathError(ValueError):
     """A bad output path (``--out``): the message is one line meant for the user."""
+
+
+#: how the machine's storage fails while results are written: a full disk or quota, a file too large, a
+#: failing, read-only or forbidden file system. Not bad input and not a bug: one line, exit code 1.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
+                            errno.EPERM})
+
+
+class StorageError(OSError):
+    """Results could not be written (see :data:`STORAGE_ERRNOS`); the message is one line saying which
+    file, why, and what is kept."""
+
+
+def storage_error(e: OSError, kept: str) -> StorageError:
+    """One line for a failed write: the file, the system's reason, and ``kept`` (what was not lost)."""
+    where = f" {e.filename}" if e.filename else ""
+    return StorageError(e.errno, f"cannot write{where}: {os.strerror(e.errno)}; {kept}")
+
+
+def is_storage_error(e: BaseException) -> bool:
+    return isinstance(e, OSError) and e.errno in STORAGE_ERRNOS
+
+
+def naming(path: Path, e: OSError) -> OSError:
+    """``e`` naming the file being written (pyarrow's errors carry the errno but no file name)."""
+    if is_storage_error(e) and not isinstance(e, StorageError):
+        return OSError(e.errno, os.strerror(e.errno), str(path))
+    return e
 
 
 # ----------------------------------------------------------------------------- folders
@@ -185,9 +214,12 @@ class StagedFiles:
         final = self.folder / name
         tmp = self.folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         self._staged.append((tmp, final))
-        write(tmp)
-        with open(tmp, "rb+") as fh:  # on disk before it replaces anything
-            os.fsync(fh.fileno())
+        try:
+            write(tmp)
+            with open(tmp, "rb+") as fh:  # on disk before it replaces anything
+                os.fsync(fh.fileno())
+        except OSError as e:
+            raise naming(final, e) from e
         return final
 
     def write_file(self, name: str, write: Callable[[Path], Any]) -> Path:

@@ -164,10 +164,62 @@ def test_rerun_skips_finished_runs_and_a_changed_file_is_refused(tmp_path, capsy
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
     assert "4 already done, 0 run now" in capsys.readouterr().out
     pd.testing.assert_frame_equal(runs_of(out), before)
-    write(tmp_path, grid(replicates=2))
+    write(tmp_path, grid(replicates=1, seed=12, steps=7))
     assert main(["sweep", str(path), "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "holds results of a different sweep (changed: replicates)" in err
+    assert "holds results of a different sweep (changed: seed, steps)" in err
+    assert len(err.strip().splitlines()) == 1
+    pd.testing.assert_frame_equal(runs_of(out), before)
+
+
+def test_name_description_and_metrics_may_change_on_a_resume(tmp_path, capsys):
+    import json
+
+    path = write(tmp_path, grid(replicates=1))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    before = runs_of(out)
+    write(tmp_path, grid(replicates=1, name="renamed", description="Said better.", metrics=["mean_stress"]))
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert "4 already done, 0 run now" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(runs_of(out), before)
+    meta = json.loads((out / "sweep.json").read_text())
+    assert meta["spec"]["name"] == "renamed" and meta["spec"]["description"] == "Said better."
+    assert meta["metrics"] == ["mean_mean_stress"]  # the day-mean of mean_stress
+    assert main(["report", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Sweep report: renamed") and "Said better." in report
+    assert all("mean_mean_stress" in p.name for p in (out / "plots").glob("*.png"))
+    assert (out / "plots" / "mean_mean_stress.png").is_file()
+
+
+def test_replicates_added_to_a_finished_sweep_run_only_the_new_ones(tmp_path, capsys):
+    path = write(tmp_path, grid(replicates=2))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    first = runs_of(out)
+    write(tmp_path, grid(replicates=3))
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "2"]) == 0
+    assert "8 already done, 4 run now" in capsys.readouterr().out
+    grown = runs_of(out)
+    assert len(grown) == 12 and grown["run_id"].is_unique
+    # the first runs are untouched, ids included
+    pd.testing.assert_frame_equal(grown[grown["replicate"] < 2].reset_index(drop=True), first)
+    # and the whole equals a sweep asked for with 3 replicates from the start (ids aside)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "fresh"), "--workers", "1", "-q"]) == 0
+    key = ["point", "replicate"]
+    fresh = runs_of(tmp_path / "fresh").sort_values(key).drop(columns="run_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(grown.sort_values(key).drop(columns="run_id").reset_index(drop=True), fresh)
+    # a rerun has nothing left to do; fewer replicates are refused in one line, and nothing is lost
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert "12 already done, 0 run now" in capsys.readouterr().out
+    write(tmp_path, grid(replicates=1))
+    assert main(["sweep", str(path), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "replicates = 1 is fewer than the 3 this folder was run with" in err and len(err.splitlines()) == 1
+    pd.testing.assert_frame_equal(runs_of(out), grown)
+    assert main(["report", str(out)]) == 0
+    assert "4 points x 3 replicates = 12 runs; finished 12, failed 0" in (out / "report.md").read_text()
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):

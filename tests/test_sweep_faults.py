@@ -127,3 +127,75 @@ def test_time_series_read_as_one_dataset_with_the_parameters(tmp_path):
     assert len(joined) == sw.n_runs
     assert (joined["relapses"] >= 0).all()
     assert ds.dataset(tmp_path / "out" / "timeseries").count_rows() == len(ts)
+
+
+# ----------------------------------------------------------------------------- a full disk
+
+
+def _disk_full_after(monkeypatch, writes_ok: int):
+    """Every parquet write after the first ``writes_ok`` fails as pyarrow fails on a full disk (errno 28,
+    its own message, no file name)."""
+    import errno
+
+    real = pd.DataFrame.to_parquet
+    calls = {"n": 0}
+
+    def to_parquet(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] > writes_ok:
+            raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    return calls
+
+
+def _sweep_file(tmp_path: Path, name="disk", **extra) -> Path:
+    data = {"name": name, "scenario": "baseline", "seed": 11, "replicates": 3, "steps": 5,
+            "parameters": {"checkins.prob": [0.0, 1.0], "population.size": 30}, "metrics": ["relapses"]}
+    data.update(extra)
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return p
+
+
+@pytest.mark.parametrize("writes_ok, kept", [(2, 2), (6, 6)], ids=["while-running", "while-consolidating"])
+def test_a_full_disk_gives_one_line_and_loses_no_saved_run(tmp_path, monkeypatch, capsys, writes_ok, kept):
+    """Each finished run is saved at once (flush interval 0): after ``writes_ok`` saves the disk is full.
+    6 runs: the 7th write is the first of consolidation. Exit 1, one line naming the file and the reason;
+    the saved runs are still there; once there is room the same command finishes, equal to a clean run."""
+    from sim.cli import main
+
+    monkeypatch.setenv(sweep_mod.FLUSH_ENV, "0")
+    path, out = _sweep_file(tmp_path), tmp_path / "out"
+    _disk_full_after(monkeypatch, writes_ok)
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"mutualaid: error: cannot write {out}") and ".parquet: No space left on device;" in err[0]
+    assert "are kept" in err[0] and "internal error" not in err[0]
+    saved = sweep_mod.read_parts(out)
+    assert saved is not None and len(saved) == kept
+    assert not list(out.rglob("*.tmp")) and not (out / "runs.parquet").exists()
+    monkeypatch.undo()
+    monkeypatch.setenv(sweep_mod.FLUSH_ENV, "0")
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert f"{kept} already done, {6 - kept} run now" in capsys.readouterr().out
+    assert main(["sweep", str(path), "--out", str(tmp_path / "clean"), "--workers", "1", "-q"]) == 0
+    pd.testing.assert_frame_equal(_runs(out), _runs(tmp_path / "clean"))
+
+
+def test_a_full_disk_while_a_run_saves_keeps_the_earlier_results(tmp_path, monkeypatch, capsys):
+    """`mutualaid run` into a folder holding an earlier run: ENOSPC while the new files are written gives
+    one line and exit 1, and the folder still holds exactly the earlier run's files."""
+    from sim.cli import main
+
+    out = tmp_path / "res"
+    assert main(["run", "baseline", "--set", "population.size=30", "--steps", "5", "--out", str(out), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _disk_full_after(monkeypatch, 0)
+    assert main(["run", "baseline", "--set", "population.size=30", "--steps", "7", "--out", str(out), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "metrics.parquet: No space left on device;" in err[0] and "as they were" in err[0], err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -43,7 +43,12 @@ and dispatches the rest; at the end the parts are consolidated into
 ``DIR/runs.parquet`` (sorted by ``run_id``) and ``DIR/timings.parquet``
 (wall time per run, which is not reproducible and so kept apart). A run that
 raises is recorded with its ``error`` and the sweep goes on. ``DIR/sweep.json``
-holds the resolved sweep and its fingerprint; a changed sweep file is refused.
+holds the resolved sweep and its fingerprint; a sweep file changed in what
+decides its runs is refused, while its name, description and metrics may change
+and its replicates may grow (:data:`RESUME_FREE`, :func:`check_folder`; the
+added replicates get ids as adaptive replication's do, below). A write that
+fails on the machine's side (a full disk) stops the sweep with one line; what
+was saved stays, and the same command finishes it.
 Runs go to the workers in chunks (several runs a task, sized from the run times
 seen); with ``timeseries: true`` the workers write each chunk's series to
 ``DIR/timeseries/`` themselves, every row carrying run_id and the swept parameters.
@@ -56,8 +61,8 @@ than W gets more replicates, in rounds, until each point is narrower or has M
 replicates (see :func:`extra_replicates`; an interval of width 0 counts from
 three finished runs: two equal counts are common). Replicate r of point p has the seed
 it would have had with ``replicates: r + 1`` and ``run_id = r * points + p``
-(for r >= replicates; the planned ones keep ``point * replicates +
-replicate``). Each round is decided from the results of the rounds before it
+(for r >= the replicates the folder was started with; those keep ``point *
+replicates + replicate``). Each round is decided from the results of the rounds before it
 only, and the results do not depend on the workers, so the added runs are the
 same on 1 worker, 8 or a cluster, and a rerun of the same command (after a
 kill, or once every point is satisfied) plans the same runs and runs only the
@@ -111,6 +116,10 @@ FLUSH_SERIES_ROWS = 500_000
 #: more part files than this are merged into one
 COMPACT_PARTS = 32
 SWEEP_FILE = "sweep.json"
+#: sweep keys that may change when a folder is resumed: they change no run already recorded (the metrics
+#: are what a report summarises; every run records every statistic). More replicates add runs; fewer are
+#: refused, since the folder would hold runs the sweep no longer asks for.
+RESUME_FREE = ("name", "description", "metrics", "replicates")
 #: Most runs (points x replicates) one sweep may hold: checked before any point is built.
 MAX_RUNS = 10_000_000
 PARTS_DIR = "parts"
@@ -238,9 +247,14 @@ class Sweep:
             out["levels"] = self.levels
         return out
 
+    def run_spec(self) -> dict:
+        """The part of :meth:`spec` that decides the runs: everything but :data:`RESUME_FREE`."""
+        return {k: v for k, v in self.spec().items() if k not in RESUME_FREE}
+
     def fingerprint(self) -> str:
-        """sha256 of the resolved sweep: the same file (and base scenario) gives the same value."""
-        text = json.dumps(self.spec(), sort_keys=True, default=str)
+        """sha256 of what decides the runs (:meth:`run_spec`): the same file (and base scenario, and code)
+        gives the same value; a new name, description, metric list or replicate count does not change it."""
+        text = json.dumps(self.run_spec(), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def seeds(self) -> np.ndarray:
@@ -772,38 +786,65 @@ def _write_parquet_atomic(df, path: Path) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        from sim.output import naming
+
+        raise naming(path, e) from e
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
+def _sweep_record(sweep: Sweep) -> dict:
+    """What sweep.json holds: the fingerprint, what a report reads, and the resolved sweep."""
+    return {"fingerprint": sweep.fingerprint(), "source": sweep.source, "parameters": sweep.parameters,
+            "sampling": sweep.sampling, "metrics": sweep.metrics,
+            "problem": sweep.problem() if sweep.sampling != "grid" else None,
+            "n_points": len(sweep.points), "replicates": sweep.replicates,
+            "id_replicates": sweep.id_replicates or sweep.replicates,
+            "spec": _jsonable(sweep.spec()),
+            **({"levels": sweep.levels, "design": sweep.design.tolist()} if sweep.sampling == "morris" else {})}
+
+
 def check_folder(sweep: Sweep, out: Path) -> None:
-    """Refuse a folder that holds a different sweep; record this one's spec (first time)."""
+    """Refuse a folder that holds a different sweep; record this one in sweep.json.
+
+    On a resume only :data:`RESUME_FREE` keys may differ from the recorded sweep. More replicates are
+    accepted (the planned runs keep their ids: :attr:`Sweep.id_replicates` is read from the folder, so
+    only the added replicates run); fewer are refused. sweep.json is then rewritten with the new name,
+    description, metrics and replicates (atomically), so a report reads what was asked last."""
     from sim.output import StagedFiles
 
     f = out / SWEEP_FILE
-    fp = sweep.fingerprint()
     if f.is_file():
         try:
             old = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            old_spec = old["spec"]
+            old_reps = int(old["replicates"])
+            id_reps = int(old.get("id_replicates", old_reps))
+        except (OSError, ValueError, KeyError, TypeError):
             raise SweepError(f"--out {out}: {SWEEP_FILE} is unreadable; use another folder") from None
-        if old.get("fingerprint") != fp:
-            changed = sorted(k for k, v in sweep.spec().items() if old.get("spec", {}).get(k) != _jsonable(v))
-            what = f" (changed: {', '.join(changed)})" if changed else ""
-            raise SweepError(f"--out {out}: holds results of a different sweep{what}; "
+        new_spec = _jsonable(sweep.run_spec())
+        changed = sorted(k for k in set(new_spec) | set(old_spec)
+                         if k not in RESUME_FREE and old_spec.get(k) != new_spec.get(k))
+        if changed:
+            raise SweepError(f"--out {out}: holds results of a different sweep (changed: {', '.join(changed)}); "
                              f"use another --out folder, or restore the sweep file to resume")
+        if sweep.replicates < old_reps:
+            raise SweepError(f"--out {out}: replicates = {sweep.replicates} is fewer than the {old_reps} this "
+                             f"folder was run with; replicates can be added on a resume, not taken away; use "
+                             f"another --out folder")
+        sweep.id_replicates = id_reps
+        record = _sweep_record(sweep)
+        if _jsonable(record) != old:
+            with StagedFiles(out) as files:
+                files.write_json(SWEEP_FILE, record)
         return
     if out.exists() and any(out.glob("*.parquet")) or (out / PARTS_DIR).exists():
         raise SweepError(f"--out {out}: holds results but no {SWEEP_FILE}; use an empty or new folder")
+    sweep.id_replicates = sweep.replicates
     with StagedFiles(out) as files:
-        files.write_json(SWEEP_FILE, {"fingerprint": fp, "source": sweep.source, "parameters": sweep.parameters,
-                                      "sampling": sweep.sampling, "metrics": sweep.metrics,
-                                      "problem": sweep.problem() if sweep.sampling != "grid" else None,
-                                      "n_points": len(sweep.points), "replicates": sweep.replicates,
-                                      "spec": _jsonable(sweep.spec()),
-                                      **({"levels": sweep.levels, "design": sweep.design.tolist()}
-                                         if sweep.sampling == "morris" else {})})
+        files.write_json(SWEEP_FILE, _sweep_record(sweep))
 
 
 def _jsonable(v):
@@ -1280,11 +1321,19 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
     """Run (or resume) a sweep into ``out``; returns the consolidated runs."""
     out = Path(out)
     workers = int(workers or os.cpu_count() or 1)
-    lock = _lock_folder(out)
+    from sim.output import StorageError, is_storage_error, storage_error
+
     try:
-        return _run_sweep(sweep, out, workers, dask, progress, argv)
-    finally:
-        lock.close()
+        lock = _lock_folder(out)
+        try:
+            return _run_sweep(sweep, out, workers, dask, progress, argv)
+        finally:
+            lock.close()
+    except OSError as e:
+        if is_storage_error(e) and not isinstance(e, StorageError):
+            raise storage_error(e, f"the runs saved in {out} before it are kept (runs since the last save "
+                                   "run again); make room and rerun the same command to finish") from None
+        raise
 
 
 def _lock_folder(out: Path):
@@ -1422,10 +1471,12 @@ def _run_sweep(sweep: Sweep, out: Path, workers: int, dask, progress, argv) -> S
                 if progress is not None:
                     progress(count["done"], count["total"])
         finally:
-            rec.flush()  # on Ctrl-C too: what finished is kept
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()
+            try:
+                rec.flush()  # on Ctrl-C too: what finished is kept
+            finally:
+                close = getattr(it, "close", None)
+                if close is not None:
+                    close()
 
     try:
         dispatch(todo)
