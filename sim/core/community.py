@@ -175,17 +175,31 @@ PARAM_FIELDS = _param_fields()
 Params = namedtuple("Params", list(PARAM_FIELDS))
 
 
+def _params_plan() -> list[tuple[str | None, list[tuple[str, type]]]]:
+    """How :func:`params_of` reads the parameters: each section's fields in :data:`PARAM_FIELDS` order
+    (a section's fields are consecutive there), then the extra ones (section ``None``)."""
+    plan: list[tuple[str | None, list[tuple[str, type]]]] = []
+    for name, typ in PARAM_FIELDS.items():
+        section, _, key = (None, "", name) if name in EXTRA_PARAMS else name.partition("_")
+        if not plan or plan[-1][0] != section:
+            plan.append((section, []))
+        plan[-1][1].append((key, typ))
+    return plan
+
+
+_PARAMS_PLAN = _params_plan()
+
+
 def params_of(sc: Scenario) -> Params:
     """The scenario's parameters as the stages see them (types fixed, so one compilation serves all)."""
-    values = {}
-    for name, typ in PARAM_FIELDS.items():
-        if name in EXTRA_PARAMS:
-            v = EXTRA_PARAMS[name](sc)
+    values = []
+    for section, fields in _PARAMS_PLAN:
+        if section is None:
+            values += [typ(EXTRA_PARAMS[name](sc)) for name, typ in fields]
         else:
-            section, _, key = name.partition("_")
-            v = getattr(getattr(sc, section), key)
-        values[name] = typ(v)
-    return Params(**values)
+            d = getattr(sc, section).__dict__
+            values += [typ(d[key]) for key, typ in fields]
+    return Params._make(values)
 
 
 # ----------------------------------------------------------------------------- the structref

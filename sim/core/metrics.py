@@ -1,7 +1,8 @@
 """The per-step metrics table: column names, meanings, and how they are computed.
 
-Both engines hand the same arrays (in the same order) to :func:`compute`, so
-a metric has one definition and the engines report the same bits.
+Both engines read a day's row from the same community arrays (:func:`day_row`,
+one pass of :func:`_reduce`), so a metric has one definition and the engines
+report the same bits.
 """
 
 from __future__ import annotations
@@ -41,23 +42,30 @@ BLOCK = 4096
 
 
 @njit(parallel=True, cache=True)
-def _reduce(strategy, stress, craving, using, tie_start, deg, tie_nbr, tie_w, threshold):
-    """Sums the metrics are made of, in one pass over members and their ties.
+def _reduce(strategy, stress, craving, using, tie_ptr, deg, tie_nbr, tie_w, threshold,
+            original, ever_used, attended, met, start_day, sponsor, day, newcomer_days, newcomers_counted):
+    """Sums and counts the metrics are made of, in one pass over members and their ties.
 
-    ``tie_start[i]`` and ``deg[i]`` locate member i's ties in ``tie_nbr``/``tie_w``
-    (CSR rows or the kernel's slots). Blocks of :data:`BLOCK` members are summed
+    ``tie_ptr[i]`` and ``deg[i]`` locate member i's ties in ``tie_nbr``/``tie_w``
+    (the community's tie slots). Blocks of :data:`BLOCK` members are summed
     in parallel, each serially, and the block sums are then added in block
-    order: the same bits on any thread count and on both engines.
+    order: the same bits on any thread count and on both engines. Besides
+    the sums: day-0 members who never used, members at today's meeting
+    (``met``), and newcomers (``newcomers_counted``) with and without a sponsor.
     """
     n = strategy.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
-    ints = np.zeros((nb, 4), dtype=np.int64)    # helpers, users, not isolated, slots
-    flts = np.zeros((nb, 5), dtype=np.float64)  # stress, craving, tie weight, touching a helper, helper-helper
-    for b in prange(nb):
+    ints = np.zeros((nb, 8), dtype=np.int64)    # helpers, users, not isolated, slots, abstinent, at the
+    flts = np.zeros((nb, 5), dtype=np.float64)  # meeting, newcomers, sponsored newcomers | stress, craving,
+    for b in prange(nb):                          # tie weight, touching a helper, helper-helper
         helpers = 0
         users = 0
         not_isolated = 0
         slots = 0
+        abstinent = 0
+        present = 0
+        newcomers = 0
+        sponsored = 0
         sum_x = 0.0
         sum_y = 0.0
         total_w = 0.0
@@ -69,10 +77,18 @@ def _reduce(strategy, stress, craving, using, tie_start, deg, tie_nbr, tie_w, th
                 helpers += 1
             if using[i]:
                 users += 1
+            if original[i] and not ever_used[i]:
+                abstinent += 1
+            if met and attended[i]:
+                present += 1
+            if newcomers_counted and day - start_day[i] < newcomer_days:
+                newcomers += 1
+                if sponsor[i] >= 0:
+                    sponsored += 1
             sum_x += stress[i]
             sum_y += craving[i]
             strong = False
-            start = tie_start[i]
+            start = tie_ptr[i]
             for k in range(start, start + deg[i]):
                 w = tie_w[k]
                 total_w += w
@@ -90,55 +106,55 @@ def _reduce(strategy, stress, craving, using, tie_start, deg, tie_nbr, tie_w, th
         ints[b, 1] = users
         ints[b, 2] = not_isolated
         ints[b, 3] = slots
+        ints[b, 4] = abstinent
+        ints[b, 5] = present
+        ints[b, 6] = newcomers
+        ints[b, 7] = sponsored
         flts[b, 0] = sum_x
         flts[b, 1] = sum_y
         flts[b, 2] = total_w
         flts[b, 3] = touch_w
         flts[b, 4] = both_w
-    ti = np.zeros(4, dtype=np.int64)
+    ti = np.zeros(8, dtype=np.int64)
     tf = np.zeros(5, dtype=np.float64)
     for b in range(nb):
-        for c in range(4):
+        for c in range(8):
             ti[c] += ints[b, c]
         for c in range(5):
             tf[c] += flts[b, c]
-    return ti[0], ti[1], tf[0], tf[1], ti[2], tf[2], ti[3], tf[3], tf[4]
+    return (ti[0], ti[1], tf[0], tf[1], ti[2], tf[2], ti[3], tf[3], tf[4], ti[4], ti[5], ti[6], ti[7])
 
 
-def compute(step, strategy, stress, craving, using, attended, tie_start, deg, tie_nbr, tie_w, *,
-            lapses, relapses, checkins, sponsor_calls, dropouts, abstinent_count, n0,
-            isolation_threshold, mean_payoff, newcomers, sponsored_newcomers):
-    """One row of the metrics table.
-
-    Parameters
-    ----------
-    strategy, stress, craving, using : arrays of shape (n,), by member slot.
-    attended : bool array (n,) or None (no meeting that day).
-    tie_start, deg : int arrays (n,): member i's ties are entries
-        ``tie_start[i] .. tie_start[i] + deg[i] - 1`` of ``tie_nbr`` (neighbour
-        slots, ascending) and ``tie_w`` (weights); each tie appears at both ends.
-    """
-    n = strategy.shape[0]
-    (helpers, users, sum_x, sum_y, not_isolated, total_w, slots, touch_w, both_w) = _reduce(
-        strategy, stress, craving, using, tie_start, deg, tie_nbr, tie_w, isolation_threshold)
+def day_row(comm) -> dict:
+    """Today's row of the metrics table, from a :class:`sim.core.community.Community` (both engines)."""
+    a = comm.arrays
+    sc = comm.scenario
+    n = a["strategy"].shape[0]
+    met = bool(comm.met_today)
+    (helpers, users, sum_x, sum_y, not_isolated, total_w, slots, touch_w, both_w, abstinent, present,
+     newcomers, sponsored) = _reduce(
+        a["strategy"], a["stress"], a["craving"], a["using"], a["tie_ptr"], a["deg"], a["tie_nbr"], a["tie_w"],
+        float(sc.ties.isolation_threshold), a["original"], a["ever_used"], a["attended"], met, a["start_day"],
+        a["sponsor"], comm.day, sc.population.newcomer_days, sc.psychology.enabled and sc.sponsorship.enabled)
+    c = comm.counts
     return {
-        "step": int(step),
+        "step": comm.day,
         "helpers": helpers / n,
         "mean_stress": sum_x / n,
         "mean_craving": sum_y / n,
         "using": users / n,
-        "lapses": int(lapses),
-        "relapses": int(relapses),
-        "attendance": int(np.count_nonzero(attended)) / n if attended is not None else float("nan"),
-        "checkins": int(checkins),
-        "sponsor_calls": int(sponsor_calls),
+        "lapses": int(c["lapses"]),
+        "relapses": int(c["relapses"]),
+        "attendance": int(present) / n if met else float("nan"),
+        "checkins": int(c["checkins"]),
+        "sponsor_calls": int(c["sponsor_calls"]),
         "mean_tie": total_w / slots if slots else float("nan"),
         "isolated": 1.0 - not_isolated / n,
-        "dropouts": int(dropouts),
-        "abstinent": abstinent_count / n0,
+        "dropouts": int(c["dropouts"]),
+        "abstinent": int(abstinent) / comm.n0,
         "assortment": both_w / touch_w if touch_w > 0 else float("nan"),
-        "mean_payoff": float(mean_payoff),
-        "sponsored_newcomers": sponsored_newcomers / newcomers if newcomers else float("nan"),
+        "mean_payoff": float(comm.mean_payoff),
+        "sponsored_newcomers": int(sponsored) / int(newcomers) if newcomers else float("nan"),
         "ties": int(slots // 2),
     }
 
@@ -149,22 +165,3 @@ def typed_frame(df):
     for c in COLUMNS:
         df[c] = df[c].astype("int64" if c in COUNT_COLUMNS else "float64")
     return df
-
-
-def day_row(comm) -> dict:
-    """Today's row of the metrics table, from a :class:`sim.core.community.Community`."""
-    a = comm.arrays
-    sc = comm.scenario
-    abstinent = int(np.count_nonzero(a["original"] & ~a["ever_used"]))
-    if sc.psychology.enabled and sc.sponsorship.enabled:
-        newcomer = (comm.day - a["start_day"]) < sc.population.newcomer_days
-        newcomers = int(np.count_nonzero(newcomer))
-        sponsored = int(np.count_nonzero(newcomer & (a["sponsor"] >= 0)))
-    else:
-        newcomers = sponsored = 0
-    return compute(
-        comm.day, a["strategy"], a["stress"], a["craving"], a["using"], a["attended"] if comm.met_today else None,
-        a["tie_ptr"][:-1], a["deg"], a["tie_nbr"], a["tie_w"], abstinent_count=abstinent, n0=comm.n0,
-        isolation_threshold=sc.ties.isolation_threshold, mean_payoff=comm.mean_payoff,
-        newcomers=newcomers, sponsored_newcomers=sponsored, **comm.counts,
-    )

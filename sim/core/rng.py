@@ -14,6 +14,8 @@ key component; a uniform double takes the top 53 bits.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -93,14 +95,22 @@ def uniform(key, step, member, purpose, other):
     return uniform_in(stream_key(key, step, purpose), member, other)
 
 
+@functools.lru_cache(maxsize=4096)
+def _children(seed: int) -> tuple[int, np.uint64]:
+    """The network builder's seed and the run key of an integer seed (a SeedSequence's two children;
+    cached: a sweep's replicates repeat their seeds at every point)."""
+    net, key = np.random.SeedSequence(seed).spawn(2)
+    return int(net.generate_state(1, np.uint32)[0]), np.uint64(key.generate_state(1, np.uint64)[0])
+
+
 def run_key(seed: int) -> np.uint64:
     """The 64-bit hash key of a run, from its integer seed (via a SeedSequence)."""
-    return np.uint64(np.random.SeedSequence(int(seed)).spawn(2)[1].generate_state(1, np.uint64)[0])
+    return _children(int(seed))[1]
 
 
 def network_seed(seed: int) -> int:
     """The seed of the run's network builder, from its integer seed."""
-    return int(np.random.SeedSequence(int(seed)).spawn(2)[0].generate_state(1, np.uint32)[0])
+    return _children(int(seed))[0]
 
 
 @njit(cache=True)

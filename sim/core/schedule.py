@@ -76,23 +76,23 @@ def tally(comm: Community) -> None:
     """7.12 The day's counts (lapses, relapses, check-ins, calls answered) and mean payoff."""
     a = comm.arrays
     if comm.params.psychology_enabled:
-        comm.counts = dict(
-            lapses=int(np.count_nonzero(a["lapsed"])), relapses=int(np.count_nonzero(a["relapsed"])),
-            checkins=int(a["checkins_in"].sum()), sponsor_calls=int(np.count_nonzero(a["called"])),
-            dropouts=0)
+        lapses, relapses, checkins, calls = stages.tally_counts(comm.ref)
+        comm.counts = dict(lapses=int(lapses), relapses=int(relapses), checkins=int(checkins),
+                           sponsor_calls=int(calls), dropouts=0)
     else:
         comm.counts = dict(lapses=0, relapses=0, checkins=0, sponsor_calls=0, dropouts=0)
     comm.met_today = bool(comm.params.psychology_enabled)
-    comm.mean_payoff = float(a["payoff"].mean())
+    payoff = a["payoff"]
+    comm.mean_payoff = float(payoff.sum() / payoff.shape[0])  # what .mean() computes, without its overhead
 
 
 def turnover(comm: Community) -> None:
     """7.11 Members in crisis for ``turnover.crisis_days``, and those who drift away
     (``turnover.leave_prob``), leave (their records are kept); newcomers take their places."""
-    from sim.core.members import member_records
-
     gone = stages.mark_leavers(comm.ref)
     if gone:
+        from sim.core.members import member_records
+
         leavers = np.flatnonzero(comm["leaving"])
         comm.records.append(member_records(comm, leavers, left=comm.day))
         stages.replace_leavers(comm.ref, leavers, newcomer_help_share(comm))
@@ -159,9 +159,17 @@ STAGES = {s.name: s for s in SCHEDULE}
 
 
 def today(comm: Community, day: int) -> list[Stage]:
-    """Open day ``day`` (clock, isolation, revision day, stream keys) and return the stages that run."""
+    """Open day ``day`` (clock, isolation, revision day, stream keys) and return the stages that run.
+
+    What runs depends on the parameters (fixed for a community's life) and on whether today is a
+    revision day, so the two lists are made once per community (:meth:`Stage.runs` decides both)."""
     stages.open_day(comm.ref, day)
-    return [s for s in SCHEDULE if s.runs(comm.params, comm.clock)]
+    plans = comm.__dict__.get("_plans")
+    if plans is None or plans[0] is not comm.params:
+        clocks = [np.zeros_like(comm.clock) for _ in range(2)]
+        clocks[1][REVISING] = 1
+        plans = comm._plans = (comm.params, *([s for s in SCHEDULE if s.runs(comm.params, ck)] for ck in clocks))
+    return plans[2] if comm.clock[REVISING] == 1 else plans[1]
 
 
 def day_zero(comm: Community) -> list[Stage]:

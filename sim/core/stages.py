@@ -694,6 +694,22 @@ def commit(c, i):
                 c.first_use_step[i] = c.clock[DAY]
 
 
+# ============================================================================ 7.12 the tally
+@njit(parallel=True, cache=True)
+def tally_counts(c):
+    """7.12 The day's lapses, relapses, check-ins made and sponsor calls answered (integer counts)."""
+    lapses = 0
+    relapses = 0
+    checkins = 0
+    calls = 0
+    for i in prange(c.strategy.shape[0]):
+        lapses += 1 if c.lapsed[i] else 0
+        relapses += 1 if c.relapsed[i] else 0
+        checkins += c.checkins_in[i]
+        calls += 1 if c.called[i] else 0
+    return lapses, relapses, checkins, calls
+
+
 # ============================================================================ 7.11 turnover
 @njit(parallel=True, cache=True)
 def mark_leavers(c):

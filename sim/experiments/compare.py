@@ -122,34 +122,57 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     return [int(child.generate_state(1)[0]) for child in ss.spawn(replicates)]
 
 
+def _stat_names(present) -> list[str]:
+    return [c for c in dict.fromkeys(("step", *METRICS, *TOTALS)) if c in present]
+
+
 def run_stats(metrics: pd.DataFrame) -> dict[str, float]:
     """Per-run statistics: ``mean_<m>``, ``final_<m>`` for every metric and ``total_<count>``."""
-    return run_stats_arrays({c: metrics[c].to_numpy(dtype=np.float64, na_value=np.nan)
-                             for c in ("step", *METRICS, *TOTALS) if c in metrics})
+    names = _stat_names(metrics.columns)
+    return _stats_matrix(names, np.ascontiguousarray(metrics[names].to_numpy(dtype=np.float64,
+                                                                               na_value=np.nan).T))
 
 
 def run_stats_rows(rows: list[dict]) -> dict[str, float]:
     """:func:`run_stats` straight from an engine's metrics rows (no DataFrame: the sweeps' bookkeeping)."""
-    return run_stats_arrays({c: np.array([r[c] for r in rows], dtype=np.float64)
-                             for c in ("step", *METRICS, *TOTALS) if c in rows[0]})
+    names = _stat_names(rows[0])
+    return _stats_matrix(names, np.array([[r[c] for r in rows] for c in names], dtype=np.float64))
 
 
 def run_stats_arrays(cols: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """The statistics from one float array per metric; ``mean_`` is over days 1..steps (day 0 alone
-    when nothing was simulated), NaN-safe, as :func:`sim.output.run_mean`."""
-    steps = cols["step"]
-    days = steps > 0
+    """:func:`run_stats` from one float array per metric."""
+    names = _stat_names(cols)
+    return _stats_matrix(names, np.array([np.asarray(cols[c], dtype=np.float64) for c in names]))
+
+
+def _stats_matrix(names: list[str], mat: np.ndarray) -> dict[str, float]:
+    """The statistics from a (metrics x days) C-ordered float matrix whose rows are ``names``; ``mean_``
+    is over days 1..steps (day 0 alone when nothing was simulated), NaN-safe, as
+    :func:`sim.output.run_mean`. Each row is summed as one contiguous array (numpy's pairwise sum, the
+    same bits as summing that metric alone)."""
+    row = {c: i for i, c in enumerate(names)}
+    days = mat[row["step"]] > 0
     if not days.any():
         days = np.ones_like(days)
+    sub = np.ascontiguousarray(mat[:, days])  # rows contiguous: each summed pairwise, as alone
+    ok = ~np.isnan(sub)
+    counts = ok.sum(axis=1)
+    sums = sub.sum(axis=1)
+    totals = mat.sum(axis=1)
     out: dict[str, float] = {}
     for m in METRICS:
-        d = cols[m][days]
-        ok = ~np.isnan(d)
-        out[f"mean_{m}"] = float(d[ok].sum() / ok.sum()) if ok.any() else float("nan")
+        i = row[m]
+        k = int(counts[i])
+        if k == sub.shape[1]:
+            out[f"mean_{m}"] = float(sums[i] / counts[i])
+        elif k:
+            out[f"mean_{m}"] = float(sub[i][ok[i]].sum() / counts[i])
+        else:
+            out[f"mean_{m}"] = float("nan")
     for m in METRICS:
-        out[f"final_{m}"] = float(cols[m][-1])
+        out[f"final_{m}"] = float(mat[row[m], -1])
     for m in TOTALS:
-        out[f"total_{m}"] = float(cols[m].sum())
+        out[f"total_{m}"] = float(totals[row[m]])
     return out
 
 

@@ -729,7 +729,8 @@ def run_chunk(chunk: dict, cache: Optional[dict] = None) -> list[dict]:
 
     # Parallelism comes from running many runs at once: one numba thread per
     # run keeps workers from fighting over cores (results do not depend on it).
-    numba.set_num_threads(1)
+    if numba.get_num_threads() != 1:
+        numba.set_num_threads(1)
     ctx = chunk.get("ctx") or {}
     cache = {} if cache is None else cache
     out = []
