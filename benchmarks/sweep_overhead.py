@@ -41,8 +41,10 @@ TINY = {"name": "overhead", "scenario": "baseline", "seed": 1, "steps": 10,
         "parameters": {"population.size": 50, "population.burn_in": 0}}
 LONG = {"name": "long", "scenario": "baseline", "seed": 2, "steps": 365, "parameters": {"population.size": 500}}
 LATIN = {"name": "latin", "scenario": "baseline", "seed": 3, "replicates": 1, "sampling": "latin",
-         "samples": 100_000, "parameters": {"checkins.prob": [0.0, 1.0], "sponsorship.capacity": [1, 4],
-                                             "isolation.duration": [0, 120], "population.size": 60}}
+         "samples": 100_000, "parameters": {"checkins.prob": {"low": 0.0, "high": 1.0},
+                                             "sponsorship.capacity": {"low": 1, "high": 4},
+                                             "isolation.duration": {"low": 0, "high": 120},
+                                             "population.size": 60}}
 
 _SWEEP = """
 import json, os, sys, tempfile, time
@@ -166,6 +168,7 @@ def main(argv=None) -> int:
                 with Busy():
                     b2, n2 = pairs(before, args.runs, args.repeats)
                 rows.append(("beside 1 busy process", b2, n2))
+            two = [tiny(ROOT, args.runs, workers=2) for _ in range(args.repeats)]
             print(f"\n1. {args.runs} tiny runs (50 members, 10 days), one worker: ms a run (median of "
                   f"{args.repeats}, alternating)")
             print(f"   {'machine':<24}{'before':>10}{'now':>10}{'ratio':>9}   target 10x")
@@ -173,6 +176,8 @@ def main(argv=None) -> int:
                 mb = statistics.median(bb) * 1e3 if bb else float("nan")
                 mn = statistics.median(nn) * 1e3
                 print(f"   {label:<24}{mb:>10.2f}{mn:>10.2f}{mb / mn:>8.1f}x")
+            m2 = statistics.median(two) * 1e3
+            print(f"   now on 2 workers (idle): {m2:.2f} ms a run, {statistics.median(n) * 1e3 / m2:.2f}x one worker")
 
             one = _child(_ONE_RUN.format(root=str(ROOT), spec=json.dumps(LONG)))["wall"]
             k = max(40, int(40.0 / one) + 1)  # about 40 s of runs on one worker
