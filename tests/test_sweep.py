@@ -328,3 +328,28 @@ def test_a_malformed_dask_address_is_refused_before_anything_runs(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--dask" in err[0] and "tcp://host:8786" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("data", [
+    grid(parameters={"checkins.prob": [0.0, 0.3, 1.0], "sponsorship.capacity": [1, 4], "population.size": 40,
+                     "isolation.enabled": [True, False], "trial.enabled": [False, True]}),
+    grid(sampling="latin", samples=25, parameters={"checkins.prob": {"low": 0.0, "high": 1.0},
+                                                   "population.size": {"low": 20, "high": 90},
+                                                   "game.T": {"low": 1.0, "high": 2.0}}),
+    grid(parameters={"donation.b_over_c": [2.0, 5.0], "network.degree": [2, 4], "population.size": 30}),
+    grid(scenario="nowak-may-1992", parameters={"game.T": [1.5, 1.9]}),
+], ids=["grid", "latin", "donation-and-network", "lattice"])
+def test_a_point_validated_by_sections_is_the_whole_scenario(tmp_path, data):
+    """The parent checks every point before a sweep starts, section by section where that applies; the
+    scenario is the one the whole validation gives (the trial needs its intervention: some points fail
+    the scenario-wide check, and then both say the same)."""
+    from sim.experiments.sweep import point_scenario
+
+    if "trial.enabled" in data["parameters"]:
+        data["parameters"]["checkins.enabled"] = False  # trial.enabled=true then fails _check_trial
+        with pytest.raises(SweepError, match="trial.intervention=checkins needs checkins.enabled=true"):
+            load_sweep(write(tmp_path, data))
+        data["parameters"]["checkins.enabled"] = True
+    sw = load_sweep(write(tmp_path, data))
+    for values in sw.points:
+        assert point_scenario(sw, values).model_dump() == point_scenario(sw, values, whole=True).model_dump()

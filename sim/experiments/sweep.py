@@ -332,15 +332,64 @@ def _overrides(sweep: Sweep, values: Mapping[str, Any]) -> dict[str, Any]:
     return over
 
 
-def point_scenario(sweep: Sweep, values: Mapping[str, Any]):
-    """The resolved scenario of one point (raises :class:`SweepError`)."""
+def _point_by_sections(sweep: Sweep, over: Mapping[str, Any]):
+    """A point's scenario validated section by section: the sweep's base with its fixed settings is
+    validated once (as a whole); a point then validates only the sections its own values change, and the
+    scenario-wide checks (``Scenario._check_trial``, ``_check_network``). ``None`` when that does not
+    apply (a lattice, whose size follows its sides; a network or top-level key) or anything fails: the
+    caller then validates the whole scenario, which gives the same result or the canonical error."""
+    from pydantic import BaseModel
+
+    from sim.core.scenarios import load_scenario
+
+    fb = sweep.__dict__.get("_fixed_base")
+    if fb is None:
+        fixed = _overrides(sweep, {})
+        try:
+            fb = (load_scenario(sweep.__dict__["_base_data"], fixed, via="sweep"), fixed, {})
+        except ScenarioError:
+            fb = (None, fixed, {})
+        sweep.__dict__["_fixed_base"] = fb
+    sc0, fixed, dumps = fb
+    if sc0 is None or sc0.network.kind == "lattice":
+        return None
+    sections: dict[str, dict] = {}
+    for k, v in over.items():
+        if k in fixed and fixed[k] == v:
+            continue
+        section, dot, key = k.partition(".")
+        if not dot or "." in key or section == "network" or not isinstance(getattr(sc0, section, None), BaseModel):
+            return None
+        sections.setdefault(section, {})[key] = v
+    try:
+        update = {}
+        for section, vals in sections.items():
+            if section not in dumps:
+                dumps[section] = getattr(sc0, section).model_dump()
+            update[section] = type(getattr(sc0, section)).model_validate({**dumps[section], **vals})
+        sc = sc0.model_copy(update=update)
+        sc._check_trial()
+        sc._check_network()
+    except Exception:  # noqa: BLE001 - the whole scenario's validation says what is wrong
+        return None
+    return sc
+
+
+def point_scenario(sweep: Sweep, values: Mapping[str, Any], whole: bool = False):
+    """The resolved scenario of one point (raises :class:`SweepError`). The parent checks every point
+    this way before a sweep starts (:func:`_point_by_sections` where it applies, unless ``whole``)."""
     from sim.core.scenarios import load_scenario
 
     base = sweep.__dict__.get("_base_data")
     if base is None:  # dumped once: a point copies only the sections its parameters change
         base = sweep.__dict__["_base_data"] = sweep.base.model_dump()
+    over = _overrides(sweep, values)
+    if not whole:
+        sc = _point_by_sections(sweep, over)
+        if sc is not None:
+            return sc
     try:
-        return load_scenario(base, _overrides(sweep, values), via="sweep")
+        return load_scenario(base, over, via="sweep")
     except ScenarioError as e:
         msg = str(e)
         for prefix in ("sweep: ", "scenario: "):
