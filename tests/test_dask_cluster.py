@@ -88,3 +88,76 @@ def test_kill_a_worker_then_the_scheduler_and_resume(tmp_path):
     assert len(got) == 48 and got["error"].isna().all()
     cols = [c for c in ref.columns if c not in ("engine",)]
     pd.testing.assert_frame_equal(got[cols], ref[cols])
+
+
+# ----------------------------------------------------------------------------- workers that cannot run it
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tiny_sweep(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({"name": "tiny", "scenario": "baseline", "seed": 1, "replicates": 2, "steps": 5,
+                                    "parameters": {"population.size": 30}}, sort_keys=False))
+    return path
+
+
+def _scheduler(port: int) -> subprocess.Popen:
+    p = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                          "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    time.sleep(3)
+    return p
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("without the project", "a worker cannot run the project (Exception: ImportError('mutual-aid-sim is not installed"),
+    ("on other code", "runs code"),
+])
+def test_a_worker_that_cannot_run_the_sweep_is_refused_when_it_connects(tmp_path, kind, expected):
+    """A worker whose Python finds no project (or a changed copy of it) ahead of this one: the sweep
+    stops at connect time with exit 2 and one line, and nothing is run or stored."""
+    import shutil
+
+    shadow = tmp_path / "shadow" / "sim"
+    if kind == "without the project":
+        shadow.mkdir(parents=True)
+        (shadow / "__init__.py").write_text('raise ImportError("mutual-aid-sim is not installed here")\n')
+    else:
+        shutil.copytree(ROOT / "sim", shadow, ignore=shutil.ignore_patterns("__pycache__"))
+        with open(shadow / "rules.py", "a") as fh:
+            fh.write("\n# a different version of the rules\n")
+    port = _port()
+    procs = [_scheduler(port)]
+    env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
+    procs.append(subprocess.Popen([str(BIN / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+                                   "--no-dashboard", "--no-nanny", "--host", "127.0.0.1"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                  env=env))
+    out = tmp_path / "out"
+    try:
+        res = subprocess.run([str(BIN / "mutualaid"), "sweep", str(_tiny_sweep(tmp_path)), "--out", str(out),
+                              "--dask", f"tcp://127.0.0.1:{port}", "-q"], capture_output=True, text=True,
+                             timeout=300)
+    finally:
+        _kill(procs)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2, res.stderr
+    assert len(lines) == 1 and lines[0].startswith("mutualaid: error: --dask tcp://127.0.0.1:") and expected in lines[0]
+    assert not (out / "runs.parquet").exists() and not list(out.glob("parts/*.parquet"))
+
+
+def test_a_cluster_with_no_worker_says_so_after_the_wait(tmp_path, monkeypatch):
+    from sim.experiments import sweep as sweep_mod
+
+    monkeypatch.setattr(sweep_mod, "DASK_WORKER_WAIT", 3)
+    port = _port()
+    procs = [_scheduler(port)]
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(sweep_mod.SweepError, match="no worker joined the scheduler within 3 s"):
+            sweep_mod.run_sweep(sweep_mod.load_sweep(_tiny_sweep(tmp_path)), tmp_path / "out",
+                                dask=f"tcp://127.0.0.1:{port}")
+        assert time.monotonic() - t0 < 60
+    finally:
+        _kill(procs)
