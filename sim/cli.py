@@ -458,9 +458,9 @@ def cmd_validate(args) -> int:
 
     from sim.experiments import validate
 
-    out = Path(args.out or "results/validation")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
+    from sim.output import check_out_dir
+
+    out = check_out_dir(args.out or "results/validation")  # before the checks run, not after
     t0 = time.perf_counter()
     log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     checks = validate.run(quick=args.quick, log=log)

@@ -21,3 +21,16 @@ def test_validate_refuses_a_file_as_out_folder(tmp_path, capsys):
     f.write_text("x")
     assert main(["validate", "--quick", "--out", str(f)]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_validate_refuses_an_out_it_cannot_create_before_running_the_checks(capsys, monkeypatch):
+    """/proc refuses new folders even to root: the command says so at once, without running a check."""
+    from sim.experiments import validate
+
+    def never(**_):
+        raise AssertionError("the checks ran before --out was checked")
+
+    monkeypatch.setattr(validate, "run", never)
+    assert main(["validate", "--quick", "--out", "/proc/mutualaid-x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mutualaid: error: --out /proc/mutualaid-x: cannot create it")
