@@ -94,7 +94,10 @@ def test_a_bad_seed_is_refused_not_silently_replaced(page, server):
     for bad in ("abc", "3.7", "-5"):
         seed.fill(bad)
         seed.press("Enter")
-        page.wait_for_selector(".ma-seed-error")
+        # wait for the error about *this* value: the previous value's error is still on the page, and typing
+        # the next value before the server has answered this one raced with its echo (a CI run kept "-5")
+        _wait_until(lambda: page.locator(".ma-seed-error").count() == 1
+                    and bad in page.inner_text(".ma-seed-error"), what=f"the error for seed {bad}")
         assert "Reset keeps the run's seed" in page.inner_text(".ma-seed-error")
         assert page.locator(".ma-reset").is_disabled()
     seed.fill("7")
