@@ -86,14 +86,34 @@ def safe_name(name: str) -> str:
     return cleaned or "unnamed"
 
 
+#: the commands whose folder is swapped in whole (a sweep's folder is resumed in place: never replaced)
+REPLACEABLE_COMMANDS = ("run", "compare", "trial", "lesson")
+
+
+def _staging_name(name: str) -> bool:
+    """A temporary name this module writes (``.x.tmp`` files; ``.x.new.*``/``.x.old.*`` live beside)."""
+    return name.startswith(".") and (name.endswith(".tmp") or name.startswith(".mutualaid-probe-"))
+
+
+def _listing(p: Path) -> list[str]:
+    """Every entry of ``p`` a user may care about: hidden ones too (``.git``, ``.keep``), not our temporaries."""
+    return sorted(x.name for x in p.iterdir() if not _staging_name(x.name))
+
+
 def previous_run_files(p: Path) -> list[str] | None:
-    """The files of ``p`` if they are exactly one earlier run's (those its manifest.json lists), else None."""
-    names = sorted(x.name for x in p.iterdir() if not x.name.startswith("."))
+    """The files of ``p`` if they are exactly one earlier run's (those its manifest.json lists, written by a
+    command whose folder is replaced whole: not a sweep's), else None. Hidden files count: a folder with
+    ``.git`` in it is someone's, and replacing the folder would delete it."""
+    names = _listing(p)
     if not names:
         return []
     try:
-        listed = set(json.loads((p / "manifest.json").read_text(encoding="utf-8"))["files"])
+        manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+        listed = set(manifest["files"])
+        command = manifest["command"]
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if command not in REPLACEABLE_COMMANDS:
         return None
     return names if set(names) <= listed else None
 
@@ -116,6 +136,16 @@ def _can_create_in(folder: Path) -> bool:
     return True
 
 
+def _folder_kind(p: Path) -> str:
+    try:
+        command = json.loads((p / "manifest.json").read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        command = None
+    if command == "sweep" or (p / "sweep.json").exists():
+        return "is a sweep's folder, which a run would replace whole"
+    return "holds files that are not one earlier run's output"
+
+
 def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool = False) -> Path:
     """Check, without leaving anything behind, that ``path`` can be used as an output folder.
 
@@ -136,10 +166,11 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool 
         if not _can_create_in(p):
             raise OutputPathError(f"{option} {text}: folder is not writable")
         if replace and previous_run_files(p) is None:
-            others = sorted(x.name for x in p.iterdir() if not x.name.startswith("."))
+            others = _listing(p)
             shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
-            raise OutputPathError(f"{option} {text}: holds files that are not one earlier run's output ({shown}); "
-                                  f"give a new or empty folder")
+            what = _folder_kind(p)
+            raise OutputPathError(f"{option} {text}: {what} ({shown}); nothing was written: give a new or "
+                                  f"empty folder")
         parent = p.absolute().parent
         if replace and not _can_create_in(parent):
             raise OutputPathError(f"{option} {text}: {parent} is not writable (the new results replace the "

@@ -63,7 +63,7 @@ def old_results(tmp_path, manifest: bool = False):
     out.mkdir()
     (out / "metrics.csv").write_text("old results\n")
     if manifest:
-        (out / "manifest.json").write_text(json.dumps({"files": ["metrics.csv", "manifest.json"]}))
+        (out / "manifest.json").write_text(json.dumps({"command": "run", "files": ["metrics.csv", "manifest.json"]}))
     return out
 
 
@@ -158,7 +158,7 @@ def _earlier_run(out: Path) -> None:
     """A folder as an earlier run leaves it: its files and the manifest that lists them."""
     out.mkdir()
     (out / "metrics.csv").write_text("old results\n")
-    (out / "manifest.json").write_text(json.dumps({"files": ["metrics.csv", "manifest.json"]}))
+    (out / "manifest.json").write_text(json.dumps({"command": "run", "files": ["metrics.csv", "manifest.json"]}))
 
 
 def test_rerun_replaces_the_earlier_run_whole(tmp_path, tiny_yaml, capsys):
@@ -180,6 +180,44 @@ def test_a_folder_with_other_files_is_refused_before_the_run(tmp_path, tiny_yaml
     assert rc == 2
     assert_one_line_error(err, "notes.txt", "new or empty folder")
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("hidden", [".git", ".keep"])
+def test_a_folder_with_hidden_files_is_not_replaced(tmp_path, tiny_yaml, capsys, hidden):
+    """The run replaces its folder whole: a folder with only `.git/` (or `.keep`), alone or beside an earlier
+    run, used to count as empty, and the run deleted it."""
+    for name, earlier in (("alone", False), ("beside", True)):
+        out = tmp_path / name
+        _earlier_run(out) if earlier else out.mkdir()
+        if hidden == ".git":
+            (out / ".git").mkdir()
+            (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+        else:
+            (out / ".keep").write_text("")
+        before = sorted(p.name for p in out.iterdir())
+        rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", out, *SMALL)
+        assert rc == 2
+        assert_one_line_error(err, hidden, "new or empty folder")
+        assert sorted(p.name for p in out.iterdir()) == before
+        if hidden == ".git":
+            assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+
+
+def test_a_sweep_folder_is_not_replaced_by_a_run(tmp_path, tiny_yaml, capsys):
+    """A sweep's folder lists its files in its manifest too; a run used to take it for an earlier run and
+    delete runs.parquet and sweep.json."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"name: s\nscenario: {tiny_yaml}\nsteps: 3\nreplicates: 2\nseed: 1\n"
+                     f"parameters:\n  game.T: [1.2, 1.5]\n", encoding="utf-8")
+    out = tmp_path / "swept"
+    assert run_cli(capsys, "sweep", sweep, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert "runs.parquet" in before and "sweep.json" in before
+    for cmd in (["run", tiny_yaml], ["compare", tiny_yaml, tiny_yaml, "--replicates", "1"]):
+        rc, _, err = run_cli(capsys, *cmd, "--out", out, *SMALL)
+        assert rc == 2
+        assert_one_line_error(err, "is a sweep's folder", "nothing was written")
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
 @pytest.mark.skipif(not HAS_BASELINE, reason="scenarios/baseline.yaml not shipped yet")
