@@ -435,9 +435,9 @@ def cmd_sweep(args) -> int:
         _error(f"sweep {sweep.name}: {len(res.infra)} runs could not run for the infrastructure ({res.infra[0]}); "
                f"they are not recorded and stay to do: rerun the same command")
         return 1
-    if res.ran and res.failed == res.ran:
-        _error(f"sweep {sweep.name}: every one of the {res.ran} runs failed; their errors are in the 'error' column "
-               f"of {out}{os.sep}runs.parquet")
+    if res.total and res.failed == res.total:  # this time or earlier: a rerun that ran nothing new says so too
+        _error(f"sweep {sweep.name}: every one of the {res.total} runs failed; their errors are in the 'error' "
+               f"column of {out}{os.sep}runs.parquet")
         return 1
     return 0
 

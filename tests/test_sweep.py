@@ -105,6 +105,10 @@ def test_donation_keys_set_the_game(tmp_path):
     ({"metrics": ["relapse"]}, "unknown metric 'relapse' (did you mean 'relapses'?)"),
     ({"scenario": "baselin"}, "unknown scenario 'baselin' (did you mean 'baseline'?)"),
     ({"parameters": {"network.degree": [4, 40], **TINY}}, "network.degree=40 must be below"),
+    # the Mesa engine's cap holds for each point, as for `run` (a sweep used to start, fail each run, exit 0)
+    ({"engine": "agents", "parameters": {"population.size": [30, 200_000]}},
+     "population.size = 200,000 is above the Mesa engine's limit of 100,000 members"),
+    ({"engine": "agents", "parameters": {"population.size": [30, 200_000]}}, "(at population.size=200000)"),
 ])
 def test_bad_sweep_files_get_one_line_and_exit_2(tmp_path, capsys, change, expected):
     path = write(tmp_path, grid(**change))
@@ -302,6 +306,11 @@ def test_a_sweep_in_which_every_run_failed_exits_1_with_one_line(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "every one of the" in err[0] and "runs.parquet" in err[0]
     assert len(runs_of(tmp_path / "out")) == 4     # and what ran is kept
+    # the same command again runs nothing new: every run of the sweep still failed, so still exit 1
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1", "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every one of the" in err[0], err
+    assert len(runs_of(tmp_path / "out")) == 4
 
 
 @pytest.mark.parametrize("over,fragment", [

@@ -473,11 +473,8 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
     replicates = _int(data, "replicates", src, 1, 1)
     steps = _int(data, "steps", src, None, 0)
     engine = data.get("engine")
-    if engine is not None:
-        try:
-            resolve_engine(base, engine)
-        except ScenarioError:
-            raise SweepError(f"{src}: engine = {engine!r}: allowed: 'auto', 'agents' or 'kernel'") from None
+    if engine is not None and engine not in ("auto", "agents", "kernel"):
+        raise SweepError(f"{src}: engine = {engine!r}: allowed: 'auto', 'agents' or 'kernel'")
     sampling = data.get("sampling", "grid")
     if sampling not in SAMPLINGS:
         raise SweepError(f"{src}: sampling = {sampling!r}: allowed: {', '.join(SAMPLINGS)}")
@@ -580,7 +577,13 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
         set_until_ci(sweep, until["metric"], until["width"], cap, src, n_points=n_points)
     sweep.points = expand(sweep)
     for values in sweep.points:
-        point_scenario(sweep, values)
+        sc = point_scenario(sweep, values)
+        if (engine or sc.engine) == "agents":  # the Mesa engine's cap, per point, as `run` applies it
+            try:
+                resolve_engine(sc, "agents")
+            except ScenarioError as e:
+                where = ", ".join(f"{k}={v!r}" for k, v in values.items())
+                raise SweepError(f"{src}: {e}" + (f" (at {where})" if where else "")) from None
     return sweep
 
 
