@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +100,34 @@ def test_a_damaged_sweep_folder_is_bad_input_exit_2(tmp_path, capsys, damage, fr
     assert main(["report", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
+
+
+def _edit_meta(d, **change):
+    meta = json.loads((d / "sweep.json").read_text())
+    meta.update(change)
+    (d / "sweep.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("change,fragment", [
+    ({"parameters": 5}, "parameters = 5: expected a list of parameter names"),
+    ({"parameters": ["checkins.prob", 3]}, "expected a list of parameter names"),
+    ({"parameters": ["no.such"]}, "no column 'no.such'"),
+    ({"metrics": "relapses"}, "metrics = 'relapses': expected a list"),
+    ({"n_points": "many"}, "n_points = 'many': expected a whole number >= 1"),
+    ({"n_points": True}, "n_points = True"),
+    ({"replicates": -1}, "replicates = -1"),
+    ({"sampling": "sobol"}, "sampling = 'sobol': expected one of grid"),
+    ({"sampling": "saltelli", "problem": None}, "problem = None"),
+    ({"spec": [1]}, "spec = [1]: expected a mapping"),
+])
+def test_a_sweep_json_with_wrong_types_is_bad_input_exit_2(tmp_path, capsys, change, fragment):
+    """A sweep.json that parses but holds the wrong types (hand-edited) used to end in an internal error."""
+    out = sweep_folder(tmp_path, {"name": "d", "scenario": "baseline", "seed": 1, "steps": 3,
+                                  "parameters": {"checkins.prob": [0.0, 1.0], **TINY}})
+    _edit_meta(out, **change)
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0] and "sweep.json" in err[0], err
 
 
 def test_phase_diagram_of_a_death_birth_sweep_draws_the_exact_threshold(tmp_path, capsys):

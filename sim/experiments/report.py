@@ -96,6 +96,10 @@ def load_folder(folder: str | Path) -> tuple[dict, pd.DataFrame]:
     if missing:
         raise SweepError(f"report: {meta_path}: not a sweep description (missing {', '.join(missing)}); rerun the "
                          f"sweep into a fresh folder")
+    bad = _meta_problem(meta)
+    if bad:
+        raise SweepError(f"report: {meta_path}: not a sweep description ({bad}); rerun the sweep into a fresh "
+                         f"folder")
     try:
         runs = read_parts(out)
     except Exception as e:  # a truncated or foreign parquet file
@@ -103,7 +107,52 @@ def load_folder(folder: str | Path) -> tuple[dict, pd.DataFrame]:
                          f"rerun the sweep command to rebuild it") from None
     if runs is None or runs.empty:
         raise SweepError(f"report: {folder}: no finished runs yet; run the sweep first")
+    absent = [c for c in ["point", "error", *meta["parameters"]] if c not in runs]
+    if absent:
+        raise SweepError(f"report: {folder}: the runs have no column {', '.join(map(repr, absent))} that "
+                         f"{SWEEP_FILE} names; rerun the sweep into a fresh folder")
     return meta, runs
+
+
+def _meta_problem(meta: dict) -> str | None:
+    """What is wrong with the types of a sweep.json that parses (hand-edited, or another tool's), else None:
+    each value the report reads is checked here, so a wrong one is bad input, never an internal error."""
+    from sim.experiments.sweep import SAMPLINGS
+
+    def names(v) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    def count(v, low: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    if not names(meta["parameters"]):
+        return f"parameters = {meta['parameters']!r}: expected a list of parameter names"
+    if not names(meta["metrics"]):
+        return f"metrics = {meta['metrics']!r}: expected a list of metric names"
+    if meta["sampling"] not in SAMPLINGS:
+        return f"sampling = {meta['sampling']!r}: expected one of {', '.join(SAMPLINGS)}"
+    for key in ("n_points", "replicates"):
+        if not count(meta[key], 1):
+            return f"{key} = {meta[key]!r}: expected a whole number >= 1"
+    if not isinstance(meta.get("spec", {}), dict):
+        return f"spec = {meta['spec']!r}: expected a mapping"
+    if meta.get("levels") is not None and not count(meta["levels"], 2):
+        return f"levels = {meta['levels']!r}: expected a whole number >= 2"
+    if meta["sampling"] != "grid":
+        prob = meta.get("problem")
+        ok = (isinstance(prob, dict) and names(prob.get("names")) and isinstance(prob.get("bounds"), list)
+              and len(prob["bounds"]) == len(prob["names"])
+              and all(isinstance(b, list) and len(b) == 2 and all(isinstance(x, (int, float)) and
+                                                                   not isinstance(x, bool) for x in b)
+                      for b in prob["bounds"]))
+        if not ok:
+            return f"problem = {prob!r}: expected {{names: [...], bounds: [[low, high], ...]}}"
+        design = meta.get("design")
+        if design is not None and not (isinstance(design, list) and len(design) == meta["n_points"] and all(
+                isinstance(r, list) and len(r) == len(prob["names"]) and
+                all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r) for r in design)):
+            return f"design: expected {meta['n_points']} rows of {len(prob['names'])} numbers"
+    return None
 
 
 def summarize(runs: pd.DataFrame, params: list[str], metrics: list[str]) -> pd.DataFrame:
