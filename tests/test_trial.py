@@ -185,6 +185,25 @@ def test_the_trial_gives_the_same_numbers_on_one_or_two_workers():
     pd.testing.assert_frame_equal(one.members, two.members)
 
 
+def test_the_trial_runs_on_the_engine_the_scenario_asks_for_with_the_same_numbers():
+    kw = dict(seeds=2, steps=20, designs=("individual",), workers=1)
+    kernel = trial.run_trial(set={"population.size": 40}, **kw)
+    agents = trial.run_trial(set={"population.size": 40, "engine": "agents"}, **kw)
+    pd.testing.assert_frame_equal(kernel.members, agents.members)
+    assert agents.settings["individual"]["engine"] == "agents"
+
+
+def test_the_odds_ratio_is_finite_when_an_arm_has_no_lapse():
+    """Haldane-Anscombe: a seed with an empty cell gets 0.5 in each cell; the others are as counted."""
+    lapsed = np.array([[10.0, 5.0], [0.0, 4.0], [6.0, 20.0]])   # columns: control, intervention
+    n = np.array([[20.0, 20.0], [20.0, 20.0], [20.0, 20.0]])
+    got = trial._log_odds_ratios(lapsed, n)
+    assert got[0] == pytest.approx(math.log((15 / 5) / (10 / 10)))
+    assert got[1] == pytest.approx(math.log((16.5 / 4.5) / (20.5 / 0.5)))    # nobody lapsed in control
+    assert np.isfinite(got).all()
+    assert got[2] == pytest.approx(math.log((0.5 / 20.5) / (14.5 / 6.5)))    # everybody lapsed in arm 1
+
+
 def test_trial_refuses_bad_input():
     with pytest.raises(ScenarioError, match="intervention"):
         trial.run_trial(intervention="hugs")
@@ -222,6 +241,13 @@ def test_trial_command_writes_curves_tables_and_handout(tmp_path, capsys):
     (["trial", "baseline", "--intervention", "hugs"], "--intervention"),
     (["trial", "baseline", "--seeds", "1"], "--seeds"),
     (["trial", "no-checkins"], "checkins.enabled is false"),
+    # refused before any run (the first used to end in an internal error after its runs; the others were
+    # silently replaced by --steps, --seed, or run on the kernel whatever engine was set)
+    (["trial", "baseline", "--set", "population.size=100000"], "36,600,000 rows, above the limit"),
+    (["trial", "baseline", "--set", "steps=10"], "--set steps=10: give the trial's steps with --steps"),
+    (["trial", "baseline", "--set", "seed=3"], "give the trial's seed with --seed"),
+    (["trial", "baseline", "--set", "engine=agents", "--set", "population.size=200000", "--steps", "30"],
+     "above the Mesa engine's limit"),
 ])
 def test_trial_bad_options_exit_2_with_one_line(argv, fragment, capsys):
     from sim.cli import main

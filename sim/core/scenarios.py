@@ -124,7 +124,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if key not in schema_key_set():
         raise ScenarioError(f"--set: unknown key '{key}'{_suggest(key)}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.load(raw, Loader=StrictLoader) if raw.strip() else None  # aliases capped here too
     except yaml.YAMLError:
         raise ScenarioError(f"--set {key}: cannot read value {raw!r} as YAML") from None
     return key, value
@@ -199,6 +199,8 @@ class StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: its keys may be overridden here
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -210,22 +212,32 @@ class StrictLoader(yaml.SafeLoader):
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, StrictLoader.construct_mapping)
 
 
-def read_yaml(path: Path) -> dict:
+def load_yaml_file(path: Path, what: str = "scenario") -> Any:
+    """The YAML document of a file read with :class:`StrictLoader` (None for an empty one), or
+    :class:`ScenarioError` with one line naming the file and what is wrong (unreadable, not UTF-8, a control
+    character, malformed YAML with its line and column)."""
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise ScenarioError(f"cannot read scenario file {path}: {e.strerror}") from None
+        raise ScenarioError(f"cannot read {what} file {path}: {e.strerror}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ScenarioError(f"{path}: not UTF-8 text (undecodable byte at offset {e.start})") from None
     try:
-        data = yaml.load(text, Loader=StrictLoader)
+        return yaml.load(text, Loader=StrictLoader)
+    except yaml.reader.ReaderError as e:  # a NUL or another control character: no line/column mark
+        raise ScenarioError(f"{path}: holds the control character {chr(e.character)!r} at offset {e.position}; "
+                            f"a {what} file is plain text") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or "malformed YAML"
-        raise ScenarioError(f"{path}:{where}: malformed YAML: {problem}") from None
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        problem = getattr(e, "problem", None) or "unreadable"
+        raise ScenarioError(f"{path}:{where} malformed YAML: {problem}") from None
+
+
+def read_yaml(path: Path) -> dict:
+    data = load_yaml_file(path, "scenario")
     if data is None:
         raise ScenarioError(f"{path}: the file is empty (or only comments): a scenario needs at least one key, "
                             f"e.g. 'extends: baseline'")
@@ -316,7 +328,12 @@ def load_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         loc = ".".join(str(p) for p in e.errors()[0]["loc"])
-        raise ScenarioError(format_validation_error(e, via if loc in keys else source)) from None
+        if loc in keys:
+            blame = via
+        else:  # a check across keys (width*height): name the override too when it took part
+            said = format_validation_error(e, "")
+            blame = f"{source} with {via}" if any(k in said for k in keys) else source
+        raise ScenarioError(format_validation_error(e, blame)) from None
     net = scenario.network
     if net.kind == "edgelist" and net.path:
         p = Path(net.path)

@@ -400,21 +400,18 @@ def point_scenario(sweep: Sweep, values: Mapping[str, Any], whole: bool = False)
 
 
 def read_sweep_file(path: str | os.PathLike) -> dict:
-    import yaml
+    from sim.core.scenarios import load_yaml_file
 
     p = Path(path)
     if not p.is_file():
         raise SweepError(f"sweep file not found: {path}")
-    from sim.core.scenarios import StrictLoader
-
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=StrictLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        raise SweepError(f"{path}:{where} malformed YAML: {getattr(e, 'problem', None) or 'unreadable'}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SweepError(f"cannot read sweep file {path}: {getattr(e, 'strerror', None) or e}") from None
+        data = load_yaml_file(p, "sweep")
+    except ScenarioError as e:
+        raise SweepError(str(e)) from None
+    if data is None:
+        raise SweepError(f"{path}: the file is empty (or only comments): a sweep needs at least 'scenario' and "
+                         f"'parameters'")
     if not isinstance(data, dict):
         raise SweepError(f"{path}: a sweep file must be a mapping of keys, got {type(data).__name__}")
     return data

@@ -148,7 +148,7 @@ def _task(task: dict) -> dict:
 
     numba.set_num_threads(1)
     sc = Scenario.model_validate(task["scenario"])
-    res = run(sc, engine="kernel", members=True, member_days=True)
+    res = run(sc, members=True, member_days=True)  # the scenario's engine: auto is the kernel (the same bits)
     rows, sp = per_member(res, task["intervention"], task["arm"])
     tags = {"design": task["design"], "seed": task["seed"], "replicate": task["replicate"]}
     return {"rows": rows.assign(**tags), "spells": sp.assign(**tags)}
@@ -235,7 +235,19 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
     if isinstance(set, str):
         set = [set]
     overrides = dict(set) if isinstance(set, Mapping) else dict(parse_override(x) for x in set)
+    for key, option in (("steps", "--steps" if via == "--set" else "steps="),
+                        ("seed", "--seed" if via == "--set" else "seed=")):
+        if key in overrides:  # the trial's own option decides it: an override would be silently replaced
+            raise ScenarioError(f"trial: {via} {key}={overrides[key]!r}: give the trial's {key} with {option}")
     base = prepare(scenario, steps=steps, set=overrides, via=via)
+    from sim.api import resolve_engine
+    from sim.core.members import member_days_too_many
+
+    resolve_engine(base)  # an unknown engine, or the Mesa engine above its cap, before any run
+    too_many = member_days_too_many(base)
+    if too_many:
+        raise ScenarioError(f"trial: {too_many} (a trial follows every member every day): use fewer members "
+                            f"(population.size) or days (--steps)")
     if not getattr(base, intervention).enabled:
         raise ScenarioError(f"trial: {intervention}.enabled is false in {scenario!r}: there is nothing to randomise")
     if intervention == "sponsorship" and steps <= ENTRY_DAYS:
@@ -295,6 +307,17 @@ def cox_hr(df: pd.DataFrame, duration: str, event: str, cluster: str | None, str
 def _per_seed(df: pd.DataFrame, fn) -> pd.DataFrame:
     """``fn(arm_rows)`` per seed and arm, as a table seed x arm."""
     return df.groupby(["seed", "arm"]).apply(fn, include_groups=False).unstack("arm")
+
+
+def _log_odds_ratios(lapsed: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Per seed, the log odds ratio of staying abstinent, arm 1 against arm 0 (columns 0 and 1: control,
+    intervention). A seed whose 2x2 table has an empty cell (nobody, or everybody, lapsed in an arm: small
+    communities, short follow-ups) gets 0.5 added to each of its cells (the Haldane-Anscombe correction;
+    Haldane 1956, Anscombe 1956), so its ratio is finite instead of 0 or infinite; other seeds are as
+    counted."""
+    cells = np.stack([n[:, 1] - lapsed[:, 1], lapsed[:, 1], n[:, 0] - lapsed[:, 0], lapsed[:, 0]], axis=1)
+    cells = cells + 0.5 * (cells == 0).any(axis=1, keepdims=True)
+    return np.log(cells[:, 0] / cells[:, 1]) - np.log(cells[:, 2] / cells[:, 3])
 
 
 def _boot_paired(values: np.ndarray, stat, rng) -> tuple[float, float]:
@@ -373,13 +396,12 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
         lo, hi = _boot_paired(per_seed_d, np.nanmean, rng)
         out.append(dict(design=design, measure="days abstinent, Cohen's d", estimate=dd, low=lo, high=hi,
                         p=p_greater(per_seed_d, np.zeros_like(per_seed_d))))
-        ab = _per_seed(m, lambda g: 1.0 - g["lapsed"].mean())
-        odds = lambda p: p / (1 - p)  # noqa: E731
-        per_seed_or = (odds(ab[1]) / odds(ab[0])).to_numpy(float)
-        lo, hi = _boot_paired(np.log(per_seed_or), np.nanmean, rng)
+        log_or = _log_odds_ratios(_per_seed(m, lambda g: int(g["lapsed"].sum())).to_numpy(float),
+                                  _per_seed(m, lambda g: int(len(g))).to_numpy(float))
+        lo, hi = _boot_paired(log_or, np.nanmean, rng)
         out.append(dict(design=design, measure="abstinent through the follow-up, odds ratio",
-                        estimate=float(np.exp(np.nanmean(np.log(per_seed_or)))), low=math.exp(lo), high=math.exp(hi),
-                        p=p_greater(np.log(per_seed_or), np.zeros(len(per_seed_or)))))
+                        estimate=float(np.exp(np.nanmean(log_or))), low=math.exp(lo), high=math.exp(hi),
+                        p=p_greater(log_or, np.zeros(len(log_or)))))
     df = pd.DataFrame(out)
     df["runs"] = [len(seeds) * (2 if d == "community" else 1) for d in df["design"]]
     return df
