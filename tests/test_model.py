@@ -235,6 +235,26 @@ def test_run_model_ends_after_the_scenarios_steps():
     assert len(m.datacollector.get_model_vars_dataframe()) == 5   # day 0 and four days
 
 
+def test_run_model_of_a_zero_day_scenario_runs_no_day():
+    from sim.engines.agents import MutualAidModel
+
+    m = MutualAidModel("baseline", population_size=30, steps=0, population_burn_in=0)
+    assert not m.running
+    m.run_model()
+    assert m.steps == 0 and m.day == 0
+    assert len(m.datacollector.get_model_vars_dataframe()) == 1   # day 0 only
+
+
+@pytest.mark.parametrize("bad", [42, 3.5, True, ["baseline"]])
+def test_a_scenario_of_the_wrong_type_is_a_scenario_error_naming_the_call(bad):
+    from sim.core.scenarios import ScenarioError
+    from sim.engines.agents import MutualAidModel
+
+    with pytest.raises(ScenarioError, match=r"MutualAidModel: scenario = .*expected a scenario name") as e:
+        MutualAidModel(bad)
+    assert ("seed=42" in str(e.value)) == (bad == 42)
+
+
 @pytest.mark.parametrize("seed", [-5, 2**70, True])
 def test_a_bad_seed_for_the_mesa_model_is_a_scenario_error(seed):
     from sim.core.scenarios import ScenarioError

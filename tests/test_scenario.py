@@ -200,6 +200,77 @@ def test_a_sweep_file_with_a_duplicate_key_is_refused(tmp_path):
         load_sweep(p)
 
 
+def test_merge_keys_are_read_and_duplicates_still_refused(tmp_path):
+    from sim.core.scenarios import load_yaml_file
+
+    p = tmp_path / "m.yaml"
+    p.write_text("a: &x {p: 1, q: 2}\nb:\n  <<: *x\n  q: 3\n")
+    assert load_yaml_file(p) == {"a": {"p": 1, "q": 2}, "b": {"p": 1, "q": 3}}   # explicit keys win
+    p.write_text("a: &x {p: 1}\nb:\n  <<: *x\n  q: 3\n  q: 4\n")
+    with pytest.raises(ScenarioError, match="duplicate key 'q'"):
+        load_yaml_file(p)
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b"name: x\x00\n", "holds the control character '\\x00' at offset 7; a scenario file is plain text"),
+    (b"name: \xff\xfe\n", "not UTF-8 text (undecodable byte at offset 6)"),
+    (b"# only a comment\n", "the file is empty (or only comments)"),
+])
+def test_unreadable_scenario_files_get_one_clear_line(tmp_path, capsys, content, fragment):
+    from sim.cli import main
+
+    p = tmp_path / "bad.yaml"
+    p.write_bytes(content)
+    assert main(["run", str(p), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0] and str(p) in err[0], err
+    assert "malformed YAML: malformed YAML" not in err[0] and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b"", "the file is empty (or only comments): a sweep needs at least 'scenario' and 'parameters'"),
+    (b"name: \xff\n", "not UTF-8 text (undecodable byte at offset 6)"),
+    (b"name: x\x00\n", "a sweep file is plain text"),
+])
+def test_unreadable_sweep_files_get_one_clear_line(tmp_path, capsys, content, fragment):
+    from sim.cli import main
+
+    p = tmp_path / "sw.yaml"
+    p.write_bytes(content)
+    assert main(["sweep", str(p), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0] and str(p) in err[0], err
+    assert "codec" not in err[0] and "NoneType" not in err[0]
+
+
+def test_a_lattice_too_large_from_the_command_line_is_refused_at_once_naming_set(tmp_path, capsys):
+    """10000 x 10000 used to die with MemoryError after 54 s at 7.2 GB; the cap names the override."""
+    import resource
+    import time
+
+    from sim.cli import main
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    assert main(["run", "nowak-may-1992", "--set", "network.width=10000", "--set", "network.height=10000",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert time.perf_counter() - t0 < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000   # KiB
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "with --set: network.width*network.height = 10000*10000 = 100,000,000" in err[0], err
+    assert "GiB" in err[0] and not (tmp_path / "o").exists()
+
+
+def test_the_mesa_engine_cap_from_the_command_line_exits_2_with_one_line(tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["run", "baseline", "--engine", "agents", "--set", "population.size=200000",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "above the Mesa engine's limit of 100,000 members" in err[0]
+    assert "use engine kernel, which gives the same numbers" in err[0] and not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("name,override,fragment", [
     ("nowak-may-1992", ["network.width=5000", "network.height=5000"], "25,000,000 members is more than the 10,000,000"),
     ("baseline", ["population.size=10000000", "network.degree=100"], "tie slots is more than the 400,000,000"),

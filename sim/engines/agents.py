@@ -18,6 +18,7 @@ A member's state lives in the community's arrays (:mod:`sim.core.community`);
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from sim.core.members import members_frame
 from sim.core.networks import build_network
 from sim.core.rng import network_seed
 from sim.core.rules import HELP
-from sim.core.scenarios import flat_overrides, load_scenario
+from sim.core.scenarios import ScenarioError, flat_overrides, load_scenario
 from sim.core.schema import Scenario
 
 #: Member attributes that are views onto the community's arrays (docs/ODD.md 2.2).
@@ -150,6 +151,12 @@ class MutualAidModel(Model):
     def __init__(self, scenario: Scenario | str | dict | None = None, *, seed: int | None = None,
                  member_reporters: bool = False, **flat):
         via = "MutualAidModel"  # errors speak of the call, not of the command line's --set
+        if scenario is not None and (isinstance(scenario, bool)
+                                     or not isinstance(scenario, (Scenario, str, os.PathLike, dict))):
+            hint = f" (for a seed, write seed={scenario!r})" if isinstance(scenario, int) and scenario is not True \
+                and scenario is not False else ""
+            raise ScenarioError(f"{via}: scenario = {scenario!r}: expected a scenario name, a path, a mapping of "
+                                f"keys or a Scenario{hint}")
         sc = load_scenario(scenario, flat_overrides(flat), via=via) if flat or not isinstance(scenario, Scenario) \
             else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
@@ -177,6 +184,7 @@ class MutualAidModel(Model):
         for stage in schedule.day_zero(self.community):
             self._run(stage)
         self._collect()
+        self.running = sc.steps > 0  # Mesa's run_model() runs no day of a zero-day scenario
 
     # -------------------------------------------------------------- space
     def _make_space(self):
