@@ -397,6 +397,40 @@ def fmt(x: Any, signed: bool = False) -> str:
     return f"{v:{sign}.3f}"
 
 
+def row_decimals(values: Iterable[Any], spread: Any = None, sig: int = 2, largest: int = 3) -> int:
+    """Decimals shared by the numbers of one table row, so that a row reads in one notation: rounded to
+    ``sig`` significant figures of ``spread`` (an interval's half-width: report no more digits than the
+    uncertainty carries), else to ``largest`` significant figures of the row's largest value; 0 to 6."""
+    def ok(x):
+        try:
+            v = abs(float(x))
+        except (TypeError, ValueError):
+            return None
+        return v if math.isfinite(v) and v > 0 else None
+
+    ref, figures = ok(spread), sig
+    if ref is None:
+        vals = [v for v in map(ok, values) if v is not None]
+        if not vals:
+            return 0
+        ref, figures = max(vals), largest
+    return int(min(6, max(0, figures - 1 - math.floor(math.log10(ref)))))
+
+
+def fmt_fixed(x: Any, decimals: int, signed: bool = False) -> str:
+    """``x`` with ``decimals`` decimals (``n/a`` for NaN or None); no exponent notation."""
+    if x is None:
+        return "n/a"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "n/a"
+    out = f"{v:{'+' if signed else ''},.{decimals}f}"
+    return out.replace("-", "+", 1) if signed and out.startswith("-") and float(out.replace(",", "")) == 0 else out
+
+
 def table(rows: Iterable[Sequence[Any]], header: Sequence[str] | None = None) -> str:
     """Left-aligned first column, right-aligned others."""
     rows = [[str(c) for c in r] for r in rows]

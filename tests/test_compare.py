@@ -167,6 +167,29 @@ def test_compare_command_writes_files_and_prints_summary(tmp_path, pair, capsys)
     assert "using (mean):" in stdout and "B-A" in stdout and "with" in stdout and "without" in stdout
 
 
+def test_each_summary_row_reads_in_one_notation_rounded_to_its_interval(pair):
+    """The summary used to mix notations in a row (`+9.5e-04` beside `+122` and `[+69.585, +174.4]`)."""
+    import re
+
+    from sim.experiments.compare import compare, summary_text
+
+    a, b = pair
+    res = compare(a, b, replicates=3)
+    rows = [line for line in summary_text(res).splitlines() if " B-A " in line and not line.startswith("[..]")]
+    assert len(rows) >= 10
+    for line in rows:
+        numbers = re.findall(r"[+-]?\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?", line.split(":", 1)[1])
+        assert len(numbers) == 5, line                            # A, B, B-A and the interval's two ends
+        assert not any("e" in n for n in numbers), line           # no exponent notation
+        decimals = {len(n.split(".")[1]) if "." in n else 0 for n in numbers}
+        assert len(decimals) == 1, line                           # the same decimals across the row
+        metric, stat = line.split(" (", 1)[0], line.split(" (", 1)[1].split(")", 1)[0]
+        r = res.row(metric, stat)
+        half = (r["ci_high"] - r["ci_low"]) / 2
+        if half > 0:   # two significant figures of the interval's half-width (at most 6 decimals)
+            assert decimals.pop() == min(6, max(0, 1 - math.floor(math.log10(half)))), line
+
+
 def test_compare_identical_through_the_cli_gives_zero(tmp_path, pair, capsys):
     a, _ = pair
     out = tmp_path / "same"

@@ -356,7 +356,7 @@ KEY_ROWS = (
 
 def summary_text(res: CompareResult) -> str:
     """The table printed after ``mutualaid compare`` (ASCII only)."""
-    from sim.output import fmt, key_values, table
+    from sim.output import fmt_fixed, key_values, row_decimals, table
 
     head = key_values([
         ("A", f"{res.a.name}  (engine {res.engines['A']})"),
@@ -371,9 +371,12 @@ def summary_text(res: CompareResult) -> str:
             r = res.row(m, stat)
         except KeyError:
             continue
-        ci = f"[{fmt(r['ci_low'], True)}, {fmt(r['ci_high'], True)}]" if r["n"] >= 2 else ""
-        rows.append((f"{m} ({stat}):", "A", fmt(r["a"]), " B", fmt(r["b"]), " B-A", fmt(r["diff"], signed=True),
-                     ci))
+        # one notation a row: as many decimals as the interval's half-width carries (two figures)
+        half = (r["ci_high"] - r["ci_low"]) / 2 if r["n"] >= 2 else None
+        d = row_decimals((r["a"], r["b"], r["diff"]), half)
+        ci = f"[{fmt_fixed(r['ci_low'], d, True)}, {fmt_fixed(r['ci_high'], d, True)}]" if r["n"] >= 2 else ""
+        rows.append((f"{m} ({stat}):", "A", fmt_fixed(r["a"], d), " B", fmt_fixed(r["b"], d), " B-A",
+                     fmt_fixed(r["diff"], d, signed=True), ci))
     pct = int(round(LEVEL * 100))
     return (f"{headline(res)}\n\n{head}\n\n{table(rows)}\n\n[..]: {pct}% t-interval of the paired differences B-A "
             "over replicates")
