@@ -478,7 +478,8 @@ def _info_html(name: str) -> str:
     except (OSError, ValueError) as e:
         return f"<p>No Info for this scenario ({html_escape(str(e))}).</p>"
     text = "\n\n".join(f"## {title}\n\n{body}" for title, body in sections.items())
-    text = text.replace("](docs/ODD.md#", "](?view=odd#").replace("](docs/ODD.md)", "](?view=odd)")
+    # the files link as a reader on GitHub needs (relative to scenarios/info/); the page serves the ODD itself
+    text = text.replace("](../../docs/ODD.md#", "](?view=odd#").replace("](../../docs/ODD.md)", "](?view=odd)")
     out = markdown.markdown(text, extensions=["tables"])
     return out.replace("<a href=\"?view=odd", "<a target=\"_blank\" href=\"?view=odd")
 

@@ -72,6 +72,20 @@ def test_a_panel_stays_open_while_its_sliders_move(page, server):
     _wait_until(lambda: game.locator(".v-input", has_text="T: compete meets help").inner_text() != label1,
                 what="the slider to move again")
     assert _is_open(game) and not _is_open(evo)
+    # the Evolution panel too: open it beside the game panel, move its noise slider twice
+    evo.locator(".v-expansion-panel-header").click()
+    _wait_until(lambda: _is_open(evo), what="the evolution panel to open")
+    label0 = evo.locator(".v-input", has_text="Noise K").inner_text()
+    _click_slider(page, evo, "Noise K", 0.3)
+    _wait_until(lambda: evo.locator(".v-input", has_text="Noise K").inner_text() != label0,
+                what="the noise slider to move")
+    time.sleep(1.0)
+    assert _is_open(evo) and _is_open(game)
+    label1 = evo.locator(".v-input", has_text="Noise K").inner_text()
+    _click_slider(page, evo, "Noise K", 0.6)
+    _wait_until(lambda: evo.locator(".v-input", has_text="Noise K").inner_text() != label1,
+                what="the noise slider to move again")
+    assert _is_open(evo) and _is_open(game)
     assert page.errors == []
 
 
@@ -322,6 +336,33 @@ def test_clicking_a_member_inspects_it_and_marks_its_ties(page, server):
     assert page.errors == []
 
 
+def test_clicking_a_node_of_a_network_inspects_that_member(page, server):
+    """The network view: a click on a node's dot opens that member's card and marks its ties."""
+    import numpy as np
+
+    from sim.core.networks import build_network
+    from sim.core.rng import network_seed
+    from sim.core.scenarios import load_scenario
+    from sim.draw import network_positions, node_xy
+
+    _open(page, server)  # baseline: a small-world network of 500 members
+    sc = load_scenario("baseline")
+    graph = build_network(sc.network, sc.population.size, network_seed(sc.seed))
+    xy = node_xy(network_positions(graph, sc.seed), 520)  # the page's picture is 520 px, its layout the same
+    gap = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) + np.eye(len(xy)) * 1e9
+    target = int(np.argmax(gap.min(axis=1)))  # the node farthest from any other: a click can only mean it
+    img = page.locator("img.ma-picture")
+    box = img.bounding_box()
+    before = img.get_attribute("src")
+    img.click(position={"x": float(xy[target, 0]) * box["width"] / 520,
+                        "y": float(xy[target, 1]) * box["width"] / 520})
+    page.wait_for_selector(".ma-member")
+    card = page.inner_text(".ma-member")
+    assert f"slot {target}" in card and "ties:" in card
+    _wait_until(lambda: img.get_attribute("src") != before, what="the member and its ties to be marked")
+    assert page.errors == []
+
+
 # ----------------------------------------------------------------------------- speed and what happened
 
 
@@ -345,9 +386,12 @@ _PIXELS = """(sel) => new Promise(done => {
         const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
         const g = c.getContext('2d'); g.drawImage(img, 0, 0);
         const d = g.getImageData(0, 0, c.width, c.height).data;
-        const count = (r, gg, b, tol) => { let n = 0; for (let i = 0; i < d.length; i += 4) {
+        // pixels of a colour; with xmax, only those left of x = xmax (the plot's first day; legends start further right)
+        const count = (r, gg, b, tol, xmax) => { let n = 0; for (let i = 0; i < d.length; i += 4) {
+            if (xmax !== undefined && (i / 4) % c.width > xmax) continue;
             if (Math.abs(d[i] - r) + Math.abs(d[i + 1] - gg) + Math.abs(d[i + 2] - b) <= tol) n++; } return n; };
-        done({blue: count(31, 119, 180, 30), shade: count(226, 226, 240, 0), width: c.width});
+        done({blue: count(31, 119, 180, 30), blue_day0: count(31, 119, 180, 30, 52),
+              shade: count(226, 226, 240, 0), width: c.width});
     };
     if (img.complete) go(); else img.onload = go;
 })"""
@@ -358,7 +402,7 @@ def test_the_curves_on_the_page_start_on_day_zero_and_shade_the_closure(page, se
     _open(page, server, "?scenario=isolation")
     page.wait_for_selector("img.ma-curves")
     px = page.evaluate(_PIXELS, "img.ma-curves")
-    assert px["blue"] > 40  # the helpers' day-0 dot and its legend swatch
+    assert px["blue_day0"] > 20  # the helpers' day-0 dot at the plot's left edge (the legend is further right)
     assert px["shade"] > 1000  # days 60 to 150 shaded, before they come
     _open(page, server, "?scenario=baseline&isolation.enabled=false")
     page.wait_for_selector("img.ma-curves")
