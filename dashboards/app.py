@@ -601,7 +601,9 @@ def Compare(active: bool):
             solara.Select(label="Community (scenario)", value=base.value,
                           values=ds.compare_names(),
                           on_value=lambda v: base.set(v) if v in SCENARIOS else None)
-            _seed_field(seed_text, seed_why, "Seed (whole number, the same for A and B)", "ma-compare-seed")
+            # no Reset here: the comparison on screen keeps the last valid seed, and says which
+            why = seed_why and seed_why.replace("Reset keeps the run's seed", f"the comparison keeps seed {seed_now}")
+            _seed_field(seed_text, why, "Seed (whole number, the same for A and B)", "ma-compare-seed")
             solara.SliderInt(f"Days: {steps.value}", value=steps.value, min=30, max=730,
                              on_value=lambda v: steps.set(int(ds.clamp_number(v, 30, 730, True))))
             solara.SliderInt(f"Replicates: {replicates.value}", value=replicates.value, min=1, max=ds.MAX_REPLICATES,

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
-    ARGS, CHROMIUM, UI_TIMEOUT, _day, _free_port, _open, _open_results, _wait_until, browser, page, results_dir,
-    server,
+    ARGS, CHROMIUM, UI_TIMEOUT, _day, _free_port, _open, _open_compare, _open_results, _wait_until, browser, page,
+    results_dir, server,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,9 +152,13 @@ def test_stopping_the_dashboard_by_its_pid_frees_the_port():
 def test_rates_per_100_members_and_no_stress_without_psychology(page, server):
     _open(page, server)
     assert "per 100 members" in _readout(page)
+    page.wait_for_selector("img.ma-curves")
+    assert page.evaluate(_PIXELS, "img.ma-curves")["purple"] > 20  # mean stress: its legend and day-0 dot
     _open(page, server, "?scenario=nowak-may-1992")
     text = _readout(page)
     assert "psychology off" in text and "stress" not in text
+    page.wait_for_selector("img.ma-curves")
+    assert page.evaluate(_PIXELS, "img.ma-curves")["purple"] == 0  # no flat stress line without psychology
     assert page.errors == []
 
 
@@ -242,6 +246,30 @@ def test_movies_and_hi_res_pictures_download(page, server, tmp_path):
 
 
 # ----------------------------------------------------------------------------- links
+
+
+def test_compare_refuses_a_bad_seed_and_downloads_slide_sized_pictures(page, server, tmp_path):
+    """The Compare tab's seed: a bad value is named and the comparison keeps its seed (there is no Reset
+    there); its curves and gap download as titled 1600-pixel PNGs."""
+    from PIL import Image
+
+    _open_compare(page, server)
+    head = page.inner_text(".ma-headline")
+    seed = page.locator(".ma-compare-seed input")
+    seed.fill("abc")
+    seed.press("Enter")
+    _wait_until(lambda: page.locator(".ma-compare-seed-error").count() == 1, what="the seed's error")
+    assert "the comparison keeps seed 42" in page.inner_text(".ma-compare-seed-error")
+    assert page.inner_text(".ma-headline") == head and page.locator(".ma-compare-status").count() == 0
+    for label, name in (("Curves (PNG, 1600 px)", "compare.png"), ("Gap (PNG, 1600 px)", "gap.png")):
+        button = [b for b in page.get_by_text(label).all() if b.is_visible()][0]
+        with page.expect_download(timeout=240_000) as dl:
+            button.click(timeout=120_000)
+        path = tmp_path / name
+        dl.value.save_as(path)
+        with Image.open(path) as im:
+            assert im.format == "PNG" and im.size[0] >= 1600
+    assert page.errors == []
 
 
 def test_a_link_reproduces_the_run_exactly(browser, server):
@@ -391,7 +419,7 @@ _PIXELS = """(sel) => new Promise(done => {
             if (xmax !== undefined && (i / 4) % c.width > xmax) continue;
             if (Math.abs(d[i] - r) + Math.abs(d[i + 1] - gg) + Math.abs(d[i + 2] - b) <= tol) n++; } return n; };
         done({blue: count(31, 119, 180, 30), blue_day0: count(31, 119, 180, 30, 52),
-              shade: count(226, 226, 240, 0), width: c.width});
+              purple: count(148, 103, 189, 30), shade: count(226, 226, 240, 0), width: c.width});
     };
     if (img.complete) go(); else img.onload = go;
 })"""
