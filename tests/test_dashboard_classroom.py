@@ -408,6 +408,17 @@ def test_the_page_shows_the_delivered_rate_and_what_just_happened(page, server):
     assert page.errors == []
 
 
+def test_the_line_says_when_helpers_fall_below_a_third(page, server):
+    """struggle: newcomers bring the helpers back to about a third of the community by mid-year, and they
+    keep dipping below it (day 182 with the shipped seed); the line under the view says so when they do."""
+    _open(page, server, "?scenario=struggle&per_frame=1&fps=10")
+    page.get_by_role("button", name="Play").click()
+    _wait_until(lambda: "helpers fell below a third" in page.inner_text(".ma-happening"), timeout=120,
+                what="the helpers line")
+    page.get_by_role("button", name="Pause").click()
+    assert page.errors == []
+
+
 _PIXELS = """(sel) => new Promise(done => {
     const img = document.querySelector(sel);
     const go = () => {
