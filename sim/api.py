@@ -118,7 +118,7 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
         for s in items:
             if not isinstance(s, str):
                 raise ScenarioError(f"sim.run: set item {s!r}: expected a 'KEY=VALUE' string")
-            overrides.update([parse_override(s)])
+            overrides.update([parse_override(s, via)])
     overrides.update(keyword_overrides(keywords, via))
     if seed is not None:
         overrides["seed"] = seed

@@ -535,14 +535,19 @@ def test_module_bad_input_exits_2_with_one_line(tmp_path):
     ({"members": "no"}, "members = 'no': expected True or False"),
     ({"set": 5}, "set = 5: expected a mapping"),
     ({"set": [("population.size", 3)]}, "expected a 'KEY=VALUE' string"),
+    # set= as strings: the errors name the call, not the command line's --set
+    ({"set": "population.size"}, "sim.run: set item 'population.size': expected 'KEY=VALUE'"),
+    ({"set": ["population.sise=30"]}, "sim.run: unknown key 'population.sise' (did you mean 'population.size'?)"),
+    ({"set": ["population.size=[30"]}, "sim.run: set item 'population.size=[30': cannot read the value"),
 ])
 def test_the_python_api_checks_its_arguments(kwargs, fragment):
     import sim
     from sim.core.scenarios import ScenarioError
 
     kwargs = dict({"scenario": "baseline", "steps": 2}, **kwargs)
-    with pytest.raises(ScenarioError, match=re.escape(fragment)):
+    with pytest.raises(ScenarioError, match=re.escape(fragment)) as e:
         sim.run(kwargs.pop("scenario"), **kwargs)
+    assert "--set" not in str(e.value)
 
 
 def test_the_python_api_takes_one_override_string_and_numpy_integers():

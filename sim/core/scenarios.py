@@ -115,18 +115,22 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return f"{source}: {where}: {_describe_allowed(err)}"
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"checkins.enabled=false"`` -> ``("checkins.enabled", False)`` (value read as YAML)."""
+def parse_override(text: str, via: str = "--set") -> tuple[str, Any]:
+    """``"checkins.enabled=false"`` -> ``("checkins.enabled", False)`` (value read as YAML). Errors name
+    ``via``: the command line's ``--set``, or the Python call (``sim.run``) whose ``set=`` held ``text``."""
+    cli = via == "--set"
     if "=" not in text:
-        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. --set checkins.enabled=false")
+        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. --set checkins.enabled=false" if cli else
+                            f"{via}: set item {text!r}: expected 'KEY=VALUE', e.g. 'checkins.enabled=false'")
     key, raw = text.split("=", 1)
     key = key.strip()
     if key not in schema_key_set():
-        raise ScenarioError(f"--set: unknown key '{key}'{_suggest(key)}")
+        raise ScenarioError(f"{via}: unknown key '{key}'{_suggest(key)}")
     try:
         value = yaml.load(raw, Loader=StrictLoader) if raw.strip() else None  # aliases capped here too
     except yaml.YAMLError:
-        raise ScenarioError(f"--set {key}: cannot read value {raw!r} as YAML") from None
+        raise ScenarioError(f"--set {key}: cannot read value {raw!r} as YAML" if cli else
+                            f"{via}: set item {text!r}: cannot read the value {raw!r} as YAML") from None
     return key, value
 
 
@@ -136,7 +140,7 @@ def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any], vi
     does not touch are shared with ``data``; no caller changes them in place)."""
     data = dict(data)
     copied: set[tuple[str, ...]] = set()
-    items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o, via) for o in overrides)
     for key, value in items:
         if key not in schema_key_set():
             raise ScenarioError(f"{via}: unknown key '{key}'{_suggest(key)}")
@@ -315,7 +319,7 @@ def load_scenario(
         path = resolve_scenario_path(spec)
         data, source = read_scenario_file(path), str(path)
         base_dir = path.parent
-    keys = set(overrides) if isinstance(overrides, Mapping) else {parse_override(o)[0] for o in overrides}
+    keys = set(overrides) if isinstance(overrides, Mapping) else {parse_override(o, via)[0] for o in overrides}
     data = apply_overrides(data, overrides, via)
     # A lattice's size follows its width and height: when only they change, drop the old size.
     net = data.get("network") if isinstance(data.get("network"), dict) else {}

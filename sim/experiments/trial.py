@@ -234,7 +234,7 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
         raise ScenarioError(f"trial: design {bad[0] if bad else '(none)'!r}: expected some of {', '.join(DESIGNS)}")
     if isinstance(set, str):
         set = [set]
-    overrides = dict(set) if isinstance(set, Mapping) else dict(parse_override(x) for x in set)
+    overrides = dict(set) if isinstance(set, Mapping) else dict(parse_override(x, via) for x in set)
     for key, option in (("steps", "--steps" if via == "--set" else "steps="),
                         ("seed", "--seed" if via == "--set" else "seed=")):
         if key in overrides:  # the trial's own option decides it: an override would be silently replaced
