@@ -274,6 +274,8 @@ def test_the_mesa_engine_cap_from_the_command_line_exits_2_with_one_line(tmp_pat
 @pytest.mark.parametrize("name,override,fragment", [
     ("nowak-may-1992", ["network.width=5000", "network.height=5000"], "25,000,000 members is more than the 10,000,000"),
     ("baseline", ["population.size=10000000", "network.degree=100"], "tie slots is more than the 400,000,000"),
+    ("baseline", ["network.kind=complete", "population.size=20000"],
+     "would need 199,990,000 ties, more than the 50,000,000 allowed"),
 ])
 def test_derived_sizes_are_checked_against_the_caps(name, override, fragment):
     import time

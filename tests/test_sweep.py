@@ -109,6 +109,10 @@ def test_donation_keys_set_the_game(tmp_path):
     ({"engine": "agents", "parameters": {"population.size": [30, 200_000]}},
      "population.size = 200,000 is above the Mesa engine's limit of 100,000 members"),
     ({"engine": "agents", "parameters": {"population.size": [30, 200_000]}}, "(at population.size=200000)"),
+    # a complete graph beyond its cap, refused by `run` before it starts, is refused for its point too
+    # (the sweep used to start, fail that point's runs and exit 0)
+    ({"parameters": {"network.kind": "complete", "population.size": [30, 20_000]}},
+     "population.size=20,000 would need 199,990,000 ties"),
 ])
 def test_bad_sweep_files_get_one_line_and_exit_2(tmp_path, capsys, change, expected):
     path = write(tmp_path, grid(**change))

@@ -283,6 +283,16 @@ class Scenario(_Section):
                 f"population.size*(network.degree+ties.extra_slots) = {pop.size:,}*({net.degree}+"
                 f"{self.ties.extra_slots}) = {slots:,} tie slots is more than the {MAX_TIE_SLOTS:,} allowed "
                 f"(about {slots * 12 / 2**30:.0f} GiB for the ties alone)")
+        if net.kind == "complete":  # every pair tied: checked here too, so a sweep refuses such a point at once
+            from sim.core.networks import MAX_COMPLETE_TIES
+
+            ties = pop.size * (pop.size - 1) // 2
+            if ties > MAX_COMPLETE_TIES:
+                most = (1 + math.isqrt(1 + 8 * MAX_COMPLETE_TIES)) // 2
+                raise ValueError(
+                    f"network.kind=complete with population.size={pop.size:,} would need {ties:,} ties, more "
+                    f"than the {MAX_COMPLETE_TIES:,} allowed (about {ties * 24 / 2**30:.0f} GiB); use at most "
+                    f"{most:,} members or another network.kind")
         if net.kind == "edgelist" and not net.path:
             raise ValueError("network.kind=edgelist needs network.path (a file of 'i j' lines)")
         if net.kind in ("ring", "watts_strogatz") and net.degree >= pop.size:
