@@ -650,6 +650,23 @@ def test_an_out_folder_that_cannot_be_created_is_refused_before_the_run(capsys, 
     assert not Path(target).exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["compare", "baseline", "no-checkins", "-r", "2", "--steps", "2", "--set", "population.size=30"],
+    ["sweep", REPO / "scenarios" / "sweeps" / "checkins-x-isolation.yaml"],
+], ids=["compare", "sweep"])
+def test_compare_and_sweep_refuse_an_out_folder_that_cannot_be_created(capsys, monkeypatch, argv):
+    import sim.experiments.sweep
+
+    def no_sweep(*a, **k):
+        raise AssertionError("bad input must be caught before the sweep starts")
+
+    forbid_runs(monkeypatch)
+    monkeypatch.setattr(sim.experiments.sweep, "run_sweep", no_sweep)
+    rc, out, err = run_cli(capsys, *argv, "--out", "/proc/mutualaid-x")
+    assert rc == 2 and err.count("\n") == 1 and "is not writable" in err and "/proc/mutualaid-x" in err
+    assert not Path("/proc/mutualaid-x").exists()
+
+
 def test_compare_refuses_replicates_beyond_its_cap_before_running(capsys):
     """`--replicates 100000000` used to run until memory ran out."""
     rc, out, err = run_cli(capsys, "compare", "baseline", "no-checkins", "--replicates", "100000000")

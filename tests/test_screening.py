@@ -96,6 +96,9 @@ def test_bad_morris_and_adaptive_keys_get_one_line_and_exit_2(tmp_path, capsys, 
     (["--until-ci", "mean_helpers=0.1"], "--until-ci: --max-replicates: required with until_ci"),
     (["--max-replicates", "4"], "--max-replicates 4: only with --until-ci"),
     (["--until-ci", "nope=0.1", "--max-replicates", "4"], "--until-ci: until_ci: metric: unknown metric 'nope'"),
+    # a cap that could not be held is refused before anything is built (as `replicates: 100000000` is)
+    (["--until-ci", "mean_helpers=0.1", "--max-replicates", "100000000"],
+     "--max-replicates 100,000,000 = "),
 ])
 def test_bad_adaptive_options_get_one_line_and_exit_2(tmp_path, capsys, flags, expected):
     path = write(tmp_path, morris())
