@@ -266,7 +266,8 @@ def test_a_bad_seed_for_the_mesa_model_is_a_scenario_error(seed):
 
 @pytest.mark.parametrize("kw, fragment", [({"seed": -5}, "seed = -5: must be >= 0"),
                                           ({"seed": 2**70}, "must be <= 9223372036854775807"),
-                                          ({"population_size": "x"}, "population.size = 'x'")])
+                                          ({"population_size": "x"}, "population.size = 'x'"),
+                                          ({"member_reporters": "no"}, "member_reporters = 'no': expected True")])
 def test_mesa_model_errors_speak_of_the_call_not_of_the_command_line(kw, fragment):
     from sim.core.scenarios import ScenarioError
     from sim.engines.agents import MutualAidModel

@@ -157,6 +157,8 @@ class MutualAidModel(Model):
                 and scenario is not False else ""
             raise ScenarioError(f"{via}: scenario = {scenario!r}: expected a scenario name, a path, a mapping of "
                                 f"keys or a Scenario{hint}")
+        if not isinstance(member_reporters, (bool, np.bool_)):  # "no" would be truthy
+            raise ScenarioError(f"{via}: member_reporters = {member_reporters!r}: expected True or False")
         sc = load_scenario(scenario, flat_overrides(flat), via=via) if flat or not isinstance(scenario, Scenario) \
             else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
