@@ -193,6 +193,25 @@ def test_the_trial_runs_on_the_engine_the_scenario_asks_for_with_the_same_number
     assert agents.settings["individual"]["engine"] == "agents"
 
 
+def test_a_follow_up_too_short_for_any_absence_to_end_gives_no_ratio_not_an_error(tmp_path, capsys):
+    """`mutualaid trial baseline --steps 2` used to end in an internal error (KeyError: an arm without an
+    absence that ended had no column); now that measure is blank and the rest is reported, quietly."""
+    import warnings
+
+    from sim.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no 'Mean of empty slice' nor empty-legend warnings either
+        res = trial.run_trial(seeds=2, steps=2, designs=("individual",), workers=1, set={"population.size": 40})
+        assert not res.spells["returned"].any()
+        row = res.effects.set_index("measure").loc["days from an absence to returning, intervention / control"]
+        assert np.isnan(row["estimate"]) and np.isnan(row["low"]) and np.isnan(row["high"])
+        assert np.isfinite(res.effects.set_index("measure").loc["days abstinent, Cohen's d", "estimate"])
+        assert main(["trial", "baseline", "--steps", "2", "--seeds", "2", "--designs", "individual",
+                     "--set", "population.size=40", "--workers", "1", "-q", "--out", str(tmp_path / "t")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_the_odds_ratio_is_finite_when_an_arm_has_no_lapse():
     """Haldane-Anscombe: a seed with an empty cell gets 0.5 in each cell; the others are as counted."""
     lapsed = np.array([[10.0, 5.0], [0.0, 4.0], [6.0, 20.0]])   # columns: control, intervention

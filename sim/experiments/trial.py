@@ -305,8 +305,11 @@ def cox_hr(df: pd.DataFrame, duration: str, event: str, cluster: str | None, str
 
 
 def _per_seed(df: pd.DataFrame, fn) -> pd.DataFrame:
-    """``fn(arm_rows)`` per seed and arm, as a table seed x arm."""
-    return df.groupby(["seed", "arm"]).apply(fn, include_groups=False).unstack("arm")
+    """``fn(arm_rows)`` per seed and arm, as a table seed x arm; both arms' columns are there (0 control,
+    1 intervention), NaN where an arm has no rows (no absence ended in it within a short follow-up)."""
+    if df.empty:
+        return pd.DataFrame(columns=[0, 1], dtype=float)
+    return df.groupby(["seed", "arm"]).apply(fn, include_groups=False).unstack("arm").reindex(columns=[0, 1])
 
 
 def _log_odds_ratios(lapsed: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -318,6 +321,16 @@ def _log_odds_ratios(lapsed: np.ndarray, n: np.ndarray) -> np.ndarray:
     cells = np.stack([n[:, 1] - lapsed[:, 1], lapsed[:, 1], n[:, 0] - lapsed[:, 0], lapsed[:, 0]], axis=1)
     cells = cells + 0.5 * (cells == 0).any(axis=1, keepdims=True)
     return np.log(cells[:, 0] / cells[:, 1]) - np.log(cells[:, 2] / cells[:, 3])
+
+
+def _nanmean(values) -> float:
+    """``np.nanmean`` without its warning when every value is NaN (then NaN: a short follow-up can leave an
+    arm without an absence that ended, so a measure has nothing to average)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values)
 
 
 def _boot_paired(values: np.ndarray, stat, rng) -> tuple[float, float]:
@@ -373,9 +386,9 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
                                     ("days abstinent a year, intervention - control", abst, 1),
                                     ("share who relapse, control - intervention", relap, -1)):
             d = scale * (tab[1] - tab[0]).to_numpy(float)
-            lo, hi = _boot_paired(d, np.nanmean, rng)
+            lo, hi = _boot_paired(d, _nanmean, rng)
             p = p_greater(d, np.zeros_like(d))
-            out.append(dict(design=design, measure=measure, estimate=float(np.nanmean(d)), low=lo, high=hi, p=p))
+            out.append(dict(design=design, measure=measure, estimate=float(_nanmean(d)), low=lo, high=hi, p=p))
         arr = out[-1]
         nnt = 1.0 / arr["estimate"] if arr["estimate"] > 0 else math.inf
         nnt_ci = ((1.0 / arr["high"] if arr["high"] > 0 else math.inf), (1.0 / arr["low"] if arr["low"] > 0
@@ -383,9 +396,9 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
         out.append(dict(design=design, measure="number needed to treat (one member fewer relapses)",
                         estimate=nnt, low=nnt_ci[0], high=nnt_ci[1], p=arr["p"]))
         ratio = (ret[1] / ret[0]).to_numpy(float)
-        lo, hi = _boot_paired(ratio, np.nanmean, rng)
+        lo, hi = _boot_paired(ratio, _nanmean, rng)
         out.append(dict(design=design, measure="days from an absence to returning, intervention / control",
-                        estimate=float(np.nanmean(ratio)), low=lo, high=hi,
+                        estimate=float(_nanmean(ratio)), low=lo, high=hi,
                         p=p_greater(ret[0].to_numpy(float), ret[1].to_numpy(float))))
         x1 = m[m["arm"] == 1]["days_abstinent"].to_numpy(float)
         x0 = m[m["arm"] == 0]["days_abstinent"].to_numpy(float)
@@ -393,14 +406,14 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
         per_seed_d = np.array([_cohen_d(g[g["arm"] == 1]["days_abstinent"].to_numpy(float),
                                         g[g["arm"] == 0]["days_abstinent"].to_numpy(float))
                                for _, g in m.groupby("seed")])
-        lo, hi = _boot_paired(per_seed_d, np.nanmean, rng)
+        lo, hi = _boot_paired(per_seed_d, _nanmean, rng)
         out.append(dict(design=design, measure="days abstinent, Cohen's d", estimate=dd, low=lo, high=hi,
                         p=p_greater(per_seed_d, np.zeros_like(per_seed_d))))
         log_or = _log_odds_ratios(_per_seed(m, lambda g: int(g["lapsed"].sum())).to_numpy(float),
                                   _per_seed(m, lambda g: int(len(g))).to_numpy(float))
-        lo, hi = _boot_paired(log_or, np.nanmean, rng)
+        lo, hi = _boot_paired(log_or, _nanmean, rng)
         out.append(dict(design=design, measure="abstinent through the follow-up, odds ratio",
-                        estimate=float(np.exp(np.nanmean(log_or))), low=math.exp(lo), high=math.exp(hi),
+                        estimate=float(np.exp(_nanmean(log_or))), low=math.exp(lo), high=math.exp(hi),
                         p=p_greater(log_or, np.zeros(len(log_or)))))
     df = pd.DataFrame(out)
     df["runs"] = [len(seeds) * (2 if d == "community" else 1) for d in df["design"]]
@@ -526,7 +539,8 @@ def plot_curves(res: TrialResult):
         axes[1, col].set_ylim(0, 1.02)
         for ax in axes[:, col]:
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=8, loc="best")
+            if ax.get_legend_handles_labels()[1]:  # an empty panel (no absence in a short follow-up): no legend
+                ax.legend(fontsize=8, loc="best")
     fig.suptitle(f"Virtual trial: {what} on `{res.scenario}`, {len(res.seeds)} paired seeds "
                  "(Kaplan-Meier, 95% bands)", fontsize=11)
     return fig
