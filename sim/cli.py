@@ -83,7 +83,9 @@ def dask_address(text: str) -> str:
     return text
 
 
-def _int_at_least(low: int):
+def _int_at_least(low: int, key: str | None = None):
+    """An integer option >= ``low``; with ``key`` (``seed``, ``steps``) also at most that scenario key's
+    largest value, so a value too large is reported against the option, not against --set."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -91,6 +93,12 @@ def _int_at_least(low: int):
             raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= {low}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{value}: must be >= {low}")
+        if key is not None:
+            from sim.core.schema import Scenario
+
+            high = next(m.le for m in Scenario.model_fields[key].metadata if hasattr(m, "le"))
+            if value > high:
+                raise argparse.ArgumentTypeError(f"{value}: must be <= {high}")
         return value
 
     parse.__name__ = f"integer >= {low}"
@@ -115,8 +123,8 @@ _fps.__name__ = "frames per second"
 def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True,
                           seed_help: str = "integer seed (default: the scenario's)") -> None:
     """Options shared by commands that run scenarios."""
-    p.add_argument("--seed", type=_int_at_least(0), metavar="N", help=seed_help)
-    p.add_argument("--steps", type=_int_at_least(0), metavar="N",
+    p.add_argument("--seed", type=_int_at_least(0, "seed"), metavar="N", help=seed_help)
+    p.add_argument("--steps", type=_int_at_least(0, "steps"), metavar="N",
                    help="days to simulate (default: the scenario's)")
     if engine:
         p.add_argument("--engine", choices=ENGINES,
@@ -620,9 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated: individual, meetings, community (default all three)")
     p.add_argument("--seeds", "-r", type=_int_at_least(2), default=12, metavar="N",
                    help="paired seeds (default 12)")
-    p.add_argument("--seed", type=_int_at_least(0), metavar="N", help="seed the paired seeds come from "
+    p.add_argument("--seed", type=_int_at_least(0, "seed"), metavar="N", help="seed the paired seeds come from "
                    "(default: the scenario's)")
-    p.add_argument("--steps", type=_int_at_least(1), default=365, metavar="N", help="days of follow-up (default 365)")
+    p.add_argument("--steps", type=_int_at_least(1, "steps"), default=365, metavar="N",
+                   help="days of follow-up (default 365)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key in both arms (repeatable), e.g. --set isolation.enabled=true")
     p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N", help="worker processes (default: up to 2)")
@@ -639,7 +648,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("lesson", choices=["kropotkin"], help="the lesson to run")
     p.add_argument("--seeds", type=_int_at_least(2), default=20, metavar="N",
                    help="paired seeds per arm (default 20)")
-    p.add_argument("--steps", type=_int_at_least(1), metavar="N", help="days per run (default: the scenario's 365)")
+    p.add_argument("--steps", type=_int_at_least(1, "steps"), metavar="N",
+                   help="days per run (default: the scenario's 365)")
     p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N",
                    help="worker processes (default: up to 2)")
     p.add_argument("--out", metavar="DIR", help="output folder (default results/lesson/kropotkin)")

@@ -269,6 +269,11 @@ BAD = [
     ("set-bad-yaml", lambda t, y: ["run", y, "--set", "population.size=[1,"], ["population.size"]),
     ("bad-engine", lambda t, y: ["run", y, "--engine", "turbo"], ["--engine", "turbo"]),
     ("negative-seed", lambda t, y: ["run", y, "--seed", "-1"], ["--seed"]),
+    # a value above the scenario key's bound names the option given, not --set
+    ("seed-too-large", lambda t, y: ["run", y, "--seed", str(2**70)], ["--seed", "must be <= 9223372036854775807"]),
+    ("compare-steps-too-large", lambda t, y: ["compare", y, y, "--steps", "2000000"],
+     ["--steps", "must be <= 1000000"]),
+    ("trial-seed-too-large", lambda t, y: ["trial", y, "--seed", str(2**70)], ["--seed", "<= 9223372036854775807"]),
     ("non-integer-steps", lambda t, y: ["run", y, "--steps", "ten"], ["--steps", "ten"]),
     ("unknown-option", lambda t, y: ["run", y, "--bogus"], ["--bogus"]),
     ("no-scenario", lambda t, y: ["run"], ["SCENARIO"]),
