@@ -1258,14 +1258,11 @@ def gap_png(frames_a, frames_b, title: str = "", hi_res: bool = False) -> bytes:
 
 def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
     """The plain-words headline of the paired replicates (as ``mutualaid compare`` prints it)."""
-    from sim.experiments.compare import difference_label, paired_difference
+    from sim.experiments.compare import headline_of
 
-    per = lambda fr, sc: [100.0 * f["relapses"].iloc[1:].sum() / sc.population.size * 365.0 / max(sc.steps, 1)
-                          for f in fr]  # noqa: E731
-    diff, lo, hi, n = paired_difference(per(frames_a, sc_a), per(frames_b, sc_b))
-    span = "over a year" if sc_a.steps == 365 else f"a year (from {sc_a.steps} days)"
-    ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if n >= 2 else ""
-    return f"{difference_label(sc_a, sc_b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{n} paired runs)"
+    return headline_of(sc_a, sc_b, [f["relapses"].iloc[1:].sum() for f in frames_a],
+                       [f["relapses"].iloc[1:].sum() for f in frames_b],
+                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b])
 
 
 def replicates_csv(frames_a, frames_b, seeds, label_a: str, label_b: str) -> bytes:

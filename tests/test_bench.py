@@ -45,3 +45,13 @@ def test_bench_prints_aligned_tables_not_key_value_pairs():
     assert text[0].split() == list(bench.COLUMNS["nowak_may"])
     assert "=" not in text[1] and text[1].split()[0] == "12x12"
     assert len(text[0]) == len(text[1])
+
+
+def test_a_column_never_mixes_exponents_with_plain_numbers():
+    """`bench` printed 808,409 above 4.11e+06 in one column (exponents from 10^6 on)."""
+    from sim.experiments.bench import _fmt
+
+    for v in (808_409.0, 4_112_345.0, 6e6, 2.4e9, 0.0012, 1e-7, 0.5, 12.345, 0.0):
+        assert "e" not in _fmt(v), v
+    assert _fmt(808_409.0) == "808,409" and _fmt(4_112_345.0) == "4,112,345"
+    assert _fmt(12.345) == "12.35" and _fmt(0.0012) == "0.0012"

@@ -210,3 +210,26 @@ def test_compare_shipped_baseline_with_no_checkins(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     s = pd.read_csv(out / "summary.csv")
     assert s[(s["metric"] == "checkins") & (s["stat"] == "total")]["b"].iloc[0] == 0
+
+
+def test_two_classic_games_compare_the_game_not_psychology():
+    """nowak-may-1992 against fermi-lattice used to print zero stress, craving and relapse rows and a
+    headline in relapses per 100 members, which mean nothing with psychology off."""
+    from sim.experiments.compare import compare, headline, summary_text
+
+    res = compare("nowak-may-1992", "fermi-lattice", replicates=3, steps=12)
+    text = summary_text(res)
+    labels = {line.split(":", 1)[0] for line in text.splitlines() if " B-A " in line and not line.startswith("[..]")}
+    assert labels == {"helpers (mean)", "helpers (final)", "assortment (mean)", "assortment (final)",
+                      "mean_payoff (mean)"}
+    head = headline(res)
+    assert "share of helpers at the end" in head and "relapses" not in head
+    a = res.runs[res.runs["arm"] == "A"].sort_values("replicate")["final_helpers"].to_numpy()
+    b = res.runs[res.runs["arm"] == "B"].sort_values("replicate")["final_helpers"].to_numpy()
+    assert f"{(b - a).mean():+.3f} share" in head
+    # one psychology arm is enough for the recovery headline and rows
+    from sim.core.scenarios import load_scenario
+
+    small = load_scenario("baseline", {"population.size": 60, "population.burn_in": 0})
+    mixed = compare("nowak-may-1992", small, replicates=2, steps=5)
+    assert "relapses per 100 members" in headline(mixed) and "mean_stress (mean)" in summary_text(mixed)

@@ -187,10 +187,14 @@ def memory(sizes, steps, log=print):
 
 
 def _fmt(v):
+    """One notation in every column (rows are printed as they are measured, so a column cannot be
+    formatted as a whole): thousands separated, no exponents; two decimals below 100, four below 0.01."""
     if isinstance(v, float):
-        if v == 0 or 1e-2 <= abs(v) < 1e6:
-            return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-        return f"{v:.3g}"
+        if v != v:
+            return "n/a"
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:.2f}" if v == 0 or abs(v) >= 1e-2 else f"{v:.4f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 

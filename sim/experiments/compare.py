@@ -105,15 +105,32 @@ def arm_labels(a: Scenario, b: Scenario) -> tuple[str, str]:
 
 def headline(res: "CompareResult") -> str:
     """The plain-words headline: '<B named by what differs>: +X relapses per 100 members over a year
-    (95% interval a to b, N paired runs)'; the interval is the t-interval of the paired differences."""
-    n_a, n_b = res.a.population.size, res.b.population.size
+    (95% interval a to b, N paired runs)'; the interval is the t-interval of the paired differences.
+    Classic games (psychology off in both arms) have no relapses: their headline is the share of helpers
+    at the end."""
     ra = res.runs[res.runs["arm"] == "A"].sort_values("replicate")
     rb = res.runs[res.runs["arm"] == "B"].sort_values("replicate")
-    per = lambda df, n, sc: 100.0 * df["total_relapses"].to_numpy(float) / n * 365.0 / max(sc.steps, 1)  # noqa
-    diff, lo, hi, k = paired_difference(per(ra, n_a, res.a), per(rb, n_b, res.b))
-    span = "over a year" if res.a.steps == 365 else f"a year (from {res.a.steps} days)"
+    return headline_of(res.a, res.b, ra["total_relapses"], rb["total_relapses"], ra["final_helpers"],
+                       rb["final_helpers"])
+
+
+def classic(a: Scenario, b: Scenario) -> bool:
+    """Both arms are classic games (psychology off): no stress, craving, use or relapse to compare."""
+    return not a.psychology.enabled and not b.psychology.enabled
+
+
+def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, helpers_b) -> str:
+    """The headline from each replicate's total relapses and final share of helpers, arm by arm (one
+    definition for ``mutualaid compare`` and the dashboard's Compare tab)."""
+    if classic(a, b):
+        diff, lo, hi, k = paired_difference(np.asarray(helpers_a, float), np.asarray(helpers_b, float))
+        ci = f"95% interval {lo:+.3f} to {hi:+.3f}, " if k >= 2 else ""
+        return f"{difference_label(a, b)}: {diff:+.3f} share of helpers at the end ({ci}{k} paired runs)"
+    per = lambda x, sc: 100.0 * np.asarray(x, float) / sc.population.size * 365.0 / max(sc.steps, 1)  # noqa
+    diff, lo, hi, k = paired_difference(per(relapses_a, a), per(relapses_b, b))
+    span = "over a year" if a.steps == 365 else f"a year (from {a.steps} days)"
     ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if k >= 2 else ""
-    return f"{difference_label(res.a, res.b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{k} paired runs)"
+    return f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{k} paired runs)"
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -353,6 +370,10 @@ KEY_ROWS = (
     + [(m, "total") for m in TOTALS]
 )
 
+#: the rows for two classic games (psychology off): the game's own outcomes, as ``mutualaid run`` prints them
+CLASSIC_ROWS = [("helpers", "mean"), ("helpers", "final"), ("assortment", "mean"), ("assortment", "final"),
+                ("mean_payoff", "mean")]
+
 
 def summary_text(res: CompareResult) -> str:
     """The table printed after ``mutualaid compare`` (ASCII only)."""
@@ -366,7 +387,7 @@ def summary_text(res: CompareResult) -> str:
         ("wall time", f"{res.wall_time:.2f} s"),
     ])
     rows = []
-    for m, stat in KEY_ROWS:
+    for m, stat in (CLASSIC_ROWS if classic(res.a, res.b) else KEY_ROWS):
         try:
             r = res.row(m, stat)
         except KeyError:
