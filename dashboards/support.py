@@ -1162,12 +1162,11 @@ def few_threads(members: int) -> None:
     wake-ups than they save (100x slower on a loaded 2-core machine).
     Results do not depend on the thread count (tests/test_engines.py).
     """
-    try:
-        import numba
+    from sim.core import threads
 
-        numba.set_num_threads(1 if members < 50_000 else numba.config.NUMBA_NUM_THREADS)
-    except Exception:  # pragma: no cover
-        pass
+    # for this session's thread only; larger communities follow the kernel's own rule (sim/core/threads.py)
+    threads.choose(1 if members < 50_000 else None, this_thread=True)
+    threads.use_for(members)
 
 
 def run_metrics(sc: Scenario, seed: int | None = None) -> pd.DataFrame:

@@ -56,7 +56,9 @@ def set_threads(n: int) -> int:
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ScenarioError(f"threads = {n!r}: expected an integer >= 1")
-    used = min(n, numba.config.NUMBA_NUM_THREADS)
+    from sim.core import threads
+
+    used = threads.choose(n)
     numba.set_num_threads(used)
     return used
 

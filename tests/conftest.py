@@ -13,3 +13,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def tiny():
     """Overrides that make any scenario small and fast."""
     return {"population.size": 60, "steps": 20}
+
+
+@pytest.fixture(autouse=True)
+def _threads_by_size():
+    """A test that chooses a thread count (``--threads``, ``sim.set_threads``) chooses it for itself only:
+    the next test's communities run on the threads their size calls for (sim/core/threads.py)."""
+    yield
+    from sim.core import threads
+
+    threads.choose(None)
+    threads.choose(None, this_thread=True)

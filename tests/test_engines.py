@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 
+import sim
 from sim.engines.kernel import KernelModel
 from sim.engines.agents import MutualAidModel
 from sim.core.scenarios import load_scenario
@@ -75,7 +76,10 @@ def test_engines_agree_on_an_edgelist(tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import sys, hashlib
+    import numba
     import sim
+    sim.set_threads(numba.config.NUMBA_NUM_THREADS)  # every thread it has (by size, 3,000 members take one)
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
     r = sim.run("baseline", engine="kernel", steps=40, set={"population.size": 3000})
     print(hashlib.sha256(r.metrics.to_csv().encode()).hexdigest())
 """)
@@ -89,3 +93,25 @@ def test_kernel_results_do_not_depend_on_the_thread_count():
                              check=True)
         out.append(res.stdout.strip())
     assert out[0] == out[1] and len(out[0]) == 64
+
+
+def test_threads_follow_the_community_size_unless_chosen():
+    """Small communities run on one thread (waking a second for each of a day's loops cost 8x at 500
+    members); the count a user chooses wins; a run's numbers are the same either way."""
+    import numba
+
+    from sim.core import threads
+
+    cores = numba.config.NUMBA_NUM_THREADS
+    assert threads.count_for(500) == 1 and threads.count_for(threads.MEMBERS_PER_THREAD - 1) == 1
+    assert threads.count_for(10**7) == cores
+    sc = load_scenario("baseline", {"population.size": 300, "population.burn_in": 5, "steps": 4})
+    by_size = sim.run(sc, engine="kernel").metrics
+    assert numba.get_num_threads() == 1
+    threads.choose(cores)
+    assert threads.count_for(500) == cores
+    chosen = sim.run(sc, engine="kernel").metrics
+    assert numba.get_num_threads() == cores
+    pd.testing.assert_frame_equal(by_size, chosen)
+    threads.choose(1, this_thread=True)  # a dashboard session's own choice wins in its thread
+    assert threads.count_for(10**7) == 1

@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from sim.core import stages
+from sim.core import stages, threads
 from sim.core.community import REVISING, Community
 
 
@@ -179,7 +179,8 @@ def day_zero(comm: Community) -> list[Stage]:
 
 
 def run_day(comm: Community, day: int) -> None:
-    """One day at array speed (the kernel engine)."""
+    """One day at array speed (the kernel engine), on the threads its size calls for (:mod:`sim.core.threads`)."""
+    threads.use_for(comm.n)
     for stage in today(comm, day):
         stage.run_all(comm)
 
@@ -195,6 +196,7 @@ def burn_in(comm: Community) -> int:
     same arrays, so they start from the same state. Returns the days lived.
     """
     days = comm.params.population_burn_in if comm.params.psychology_enabled else 0
+    threads.use_for(comm.n)
     for day in range(-days, 0):
         run_day(comm, day)
     if days:

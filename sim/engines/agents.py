@@ -25,7 +25,7 @@ import numpy as np
 from mesa import DataCollector, Model
 from mesa.discrete_space import FixedAgent, Network, OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-from sim.core import metrics, schedule, stages
+from sim.core import metrics, schedule, stages, threads
 from sim.core.community import Community
 from sim.core.members import members_frame
 from sim.core.networks import build_network
@@ -216,6 +216,7 @@ class MutualAidModel(Model):
         After the scenario's ``steps`` days ``running`` turns False, so Mesa's ``run_model()`` ends there
         (``step()`` itself can go on as long as it is called).
         """
+        threads.use_for(self.community.n)  # the parallel parts (metrics, tally, turnover) on as many threads as pay
         for stage in schedule.today(self.community, self.steps):  # Mesa has already counted this step
             self._run(stage)
         self._collect()

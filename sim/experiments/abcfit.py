@@ -92,7 +92,10 @@ def simulate(theta: dict) -> dict[str, float]:
     import sim
     from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
 
-    numba.set_num_threads(1)  # one thread per worker process
+    from sim.core import threads
+
+    threads.choose(1)  # one thread per worker process
+    numba.set_num_threads(1)
 
     over = {k: float(v) for k, v in theta.items()}
     over["population.size"] = SIZE

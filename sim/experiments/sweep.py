@@ -778,6 +778,10 @@ def run_chunk(chunk: dict, cache: Optional[dict] = None) -> list[dict]:
 
     # Parallelism comes from running many runs at once: one numba thread per
     # run keeps workers from fighting over cores (results do not depend on it).
+    from sim.core import threads
+
+    if threads.chosen() != 1:
+        threads.choose(1)
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)
     ctx = chunk.get("ctx") or {}

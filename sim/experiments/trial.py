@@ -146,6 +146,9 @@ def _task(task: dict) -> dict:
     from sim.api import run
     from sim.core.schema import Scenario
 
+    from sim.core import threads
+
+    threads.choose(1)  # one thread per worker process: the workers are the parallelism
     numba.set_num_threads(1)
     sc = Scenario.model_validate(task["scenario"])
     res = run(sc, members=True, member_days=True)  # the scenario's engine: auto is the kernel (the same bits)
