@@ -127,6 +127,17 @@ def test_time_series_read_as_one_dataset_with_the_parameters(tmp_path):
     assert len(joined) == sw.n_runs
     assert (joined["relapses"] >= 0).all()
     assert ds.dataset(tmp_path / "out" / "timeseries").count_rows() == len(ts)
+    import duckdb  # the third reader the README names: one query over the folder, joined to runs.parquet
+
+    folder = (tmp_path / "out").as_posix()
+    got = duckdb.sql(f"""SELECT t.run_id, t."checkins.prob" AS p, r.replicate, t.helpers
+                         FROM read_parquet('{folder}/timeseries/*.parquet') t
+                         JOIN read_parquet('{folder}/runs.parquet') r USING (run_id)
+                         WHERE t.step = 5 ORDER BY t.run_id""").df()
+    last = ts[ts["step"] == 5].sort_values("run_id")
+    assert got["run_id"].tolist() == last["run_id"].tolist() and len(got) == sw.n_runs
+    assert got["p"].tolist() == last["checkins.prob"].tolist()
+    assert got["helpers"].tolist() == last["helpers"].tolist()
 
 
 # ----------------------------------------------------------------------------- a full disk
