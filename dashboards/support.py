@@ -478,6 +478,11 @@ def _nice_ticks(hi: float, n: int = 4) -> np.ndarray:
     return np.arange(0, hi + step * 0.01, step)
 
 
+def _tick_label(t: float) -> str:
+    """An axis tick as a person reads it: 0.2, 40, 12,500 (never 1e+06)."""
+    return f"{t:,.0f}" if abs(t) >= 1000 else f"{t:g}"
+
+
 #: the shade of closed meetings on the live curves (slightly blue, so no grey of text or grid matches it)
 CLOSED_RGB = (226, 226, 240)
 
@@ -521,7 +526,10 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     if ticks_rev:
         items0.append((f"revision day (every {sc.evolution.interval})", (90, 90, 90)))
     items1 = [(c.label, _rgb(c.color)) for c in lower]
-    left, right = 44, W - 12
+    ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.05
+    # the left margin fits the widest tick label (running totals per 100 members reach five digits and more)
+    labels1 = [_tick_label(t) for t in _nice_ticks(ymax1 / 1.05)]
+    left, right = max(44, int(max(d.textlength(s, font=font) for s in labels1)) + 12), W - 12
     heads = ("share / level:", "per 100 members:")
     legends = [_legend_rows(d, font, h, it, right - left - 8) if it else [] for h, it in zip(heads, (items0, items1))]
     row_h = 16
@@ -532,7 +540,6 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     top1 = top0 + h1 + 8 + row_h * len(legends[1])
     boxes = [(left, top0, right, top0 + h1), (left, top1, right, bottom)]
     xmax = max(sc.steps, int(x.max()) if x.size else 1)
-    ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.05
     ranges = [(-0.02, 1.02), (0.0, ymax1)]
 
     def px(i, xv, yv):
@@ -551,7 +558,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
             _, yy = px(i, [0], [t])
             if y0 <= float(yy[0]) <= y1:
                 d.line((x0, float(yy[0]), x1, float(yy[0])), fill=(235, 235, 235))
-                d.text((x0 - 5, float(yy[0])), f"{t:g}", fill=ink, font=font, anchor="rm")
+                d.text((x0 - 5, float(yy[0])), _tick_label(t), fill=ink, font=font, anchor="rm")
         d.rectangle((x0, y0, x1, y1), outline=grey)
     for t in _nice_ticks(xmax, 6):
         xx, _ = px(1, [t], [0])

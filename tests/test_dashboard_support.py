@@ -348,6 +348,12 @@ def test_curve_labels_are_inside_the_figure():
         assert box.x0 >= 0 and box.y0 >= 0, ax.yaxis.label.get_text()
         for t in ax.get_yticklabels():
             assert t.get_window_extent(r).x0 >= 0
+    # the live curves the page shows (PIL): the widest tick label moves the plot right instead of being cut
+    from PIL import Image
+
+    grey = np.asarray(Image.open(io.BytesIO(ds.live_curves_png(df, sc))).convert("L"))
+    assert not (grey[:, :3] < 200).any()  # no text cut at the left edge (26 dark pixels there before)
+    assert ds._tick_label(1_000_000.0) == "1,000,000" and ds._tick_label(0.2) == "0.2"
 
 
 def test_hi_res_exports_are_at_least_1600_pixels_wide():
