@@ -50,17 +50,12 @@ def set_threads(n: int) -> int:
 
     The results do not depend on it (every sum has a fixed order); fewer threads help on a busy machine.
     """
-    import numba
-
+    from sim.core import threads
     from sim.core.scenarios import ScenarioError
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ScenarioError(f"threads = {n!r}: expected an integer >= 1")
-    from sim.core import threads
-
-    used = threads.choose(n)
-    numba.set_num_threads(used)
-    return used
+    return threads.choose(n)
 
 
 def keyword_overrides(keywords: Mapping[str, Any], via: str = "sim.run") -> dict[str, Any]:

@@ -196,7 +196,6 @@ def burn_in(comm: Community) -> int:
     same arrays, so they start from the same state. Returns the days lived.
     """
     days = comm.params.population_burn_in if comm.params.psychology_enabled else 0
-    threads.use_for(comm.n)
     for day in range(-days, 0):
         run_day(comm, day)
     if days:

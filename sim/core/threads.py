@@ -27,14 +27,17 @@ _here = threading.local()    # a choice for the calling thread only (a dashboard
 
 
 def choose(n: int | None, this_thread: bool = False) -> int | None:
-    """Use ``n`` threads for every community from now on (at most the cores numba found); None: by size.
-    With ``this_thread``, only for communities run by the calling thread. Returns the number chosen."""
+    """Use ``n`` threads for every community from now on (at most the cores numba found; the calling thread
+    at once); None: by size. With ``this_thread``, only for communities run by the calling thread. Returns
+    the number chosen."""
     global _chosen
     value = None if n is None else max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
     if this_thread:
         _here.n = value
     else:
         _chosen = value
+    if value is not None and numba.get_num_threads() != value:
+        numba.set_num_threads(value)
     return value
 
 

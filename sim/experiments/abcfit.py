@@ -87,15 +87,11 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
 
 def simulate(theta: dict) -> dict[str, float]:
     """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
-    import numba
-
     import sim
+    from sim.core import threads
     from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
 
-    from sim.core import threads
-
     threads.choose(1)  # one thread per worker process
-    numba.set_num_threads(1)
 
     over = {k: float(v) for k, v in theta.items()}
     over["population.size"] = SIZE

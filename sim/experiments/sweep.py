@@ -774,16 +774,11 @@ def run_chunk(chunk: dict, cache: Optional[dict] = None) -> list[dict]:
     file system: its sweep.json is there), the worker writes the chunk's time series itself, one file per
     chunk, each row carrying run_id and the swept parameters; otherwise they go back to the sweep.
     """
-    import numba
+    from sim.core import threads
 
     # Parallelism comes from running many runs at once: one numba thread per
     # run keeps workers from fighting over cores (results do not depend on it).
-    from sim.core import threads
-
-    if threads.chosen() != 1:
-        threads.choose(1)
-    if numba.get_num_threads() != 1:
-        numba.set_num_threads(1)
+    threads.choose(1)
     ctx = chunk.get("ctx") or {}
     cache = {} if cache is None else cache
     out = []

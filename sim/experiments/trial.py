@@ -141,15 +141,11 @@ def per_member(result, intervention: str, arm: int | None = None) -> tuple[pd.Da
 
 def _task(task: dict) -> dict:
     """One run of a trial (in a worker process): the per-member rows and spells, tagged."""
-    import numba
-
     from sim.api import run
+    from sim.core import threads
     from sim.core.schema import Scenario
 
-    from sim.core import threads
-
     threads.choose(1)  # one thread per worker process: the workers are the parallelism
-    numba.set_num_threads(1)
     sc = Scenario.model_validate(task["scenario"])
     res = run(sc, members=True, member_days=True)  # the scenario's engine: auto is the kernel (the same bits)
     rows, sp = per_member(res, task["intervention"], task["arm"])
