@@ -31,6 +31,31 @@ def kumaraswamy(u, a, b):
     return (1.0 - (1.0 - u) ** (1.0 / b)) ** (1.0 / a)
 
 
+def meetings_a_week(u, mean):
+    """ODD 5: 1 + Binomial(6, q), q = (mean - 1) / 6, by inverse CDF: the smallest k with u < P(B <= k)."""
+    q = (mean - 1.0) / 6.0
+    if q <= 0.0:
+        return 1
+    if q >= 1.0:
+        return 7
+    acc = 0.0
+    for k in range(7):
+        acc += math.comb(6, k) * q ** k * (1.0 - q) ** (6 - k)
+        if u < acc:
+            return k + 1
+    return 7
+
+
+def is_meeting_day(t, weekly, weekday):
+    """ODD 7.1: meetings spread evenly over the week from ``weekday``."""
+    days = set()
+    for m in range(weekly):
+        # the m-th meeting falls on the first day p with floor((p + 1) * weekly / 7) > m
+        p = next(p for p in range(7) if (p + 1) * weekly // 7 > m)
+        days.add((weekday + p) % 7)
+    return t % 7 in days
+
+
 class Reference:
     """The community of ``scenario`` on the day-0 ties ``neighbours`` (slot -> ascending slots)."""
 
@@ -114,6 +139,8 @@ class Reference:
                                       sc.attendance.propensity_b)
         m["readiness"] = kumaraswamy(self.U(rng.INIT_READINESS, i), sc.checkins.readiness_a,
                                      sc.checkins.readiness_b)
+        m["weekly"] = meetings_a_week(self.U(rng.INIT_RHYTHM, i), sc.attendance.weekly_mean)
+        m["weekday"] = math.floor(7.0 * self.U(rng.INIT_WEEKDAY, i))
         if self.psych and sc.recovery.enabled:
             rc = sc.recovery
             m["capital"] = 1.0 - (1.0 - rc.newcomer_capital) * (1.0 - rc.build) ** float(m["sober_days"])
@@ -123,7 +150,7 @@ class Reference:
     def blank(member_id):
         return dict(member_id=member_id, strategy=COMPETE, stress=0.0, craving=0.0, using=False, use_days=0,
                     sober_days=0, start_day=0, joined_step=0, original=False, missed=0, sponsor=-1, sponsees=0,
-                    reached_prev=False, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
+                    engaged=0.0, weekly=0, weekday=0, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
                     help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0,
                     capital=0.0, propensity=0.0, readiness=0.0, attended_days=0, sober_days_start=0, lapses=0,
                     relapses=0)
@@ -190,15 +217,24 @@ class Reference:
                 scarce[i] = clip01((hi_pay - p / total) / (hi_pay - lo_pay))
             attended[i] = False
             if psych:
-                if not isolated[i]:
-                    newcomer = t - ms[i]["start_day"] < sc.population.newcomer_days
-                    p_att = clip01(ms[i]["propensity"] + at.newcomer_boost * float(newcomer)
-                                   + at.tie_effect * min(1.0, total / ps.tie_target)
+                newcomer = t - ms[i]["start_day"] < sc.population.newcomer_days
+                if at.rhythm:  # ODD 7.1: only on the member's own meeting days
+                    weekly = max(ms[i]["weekly"], at.newcomer_weekly) if newcomer else ms[i]["weekly"]
+                    due = is_meeting_day(t, weekly, ms[i]["weekday"])
+                    base = at.show
+                else:
+                    due = True
+                    base = ms[i]["propensity"] + at.newcomer_boost * float(newcomer)
+                if due and not isolated[i]:
+                    p_att = clip01(base + at.tie_effect * min(1.0, total / ps.tie_target)
                                    - at.stress_effect * ms[i]["stress"]
-                                   + at.checkin_boost * float(ms[i]["reached_prev"])
+                                   + at.checkin_boost * ms[i]["engaged"]
                                    - at.using_effect * float(ms[i]["using"]))
                     attended[i] = self.U(rng.ATTEND, i) < p_att
-                missed_next[i] = 0 if attended[i] else ms[i]["missed"] + 1
+                if attended[i]:
+                    missed_next[i] = 0
+                else:
+                    missed_next[i] = ms[i]["missed"] + 1 if due else ms[i]["missed"]
         h = [W[i] if ms[i]["strategy"] == HELP else 0.0 for i in range(n)]
 
         # 7.4
@@ -273,8 +309,9 @@ class Reference:
                     else:
                         o["sober_days"] = m["sober_days"] + 1
                 else:
+                    carried = m["engaged"] * (1.0 - 1.0 / sc.checkins.effect_days)  # ODD 7.4
                     p_stop = clip01(ps.stop_base + ps.stop_support * support[i]
-                                    + sc.checkins.stop_boost * float(reached[i])
+                                    + sc.checkins.stop_boost * (1.0 if reached[i] else carried)
                                     + sc.sponsorship.stop_boost * float(called[i])
                                     + rc.return_boost * capital)
                     if self.U(rng.STOP, i) < p_stop:
@@ -294,7 +331,7 @@ class Reference:
                         o["capital"] = clip01(capital + grow * (1.0 - capital))
                 o["crisis_days"] = m["crisis_days"] + 1 if (o["using"] or x2 >= sc.turnover.crisis_stress) else 0
                 o["missed"] = missed_next[i]
-                o["reached_prev"] = reached[i]
+                o["engaged"] = 1.0 if reached[i] else m["engaged"] * (1.0 - 1.0 / sc.checkins.effect_days)
 
         # 7.10
         ev = sc.evolution
@@ -408,6 +445,8 @@ class Reference:
                                                   sc.attendance.propensity_b)
                     m["readiness"] = kumaraswamy(self.U(rng.NEW_READINESS, i), sc.checkins.readiness_a,
                                                  sc.checkins.readiness_b)
+                    m["weekly"] = meetings_a_week(self.U(rng.NEW_RHYTHM, i), sc.attendance.weekly_mean)
+                    m["weekday"] = math.floor(7.0 * self.U(rng.NEW_WEEKDAY, i))
                     if sc.recovery.enabled:
                         m["capital"] = sc.recovery.newcomer_capital
                     m["stress"] = spread(pop.initial_stress, pop.initial_spread, self.U(rng.NEW_STRESS, i))

@@ -399,3 +399,81 @@ def test_stages_that_need_a_switch_do_not_run_without_it():
     assert names[0] == "meet" and "commit" in names
     sc = Scenario()
     assert sc.checkins.enabled  # the defaults switch check-ins on
+
+
+# ----------------------------------------------------------------------------- 7.1 a weekly rhythm of meetings
+def rhythm_community(**over):
+    """Two sober members with no ties; member 0 goes once a week on weekday 3, member 1 three times from weekday 0."""
+    comm = community(2, [], **{"attendance.rhythm": True, "attendance.show": 1.0, "attendance.tie_effect": 0.0,
+                               "attendance.stress_effect": 0.0, "population.newcomer_days": 0, **over})
+    set_state(comm, weekly=[1, 3], weekday=[3, 0], stress=0.0, using=False, engaged=0.0, missed=[4, 4],
+              start_day=-1000)
+    return comm
+
+
+def test_a_member_goes_only_on_its_own_meeting_days():
+    from sim.core.rules import scheduled
+
+    # once a week: one day in seven; three times from weekday 0: weekdays 2, 4 and 6 (spread evenly)
+    assert [d for d in range(7) if scheduled(d, 1, 3)] == [2]
+    assert [d for d in range(7) if scheduled(d, 3, 0)] == [2, 4, 6]
+    assert [d for d in range(7) if scheduled(d, 7, 5)] == list(range(7))
+    assert all(sum(scheduled(d, k, w) for d in range(7)) == k for k in range(1, 8) for w in range(7))
+    assert [scheduled(d, 1, 3) for d in (-12, -5, 2, 9)] == [True] * 4      # negative days (burn-in) too
+    comm = rhythm_community()
+    attended = {}
+    for day in range(14, 21):
+        run(comm, "meet", day=day)
+        attended[day % 7] = comm["attended"].tolist()
+    assert [d for d in range(7) if attended[d][0]] == [2]          # show 1.0: every own meeting, nothing else
+    assert [d for d in range(7) if attended[d][1]] == [2, 4, 6]
+
+
+def test_missed_counts_own_meetings_not_days():
+    comm = rhythm_community(**{"attendance.show": 0.0})  # nobody goes: each own meeting is a missed one
+    for day in range(14, 21):
+        run(comm, "meet", day=day)
+        due = [day % 7 == 2, day % 7 in (2, 4, 6)]
+        assert comm["next_missed"].tolist() == [4 + d for d in due], f"day {day}"
+
+
+def test_a_newcomer_goes_to_more_meetings_a_week():
+    comm = rhythm_community(**{"population.newcomer_days": 90, "attendance.newcomer_weekly": 5})
+    set_state(comm, start_day=[10, -1000])  # member 0 began 4-10 days ago; member 1 is long in recovery
+    days = []
+    for day in range(14, 21):
+        run(comm, "meet", day=day)
+        days.append(bool(comm["attended"][0]))
+    assert sum(days) == 5
+
+
+def test_a_check_in_keeps_working_for_effect_days():
+    from sim.core.rules import engagement_next
+
+    assert engagement_next(0.3, True, 30.0) == 1.0
+    assert engagement_next(1.0, False, 1.0) == 0.0               # effect_days 1: only the day after
+    e = 1.0
+    for _ in range(30):
+        e = engagement_next(e, False, 30.0)
+    assert abs(e - (29 / 30) ** 30) < 1e-15                     # keeps 1 - 1/30 a day: about e^-1 after 30 days
+    # and it raises the chance of going to one's meeting: show 0.5 + boost 0.3 * engagement
+    comm = rhythm_community(**{"attendance.show": 0.5, "attendance.checkin_boost": 0.3})
+    day = next(d for d in range(16, 4000, 7) if 0.5 <= rng.uniform(comm.key, d, 0, rng.ATTEND, -1) < 0.65)
+    run(comm, "meet", day=day)
+    assert not comm["attended"][0]
+    comm["engaged"][0] = 0.6                                     # 0.5 + 0.18 = 0.68 > the draw
+    run(comm, "meet", day=day)
+    assert comm["attended"][0]
+
+
+def test_re_engagement_helps_a_using_member_stop_for_weeks():
+    comm = community(2, [], **{"checkins.enabled": True, "checkins.effect_days": 10.0, "checkins.stop_boost": 0.5,
+                               "psychology.stop_base": 0.0, "psychology.stop_support": 0.0,
+                               "recovery.enabled": False, "sponsorship.enabled": False})
+    set_state(comm, using=True, use_days=5, reached=False, called=False, support=0.0, engaged=0.0)
+    day = next(d for d in range(1, 4000) if 0.2 <= rng.uniform(comm.key, d, 0, rng.STOP, -1) < 0.45)
+    run(comm, "update_mind", day=day, members=[0])
+    assert comm["next_using"][0]                                  # no check-in ever: the base chance 0 only
+    comm["engaged"][0] = 1.0                                     # reached some days ago: 0.5 * (1 - 1/10) = 0.45
+    run(comm, "update_mind", day=day, members=[0])
+    assert not comm["next_using"][0]

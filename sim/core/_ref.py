@@ -7,7 +7,7 @@ from sim.core.community import COMMUNITY_TYPE, borrowed
 
 
 @njit(cache=True)
-def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, start_day, joined_step, original, missed, sponsor, sponsees, reached_prev, crisis_days, capital, propensity, readiness, ever_used, first_use_step, used_days, help_days, days, sponsor_id, sponsees_total, checkins_received, attended_days, sober_days_start, lapses_total, relapses_total, iso, attended, role, next_missed, tie_total, payoff, help_given, support, conflict, lonely, scarce, checkins_in, reached, calls_made, called, answered, next_stress, next_craving, next_using, next_use_days, next_sober_days, next_crisis, next_capital, lapsed, relapsed, fitness, next_strategy, leaving, buf_slot, buf_key, tie_ptr, tie_nbr, tie_w, deg, meeting_of, meeting_start, closed, trial_arm, clock, keys, population_size, population_initial_helpers, population_initial_stress, population_initial_craving, population_initial_spread, population_initial_using, population_newcomer_share, population_newcomer_craving, population_newcomer_days, population_max_sober_days, population_burn_in, game_R, game_S, game_T, game_P, psychology_enabled, psychology_stress_decay, psychology_conflict_stress, psychology_loneliness_stress, psychology_support_buffer, psychology_shock_prob, psychology_shock_size, psychology_stress_craving, psychology_craving_decay, psychology_support_craving, psychology_using_stress, psychology_using_craving, psychology_helper_therapy, psychology_scarcity_stress, psychology_lapse_max, psychology_lapse_midpoint, psychology_lapse_width, psychology_stop_base, psychology_stop_support, psychology_shame, psychology_relapse_days, psychology_tie_target, attendance_propensity_a, attendance_propensity_b, attendance_tie_effect, attendance_stress_effect, attendance_using_effect, attendance_checkin_boost, attendance_newcomer_boost, attendance_stress_relief, attendance_craving_relief, checkins_enabled, checkins_missed_threshold, checkins_prob, checkins_capacity, checkins_readiness_a, checkins_readiness_b, checkins_stress_relief, checkins_stop_boost, sponsorship_enabled, sponsorship_min_sober_days, sponsorship_capacity, sponsorship_ask_prob, sponsorship_call_threshold, sponsorship_answer_prob, sponsorship_craving_relief, sponsorship_stop_boost, isolation_enabled, isolation_start, isolation_duration, isolation_share, isolation_tie_scale, ties_dynamic, ties_initial_weight, ties_help_gain, ties_conflict_loss, ties_decay, ties_break_below, ties_form_prob, ties_new_weight, ties_extra_slots, ties_isolation_threshold, evolution_enabled, evolution_interval, evolution_temperature, evolution_mutation, evolution_wellbeing_weight, evolution_selection, evolution_revision_share, turnover_enabled, turnover_crisis_stress, turnover_crisis_days, turnover_leave_prob, recovery_enabled, recovery_build, recovery_meeting_bonus, recovery_help_bonus, recovery_support_bonus, recovery_lapse_loss, recovery_use_loss, recovery_protection, recovery_return_boost, recovery_newcomer_capital, trial_enabled, trial_share, network_self_interaction, evolution_rule_code, newcomer_strategy_code, trial_intervention_code, run_key):  # noqa: E501
+def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, start_day, joined_step, original, missed, sponsor, sponsees, engaged, crisis_days, capital, propensity, readiness, weekly, weekday, ever_used, first_use_step, used_days, help_days, days, sponsor_id, sponsees_total, checkins_received, attended_days, sober_days_start, lapses_total, relapses_total, iso, attended, role, next_missed, tie_total, payoff, help_given, support, conflict, lonely, scarce, checkins_in, reached, calls_made, called, answered, next_stress, next_craving, next_using, next_use_days, next_sober_days, next_crisis, next_capital, lapsed, relapsed, fitness, next_strategy, leaving, buf_slot, buf_key, tie_ptr, tie_nbr, tie_w, deg, meeting_of, meeting_start, closed, trial_arm, clock, keys, population_size, population_initial_helpers, population_initial_stress, population_initial_craving, population_initial_spread, population_initial_using, population_newcomer_share, population_newcomer_craving, population_newcomer_days, population_max_sober_days, population_burn_in, game_R, game_S, game_T, game_P, psychology_enabled, psychology_stress_decay, psychology_conflict_stress, psychology_loneliness_stress, psychology_support_buffer, psychology_shock_prob, psychology_shock_size, psychology_stress_craving, psychology_craving_decay, psychology_support_craving, psychology_using_stress, psychology_using_craving, psychology_helper_therapy, psychology_scarcity_stress, psychology_lapse_max, psychology_lapse_midpoint, psychology_lapse_width, psychology_stop_base, psychology_stop_support, psychology_shame, psychology_relapse_days, psychology_tie_target, attendance_propensity_a, attendance_propensity_b, attendance_tie_effect, attendance_stress_effect, attendance_using_effect, attendance_checkin_boost, attendance_newcomer_boost, attendance_stress_relief, attendance_craving_relief, attendance_rhythm, attendance_weekly_mean, attendance_newcomer_weekly, attendance_show, checkins_enabled, checkins_missed_threshold, checkins_prob, checkins_capacity, checkins_readiness_a, checkins_readiness_b, checkins_stress_relief, checkins_stop_boost, checkins_effect_days, sponsorship_enabled, sponsorship_min_sober_days, sponsorship_capacity, sponsorship_ask_prob, sponsorship_call_threshold, sponsorship_answer_prob, sponsorship_craving_relief, sponsorship_stop_boost, isolation_enabled, isolation_start, isolation_duration, isolation_share, isolation_tie_scale, ties_dynamic, ties_initial_weight, ties_help_gain, ties_conflict_loss, ties_decay, ties_break_below, ties_form_prob, ties_new_weight, ties_extra_slots, ties_isolation_threshold, evolution_enabled, evolution_interval, evolution_temperature, evolution_mutation, evolution_wellbeing_weight, evolution_selection, evolution_revision_share, turnover_enabled, turnover_crisis_stress, turnover_crisis_days, turnover_leave_prob, recovery_enabled, recovery_build, recovery_meeting_bonus, recovery_help_bonus, recovery_support_bonus, recovery_lapse_loss, recovery_use_loss, recovery_protection, recovery_return_boost, recovery_newcomer_capital, trial_enabled, trial_share, network_self_interaction, evolution_rule_code, newcomer_strategy_code, trial_intervention_code, run_key):  # noqa: E501
     c = structref.new(COMMUNITY_TYPE)
     c.member_id = borrowed(member_id)
     c.strategy = borrowed(strategy)
@@ -22,11 +22,13 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.missed = borrowed(missed)
     c.sponsor = borrowed(sponsor)
     c.sponsees = borrowed(sponsees)
-    c.reached_prev = borrowed(reached_prev)
+    c.engaged = borrowed(engaged)
     c.crisis_days = borrowed(crisis_days)
     c.capital = borrowed(capital)
     c.propensity = borrowed(propensity)
     c.readiness = borrowed(readiness)
+    c.weekly = borrowed(weekly)
+    c.weekday = borrowed(weekday)
     c.ever_used = borrowed(ever_used)
     c.first_use_step = borrowed(first_use_step)
     c.used_days = borrowed(used_days)
@@ -125,6 +127,10 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.attendance_newcomer_boost = attendance_newcomer_boost
     c.attendance_stress_relief = attendance_stress_relief
     c.attendance_craving_relief = attendance_craving_relief
+    c.attendance_rhythm = attendance_rhythm
+    c.attendance_weekly_mean = attendance_weekly_mean
+    c.attendance_newcomer_weekly = attendance_newcomer_weekly
+    c.attendance_show = attendance_show
     c.checkins_enabled = checkins_enabled
     c.checkins_missed_threshold = checkins_missed_threshold
     c.checkins_prob = checkins_prob
@@ -133,6 +139,7 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.checkins_readiness_b = checkins_readiness_b
     c.checkins_stress_relief = checkins_stress_relief
     c.checkins_stop_boost = checkins_stop_boost
+    c.checkins_effect_days = checkins_effect_days
     c.sponsorship_enabled = sponsorship_enabled
     c.sponsorship_min_sober_days = sponsorship_min_sober_days
     c.sponsorship_capacity = sponsorship_capacity

@@ -65,11 +65,13 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "missed": (np.int32, "state"),
     "sponsor": (np.int32, "state"),
     "sponsees": (np.int32, "state"),
-    "reached_prev": (np.bool_, "state"),
+    "engaged": (np.float64, "state"),
     "crisis_days": (np.int32, "state"),
     "capital": (np.float64, "state"),
     "propensity": (np.float64, "state"),
     "readiness": (np.float64, "state"),
+    "weekly": (np.int8, "state"),
+    "weekday": (np.int8, "state"),
     # lifetime record
     "ever_used": (np.bool_, "record"),
     "first_use_step": (np.int32, "record"),
@@ -133,14 +135,15 @@ OTHER_ARRAYS: dict[str, type] = {
 
 #: The state a member carries (what ``state_arrays`` reports and the engines compare).
 STATE_NAMES = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "missed",
-               "sponsor", "sponsees", "crisis_days", "capital", "propensity", "readiness")
+               "sponsor", "sponsees", "crisis_days", "capital", "propensity", "readiness",
+               "engaged", "weekly", "weekday")
 
 ARRAY_NAMES = tuple(MEMBER_ARRAYS) + tuple(OTHER_ARRAYS)
 
 # clock entries
 DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING = 0, 1, 2, 3, 4
 #: Size of the per-day stream-key table (every purpose in sim.core.rng is below it).
-NPURPOSE = 32
+NPURPOSE = 36
 
 #: Schema sections whose fields the stages read (as ``c.p.<section>_<key>``).
 PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", "sponsorship", "isolation",

@@ -61,6 +61,10 @@ NEW_PROPENSITY = 28
 NEW_READINESS = 29
 ASK = 30
 LEAVE = 31
+INIT_RHYTHM = 32
+INIT_WEEKDAY = 33
+NEW_RHYTHM = 34
+NEW_WEEKDAY = 35
 
 #: Added to the day in every stream key, so that the days of the burn-in (negative) are keys too.
 _DAY_OFFSET = 1 << 40

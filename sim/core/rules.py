@@ -35,21 +35,59 @@ def kumaraswamy(u, a, b):
 
 
 @njit(cache=True)
-def attend_prob(tie_total, stress, using, reached_prev, tie_target,
+def attend_prob(tie_total, stress, using, engaged, tie_target,
                 base, tie_effect, stress_effect, using_effect, checkin_boost):
     """7.1 Attendance: chance of going to today's meeting.
 
-    Starts from the member's own propensity ``base``; rises with the total tie
-    weight (saturating at ``tie_target``) and with a check-in received
-    yesterday; falls with stress and while in a lapse.
+    Starts from ``base`` (the member's own propensity, or with a weekly rhythm
+    ``attendance.show`` on a scheduled day); rises with the total tie weight
+    (saturating at ``tie_target``) and with the re-engagement left by check-ins
+    (7.4); falls with stress and while in a lapse.
     """
     ties = tie_total / tie_target
     if ties > 1.0:
         ties = 1.0
-    p = base + tie_effect * ties - stress_effect * stress + checkin_boost * reached_prev
+    p = base + tie_effect * ties - stress_effect * stress + checkin_boost * engaged
     if using:
         p -= using_effect
     return clip01(p)
+
+
+@njit(cache=True)
+def meetings_a_week(u, mean):
+    """5 A member's meetings a week, 1..7, from a uniform draw ``u``: ``1 + Binomial(6, (mean - 1) / 6)``
+    by its inverse CDF (the smallest k whose cumulative probability exceeds ``u``), so the mean is ``mean``."""
+    q = (mean - 1.0) / 6.0
+    if q <= 0.0:
+        return 1
+    if q >= 1.0:
+        return 7
+    pk = (1.0 - q) ** 6  # P(Binomial = 0)
+    acc = pk
+    k = 0
+    while u >= acc and k < 6:
+        pk = pk * (6 - k) / (k + 1) * q / (1.0 - q)
+        k += 1
+        acc += pk
+    return k + 1
+
+
+@njit(cache=True, inline="always")
+def scheduled(day, weekly, weekday):
+    """7.1 Whether ``day`` is one of the meeting days of a member who goes ``weekly`` times a week from
+    weekday ``weekday``: the days ``weekday + p`` (mod 7), p = 0..6, at which ``floor((p + 1) * weekly / 7)``
+    steps up, so the meetings are spread evenly over the week (weekly 1: one day; 7: every day)."""
+    p = (day - weekday) % 7
+    return ((p + 1) * weekly) // 7 > (p * weekly) // 7
+
+
+@njit(cache=True, inline="always")
+def engagement_next(engaged, reached, effect_days):
+    """7.4 Re-engagement after check-ins: 1 on the day a member is reached, otherwise
+    ``1 - 1/effect_days`` of yesterday's (so ``effect_days`` = 1 keeps it one day)."""
+    if reached:
+        return 1.0
+    return engaged * (1.0 - 1.0 / effect_days)
 
 
 @njit(cache=True, inline="always")

@@ -129,10 +129,14 @@ class Attendance(_Section):
     tie_effect: Float = P(0.15, "added at total tie weight >= psychology.tie_target", ge=0, le=1)
     stress_effect: Float = P(0.4, "removed at stress 1", ge=0, le=1)
     using_effect: Float = P(0.4, "removed while in a lapse", ge=0, le=1)
-    checkin_boost: Float = P(0.3, "added on the day after being reached by a check-in", ge=0, le=1)
+    checkin_boost: Float = P(0.3, "added at full re-engagement after a check-in (checkins.effect_days: 1 means the day after being reached only)", ge=0, le=1)
     newcomer_boost: Float = P(0.49, "added while a member is a newcomer (population.newcomer_days): newcomers go to many meetings", ge=0, le=1)
     stress_relief: Float = P(0.01, "stress removed by attending a meeting", ge=0, le=1)
     craving_relief: Float = P(0.004, "craving removed by attending a meeting", ge=0, le=1)
+    rhythm: bool = Field(False, description="members have a home group and a weekly rhythm of meetings: each goes on its own weekdays (attendance.weekly_mean a week on average), and 'missed' counts its own scheduled meetings missed in a row (docs/ODD.md 7.1); false: a daily chance from the member's propensity")
+    weekly_mean: Float = P(2.5, "rhythm: mean meetings a week among members (1 + Binomial(6, (mean - 1) / 6))", ge=1, le=7)
+    newcomer_weekly: Int = P(5, "rhythm: meetings a week of a newcomer (population.newcomer_days) who would otherwise go to fewer", ge=1, le=7)
+    show: Float = P(0.7, "rhythm: chance of going to one's scheduled meeting before ties, stress, use and check-ins", ge=0, le=1)
 
 
 class Checkins(_Section):
@@ -143,7 +147,8 @@ class Checkins(_Section):
     readiness_a: Float = P(2.0, "members' readiness to reach out is Kumaraswamy(a, b) (a large, b = 1: everyone fully ready)", gt=0, le=1000)
     readiness_b: Float = P(1.0, "second shape of the readiness to reach out", gt=0, le=1000)
     stress_relief: Float = P(0.05, "stress removed by being reached", ge=0, le=1)
-    stop_boost: Float = P(0.2, "added probability of ending a lapse when reached", ge=0, le=1)
+    stop_boost: Float = P(0.2, "added probability of ending a lapse when reached (and, with checkins.effect_days > 1, at the re-engagement carried from earlier check-ins)", ge=0, le=1)
+    effect_days: Float = P(1.0, "how long being reached lasts: re-engagement is 1 after a check-in and keeps 1 - 1/effect_days of itself each day (1: the day after only)", ge=1, le=3650)
 
 
 class Sponsorship(_Section):

@@ -35,14 +35,17 @@ from sim.core.rules import (
     capital_next,
     craving_next,
     db_weight,
+    engagement_next,
     fermi_prob,
     fitness,
     kumaraswamy,
     lapse_prob,
     loneliness,
+    meetings_a_week,
     payoff,
     protected,
     scarcity,
+    scheduled,
     shame,
     spread,
     stop_prob,
@@ -97,7 +100,9 @@ def _clear(c, i):
     c.missed[i] = 0
     c.sponsor[i] = -1
     c.sponsees[i] = 0
-    c.reached_prev[i] = False
+    c.engaged[i] = 0.0
+    c.weekly[i] = 0
+    c.weekday[i] = 0
     c.crisis_days[i] = 0
     c.capital[i] = 0.0
     c.propensity[i] = 0.0
@@ -153,6 +158,8 @@ def init_member(c, i):
                                   c.attendance_propensity_b)
     c.readiness[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_READINESS, -1), c.checkins_readiness_a,
                                  c.checkins_readiness_b)
+    c.weekly[i] = meetings_a_week(rng.uniform(key, 0, i, rng.INIT_RHYTHM, -1), c.attendance_weekly_mean)
+    c.weekday[i] = int(np.floor(7.0 * rng.uniform(key, 0, i, rng.INIT_WEEKDAY, -1)))
     if psych and c.recovery_enabled:
         # grown from the start of recovery by the sober days so far at the plain rate (5)
         c.capital[i] = 1.0 - (1.0 - c.recovery_newcomer_capital) * (1.0 - c.recovery_build) ** float(c.sober_days[i])
@@ -180,6 +187,8 @@ def join(c, i, help_share):
                                   c.attendance_propensity_b)
     c.readiness[i] = kumaraswamy(uniform_in(c.keys[rng.NEW_READINESS], i, -1), c.checkins_readiness_a,
                                  c.checkins_readiness_b)
+    c.weekly[i] = meetings_a_week(uniform_in(c.keys[rng.NEW_RHYTHM], i, -1), c.attendance_weekly_mean)
+    c.weekday[i] = int(np.floor(7.0 * uniform_in(c.keys[rng.NEW_WEEKDAY], i, -1)))
     if c.recovery_enabled:
         c.capital[i] = c.recovery_newcomer_capital
     c.stress[i] = spread(c.population_initial_stress, c.population_initial_spread,
@@ -263,18 +272,33 @@ def meet(c, i):
     c.lonely[i] = loneliness(tot, c.psychology_tie_target)
     c.scarce[i] = scarcity(pay, tot, R, S, T, P)
     if c.psychology_enabled:
-        if iso_i:
+        day = c.clock[DAY]
+        due = True  # today is one of the member's meetings (every day without a rhythm)
+        if c.attendance_rhythm:
+            k = c.weekly[i]
+            if is_newcomer(c, i, day) and k < c.attendance_newcomer_weekly:
+                k = c.attendance_newcomer_weekly
+            due = scheduled(day, k, c.weekday[i])
+        if iso_i or not due:
             att = False
         else:
-            base = c.propensity[i]
-            if is_newcomer(c, i, c.clock[DAY]):
-                base += c.attendance_newcomer_boost
-            prob = attend_prob(tot, c.stress[i], c.using[i], _f(c.reached_prev[i]), c.psychology_tie_target,
+            if c.attendance_rhythm:
+                base = c.attendance_show
+            else:
+                base = c.propensity[i]
+                if is_newcomer(c, i, day):
+                    base += c.attendance_newcomer_boost
+            prob = attend_prob(tot, c.stress[i], c.using[i], c.engaged[i], c.psychology_tie_target,
                                base, c.attendance_tie_effect, c.attendance_stress_effect,
                                c.attendance_using_effect, c.attendance_checkin_boost)
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
         c.attended[i] = att
-        c.next_missed[i] = 0 if att else c.missed[i] + 1
+        if att:
+            c.next_missed[i] = 0
+        elif due:
+            c.next_missed[i] = c.missed[i] + 1
+        else:
+            c.next_missed[i] = c.missed[i]  # no meeting of its own today: nothing missed
     else:
         c.attended[i] = False
     checkin_role(c, i)
@@ -469,7 +493,10 @@ def update_mind(c, i):
         else:
             sd += 1
     else:
-        stop = stop_prob(c.support[i], _f(c.reached[i]), _f(c.called[i]), kappa, c.psychology_stop_base,
+        link = c.engaged[i] * (1.0 - 1.0 / c.checkins_effect_days)  # re-engagement carried from earlier check-ins
+        if c.reached[i]:
+            link = 1.0
+        stop = stop_prob(c.support[i], link, _f(c.called[i]), kappa, c.psychology_stop_base,
                          c.psychology_stop_support, c.checkins_stop_boost, c.sponsorship_stop_boost,
                          c.recovery_return_boost)
         if uniform_in(c.keys[rng.STOP], i, -1) < stop:
@@ -674,7 +701,7 @@ def commit(c, i):
         if c.attended[i]:
             c.attended_days[i] += 1
         c.missed[i] = c.next_missed[i]
-        c.reached_prev[i] = c.reached[i]
+        c.engaged[i] = engagement_next(c.engaged[i], c.reached[i], c.checkins_effect_days)
         c.stress[i] = c.next_stress[i]
         c.craving[i] = c.next_craving[i]
         c.using[i] = c.next_using[i]

@@ -36,8 +36,8 @@ from sim.core.schema import Scenario
 
 #: Member attributes that are views onto the community's arrays (docs/ODD.md 2.2).
 VIEWS = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "start_day",
-         "joined_step", "original", "missed", "sponsor", "sponsees", "reached_prev", "crisis_days", "ever_used",
-         "first_use_step", "used_days", "help_days", "days", "sponsor_id", "sponsees_total", "checkins_received",
+         "joined_step", "original", "missed", "sponsor", "sponsees", "engaged", "weekly", "weekday", "crisis_days",
+         "ever_used", "first_use_step", "used_days", "help_days", "days", "sponsor_id", "sponsees_total", "checkins_received",
          "attended", "reached", "payoff", "support", "lapsed", "relapsed", "capital", "propensity", "readiness",
          "attended_days", "sober_days_start")
 
