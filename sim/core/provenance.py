@@ -26,7 +26,10 @@ FITTED: tuple[str, ...] = (
     "recovery.lapse_loss", "recovery.help_bonus", "sponsorship.ask_prob", "attendance.newcomer_boost",
 )
 
-SOURCED: dict[str, str] = {}
+SOURCED: dict[str, str] = {
+    "attendance.weekly_mean": "members go to 2.5 meetings a week on average (Alcoholics Anonymous 2014 "
+                              "Membership Survey; ODD 7.1)",
+}
 
 DESIGN: dict[str, str] = {
     "population.newcomer_days": "a newcomer is new for 90 days (the fellowships' '90 meetings in 90 days'; ODD 7.1)",
