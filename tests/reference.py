@@ -284,16 +284,32 @@ class Reference:
                 m = ms[i]
                 x, y, u = m["stress"], m["craving"], float(m["using"])
                 shock = ps.shock_size if self.U(rng.SHOCK, i) < ps.shock_prob else 0.0
-                x2 = clip01(x - ps.stress_decay * x + ps.conflict_stress * conflict[i]
-                            + ps.loneliness_stress * lonely[i] + ps.scarcity_stress * scarce[i]
-                            + shock - ps.support_buffer * support[i] * x
-                            - sc.checkins.stress_relief * float(reached[i])
-                            - at.stress_relief * float(attended[i]) + ps.using_stress * u)
                 H = h[i] + m_out[i] + answered[i]
-                y2 = clip01(y - ps.craving_decay * y + ps.stress_craving * x - ps.support_craving * support[i] * y
-                            - sc.sponsorship.craving_relief * float(called[i])
-                            - at.craving_relief * float(attended[i]) - ps.helper_therapy * H
-                            + ps.using_craving * u)
+                if ps.saturating:  # ODD 7.6: rises act on the room above, falls on what there is
+                    up = ps.conflict_stress * conflict[i] + ps.loneliness_stress * lonely[i] \
+                        + ps.scarcity_stress * scarce[i] + shock
+                    if m["using"]:
+                        up += ps.using_stress
+                    down = ps.stress_decay + ps.support_buffer * support[i] \
+                        + sc.checkins.stress_relief * float(reached[i]) + at.stress_relief * float(attended[i])
+                    x2 = clip01(x + up * (1.0 - x) - down * x)
+                    up = ps.stress_craving * x
+                    if m["using"]:
+                        up += ps.using_craving
+                    down = ps.craving_decay + ps.support_craving * support[i] \
+                        + sc.sponsorship.craving_relief * float(called[i]) + at.craving_relief * float(attended[i]) \
+                        + ps.helper_therapy * H
+                    y2 = clip01(y + up * (1.0 - y) - down * y)
+                else:
+                    x2 = clip01(x - ps.stress_decay * x + ps.conflict_stress * conflict[i]
+                                + ps.loneliness_stress * lonely[i] + ps.scarcity_stress * scarce[i]
+                                + shock - ps.support_buffer * support[i] * x
+                                - sc.checkins.stress_relief * float(reached[i])
+                                - at.stress_relief * float(attended[i]) + ps.using_stress * u)
+                    y2 = clip01(y - ps.craving_decay * y + ps.stress_craving * x - ps.support_craving * support[i] * y
+                                - sc.sponsorship.craving_relief * float(called[i])
+                                - at.craving_relief * float(attended[i]) - ps.helper_therapy * H
+                                + ps.using_craving * u)
                 o = nxt[i]
                 rc = sc.recovery
                 capital = m["capital"] if rc.enabled else 0.0
@@ -303,7 +319,10 @@ class Reference:
                         p_lapse = p_lapse * (1.0 - rc.protection * capital)
                     if self.U(rng.LAPSE, i) < p_lapse:
                         o.update(using=True, use_days=1, sober_days=0)
-                        x2 = clip01(x2 + ps.shame * (1.0 - support[i]))
+                        if ps.saturating:
+                            x2 = clip01(x2 + ps.shame * (1.0 - support[i]) * (1.0 - x2) - 0.0 * x2)
+                        else:
+                            x2 = clip01(x2 + ps.shame * (1.0 - support[i]))
                         lapsed[i] = True
                         relapsed[i] = ps.relapse_days == 1
                     else:

@@ -44,7 +44,7 @@ def test_entry_cohort_follows_newcomers_a_year_from_joining():
 
 def test_the_calibration_score_is_zero_on_target_and_grows_away_from_it():
     p = {k: m for k, (m, _) in calibrate.TARGETS.items()}
-    p.update(entry_helpers_abstinent=0.36, entry_nonhelpers_abstinent=0.2)  # ratio 1.8
+    p.update(entry_helpers_abstinent_km=0.36, entry_nonhelpers_abstinent_km=0.2)  # ratio 1.8
     assert math.isclose(calibrate.score(p), 0.0, abs_tol=1e-12)
     k, (m, sd) = next(iter(calibrate.TARGETS.items()))
     assert math.isclose(calibrate.score(dict(p, **{k: m + sd})), 1.0)
@@ -53,8 +53,8 @@ def test_the_calibration_score_is_zero_on_target_and_grows_away_from_it():
 def test_the_search_scores_points_and_sorts_them(monkeypatch):
     def fake_evaluate(x, seeds):
         p = {k: m for k, (m, _) in calibrate.TARGETS.items()}
-        p.update(entry_helpers_abstinent=0.36, entry_nonhelpers_abstinent=0.2)
-        p["entry_used_within_year"] = x["psychology.lapse_max"]  # a score that depends on the point
+        p.update(entry_helpers_abstinent_km=0.36, entry_nonhelpers_abstinent_km=0.2)
+        p["entry_abstinent_km"] = x["psychology.lapse_max"]  # a score that depends on the point
         return p
 
     monkeypatch.setattr(calibrate, "evaluate", fake_evaluate)
@@ -62,3 +62,43 @@ def test_the_search_scores_points_and_sorts_them(monkeypatch):
     assert len(rows) == 6 and [r[0] for r in rows] == sorted(r[0] for r in rows)
     lo, hi = calibrate.SPACE["psychology.lapse_max"]
     assert all(lo <= r[1]["psychology.lapse_max"] <= hi for r in rows)
+
+
+def test_kaplan_meier_agrees_with_lifelines_on_random_cohorts():
+    import numpy as np
+    from hypothesis import given, settings, strategies as st
+    from lifelines import KaplanMeierFitter
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=60),
+           st.integers(0, 400))
+    def check(rows, at):
+        t = np.array([r[0] for r in rows], dtype=float)
+        e = np.array([r[1] for r in rows])
+        kmf = KaplanMeierFitter().fit(t, e)
+        expected = float(kmf.survival_function_at_times(at).iloc[0])
+        assert math.isclose(patterns.km_survival(t, e, at), expected, rel_tol=1e-12, abs_tol=1e-12)
+
+    check()
+
+
+def test_leavers_are_censored_not_counted_abstinent():
+    # five newcomers joining on day 10: one uses on day 40; three leave on days 20, 30 and 60 without
+    # using; one stays abstinent all year. Counting leavers as abstinent: 4/5 abstinent. Kaplan-Meier:
+    # on day 40 (30 days after joining) three are still followed (the user, the day-60 leaver and the
+    # stayer) and one of them uses: S = 2/3.
+    mem = pd.DataFrame({
+        "joined_step": [10] * 5,
+        "first_use_step": pd.array([40, None, None, None, None], dtype="Int64"),
+        "left_step": pd.array([None, 20, 30, 60, None], dtype="Int64"),
+        "help_share": [1.0, 0.0, 0.0, 1.0, 1.0],
+        "sponsor_id": pd.array([None] * 5, dtype="Int64"),
+    })
+    out = patterns.entry_cohort(mem)
+    assert out["entry_used_within_year"] == 0.2                 # the old figure: leavers abstinent
+    assert math.isclose(out["entry_abstinent_km"], 2 / 3)
+    assert out["entry_used_or_left"] == 0.8 and out["entry_left"] == 0.6
+    # helpers are those same three: 2/3; the non-helpers both left without using: KM 1, used or left 1
+    assert math.isclose(out["entry_helpers_abstinent_km"], 2 / 3)
+    assert out["entry_nonhelpers_abstinent_km"] == 1.0 and out["entry_nonhelpers_used_or_left"] == 1.0
+    assert out["entry_first_use_within_90_days_km"] == 1.0

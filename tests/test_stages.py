@@ -477,3 +477,42 @@ def test_re_engagement_helps_a_using_member_stop_for_weeks():
     comm["engaged"][0] = 1.0                                     # reached some days ago: 0.5 * (1 - 1/10) = 0.45
     run(comm, "update_mind", day=day, members=[0])
     assert not comm["next_using"][0]
+
+
+# ----------------------------------------------------------------------------- 7.6 saturating responses
+def test_saturating_stress_approaches_its_bounds_without_reaching_them():
+    from sim.core.rules import saturate, shame, stress_next
+
+    # a member under every pressure at once for a year: additive stress sits at the cap, saturating does not
+    args = dict(conflict=1.0, lonely=1.0, scarce=1.0, support=0.0, reached=0.0, attended=0.0, shock=0.3,
+                using=True, decay=0.04, conflict_stress=0.04, loneliness_stress=0.04, scarcity_stress=0.04,
+                support_buffer=0.05, using_stress=0.03, checkin_relief=0.05, meeting_relief=0.01)
+    x_add = x_sat = 0.5
+    for _ in range(365):
+        x_add = stress_next(x_add, **args)
+        x_sat = stress_next(x_sat, saturating=True, **args)
+    assert x_add == 1.0
+    assert 0.5 < x_sat < 1.0
+    up = 0.04 * 3 + 0.3 + 0.03
+    assert abs(x_sat - up / (up + 0.04)) < 1e-9              # its fixed point: up (1 - x) = down x
+    assert saturate(0.0, 0.0, 0.5) == 0.0 and saturate(1.0, 0.5, 0.0) == 1.0
+    assert shame(0.9, 0.0, 0.2, True) == 0.9 + 0.2 * 0.1      # shame fills a share of the room left
+    assert shame(0.9, 0.0, 0.2) == 1.0                        # additive: to the cap
+
+
+def test_saturating_community_keeps_members_off_the_stress_cap():
+    """Many members, a hard year: with saturating responses nobody's stress sits at 1.0."""
+    from sim.core.scenarios import load_scenario
+    from sim.engines.kernel import KernelModel
+
+    over = {"population.size": 200, "population.burn_in": 0, "psychology.conflict_stress": 0.1,
+            "population.initial_helpers": 0.0, "turnover.enabled": False}
+    at_cap = {}
+    for sat in (False, True):
+        model = KernelModel(load_scenario("baseline", dict(over, **{"psychology.saturating": sat, "steps": 120})))
+        cap = 0
+        for _ in range(120):
+            model.step()
+            cap += int((model.community["stress"] >= 1.0).sum())
+        at_cap[sat] = cap
+    assert at_cap[False] > 1000 and at_cap[True] == 0

@@ -116,11 +116,26 @@ def loneliness(tie_total, tie_target):
     return v if v > 0.0 else 0.0
 
 
+@njit(cache=True, inline="always")
+def saturate(x, up, down):
+    """7.6 A state in [0, 1] that responds smoothly near its bounds: what raises it acts on the room left
+    above (``up * (1 - x)``), what lowers it on what there is (``down * x``), so with rates below 1 it
+    approaches 0 and 1 without reaching them (clamped only against rates above 1)."""
+    return clip01(x + up * (1.0 - x) - down * x)
+
+
 @njit(cache=True)
 def stress_next(x, conflict, lonely, scarce, support, reached, attended, shock, using,
                 decay, conflict_stress, loneliness_stress, scarcity_stress, support_buffer,
-                using_stress, checkin_relief, meeting_relief):
-    """7.6 Tomorrow's stress (before a lapse's shame), clamped to [0, 1]."""
+                using_stress, checkin_relief, meeting_relief, saturating=False):
+    """7.6 Tomorrow's stress (before a lapse's shame), in [0, 1]: additive and clamped, or with
+    ``psychology.saturating`` responding smoothly near the bounds (:func:`saturate`)."""
+    if saturating:
+        up = conflict_stress * conflict + loneliness_stress * lonely + scarcity_stress * scarce + shock
+        if using:
+            up += using_stress
+        return saturate(x, up, decay + support_buffer * support + checkin_relief * reached
+                        + meeting_relief * attended)
     v = (x - decay * x + conflict_stress * conflict + loneliness_stress * lonely + scarcity_stress * scarce
          + shock - support_buffer * support * x - checkin_relief * reached
          - meeting_relief * attended)
@@ -132,9 +147,16 @@ def stress_next(x, conflict, lonely, scarce, support, reached, attended, shock, 
 @njit(cache=True)
 def craving_next(y, x, support, called, attended, help_acts, using,
                  decay, stress_craving, support_craving, using_craving,
-                 call_relief, meeting_relief, helper_therapy):
+                 call_relief, meeting_relief, helper_therapy, saturating=False):
     """7.6-7.7 Tomorrow's craving: stress pulls it up; support, a meeting, an
-    answered sponsor call and one's own acts of help (helper therapy) pull it down."""
+    answered sponsor call and one's own acts of help (helper therapy) pull it down
+    (additive and clamped, or with ``psychology.saturating`` smoothly, :func:`saturate`)."""
+    if saturating:
+        up = stress_craving * x
+        if using:
+            up += using_craving
+        return saturate(y, up, decay + support_craving * support + call_relief * called
+                        + meeting_relief * attended + helper_therapy * help_acts)
     v = (y - decay * y + stress_craving * x - support_craving * support * y
          - call_relief * called - meeting_relief * attended - helper_therapy * help_acts)
     if using:
@@ -176,8 +198,11 @@ def capital_next(capital, sober, lapsed, attended, helped, support,
 
 
 @njit(cache=True)
-def shame(stress, support, size):
-    """7.8 Stress after a lapse: shame, absorbed in proportion to support."""
+def shame(stress, support, size, saturating=False):
+    """7.8 Stress after a lapse: shame, absorbed in proportion to support (with ``psychology.saturating``
+    it acts on the room left above, :func:`saturate`)."""
+    if saturating:
+        return saturate(stress, size * (1.0 - support), 0.0)
     return clip01(stress + size * (1.0 - support))
 
 

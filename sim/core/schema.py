@@ -121,6 +121,7 @@ class Psychology(_Section):
     shame: Float = P(0.2, "stress added by a lapse, times (1 - support): support absorbs shame", ge=0, le=1)
     relapse_days: Int = P(3, "consecutive days of use after which a lapse counts as a relapse", ge=1, le=365)
     tie_target: Float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000)
+    saturating: bool = Field(False, description="stress and craving respond smoothly near their bounds: what raises them acts on the room left below 1, what lowers them on what there is, so no member is driven to the cap of 1 and held there (docs/ODD.md 7.6); false: additive changes clamped to [0, 1]")
 
 
 class Attendance(_Section):

@@ -466,12 +466,13 @@ def update_mind(c, i):
     x = stress_next(c.stress[i], c.conflict[i], c.lonely[i], c.scarce[i], c.support[i], _f(c.reached[i]),
                     _f(c.attended[i]), shock, c.using[i], c.psychology_stress_decay, c.psychology_conflict_stress,
                     c.psychology_loneliness_stress, c.psychology_scarcity_stress, c.psychology_support_buffer,
-                    c.psychology_using_stress, c.checkins_stress_relief, c.attendance_stress_relief)
+                    c.psychology_using_stress, c.checkins_stress_relief, c.attendance_stress_relief,
+                    c.psychology_saturating)
     help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
     y = craving_next(c.craving[i], c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]), help_acts,
                      c.using[i], c.psychology_craving_decay, c.psychology_stress_craving,
                      c.psychology_support_craving, c.psychology_using_craving, c.sponsorship_craving_relief,
-                     c.attendance_craving_relief, c.psychology_helper_therapy)
+                     c.attendance_craving_relief, c.psychology_helper_therapy, c.psychology_saturating)
     u = c.using[i]
     ud = c.use_days[i]
     sd = c.sober_days[i]
@@ -487,7 +488,7 @@ def update_mind(c, i):
             u = True
             ud = 1
             sd = 0
-            x = shame(x, c.support[i], c.psychology_shame)
+            x = shame(x, c.support[i], c.psychology_shame, c.psychology_saturating)
             lap = True
             rel = c.psychology_relapse_days == 1
         else:

@@ -79,7 +79,7 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
     for k in TARGETS:
         v = p.get(k, math.nan)
         out[k] = float(v) if np.isfinite(v) else obs[k] + MISSING / w[k]
-    h, nh = p.get("entry_helpers_abstinent", math.nan), p.get("entry_nonhelpers_abstinent", math.nan)
+    h, nh = p.get("entry_helpers_abstinent_km", math.nan), p.get("entry_nonhelpers_abstinent_km", math.nan)
     ratio = h / max(nh, 1e-3) if np.isfinite(h) and np.isfinite(nh) else math.nan
     out["helper_ratio"] = float(ratio) if np.isfinite(ratio) else obs["helper_ratio"] + MISSING / w["helper_ratio"]
     return out

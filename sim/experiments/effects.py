@@ -79,6 +79,9 @@ def figures(result) -> dict:
     return {
         "entry_sponsored_abstinent": pat["entry_sponsored_abstinent"],
         "entry_unsponsored_abstinent": pat["entry_unsponsored_abstinent"],
+        "entry_sponsored_abstinent_km": pat["entry_sponsored_abstinent_km"],
+        "entry_unsponsored_abstinent_km": pat["entry_unsponsored_abstinent_km"],
+        "entry_left": pat["entry_left"],
         "lapses_per_member_year": pat["lapses_per_member_year"],
         "lapses_per_member_year2": pat.get("lapses_per_member_year2", np.nan),
         "returned_within_30_days": spells["returned_within_30_days"],
@@ -87,7 +90,7 @@ def figures(result) -> dict:
         "long_sober_use_in_closure": float(used_in_closure[long_sober].mean()) if long_sober.any() else np.nan,
         "days_to_return": spells["days_to_return"],
         "episode_days": float(u.sum() / starts.sum()) if starts.any() else np.nan,
-        "entry_abstinent": 1.0 - cohort["entry_used_within_year"],
+        "entry_abstinent": cohort["entry_abstinent_km"],  # Kaplan-Meier: leaving is censoring
         "entry_days_abstinent": days_abstinent,
     }
 

@@ -14,6 +14,16 @@ as the studies followed people:
   studies follow people from discharge); needs ``steps >= 455``.
 
 Each figure is "within a year" of day 0, so the run needs at least 365 days.
+
+**Leaving is censoring, and an outcome.** A member who leaves the community
+before a year is up has not been seen to stay abstinent: counting it as
+abstinent flatters every cohort (most newcomers leave within a year). So
+each abstinence figure is estimated by Kaplan-Meier with leaving as
+censoring (``*_km``: :func:`km_survival`), and beside it the share who
+*used or left* within the year (``*_used_or_left``) and the share who left
+(``*_left``), the drop-outs, a harm in their own right. The older figures
+that count leavers as abstinent stay in the output under their old names
+for comparison only.
 :func:`measure` returns one dict of figures per run; :func:`pooled` averages
 them over seeds. The validation (``mutualaid validate``) and the calibration
 (``python -m sim.experiments.calibrate``) both read them here.
@@ -27,6 +37,57 @@ YEAR = 365
 
 #: Bins of time abstinent on day 0 (days, lower bound inclusive, upper exclusive).
 DENNIS_BINS = {"1-12 months": (30, 365), "1-3 years": (365, 3 * 365), "3+ years": (3 * 365, 10 ** 9)}
+#: Every stratum of Dennis, Foss & Scott (2007), Eval Rev 31:585: the share who sustained abstinence a
+#: further year, by time abstinent at the start (their figure: 0.36, 0.66, 0.86 at 1-12 months, 1-3 years
+#: and 5+ years; 3-5 years lies between). Checked one by one (validate).
+DENNIS_STRATA = {"1-12 months": (30, 365), "1-3 years": (365, 3 * 365), "3-5 years": (3 * 365, 5 * 365),
+                 "5+ years": (5 * 365, 10 ** 9)}
+
+
+def km_survival(time, event, at: float) -> float:
+    """Kaplan-Meier estimate of S(at): the chance of no event by time ``at``.
+
+    ``time`` is each subject's time of the event (``event`` true) or of censoring (false); an event and
+    a censoring at the same time count the event first (the usual convention: the censored subject was
+    at risk at that time). NaN when nobody is at risk at the start."""
+    time = np.asarray(time, dtype=np.float64)
+    event = np.asarray(event, dtype=bool)
+    if time.size == 0:
+        return float("nan")
+    s = 1.0
+    for t in np.unique(time[event & (time <= at)]):
+        at_risk = np.count_nonzero(time >= t)
+        d = np.count_nonzero(event & (time == t))
+        s *= 1.0 - d / at_risk
+    return float(s)
+
+
+def _follow_up(first, left, joined, horizon=YEAR):
+    """Per member followed from ``joined`` for ``horizon`` days: (time, used, left) where time is the day
+    of first use, of leaving (censored) or ``horizon`` (censored), all counted from joining."""
+    first = np.asarray(first, dtype=np.float64) - joined
+    left = np.asarray(left, dtype=np.float64) - joined
+    used = np.isfinite(first) & (first <= horizon)
+    gone = ~used & np.isfinite(left) & (left < horizon)
+    time = np.where(used, first, np.where(gone, left, horizon))
+    return time, used, gone
+
+
+def cohort_figures(prefix: str, time, used, gone, groups: dict[str, np.ndarray], horizon=YEAR) -> dict[str, float]:
+    """A cohort's honest figures: abstinent a year by Kaplan-Meier (leaving censored), used or left, left,
+    the share of the year's first uses within 90 days (from the KM curve), and each group's KM abstinence."""
+    out = {}
+    n = time.size
+    s_year = km_survival(time, used, horizon)
+    out[f"{prefix}_abstinent_km"] = s_year
+    out[f"{prefix}_used_or_left"] = float(np.mean(used | gone)) if n else np.nan
+    out[f"{prefix}_left"] = float(np.mean(gone)) if n else np.nan
+    s90 = km_survival(time, used, 90)
+    out[f"{prefix}_first_use_within_90_days_km"] = (1 - s90) / (1 - s_year) if n and s_year < 1 else np.nan
+    for name, sel in groups.items():
+        out[f"{prefix}_{name}_abstinent_km"] = km_survival(time[sel], used[sel], horizon) if sel.any() else np.nan
+        out[f"{prefix}_{name}_used_or_left"] = float(np.mean((used | gone)[sel])) if sel.any() else np.nan
+    return out
 
 
 def _used_within_year(mem) -> np.ndarray:
@@ -58,10 +119,23 @@ def measure(result) -> dict[str, float]:
     out["early_sponsored"] = float(sponsored.mean()) if early.any() else np.nan
     out["early_sponsored_abstinent"] = float(abst[sponsored].mean()) if sponsored.any() else np.nan
     out["early_unsponsored_abstinent"] = float(abst[~sponsored].mean()) if (~sponsored).any() else np.nan
+    first0 = day0["first_use_step"].to_numpy(dtype="float64", na_value=np.nan)
+    left0 = day0["left_step"].to_numpy(dtype="float64", na_value=np.nan)
+    time0, used0, gone0 = _follow_up(first0, left0, 0)
+    out.update(cohort_figures("early", time0[early], used0[early], gone0[early],
+                              {"helpers": helper, "nonhelpers": ~helper, "sponsored": sponsored,
+                               "unsponsored": ~sponsored}))
     sober0 = day0["sober_days_start"].to_numpy()
     for label, (lo, hi) in DENNIS_BINS.items():
         sel = (sober0 >= lo) & (sober0 < hi)
         out[f"sustained_{label}"] = float((~used[sel]).mean()) if sel.any() else np.nan
+        out[f"sustained_km_{label}"] = km_survival(time0[sel], used0[sel], YEAR) if sel.any() else np.nan
+        out[f"sustained_or_left_{label}"] = float(np.mean((used0 | gone0)[sel])) if sel.any() else np.nan
+    for label, (lo, hi) in DENNIS_STRATA.items():
+        sel = (sober0 >= lo) & (sober0 < hi)
+        out[f"stratum_km_{label}"] = km_survival(time0[sel], used0[sel], YEAR) if sel.any() else np.nan
+        out[f"stratum_members_{label}"] = float(sel.sum())
+    out["day0_left_within_year"] = float(np.mean(np.isfinite(left0) & (left0 <= YEAR)))
     days = np.maximum(_days_present(day0, sc.steps), 1)
     share = day0["attended_days"].to_numpy() / days
     out["attendance_mean"] = float(share.mean())
@@ -88,6 +162,14 @@ def entry_cohort(mem) -> dict[str, float]:
     """Newcomers who joined on days 1..90, each followed for 365 days from joining."""
     j = mem["joined_step"].to_numpy()
     sel = (j >= 1) & (j <= ENTRY_DAYS)
+    honest = {}
+    if "left_step" in mem:
+        time, used_e, gone = _follow_up(mem["first_use_step"].to_numpy(dtype="float64", na_value=np.nan)[sel],
+                                        mem["left_step"].to_numpy(dtype="float64", na_value=np.nan)[sel], j[sel])
+        h = mem["help_share"].to_numpy()[sel] > 0.5
+        spn = mem["sponsor_id"].notna().to_numpy()[sel]
+        honest = cohort_figures("entry", time, used_e, gone, {"helpers": h, "nonhelpers": ~h, "sponsored": spn,
+                                                              "unsponsored": ~spn})
     first = mem["first_use_step"].to_numpy(dtype="float64", na_value=np.nan)[sel] - j[sel]
     used = np.isfinite(first) & (first <= YEAR)
     abst = ~used
@@ -103,7 +185,7 @@ def entry_cohort(mem) -> dict[str, float]:
             "entry_helpers_abstinent": share(abst, helper), "entry_nonhelpers_abstinent": share(abst, ~helper),
             "entry_sponsored": float(sponsored.mean()) if sel.any() else np.nan,
             "entry_sponsored_abstinent": share(abst, sponsored),
-            "entry_unsponsored_abstinent": share(abst, ~sponsored)}
+            "entry_unsponsored_abstinent": share(abst, ~sponsored), **honest}
 
 
 def _days_present(mem, steps: int) -> np.ndarray:
