@@ -472,6 +472,13 @@ class Reference:
                     m["craving"] = spread(pop.newcomer_craving, pop.initial_spread, self.U(rng.NEW_CRAVING, i))
                     m["start_day"] = m["joined_step"] = t
                     ms[i] = m
+                    if sc.turnover.newcomer_tie:  # ODD 7.11: whoever brought it, from its meeting
+                        others = [j for j in range(n) if self.meeting[j] == self.meeting[i] and j != i]
+                        if others:
+                            j = others[math.floor(self.U(rng.NEW_BROUGHT, i) * len(others))]
+                            if not leaving[j] and len(self.ties[i]) < self.capacity[i] \
+                                    and len(self.ties[j]) < self.capacity[j]:
+                                self.ties[i][j] = self.ties[j][i] = sc.ties.new_weight
             for i in range(n):
                 if ms[i]["sponsor"] >= 0 and leaving[ms[i]["sponsor"]]:
                     ms[i]["sponsor"] = -1

@@ -102,3 +102,19 @@ def test_leavers_are_censored_not_counted_abstinent():
     assert math.isclose(out["entry_helpers_abstinent_km"], 2 / 3)
     assert out["entry_nonhelpers_abstinent_km"] == 1.0 and out["entry_nonhelpers_used_or_left"] == 1.0
     assert out["entry_first_use_within_90_days_km"] == 1.0
+
+
+def test_absence_is_measured_against_the_members_own_meetings():
+    # a member who goes on days 1, 8, 15, ... (once a week): away on the days between is its pattern,
+    # not an absence. It misses its meetings of days 8 and 15 (threshold 2): from day 16 a check-in can
+    # come; it is back at its meeting of day 29 (its day-22 meeting missed too): a spell of 13 days.
+    steps = range(1, 36)
+    due = [(t - 1) % 7 == 0 for t in steps]
+    attended = [d and t not in (8, 15, 22) for t, d in zip(steps, due)]
+    md = pd.DataFrame({"step": list(steps), "id": 0, "attended": attended, "due": due})
+    sp = patterns.spell_table(md, 2)
+    assert sp["duration"].tolist() == [13.0] and sp["returned"].tolist() == [True]
+    # without the due column every day is a meeting day: the same member is "absent" from day 4 (its
+    # third day away), 25 days before it comes back, and again after day 29 (censored at the end)
+    daily = patterns.spell_table(md.drop(columns="due"), 2)
+    assert daily["duration"].tolist() == [25.0, 4.0] and daily["returned"].tolist() == [True, False]

@@ -516,3 +516,28 @@ def test_saturating_community_keeps_members_off_the_stress_cap():
             cap += int((model.community["stress"] >= 1.0).sum())
         at_cap[sat] = cap
     assert at_cap[False] > 1000 and at_cap[True] == 0
+
+
+def test_a_newcomer_arrives_with_a_tie_to_whoever_brought_it():
+    """Six members in one meeting, no ties; member 2 leaves after a month in crisis."""
+    comm = community(6, [], **{"turnover.enabled": True, "turnover.crisis_days": 5, "turnover.leave_prob": 0.0,
+                               "turnover.newcomer_tie": True, "ties.extra_slots": 2, "ties.new_weight": 0.4})
+    set_state(comm, crisis_days=[0, 0, 5, 0, 0, 0])
+    day = 11
+    stages.open_day(comm.ref, day)
+    u = rng.uniform(comm.key, day, 2, rng.NEW_BROUGHT, -1)
+    j = int(u * 5)
+    j = j + 1 if j >= 2 else j                                   # the others in slot order: 0, 1, 3, 4, 5
+    schedule.turnover(comm)
+    assert comm["deg"][2] == 1 and comm["deg"][j] == 1 and comm["deg"].sum() == 2
+    start = comm["tie_ptr"][2]
+    assert comm["tie_nbr"][start] == j and comm["tie_w"][start] == 0.4
+
+
+def test_a_newcomer_brought_by_a_member_with_no_room_arrives_alone():
+    comm = community(2, [], **{"turnover.enabled": True, "turnover.crisis_days": 5, "turnover.leave_prob": 0.0,
+                               "turnover.newcomer_tie": True, "ties.extra_slots": 0})
+    set_state(comm, crisis_days=[5, 0])
+    stages.open_day(comm.ref, 3)
+    schedule.turnover(comm)
+    assert comm.counts["dropouts"] == 1 and comm["deg"].sum() == 0   # member 1 (the only other) has no slot

@@ -88,6 +88,7 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     # today's transient values
     "iso": (np.bool_, "day"),
     "attended": (np.bool_, "day"),
+    "due": (np.bool_, "day"),
     "role": (np.int8, "day"),
     "next_missed": (np.int32, "day"),
     "tie_total": (np.float64, "day"),
@@ -143,7 +144,7 @@ ARRAY_NAMES = tuple(MEMBER_ARRAYS) + tuple(OTHER_ARRAYS)
 # clock entries
 DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING = 0, 1, 2, 3, 4
 #: Size of the per-day stream-key table (every purpose in sim.core.rng is below it).
-NPURPOSE = 36
+NPURPOSE = 37
 
 #: Schema sections whose fields the stages read (as ``c.p.<section>_<key>``).
 PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", "sponsorship", "isolation",

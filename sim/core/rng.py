@@ -65,6 +65,7 @@ INIT_RHYTHM = 32
 INIT_WEEKDAY = 33
 NEW_RHYTHM = 34
 NEW_WEEKDAY = 35
+NEW_BROUGHT = 36
 
 #: Added to the day in every stream key, so that the days of the burn-in (negative) are keys too.
 _DAY_OFFSET = 1 << 40

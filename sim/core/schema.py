@@ -201,6 +201,7 @@ class Turnover(_Section):
     crisis_days: Int = P(30, "consecutive crisis days after which a member drops out", ge=1, le=100000)
     leave_prob: Float = P(0.0005, "daily chance that a member leaves for other reasons (moves away, stops coming): the steady stream of newcomers", ge=0, le=1)
     newcomer_strategy: Literal[NEWCOMER_STRATEGIES] = Field("initial", description="how a newcomer picks its strategy: initial (HELP with population.initial_helpers) or mix (HELP with the community's share of helpers that day)")
+    newcomer_tie: bool = Field(False, description="a newcomer arrives with a tie (weight ties.new_weight) to the member who brought it: one of its meeting drawn at random who stays and has room for a tie (docs/ODD.md 7.11); false: newcomers arrive with no ties")
 
 
 class Recovery(_Section):

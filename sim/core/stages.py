@@ -293,6 +293,7 @@ def meet(c, i):
                                c.attendance_using_effect, c.attendance_checkin_boost)
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
         c.attended[i] = att
+        c.due[i] = due
         if att:
             c.next_missed[i] = 0
         elif due:
@@ -301,6 +302,7 @@ def meet(c, i):
             c.next_missed[i] = c.missed[i]  # no meeting of its own today: nothing missed
     else:
         c.attended[i] = False
+        c.due[i] = False
     checkin_role(c, i)
 
 
@@ -780,6 +782,28 @@ def replace_leavers(c, leavers, help_share):
         c.deg[i] = 0
     for i in leavers:
         join(c, i, help_share)
+        if c.turnover_newcomer_tie:
+            brought_by(c, i)
+
+
+@njit(cache=True)
+def brought_by(c, i):
+    """7.11 Newcomer i arrives with a tie to whoever brought it: the member of its meeting at position
+    ``floor(U(NEW_BROUGHT) * (size - 1))`` among the others (slot order), if that member stays today
+    and both have room for a tie."""
+    k = c.meeting_of[i]
+    lo, hi = c.meeting_start[k], c.meeting_start[k + 1]
+    if hi - lo < 2:
+        return
+    j = lo + int(uniform_in(c.keys[rng.NEW_BROUGHT], i, -1) * (hi - lo - 1))
+    if j >= i:
+        j += 1
+    if c.leaving[j]:
+        return
+    if c.deg[i] >= c.tie_ptr[i + 1] - c.tie_ptr[i] or c.deg[j] >= c.tie_ptr[j + 1] - c.tie_ptr[j]:
+        return
+    insert_tie(c, i, j, c.ties_new_weight)
+    insert_tie(c, j, i, c.ties_new_weight)
 
 
 # ============================================================================ helpers for the outputs

@@ -219,14 +219,55 @@ if __name__ == "__main__":  # a quick look: python -m sim.experiments.patterns [
         print(f"{key:36s} {v:.3f}")
 
 
+def spell_table(md, threshold: int):
+    """Absence spells of the members in ``md`` (``member_days`` rows of days >= 1): one row per spell,
+    ``id, duration, returned``.
+
+    A member is absent beyond its own pattern from the first day on which it has already missed
+    ``threshold`` of its *own* meetings in a row (``due`` days it did not attend; without the ``due``
+    column every day is a meeting day) and does not attend: the first day a check-in can come (ODD 7.4).
+    The spell ends on the day it is back at a meeting (``returned``, ``duration`` the days from the
+    spell's first day to that day); a spell still open at the member's last row (the end of the run,
+    or leaving) is censored at its days so far. Being reached does not end a spell: only coming back does.
+    """
+    import pandas as pd
+
+    md = md.sort_values(["id", "step"], kind="stable")
+    ids = md["id"].to_numpy()
+    attended = md["attended"].to_numpy(dtype=bool)
+    due = md["due"].to_numpy(dtype=bool) if "due" in md else np.ones(len(ids), dtype=bool)
+    out_id, out_len, out_end = [], [], []
+    missed, open_, length = 0, False, 0
+    for t in range(len(ids)):
+        if t and ids[t] != ids[t - 1]:
+            if open_:
+                out_id.append(ids[t - 1]), out_len.append(length), out_end.append(False)
+            missed, open_, length = 0, False, 0
+        if attended[t]:
+            if open_:
+                out_id.append(ids[t]), out_len.append(length), out_end.append(True)
+            missed, open_, length = 0, False, 0
+            continue
+        if not open_ and missed >= threshold:
+            open_, length = True, 0
+        if open_:
+            length += 1
+        if due[t]:
+            missed += 1
+    if len(ids) and open_:
+        out_id.append(ids[-1]), out_len.append(length), out_end.append(False)
+    return pd.DataFrame({"id": np.asarray(out_id, dtype=np.int64), "duration": np.asarray(out_len, float),
+                         "returned": np.asarray(out_end, dtype=bool)})
+
+
 def absence_spells(result, threshold: int | None = None) -> dict[str, float]:
     """Absences from meetings long enough to need a check-in, and how they end (needs ``member_days``).
 
-    A spell is a run of consecutive days away from the member's meeting that
-    reaches ``threshold + 1`` days (``checkins.missed_threshold + 1`` by
-    default: the first day a check-in can come). It ends on the day the
-    member is back at a meeting; a spell still open at the end of the run,
-    or when the member leaves, is censored. Returns the number of spells, the
+    A spell (:func:`spell_table`) starts on the first day a check-in can come,
+    once the member has missed ``threshold`` of its own meetings in a row
+    (``checkins.missed_threshold`` by default), and ends on the day it is
+    back at a meeting; a spell still open at the end of the run, or when the
+    member leaves, is censored. Returns the number of spells, the
     share that ended within 30 days of reaching the threshold, and the mean
     days from reaching it to returning among those that ended (the analogue
     of the checkup trials' days to re-entry).
@@ -234,28 +275,10 @@ def absence_spells(result, threshold: int | None = None) -> dict[str, float]:
     md = result.member_days
     if md is None:
         raise ValueError("absence_spells needs a run with member_days=True")
-    k = (result.scenario.checkins.missed_threshold if threshold is None else threshold) + 1
-    md = md[md["step"] >= 1].sort_values(["id", "step"], kind="stable")
-    ids = md["id"].to_numpy()
-    away = ~md["attended"].to_numpy()
-    spells, ended, lengths = 0, 0, []
-    run = 0
-    for t in range(len(ids)):
-        if t and ids[t] != ids[t - 1]:
-            if run >= k:
-                spells += 1  # censored at the end of the member's days
-            run = 0
-        if away[t]:
-            run += 1
-        else:
-            if run >= k:
-                spells += 1
-                ended += 1
-                lengths.append(run - k + 1)
-            run = 0
-    if run >= k:
-        spells += 1
-    lengths = np.asarray(lengths, dtype=np.float64)
+    k = result.scenario.checkins.missed_threshold if threshold is None else threshold
+    sp = spell_table(md[md["step"] >= 1], k)
+    spells = len(sp)
+    lengths = sp["duration"].to_numpy()[sp["returned"].to_numpy()]
     return {"spells": float(spells),
             "returned_within_30_days": float((lengths <= 30).sum() / spells) if spells else np.nan,
             "days_to_return": float(lengths.mean()) if lengths.size else np.nan}

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.scenarios import ScenarioError
+from sim.experiments.patterns import spell_table
 
 DESIGNS = ("individual", "meetings", "community")
 DESIGN_LABELS = {"individual": "members randomised", "meetings": "meetings randomised",
@@ -76,29 +77,9 @@ PUBLISHED = {
 
 
 def _spells(md: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Absence spells of the members in ``md`` (days 1..T): from the day a check-in could first come
-    (``threshold + 1`` days away) to the day back at a meeting; open spells are censored."""
-    md = md.sort_values(["id", "step"], kind="stable")
-    ids = md["id"].to_numpy()
-    away = ~md["attended"].to_numpy(dtype=bool)
-    k = threshold + 1
-    out_id, out_len, out_end = [], [], []
-    run = 0
-    for t in range(len(ids)):
-        if t and ids[t] != ids[t - 1]:
-            if run >= k:
-                out_id.append(ids[t - 1]), out_len.append(run - k + 1), out_end.append(False)
-            run = 0
-        if away[t]:
-            run += 1
-        else:
-            if run >= k:
-                out_id.append(ids[t]), out_len.append(run - k + 1), out_end.append(True)
-            run = 0
-    if len(ids) and run >= k:
-        out_id.append(ids[-1]), out_len.append(run - k + 1), out_end.append(False)
-    return pd.DataFrame({"id": np.asarray(out_id, dtype=np.int64), "duration": np.asarray(out_len, float),
-                         "returned": np.asarray(out_end, dtype=bool)})
+    """Absence spells of the members in ``md`` (days 1..T), beyond each member's own pattern:
+    :func:`sim.experiments.patterns.spell_table`."""
+    return spell_table(md, threshold)
 
 
 def per_member(result, intervention: str, arm: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
