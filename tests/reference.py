@@ -89,7 +89,7 @@ class Reference:
                 m.update(member_id=i, original=True, joined_step=0, ever_used=m["using"],
                          first_use_step=0 if m["using"] else -1, used_days=0, help_days=0, days=0,
                          sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0,
-                         attended_days=0, sober_days_start=m["sober_days"], lapses=0, relapses=0)
+                         attended_days=0, sober_days_start=m["sober_days"], lapses=0, relapses=0, help_acts=0)
 
     # ------------------------------------------------------------------ ODD 7.13 trial arms
     def trial_arm(self):
@@ -153,7 +153,7 @@ class Reference:
                     engaged=0.0, weekly=0, weekday=0, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
                     help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0,
                     capital=0.0, propensity=0.0, readiness=0.0, attended_days=0, sober_days_start=0, lapses=0,
-                    relapses=0)
+                    relapses=0, help_acts=0)
 
     # ------------------------------------------------------------------ ODD 7.5 pairing
     def is_newcomer(self, i):
@@ -253,8 +253,10 @@ class Reference:
             for j in range(n):
                 if not active(j):
                     continue
+                # with psychology.help_acts the chance also scales with j's recovery capital (ODD 7.4)
+                scale = ms[j]["capital"] if (ps.help_acts and sc.recovery.enabled) else 1.0
                 would = [(-w, i) for i, w in nbrs[j]
-                         if needs(i) and self.U(rng.CHECKIN, i, j) < ck.prob * w * ms[j]["readiness"]]
+                         if needs(i) and self.U(rng.CHECKIN, i, j) < ck.prob * w * ms[j]["readiness"] * scale]
                 for _, i in sorted(would)[:ck.capacity]:
                     k_in[i] += 1
                     m_out[j] += 1
@@ -284,7 +286,7 @@ class Reference:
                 m = ms[i]
                 x, y, u = m["stress"], m["craving"], float(m["using"])
                 shock = ps.shock_size if self.U(rng.SHOCK, i) < ps.shock_prob else 0.0
-                H = h[i] + m_out[i] + answered[i]
+                H = float(m_out[i] + answered[i]) if ps.help_acts else h[i] + m_out[i] + answered[i]
                 if ps.saturating:  # ODD 7.6: rises act on the room above, falls on what there is
                     up = ps.conflict_stress * conflict[i] + ps.loneliness_stress * lonely[i] \
                         + ps.scarcity_stress * scarce[i] + shock
@@ -427,6 +429,7 @@ class Reference:
             o["days"] = m["days"] + 1
             o["help_days"] = m["help_days"] + (1 if m["strategy"] == HELP else 0)
             o["checkins_received"] = m["checkins_received"] + k_in[i]
+            o["help_acts"] = m["help_acts"] + m_out[i] + answered[i]
             o["attended_days"] = m["attended_days"] + (1 if psych and attended[i] else 0)
             o["lapses"] = m["lapses"] + (1 if psych and lapsed[i] else 0)
             o["relapses"] = m["relapses"] + (1 if psych and relapsed[i] else 0)
@@ -494,7 +497,7 @@ class Reference:
                     sponsor_id=m["sponsor_id"], sponsees=m["sponsees_total"],
                     checkins_received=m["checkins_received"], attended_days=m["attended_days"],
                     sober_days_start=m["sober_days_start"], lapses=m["lapses"], relapses=m["relapses"],
-                    meeting=self.meeting[i], trial_arm=self.arm[i])
+                    meeting=self.meeting[i], trial_arm=self.arm[i], help_acts=m["help_acts"])
 
     def state(self, name):
         return [m[name] for m in self.members]

@@ -71,6 +71,7 @@ def scenarios(draw, psychology=None):
         "checkins.effect_days": draw(st.sampled_from([1.0, 1.0, 3.5, 30.0])),
         "attendance.rhythm": draw(st.booleans()),
         "psychology.saturating": draw(st.booleans()),
+        "psychology.help_acts": draw(st.booleans()),
         "turnover.newcomer_tie": draw(st.booleans()),
         "attendance.weekly_mean": draw(st.floats(1, 7)),
         "attendance.newcomer_weekly": draw(st.integers(1, 7)),

@@ -57,8 +57,8 @@ def assert_matches_reference(model, steps):
             e["checkins_received"], e["ever_used"], e["attended_days"], e["sober_days_start"]), f"member {row.id}"
         assert (row.help_share, row.left_step, row.first_use_step, row.sponsor_id) == (
             e["help_share"], e["left_step"], e["first_use_step"], e["sponsor_id"]), f"member {row.id}"
-        assert (row.lapses, row.relapses, row.meeting, row.trial_arm) == (
-            e["lapses"], e["relapses"], e["meeting"], e["trial_arm"]), f"member {row.id}"
+        assert (row.lapses, row.relapses, row.meeting, row.trial_arm, row.help_acts) == (
+            e["lapses"], e["relapses"], e["meeting"], e["trial_arm"], e["help_acts"]), f"member {row.id}"
     m = model.metrics_frame()
     assert members["lapses"].sum() == m["lapses"].sum() and members["relapses"].sum() == m["relapses"].sum()
 

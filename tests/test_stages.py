@@ -541,3 +541,32 @@ def test_a_newcomer_brought_by_a_member_with_no_room_arrives_alone():
     stages.open_day(comm.ref, 3)
     schedule.turnover(comm)
     assert comm.counts["dropouts"] == 1 and comm["deg"].sum() == 0   # member 1 (the only other) has no slot
+
+
+# ----------------------------------------------------------------------------- 7.7 helping as behaviour
+def test_with_help_acts_only_acts_that_reach_someone_relieve_craving():
+    from sim.core.rules import craving_next
+
+    comm = community(3, [(0, 1), (0, 2)], **{"psychology.help_acts": True, "psychology.helper_therapy": 0.05})
+    set_state(comm, strategy=[HELP, COMPETE, COMPETE], craving=0.5, stress=0.2, using=False, support=0.0,
+              called=False, attended=False, help_given=[2.0, 0.0, 0.0], calls_made=[0, 0, 0], answered=[0, 0, 0])
+    run(comm, "update_mind", members=[0])
+    no_acts = comm["next_craving"][0]
+    ps = comm.scenario.psychology
+    expected = craving_next(0.5, 0.2, 0.0, 0.0, 0.0, 0.0, False, ps.craving_decay, ps.stress_craving,
+                            ps.support_craving, ps.using_craving, 0.0, 0.0, 0.05)
+    assert no_acts == expected                                  # a helper's ties alone are not an act of help
+    comm["calls_made"][0] = 1
+    comm["answered"][0] = 1
+    run(comm, "update_mind", members=[0])
+    assert comm["next_craving"][0] < no_acts - 0.09             # two acts: 2 * 0.05 less craving
+
+
+def test_with_help_acts_members_further_along_reach_out_more():
+    comm = checkin_community(**{"psychology.help_acts": True, "checkins.prob": 1.0})
+    comm["capital"][:] = 0.0                                     # member 1, the only one who could, has none
+    run(comm, "check_in")
+    assert comm["checkins_in"].sum() == 0
+    comm["capital"][1] = 1.0
+    run(comm, "check_in")
+    assert comm["checkins_in"].tolist() == [1, 0, 0, 0, 0]

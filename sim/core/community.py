@@ -85,6 +85,7 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "sober_days_start": (np.int32, "record"),
     "lapses_total": (np.int32, "record"),
     "relapses_total": (np.int32, "record"),
+    "help_acts_total": (np.int32, "record"),
     # today's transient values
     "iso": (np.bool_, "day"),
     "attended": (np.bool_, "day"),

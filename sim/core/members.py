@@ -29,6 +29,7 @@ COLUMNS: dict[str, str] = {
     "sober_days_start": "consecutive sober days when it entered the record (day 0, or 0 for a newcomer)",
     "lapses": "lapses it had (a day of use after a sober day)",
     "relapses": "relapses it had (a lapse reaching psychology.relapse_days)",
+    "help_acts": "acts of help that reached someone: check-ins it made and sponsor calls it answered",
     "meeting": "meeting of its slot",
     "trial_arm": "trial arm of its slot: 1 intervention, 0 control (1 without a trial; ODD 7.13)",
 }
@@ -59,6 +60,7 @@ def member_records(comm, slots: np.ndarray, left: int) -> dict[str, np.ndarray]:
         "sober_days_start": a["sober_days_start"][slots].astype(np.int64),
         "lapses": a["lapses_total"][slots].astype(np.int64),
         "relapses": a["relapses_total"][slots].astype(np.int64),
+        "help_acts": a["help_acts_total"][slots].astype(np.int64),
         "meeting": a["meeting_of"][slots].astype(np.int64),
         "trial_arm": a["trial_arm"][slots].astype(np.int64),
     }

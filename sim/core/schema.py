@@ -121,6 +121,7 @@ class Psychology(_Section):
     shame: Float = P(0.2, "stress added by a lapse, times (1 - support): support absorbs shame", ge=0, le=1)
     relapse_days: Int = P(3, "consecutive days of use after which a lapse counts as a relapse", ge=1, le=365)
     tie_target: Float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000)
+    help_acts: bool = Field(False, description="helping is behaviour, not a trait: helper therapy and recovery capital's help bonus come only from acts of help that reached someone today (check-ins made, sponsor calls answered), and a member's chance of reaching out grows with its own recovery capital (docs/ODD.md 7.4, 7.7); false: a helper's tie weight counts as help given every day")
     saturating: bool = Field(False, description="stress and craving respond smoothly near their bounds: what raises them acts on the room left below 1, what lowers them on what there is, so no member is driven to the cap of 1 and held there (docs/ODD.md 7.6); false: additive changes clamped to [0, 1]")
 
 

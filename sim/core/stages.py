@@ -119,6 +119,7 @@ def _clear(c, i):
     c.sober_days_start[i] = 0
     c.lapses_total[i] = 0
     c.relapses_total[i] = 0
+    c.help_acts_total[i] = 0
 
 
 @njit(cache=True)
@@ -220,6 +221,7 @@ def start_observation(c):
         c.sober_days_start[i] = c.sober_days[i]
         c.lapses_total[i] = 0
         c.relapses_total[i] = 0
+        c.help_acts_total[i] = 0
     c.clock[NEXT_ID] = n
 
 
@@ -342,8 +344,12 @@ def can_check_in(c, j):
 @njit(cache=True, inline="always")
 def would_reach(c, i, j, w):
     """Whether active helper j would reach absent member i (tie weight w) if it had room:
-    ``U(CHECKIN, i, j) < checkins.prob * w * readiness_j``."""
-    return uniform_in(c.keys[rng.CHECKIN], i, j) < c.checkins_prob * w * c.readiness[j]
+    ``U(CHECKIN, i, j) < checkins.prob * w * readiness_j`` (times j's recovery capital with
+    ``psychology.help_acts``: people further along reach out more)."""
+    p = c.checkins_prob * w * c.readiness[j]
+    if c.psychology_help_acts and c.recovery_enabled:
+        p = p * c.capital[j]
+    return uniform_in(c.keys[rng.CHECKIN], i, j) < p
 
 
 @njit(cache=True, inline="always")
@@ -470,7 +476,10 @@ def update_mind(c, i):
                     c.psychology_loneliness_stress, c.psychology_scarcity_stress, c.psychology_support_buffer,
                     c.psychology_using_stress, c.checkins_stress_relief, c.attendance_stress_relief,
                     c.psychology_saturating)
-    help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
+    if c.psychology_help_acts:
+        help_acts = float(c.calls_made[i] + c.answered[i])  # acts that reached someone today
+    else:
+        help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
     y = craving_next(c.craving[i], c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]), help_acts,
                      c.using[i], c.psychology_craving_decay, c.psychology_stress_craving,
                      c.psychology_support_craving, c.psychology_using_craving, c.sponsorship_craving_relief,
@@ -700,6 +709,7 @@ def commit(c, i):
     if c.clock[REVISING] == 1:
         c.strategy[i] = c.next_strategy[i]
     c.checkins_received[i] += c.checkins_in[i]
+    c.help_acts_total[i] += c.calls_made[i] + c.answered[i]
     if c.psychology_enabled:
         if c.attended[i]:
             c.attended_days[i] += 1

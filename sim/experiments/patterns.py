@@ -168,8 +168,11 @@ def entry_cohort(mem) -> dict[str, float]:
                                         mem["left_step"].to_numpy(dtype="float64", na_value=np.nan)[sel], j[sel])
         h = mem["help_share"].to_numpy()[sel] > 0.5
         spn = mem["sponsor_id"].notna().to_numpy()[sel]
-        honest = cohort_figures("entry", time, used_e, gone, {"helpers": h, "nonhelpers": ~h, "sponsored": spn,
-                                                              "unsponsored": ~spn})
+        groups = {"helpers": h, "nonhelpers": ~h, "sponsored": spn, "unsponsored": ~spn}
+        if "help_acts" in mem:  # helping as behaviour: any act of help that reached someone
+            acted = mem["help_acts"].to_numpy()[sel] > 0
+            groups.update(acting=acted, notacting=~acted)
+        honest = cohort_figures("entry", time, used_e, gone, groups)
     first = mem["first_use_step"].to_numpy(dtype="float64", na_value=np.nan)[sel] - j[sel]
     used = np.isfinite(first) & (first <= YEAR)
     abst = ~used
