@@ -21,12 +21,12 @@ def test_a_parameter_vector_always_gets_the_same_calibration_seed():
 
 def test_patterns_are_the_targets_keys_and_a_missing_one_is_far_from_its_target():
     p = {k: m for k, (m, _) in TARGETS.items()}
-    p.update(entry_helpers_abstinent=0.4, entry_nonhelpers_abstinent=0.2)
+    p.update(entry_helpers_abstinent_km=0.4, entry_nonhelpers_abstinent_km=0.2)
     got = abcfit.patterns(p)
     assert set(got) == set(TARGETS) | {"helper_ratio"}
     assert got["helper_ratio"] == pytest.approx(2.0)
     p["entry_sponsored"] = math.nan
-    p["entry_nonhelpers_abstinent"] = math.nan
+    p["entry_nonhelpers_abstinent_km"] = math.nan
     got = abcfit.patterns(p)
     w = abcfit.weights()
     assert (got["entry_sponsored"] - TARGETS["entry_sponsored"][0]) * w["entry_sponsored"] == pytest.approx(10.0)

@@ -118,3 +118,12 @@ def test_absence_is_measured_against_the_members_own_meetings():
     # third day away), 25 days before it comes back, and again after day 29 (censored at the end)
     daily = patterns.spell_table(md.drop(columns="due"), 2)
     assert daily["duration"].tolist() == [25.0, 4.0] and daily["returned"].tolist() == [True, False]
+
+
+def test_pinned_counts_member_days_at_a_bound():
+    md = pd.DataFrame({"step": [0, 1, 1, 2, 2], "stress": [1.0, 1.0, 0.5, 0.2, 0.3],
+                       "craving": [0.0, 0.0, 0.0, 0.0, 0.4], "capital": [0.5, 0.5, 0.5, 1.0, 0.5]})
+    out = patterns.pinned(md)                 # day 0 is not counted
+    assert out["stress_at_1"] == 0.25 and out["stress_at_0"] == 0.0
+    assert out["craving_at_0"] == 0.75 and out["capital_at_1"] == 0.25
+    assert out["worst"] == 0.75

@@ -99,7 +99,7 @@ def main(argv=None):
     for s, x, p in rows[:5]:
         print(f"score {s:.2f}  {json.dumps({k: round(v, 4) for k, v in x.items()})}")
         print("   " + "  ".join(f"{k}={p[k]:.2f}" for k in TARGETS)
-              + f"  helpers {p['entry_helpers_abstinent']:.2f} vs {p['entry_nonhelpers_abstinent']:.2f}")
+              + f"  helpers {p['entry_helpers_abstinent_km']:.2f} vs {p['entry_nonhelpers_abstinent_km']:.2f}")
 
 
 if __name__ == "__main__":

@@ -285,3 +285,24 @@ def absence_spells(result, threshold: int | None = None) -> dict[str, float]:
     return {"spells": float(spells),
             "returned_within_30_days": float((lengths <= 30).sum() / spells) if spells else np.nan,
             "days_to_return": float(lengths.mean()) if lengths.size else np.nan}
+
+
+#: Member states read for pinning at a bound (member_days columns).
+BOUNDED = ("stress", "craving", "capital")
+
+
+def pinned(md) -> dict[str, float]:
+    """Share of member-days (days >= 1) on which each bounded state sits exactly at 0 or at 1.
+
+    A state held at a bound by a clamp (stress at its cap driving crisis and exit; a helper's
+    craving at 0 whatever happens) produces effects by construction; the model is healthy when no
+    state spends more than 1% of member-days there (``worst`` is the largest share)."""
+    md = md[md["step"] >= 1]
+    out = {}
+    for col in BOUNDED:
+        v = md[col].to_numpy(dtype=np.float64)
+        out[f"{col}_at_0"] = float(np.mean(v <= 0.0)) if v.size else np.nan
+        out[f"{col}_at_1"] = float(np.mean(v >= 1.0)) if v.size else np.nan
+    out["worst"] = max(out.values())
+    return out
+
