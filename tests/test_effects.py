@@ -94,3 +94,17 @@ def test_the_sensitivity_ranking_orders_by_total_index_and_says_what_matters(tmp
     (tmp_path / "sobol.csv").write_text(idx.to_csv(index=False))
     assert sensitivity.main([str(tmp_path)]) == 0
     assert sensitivity.main([str(tmp_path / "missing")]) == 2
+
+
+def test_quarterly_transitions_count_status_changes_between_whole_quarters():
+    import pandas as pd
+
+    from sim.experiments.effects import QUARTER, quarterly_transitions
+
+    days = range(1, 3 * QUARTER + 1)
+    # member 0 uses one day in quarter 2 only: not -> using -> not (two changes in two pairs);
+    # member 1 never uses (no change in two pairs); member 2 leaves mid quarter 2 (only one whole quarter)
+    rows = [(t, 0, t == QUARTER + 5) for t in days] + [(t, 1, False) for t in days] \
+        + [(t, 2, True) for t in range(1, QUARTER + 40)]
+    md = pd.DataFrame(rows, columns=["step", "id", "using"])
+    assert quarterly_transitions(md) == 2 / 4

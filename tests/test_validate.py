@@ -34,3 +34,16 @@ def test_validate_refuses_an_out_it_cannot_create_before_running_the_checks(caps
     assert main(["validate", "--quick", "--out", "/proc/mutualaid-x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mutualaid: error: --out /proc/mutualaid-x: cannot create it")
+
+
+def test_health_diagnostics_are_reported_apart_and_never_fail_the_run():
+    from sim.experiments import validate as v
+
+    checks = [v.Check("classic", "s", "e", 1.0, True),
+              v.Check("pinned", "s", "at most 0.01", 0.6, False, group="health"),
+              v.Check("drop-outs", "s", "reported", 0.2, True, group="health", verdict="reported")]
+    assert v.summary(checks) == "1/1 checks passed; 0/0 fitted patterns on target; 0/1 health diagnostics hold"
+    text = v.table(checks)
+    assert "| pinned | s | at most 0.01 | 0.600 | does not hold |" in text
+    assert "| drop-outs | s | reported | 0.200 | reported |" in text
+    assert "FAIL" not in text
