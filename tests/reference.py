@@ -180,10 +180,21 @@ class Reference:
             ms[k]["sponsees_total"] += 1
 
     # ------------------------------------------------------------------ one day
-    def step(self):
+    def step(self, choices=None):
+        """One day. ``choices``: slot -> {"help", "attend", "checkin", "call"} of the people playing
+        those members today (ODD 7.0; "checkin" a slot or "nobody"); missing keys leave it to the rules."""
         sc, ms, n = self.sc, self.members, self.n
         self.t += 1
         t = self.t
+        choices = choices or {}
+
+        def C(i, what):
+            return choices.get(i, {}).get(what)
+
+        # 7.0 a person's choice of strategy holds from today, before anyone plays
+        for i in range(n):
+            if C(i, "help") is not None:
+                ms[i]["strategy"] = HELP if C(i, "help") else COMPETE
         psych = self.psych
         iso = sc.isolation
         iso_on = psych and iso.enabled and iso.start <= t < iso.start + iso.duration
@@ -225,7 +236,11 @@ class Reference:
                 else:
                     due = True
                     base = ms[i]["propensity"] + at.newcomer_boost * float(newcomer)
-                if due and not isolated[i]:
+                if isolated[i]:
+                    pass
+                elif C(i, "attend") is not None:  # ODD 7.0: a person goes, or not, on any day
+                    attended[i] = C(i, "attend")
+                elif due:
                     p_att = clip01(base + at.tie_effect * min(1.0, total / ps.tie_target)
                                    - at.stress_effect * ms[i]["stress"]
                                    + at.checkin_boost * ms[i]["engaged"]
@@ -246,6 +261,8 @@ class Reference:
                 return ms[i]["missed"] >= ck.missed_threshold and not attended[i] and not self.withheld(i, "checkins")
 
             def active(j):
+                if C(j, "checkin") is not None:  # ODD 7.0: a sober person calls from anywhere
+                    return C(j, "checkin") != "nobody" and not ms[j]["using"]
                 return ms[j]["strategy"] == HELP and not ms[j]["using"] and (attended[j] or isolated[j])
 
             # every active helper lists the absent members it would reach, strongest tie first
@@ -255,8 +272,11 @@ class Reference:
                     continue
                 # with psychology.help_acts the chance also scales with j's recovery capital (ODD 7.4)
                 scale = ms[j]["capital"] if (ps.help_acts and sc.recovery.enabled) else 1.0
-                would = [(-w, i) for i, w in nbrs[j]
-                         if needs(i) and self.U(rng.CHECKIN, i, j) < ck.prob * w * ms[j]["readiness"] * scale]
+                if C(j, "checkin") is not None:  # the one it chose, for sure
+                    would = [(-w, i) for i, w in nbrs[j] if needs(i) and i == C(j, "checkin")]
+                else:
+                    would = [(-w, i) for i, w in nbrs[j]
+                             if needs(i) and self.U(rng.CHECKIN, i, j) < ck.prob * w * ms[j]["readiness"] * scale]
                 for _, i in sorted(would)[:ck.capacity]:
                     k_in[i] += 1
                     m_out[j] += 1
@@ -273,8 +293,8 @@ class Reference:
             sp = sc.sponsorship
             for i in range(n):
                 k = ms[i]["sponsor"]
-                if k >= 0 and ms[i]["craving"] > sp.call_threshold and not ms[k]["using"] \
-                        and self.U(rng.CALL, i) < sp.answer_prob:
+                calls = C(i, "call") if C(i, "call") is not None else ms[i]["craving"] > sp.call_threshold
+                if k >= 0 and calls and not ms[k]["using"] and self.U(rng.CALL, i) < sp.answer_prob:
                     called[i] = True
                     answered[k] += 1
 
@@ -363,6 +383,9 @@ class Reference:
                 new = ms[i]["strategy"]
                 js = [j for j, _ in nbrs[i]]
                 revising = ev.revision_share >= 1.0 or self.U(rng.REVISE, i) < ev.revision_share
+                if C(i, "help") is not None:  # ODD 7.0: a person keeps the strategy it chose
+                    nxt[i]["strategy"] = HELP if C(i, "help") else COMPETE
+                    continue
                 if not revising:
                     nxt[i]["strategy"] = new
                     continue

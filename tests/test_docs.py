@@ -100,7 +100,7 @@ def test_every_random_number_purpose_is_documented():
 def test_every_rule_function_is_documented_in_the_section_its_docstring_names():
     prose = odd_prose()
     headings = {m.group(1): m.start() for m in re.finditer(r"^### (7\.\d+) ", prose, flags=re.M)}
-    assert [f"7.{k}" for k in range(1, 12)] == sorted(headings, key=lambda s: int(s.split(".")[1]))[:11]
+    assert [f"7.{k}" for k in range(0, 12)] == sorted(headings, key=lambda s: int(s.split(".")[1]))[:12]
     for name, fn in vars(rules).items():
         doc = getattr(fn, "__doc__", None) or ""
         if name.startswith("_") or not callable(fn) or not re.match(r"7\.\d+", doc):

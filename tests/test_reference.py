@@ -26,12 +26,21 @@ def reference_for(model):
     return Reference(model.scenario, neighbours, groups=g.groups)
 
 
-def assert_matches_reference(model, steps):
+def assert_matches_reference(model, steps, choices=None):
+    """``choices(step, member_ids)``: the people's decisions of that day, {slot: {...}} (ODD 7.0)."""
+    from sim.core.choices import Decision
+
     ref = reference_for(model)
     for step in range(steps + 1):
         if step:
+            today = choices(step, model.community["member_id"]) if choices else {}
+            ids = model.community["member_id"]
+            model.decide([Decision(step, int(ids[i]), help=d.get("help"), attend=d.get("attend"),
+                                   checkin=d["checkin"] if d.get("checkin") in (None, "nobody")
+                                   else int(ids[d["checkin"]]), call=d.get("call"))
+                          for i, d in today.items()])
             model.step()
-            ref.step()
+            ref.step(today)
         state = model.state_arrays()
         for name, values in state.items():
             assert np.array_equal(values, np.array(ref.state(name), dtype=values.dtype)), \
@@ -91,3 +100,29 @@ def test_mesa_engine_matches_the_reference_on_generated_communities(o):
 def test_shipped_scenarios_match_the_reference(name, small):
     sc = load_scenario(name, dict(small, steps=40))
     assert_matches_reference(KernelModel(sc), sc.steps)
+
+
+def people(seed, n, share=0.3):
+    """Random decisions of people playing some members each day (every kind, and none)."""
+    rng = np.random.default_rng(seed)
+
+    def today(step, ids):
+        out = {}
+        for i in range(n):
+            if rng.random() < share:
+                opt = lambda: rng.random() < 0.5 if rng.random() < 0.7 else None  # noqa: E731
+                target = int(rng.integers(n)) if rng.random() < 0.6 else ("nobody" if rng.random() < 0.5 else None)
+                out[i] = {"help": opt(), "attend": opt(), "checkin": target, "call": opt()}
+        return out
+
+    return today
+
+
+@settings(max_examples=40)
+@given(o=scenarios())
+def test_people_s_decisions_match_the_reference_in_both_engines(o):
+    sc = load_scenario(None, o)
+    seed = int(sc.seed) % 1000
+    assert_matches_reference(KernelModel(sc), sc.steps, people(seed, sc.population.size))
+    assert_matches_reference(MutualAidModel(sc), sc.steps, people(seed, sc.population.size))
+

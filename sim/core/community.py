@@ -6,9 +6,10 @@ bodies (:mod:`sim.core.stages`) reach them through one numba ``structref``,
 the community handle ``c`` (:class:`CommunityRef`), whose fields are
 
 - every array: :data:`MEMBER_ARRAYS` by slot (``c.stress[i]``), the ties and
-  the layout (:data:`OTHER_ARRAYS`), ``c.clock`` (int64 (5,): today's day,
+  the layout (:data:`OTHER_ARRAYS`), ``c.clock`` (int64 (6,): today's day,
   whether isolation is in force, whether any tie is scaled by it, the next
-  member id, whether strategies are revised today) and ``c.keys`` (uint64
+  member id, whether strategies are revised today, whether a person decided
+  anything today) and ``c.keys`` (uint64
   (NPURPOSE,): today's stream key of every random-draw purpose);
 - every parameter, one field per schema key (``checkins.prob`` is
   ``c.checkins_prob``; :data:`PARAM_FIELDS`, :func:`params_of`), and the
@@ -49,7 +50,9 @@ from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, TRIAL_INTERVEN
 #: Per-member arrays: name -> (dtype, group). Groups: ``state`` (carried from
 #: day to day), ``record`` (the lifetime record of members.parquet), ``day``
 #: (today's transient values, written by the stages and read by later
-#: stages or the commit), ``scratch`` (work space of tie formation).
+#: stages or the commit), ``choice`` (a person's decisions for today, set
+#: before the day and cleared after it: :mod:`sim.core.choices`), ``scratch``
+#: (work space of tie formation).
 MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     # state (docs/ODD.md 2.2)
     "member_id": (np.int64, "state"),
@@ -116,6 +119,11 @@ MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
     "fitness": (np.float64, "day"),
     "next_strategy": (np.int8, "day"),
     "leaving": (np.bool_, "day"),
+    # a person's decisions for today (sim.core.choices), 0 = none: the rule decides
+    "choice_help": (np.int8, "choice"),      # 1 COMPETE, 2 HELP
+    "choice_attend": (np.int8, "choice"),    # 1 stays away, 2 goes to a meeting
+    "choice_checkin": (np.int32, "choice"),  # 1 calls nobody, k + 2 checks on slot k
+    "choice_call": (np.int8, "choice"),      # 1 does not call its sponsor, 2 calls
     # scratch of tie formation (one segment per meeting)
     "buf_slot": (np.int64, "scratch"),
     "buf_key": (np.float64, "scratch"),
@@ -131,7 +139,8 @@ OTHER_ARRAYS: dict[str, type] = {
     "meeting_start": np.int64,  # (meetings+1,) slots of meeting k: meeting_start[k]..meeting_start[k+1]-1
     "closed": np.bool_,        # (n,) whose meeting closes while isolation is in force
     "trial_arm": np.int8,      # (n,) trial arm of each slot: 1 intervention, 0 control (all 1 without a trial)
-    "clock": np.int64,         # (5,) today: day, isolation in force, ties scaled by it, next member id, revision day
+    "clock": np.int64,         # (6,) today: day, isolation in force, ties scaled by it, next member id, revision
+                               # day, whether any person decided something today
     "keys": np.uint64,         # (NPURPOSE,) today's stream key of every random-draw purpose
 }
 
@@ -143,7 +152,7 @@ STATE_NAMES = ("member_id", "strategy", "stress", "craving", "using", "use_days"
 ARRAY_NAMES = tuple(MEMBER_ARRAYS) + tuple(OTHER_ARRAYS)
 
 # clock entries
-DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING = 0, 1, 2, 3, 4
+DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING, CHOICES = 0, 1, 2, 3, 4, 5
 #: Size of the per-day stream-key table (every purpose in sim.core.rng is below it).
 NPURPOSE = 37
 
@@ -369,7 +378,7 @@ class Community:
         tie_nbr = np.full(tie_ptr[-1], -1, dtype=np.int32)
         tie_w = np.zeros(tie_ptr[-1], dtype=np.float64)
         stages.fill_ties(row_ptr, nbr_flat, tie_ptr, tie_nbr, tie_w, float(sc.ties.initial_weight))
-        clock = np.zeros(5, dtype=np.int64)
+        clock = np.zeros(6, dtype=np.int64)
         clock[NEXT_ID] = n
         a.update(tie_ptr=tie_ptr, tie_nbr=tie_nbr, tie_w=tie_w, deg=deg, meeting_of=meeting_of,
                  meeting_start=meeting_start, closed=np.zeros(n, dtype=np.bool_),

@@ -113,6 +113,9 @@ PSY = ("psychology_enabled",)
 
 #: The day, in order.
 SCHEDULE: tuple[Stage, ...] = (
+    Stage("choose", "7.0", "member",
+          "a person who plays a member and chose to help or to compete: its strategy from today (the "
+          "other decisions act in the stages that make them)", body=stages.choose, loop=stages.choose_all),
     Stage("meet", "7.1-7.3", "member",
           "start of the day (isolation status, today's values cleared); effective tie weights; go to today's "
           "meeting or miss it (psychology on); the game with every neighbour; support, conflict, loneliness",

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core import rng
-from sim.core.community import ANY_ISO, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
+from sim.core.community import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
 from sim.core.rng import stream_key, uniform_in
 from sim.core.rules import (
     HELP,
@@ -225,6 +225,17 @@ def start_observation(c):
     c.clock[NEXT_ID] = n
 
 
+# ============================================================================ 7.0 people's decisions
+@njit(cache=True, inline="always")
+def choose(c, i):
+    """7.0 A person who plays member i and chose to help or to compete today: its strategy from today
+    (before anyone plays the game). The other decisions (go to a meeting, check on someone, call the
+    sponsor) replace the rule in the stage that makes them (:func:`meet`, :func:`would_reach`,
+    :func:`call_sponsor`)."""
+    if c.choice_help[i] != 0:
+        c.strategy[i] = c.choice_help[i] - 1
+
+
 # ============================================================================ 7.1-7.3 the meeting and the game
 @njit(cache=True, inline="always")
 def meet(c, i):
@@ -281,7 +292,12 @@ def meet(c, i):
             if is_newcomer(c, i, day) and k < c.attendance_newcomer_weekly:
                 k = c.attendance_newcomer_weekly
             due = scheduled(day, k, c.weekday[i])
-        if iso_i or not due:
+        chosen = c.choice_attend[i]
+        if iso_i:
+            att = False
+        elif chosen != 0:  # a person decided (7.0): a meeting of its own or another group's today
+            att = chosen == 2
+        elif not due:
             att = False
         else:
             if c.attendance_rhythm:
@@ -319,6 +335,8 @@ def checkin_role(c, i):
                      and not withheld(c, i, TRIAL_CHECKINS)) else 0
     if c.strategy[i] == HELP and not c.using[i] and (c.attended[i] or c.iso[i]):
         role |= ACTIVE
+    if c.choice_checkin[i] != 0:  # a person decides whom it calls (7.0): sober, it can call from anywhere
+        role = (role & NEEDS) | (ACTIVE if (c.choice_checkin[i] > 1 and not c.using[i]) else 0)
     c.role[i] = role
 
 
@@ -346,6 +364,9 @@ def would_reach(c, i, j, w):
     """Whether active helper j would reach absent member i (tie weight w) if it had room:
     ``U(CHECKIN, i, j) < checkins.prob * w * readiness_j`` (times j's recovery capital with
     ``psychology.help_acts``: people further along reach out more)."""
+    chosen = c.choice_checkin[j]
+    if chosen != 0:  # a person calls the one member it chose, for sure (7.0)
+        return chosen - 2 == i
     p = c.checkins_prob * w * c.readiness[j]
     if c.psychology_help_acts and c.recovery_enabled:
         p = p * c.capital[j]
@@ -459,7 +480,10 @@ def find_sponsor(c, i):
 def call_sponsor(c, i):
     """7.5 A sponsee over the call threshold calls; a sponsor not in a lapse answers (serial: answers add up)."""
     k = c.sponsor[i]
-    if k < 0 or c.craving[i] <= c.sponsorship_call_threshold or c.using[k]:
+    if k < 0 or c.using[k]:
+        return
+    chosen = c.choice_call[i]
+    if chosen == 1 or (chosen == 0 and c.craving[i] <= c.sponsorship_call_threshold):
         return
     if uniform_in(c.keys[rng.CALL], i, -1) < c.sponsorship_answer_prob:
         c.called[i] = True
@@ -548,6 +572,9 @@ def revise(c, i):
     d = c.deg[i]
     share = c.evolution_revision_share
     revising = share >= 1.0 or uniform_in(c.keys[rng.REVISE], i, -1) < share
+    if c.choice_help[i] != 0:  # a person keeps the strategy it chose (7.0): no imitation, no mutation
+        revising = False
+        new = c.choice_help[i] - 1
     if revising:
         rule = c.evolution_rule_code
         if rule == FERMI:
@@ -846,6 +873,14 @@ def compact_ties(tie_ptr, tie_nbr, tie_w, deg):
 
 # ============================================================================ loops (the kernel engine)
 # One loop per stage, nothing else in it: the stage is the body above.
+@njit(parallel=True, cache=True)
+def choose_all(c):
+    if c.clock[CHOICES] == 0:  # nobody decided anything today: skip the pass
+        return
+    for i in prange(c.strategy.shape[0]):
+        choose(c, i)
+
+
 @njit(parallel=True, cache=True)
 def meet_all(c):
     for i in prange(c.strategy.shape[0]):

@@ -50,6 +50,9 @@ class Engine(Protocol):
     def step(self) -> None:
         """Simulate one more day (and collect its metrics row)."""
 
+    def decide(self, decisions) -> None:
+        """People's decisions (:class:`sim.core.choices.Decision`) for the next day only."""
+
     def metrics_frame(self) -> pd.DataFrame:
         """The per-step metrics table, day 0 first (``sim.core.metrics.COLUMNS``)."""
 
@@ -75,7 +78,7 @@ def resolve_engine(sc: Scenario, engine: str | None = None) -> str:
     return "kernel" if choice == "auto" else choice
 
 
-def make_model(sc: Scenario, engine: str) -> Engine:
+def make_model(sc: Scenario, engine: str = "kernel") -> Engine:
     """A model of the scenario on the given engine ("agents" or "kernel")."""
     if engine == "kernel":
         from sim.engines.kernel import KernelModel

@@ -25,7 +25,7 @@ import numpy as np
 from mesa import DataCollector, Model
 from mesa.discrete_space import FixedAgent, Network, OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-from sim.core import metrics, schedule, stages, threads
+from sim.core import choices, metrics, schedule, stages, threads
 from sim.core.community import Community
 from sim.core.members import members_frame
 from sim.core.networks import build_network
@@ -62,6 +62,10 @@ class Member(FixedAgent):
         self._a = model.community.arrays
 
     # ------------------------------------------------------------------ the day's verbs (schedule order)
+    def choose(self):
+        """7.0 If a person plays me and chose to help or to compete today, that is my strategy."""
+        stages.choose(self._c, self.slot)
+
     def meet(self):
         """7.1-7.3 Weigh my ties, go to my meeting or miss it, play the game with my neighbours."""
         stages.meet(self._c, self.slot)
@@ -210,6 +214,10 @@ class MutualAidModel(Model):
     def day(self) -> int:
         return self.community.day
 
+    def decide(self, decisions):
+        """People's decisions for the next day (:mod:`sim.core.choices`); the rules decide the rest."""
+        choices.apply(self.community, decisions)
+
     def step(self):
         """One day: the schedule's stages in order (docs/ODD.md 3.1), then one row of metrics.
 
@@ -219,6 +227,7 @@ class MutualAidModel(Model):
         threads.use_for(self.community.n)  # the parallel parts (metrics, tally, turnover) on as many threads as pay
         for stage in schedule.today(self.community, self.steps):  # Mesa has already counted this step
             self._run(stage)
+        choices.clear(self.community)
         self._collect()
         if self.steps >= self.scenario.steps:
             self.running = False

@@ -11,7 +11,7 @@ count (``tests/test_engines.py``).
 
 from __future__ import annotations
 
-from sim.core import metrics, schedule
+from sim.core import choices, metrics, schedule
 from sim.core.community import Community
 from sim.core.members import members_frame
 from sim.core.networks import build_network
@@ -47,10 +47,15 @@ class KernelModel:
     def day(self) -> int:
         return self.steps
 
+    def decide(self, decisions):
+        """People's decisions for the next day (:mod:`sim.core.choices`); the rules decide the rest."""
+        choices.apply(self.community, decisions)
+
     def step(self):
         """One day: every stage that runs today, in the schedule's order, then the day's metrics row."""
         self.steps += 1
         schedule.run_day(self.community, self.steps)
+        choices.clear(self.community)
         self.rows.append(metrics.day_row(self.community))
 
     # ------------------------------------------------------------ outputs
