@@ -161,6 +161,16 @@ VOCABULARY: dict[str, tuple[str | None, str | None, str, tuple[str, ...]]] = {
 }
 
 
+def options_table() -> str:
+    """The README's table of the shared options (between its ``options table`` markers), from
+    :data:`VOCABULARY`."""
+    rows = ["| option | short | commands | meaning and default |", "|---|---|---|---|"]
+    for name, (short, metavar, text, commands) in VOCABULARY.items():
+        shown = f"`{name} {metavar}`" if metavar else f"`{name}`"
+        rows.append(f"| {shown} | {f'`{short}`' if short else ''} | {', '.join(commands)} | {text} |")
+    return "\n".join(rows)
+
+
 def _option(p: argparse.ArgumentParser, name: str, *aliases: str, help: str | None = None, **kw) -> None:
     """Add the shared option ``name`` (:data:`VOCABULARY`) to ``p``; ``help`` adds a command's own words."""
     short, metavar, text, _ = VOCABULARY[name]
@@ -223,7 +233,7 @@ def cmd_run(args) -> int:
     from sim.api import run
     from sim.progress import compile_notice, progress_for
 
-    compile_notice(args.quiet)
+    compiling = compile_notice(args.quiet)
     recorder = movie_tmp = None
     with contextlib.ExitStack() as stack:
         if movie is not None:  # filmed during the run itself: the movie is the run whose metrics are written
@@ -234,7 +244,7 @@ def cmd_run(args) -> int:
             recorder = Recorder(sc, movie_tmp, changed=movie["changed"], every=movie["every"], fps=movie["fps"],
                                 size=movie["size"])
             stack.callback(recorder.abort)  # stops ffmpeg if the run fails (nothing to do after close())
-        with progress_for("day", args.quiet) as progress:
+        with progress_for("day", args.quiet, compiling=compiling) as progress:
             result = run(sc, engine=engine, members=args.members, member_days=args.member_days, progress=progress,
                          watch=recorder)
         if recorder is not None:
@@ -367,8 +377,8 @@ def cmd_compare(args) -> int:
     from sim.output import StagedFiles, base_manifest
     from sim.progress import compile_notice, progress_for
 
-    compile_notice(args.quiet)
-    with progress_for("run", args.quiet) as progress:
+    compiling = compile_notice(args.quiet)
+    with progress_for("run", args.quiet, compiling=compiling) as progress:
         res = compare(sc_a, sc_b, seed=args.seed, replicates=args.replicates, engine=args.engine,
                       progress=progress, workers=workers)
     fig = plot_compare(res)
@@ -407,8 +417,8 @@ def cmd_trial(args) -> int:
     from sim.progress import compile_notice, progress_for
 
     designs = tuple(args.designs.split(",")) if args.designs else trial.DESIGNS
-    compile_notice(args.quiet)
-    with progress_for("run", args.quiet) as progress:
+    compiling = compile_notice(args.quiet)
+    with progress_for("run", args.quiet, compiling=compiling) as progress:
         res = trial.run_trial(args.scenario, args.intervention, seeds=args.replicates, steps=args.steps, set=sets,
                               designs=designs, workers=workers, seed=args.seed, progress=progress,
                               via="--set")
@@ -455,8 +465,8 @@ def cmd_lesson(args) -> int:
     from sim.output import StagedFiles, base_manifest
     from sim.progress import compile_notice, progress_for
 
-    compile_notice(args.quiet)
-    with progress_for("run", args.quiet) as progress:
+    compiling = compile_notice(args.quiet)
+    with progress_for("run", args.quiet, compiling=compiling) as progress:
         res = lesson.run_lesson(args.lesson, seeds=args.replicates, workers=workers, steps=args.steps,
                                 seed=args.seed, progress=progress)
     manifest = base_manifest("lesson", args.argv, res.wall_time, scenario_sources={"lesson": args.lesson},
@@ -570,6 +580,7 @@ def cmd_dashboard(args) -> int:
     import shutil
     import subprocess
 
+    check_listen_address(args.host, args.port)  # before anything is announced
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
     if not app.is_file():
         raise UsageError(f"dashboard app not found: {app}")
@@ -584,11 +595,54 @@ def cmd_dashboard(args) -> int:
     sys.stdout.flush()
     # a classroom server does not report usage to Solara's authors (their telemetry is on by default)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    # Solara warns at every first page load over plain http that its session cookie falls back to SameSite=Lax:
+    # twelve lines a user cannot act on (the fallback is right for a classroom on a local network)
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), SOLARA_COOKIE_WARNING]))
     if hasattr(os, "execv"):
         # become the server: stopping this process id (kill PID, a service manager) stops what serves the
         # port, with no child left behind
         os.execv(solara, cmd)
     return subprocess.call(cmd)  # pragma: no cover - platforms without exec
+
+
+#: the start of Solara's cookie warning, as a PYTHONWARNINGS filter (silenced: see cmd_dashboard)
+SOLARA_COOKIE_WARNING = "ignore:Cookies with samesite=none require https"
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """Refuse, as one line, an address the server could not listen on: a host that does not resolve or is
+    not this machine's, a port out of range or in use. Checked by binding it (then let go) before the URL
+    is announced."""
+    import socket
+
+    from sim.core.scenarios import short_repr
+
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: expected a port from 1 to 65535")
+    if not host or any(c.isspace() or ord(c) < 32 for c in host) or len(host) > 253:
+        raise UsageError(f"--host {short_repr(host)}: expected a host name or address, e.g. 127.0.0.1 or 0.0.0.0")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise UsageError(f"--host {short_repr(host)}: not a known host name or address") from None
+    family, kind, proto, _, addr = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+            sock.bind(addr)
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.EADDRINUSE:
+            raise UsageError(f"--port {port}: already in use on {host} (another server?); give another "
+                             f"--port") from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"--host {host}: not an address of this machine; use 127.0.0.1 (this machine) "
+                             f"or 0.0.0.0 (every address)") from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise UsageError(f"--port {port}: not allowed here (ports below 1024 need privileges); give a port "
+                             f"from 1024 up") from None
+        raise UsageError(f"--host {host} --port {port}: cannot listen there ({e.strerror})") from None
 
 
 def cmd_schema(args) -> int:
@@ -640,7 +694,10 @@ def _designs(text: str) -> str:
     if bad or not parts:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a comma-separated list of individual, meetings, "
                                          f"community")
-    return ",".join(dict.fromkeys(parts))
+    twice = next((x for x in parts if parts.count(x) > 1), None)
+    if twice is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {twice} is listed twice; list each design once")
+    return ",".join(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:

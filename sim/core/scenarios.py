@@ -401,8 +401,18 @@ def dotted_key(flat: str) -> str:
     return f"{section}.{key}"
 
 
-def flat_overrides(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``."""
+def flat_overrides(flat: Mapping[str, Any], via: str | None = None) -> dict[str, Any]:
+    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``. With ``via`` (the Python call that
+    took them as keywords), an unknown keyword is a :class:`ScenarioError` naming the call and the closest
+    keyword."""
+    if via is not None:
+        known = {flat_key(k): k for k in all_keys() if "." in k}
+        for k in flat:
+            if k not in known:
+                close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ScenarioError(f"{via}: unknown keyword {k!r}{hint}; keywords are scenario keys with the "
+                                    f"first dot as an underscore, e.g. population_size, checkins_prob")
     return {dotted_key(k): v for k, v in flat.items()}
 
 

@@ -125,12 +125,17 @@ def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, hel
     if classic(a, b):
         diff, lo, hi, k = paired_difference(np.asarray(helpers_a, float), np.asarray(helpers_b, float))
         ci = f"95% interval {lo:+.3f} to {hi:+.3f}, " if k >= 2 else ""
-        return f"{difference_label(a, b)}: {diff:+.3f} share of helpers at the end ({ci}{k} paired runs)"
+        return f"{difference_label(a, b)}: {diff:+.3f} share of helpers at the end ({ci}{_paired(k)})"
     per = lambda x, sc: 100.0 * np.asarray(x, float) / sc.population.size * 365.0 / max(sc.steps, 1)  # noqa
     diff, lo, hi, k = paired_difference(per(relapses_a, a), per(relapses_b, b))
     span = "over a year" if a.steps == 365 else f"a year (from {a.steps} days)"
     ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if k >= 2 else ""
-    return f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{k} paired runs)"
+    return f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{_paired(k)})"
+
+
+def _paired(k: int) -> str:
+    """``12 paired runs``; one run has no interval, and says so."""
+    return f"{k} paired runs" if k >= 2 else f"{k} paired run: no interval from one; use --replicates 2 or more"
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:

@@ -410,8 +410,8 @@ def read_sweep_file(path: str | os.PathLike) -> dict:
     except ScenarioError as e:
         raise SweepError(str(e)) from None
     if data is None:
-        raise SweepError(f"{path}: the file is empty (or only comments): a sweep needs at least 'scenario' and "
-                         f"'parameters'")
+        raise SweepError(f"{path}: the file is empty (or only comments): a sweep needs at least 'scenario' "
+                         f"(and 'parameters' to vary; without them it runs the scenario's replicates)")
     if not isinstance(data, dict):
         raise SweepError(f"{path}: a sweep file must be a mapping of keys, got {type(data).__name__}")
     return data
@@ -511,6 +511,14 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
             raise SweepError(f"{src}: parameters: unknown key '{k}'{hint}")
         if k in ("seed", "steps", "name", "description"):
             raise SweepError(f"{src}: parameters: '{k}' cannot be swept (seed, steps: top-level keys of the sweep)")
+        if k in DONATION_KEYS:  # a benefit and a cost: positive numbers (the game's R, S, T come from them)
+            given = v if isinstance(v, list) else [v.get("high")] if isinstance(v, dict) else [v]
+            bad = [x for x in given if isinstance(x, bool) or not isinstance(x, (int, float)) or not x > 0]
+            if isinstance(v, dict) and isinstance(v.get("low"), (int, float)) and v["low"] < 0:
+                bad.insert(0, v["low"])  # a range may start at 0 (never drawn), not below
+            if bad:
+                raise SweepError(f"{where} = {v!r}: {bad[0]!r} is not allowed: must be a number > 0 "
+                                 f"({'benefit over cost' if k.endswith('b_over_c') else 'the cost of helping'})")
         if isinstance(v, list):
             if sampling != "grid":
                 raise SweepError(f"{where} = {v!r}: a list expands only with sampling: grid; "
