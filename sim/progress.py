@@ -53,19 +53,19 @@ class Progress:
         elsewhere; True: the updating line; False: nothing.
     stream : where to draw; default ``sys.stderr`` (looked up when created).
     min_interval : seconds between redraws on a terminal (the last step is always drawn).
-    log_interval : seconds between lines in a log.
+    log_interval : seconds between lines in a log (default :data:`LOG_INTERVAL`).
     compiling : say when the kernel's first compile ends (at the first report; see :func:`compile_notice`).
     """
 
     def __init__(self, unit: str, *, enabled: Optional[bool] = None, stream: IO | None = None,
-                 min_interval: float = 0.1, log_interval: float = LOG_INTERVAL, compiling: bool = False):
+                 min_interval: float = 0.1, log_interval: float | None = None, compiling: bool = False):
         self.unit = unit
         self.stream = sys.stderr if stream is None else stream
         terminal = is_terminal(self.stream)
         self.enabled = terminal if enabled is None else bool(enabled)
         self.log = enabled is None and not terminal  # whole lines, now and then
         self.min_interval = min_interval
-        self.log_interval = log_interval
+        self.log_interval = LOG_INTERVAL if log_interval is None else log_interval
         self.compiling = compiling and (self.enabled or self.log)
         self._start = time.perf_counter()
         self._last_draw = -float("inf")
