@@ -277,8 +277,6 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool 
     """
     text = os.fspath(path) if not isinstance(path, bytes) else os.fsdecode(path)
     check_path_text(text, option)
-    if kind is None and replace:
-        kind = None  # the earlier behaviour: one earlier run of any replaceable command
     p = Path(path).expanduser()
     if p.is_symlink() and not p.exists():
         raise OutputPathError(f"{option} {text}: is a broken link")

@@ -157,7 +157,7 @@ def test_validate_replaces_only_its_own_folder(folders, tmp_path, capsys, monkey
                                                               ["files"])
 
 
-def test_an_earlier_validation_without_a_manifest_is_still_validates(tmp_path, capsys, monkeypatch):
+def test_an_earlier_validation_without_a_manifest_is_still_validates_own(tmp_path, capsys, monkeypatch):
     """A validation folder written before validate wrote a manifest is validate's own."""
     monkeypatch.setattr(validate, "run", fake_checks)
     old = tmp_path / "old"
@@ -182,14 +182,12 @@ def test_a_folder_changed_during_the_run_is_not_replaced(folders, tmp_path, caps
         return real(*a, **k)
 
     monkeypatch.setattr(sim.api, "run", run_and_meddle)
-    before = None
     rc, _, err = run_cli(capsys, "run", "baseline", *SMALL, "--out", target)
     assert rc == 2
     one_line(err, "mine.txt", "the new results were not written")
     assert (target / "mine.txt").read_text() == "written during the run"
     assert (target / "metrics.csv").read_bytes() == (folders["run"] / "metrics.csv").read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
-    del before
 
 
 # ----------------------------------------------------------------------------- locks and leftovers

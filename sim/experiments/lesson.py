@@ -152,8 +152,8 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
 
     Returns ``{label: DataFrame}`` with one row per seed (in ``seeds`` order) of :func:`figures`,
     plus ``helpers_start`` and ``stress_start`` (day 0) and ``helpers_min`` with ``day_min`` (the
-    lowest share of helpers and its day). Runs on the kernel, ``workers`` processes (default, and at
-    most: the machine's cores).
+    lowest share of helpers and its day). Runs on the kernel, ``workers`` processes (default up to 2;
+    never more than the machine's cores; ``mutualaid lesson`` passes its --workers, default the cores).
     """
     from sim.api import prepare
     from sim.experiments.sweep import _iter_inline, _iter_pool
@@ -165,9 +165,10 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
             sizes[label] = sc.population.size
             tasks.append({"run_id": len(tasks), "point": label, "replicate": r, "seed": int(s), "engine": "kernel",
                           "scenario": sc.model_dump(mode="json"), "timeseries": True})
-    from sim.limits import cap, check_count
+    from sim.limits import cap, check_count, cores
 
-    workers = cap("workers", check_count("workers", workers, "lesson"))[0]
+    # the default, up to 2, keeps a dashboard's lesson or trial from taking a big server's every core
+    workers = cap("workers", check_count("workers", workers, "lesson") or min(2, cores()))[0]
     rows: dict[str, list] = {label: [None] * len(seeds) for label in settings}
     it = _iter_pool(tasks, workers) if workers > 1 else _iter_inline(tasks)
     for done, out in enumerate(it, 1):

@@ -252,9 +252,10 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
                             f"{ENTRY_DAYS} days, so it needs more days")
     run_seeds = replicate_seeds(base.seed if seed is None else seed, seeds)
     tasks, settings = _tasks(scenario, intervention, run_seeds, steps, overrides, designs)
-    from sim.limits import cap, check_count
+    from sim.limits import cap, check_count, cores
 
-    workers = cap("workers", check_count("workers", workers, "trial"))[0]  # default and most: the cores
+    # the default, up to 2, keeps a dashboard's lesson or trial from taking a big server's every core
+    workers = cap("workers", check_count("workers", workers, "trial") or min(2, cores()))[0]
     t0 = time.perf_counter()
     rows, spells = [], []
     for out in _pool(tasks, workers, progress):
