@@ -1367,7 +1367,10 @@ def _iter_dask(tasks: list[dict], address: str, workers: int,
         except Exception:  # noqa: BLE001 - the scheduler may be gone
             pass
         if cluster is not None:
-            cluster.close()
+            try:
+                cluster.close()
+            except Exception:  # noqa: BLE001 - closing a cluster half started when Ctrl-C came: nothing to keep
+                pass
         for lg, lv in zip(quiet, levels):
             lg.setLevel(lv)
 
