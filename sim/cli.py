@@ -532,7 +532,13 @@ def cmd_sweep(args) -> int:
 def cmd_report(args) -> int:
     """Summarise a sweep folder: summary.csv, plots/*.png, report.md."""
     from sim.experiments.report import write_report
+    from sim.output import OutputPathError, check_path_text, folder_kind
 
+    check_path_text(args.dir, "report:")
+    kind = folder_kind(args.dir) if Path(args.dir).is_dir() else None
+    if kind not in (None, "sweep"):  # its own words for a folder of another command's (nothing is written)
+        raise OutputPathError(f"report: {args.dir}: is a {kind} command's folder, not a sweep's; give the --out "
+                              f"folder of mutualaid sweep")
     files = write_report(args.dir)
     if not args.quiet:
         print(f"wrote {len(files)} files in {args.dir}: {', '.join(files[:6])}{' ...' if len(files) > 6 else ''}")

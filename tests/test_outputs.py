@@ -190,6 +190,17 @@ def test_a_folder_changed_during_the_run_is_not_replaced(folders, tmp_path, caps
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
 
 
+def test_report_names_the_kind_of_folder_it_was_given(folders, tmp_path, capsys):
+    for kind in ("run", "lesson", "validate"):
+        target = tmp_path / kind
+        shutil.copytree(folders[kind], target)
+        before = snapshot(target)
+        rc, _, err = run_cli(capsys, "report", target)
+        assert rc == 2
+        one_line(err, f"is a {kind} command's folder, not a sweep's")
+        assert snapshot(target) == before
+
+
 # ----------------------------------------------------------------------------- locks and leftovers
 
 
