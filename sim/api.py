@@ -45,6 +45,12 @@ class RunResult:
     member_days: Optional[pd.DataFrame] = None
 
 
+def short_repr_(value: Any) -> str:
+    from sim.core.scenarios import short_repr
+
+    return short_repr(value)
+
+
 def set_threads(n: int) -> int:
     """Run the kernel on ``n`` threads (at most the cores numba found); returns the number used.
 
@@ -61,22 +67,9 @@ def set_threads(n: int) -> int:
 def keyword_overrides(keywords: Mapping[str, Any], via: str = "sim.run") -> dict[str, Any]:
     """``{"population_size": 500}`` -> ``{"population.size": 500}``; an unknown keyword is a
     :class:`ScenarioError` naming the call and the closest keyword."""
-    import difflib
+    from sim.core.scenarios import flat_overrides
 
-    from sim.core.scenarios import ScenarioError, all_keys, dotted_key, flat_key
-
-    if not keywords:
-        return {}
-    known = {flat_key(k): k for k in all_keys() if "." in k}
-    out = {}
-    for k, v in keywords.items():
-        if k not in known:
-            close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ScenarioError(f"{via}: unknown keyword {k!r}{hint}; keywords are scenario keys with the first "
-                                f"dot as an underscore, e.g. population_size, checkins_prob")
-        out[dotted_key(k)] = v
-    return out
+    return flat_overrides(keywords, via) if keywords else {}
 
 
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,
@@ -87,13 +80,14 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
     ``set`` is a mapping ``{"population.size": 30}``, a list of ``"KEY=VALUE"`` strings, or one
     such string; keywords are the same keys with the first dot as an underscore
     (``population_size=30``). Arguments of the wrong type raise
-    :class:`sim.core.scenarios.ScenarioError`, worded for the call ``via``.
+    :class:`sim.core.scenarios.ScenarioError`, worded for the call ``via``; so does a key given twice
+    with different values.
     """
     from sim.core.scenarios import ScenarioError, parse_override
 
-    if scenario is not None and not isinstance(scenario, (str, Path, Scenario, Mapping)):
-        raise ScenarioError(f"sim.run: scenario = {scenario!r}: expected a scenario name, a path, a mapping of "
-                            f"keys or a Scenario")
+    if scenario is None or isinstance(scenario, bool) or not isinstance(scenario, (str, Path, Scenario, Mapping)):
+        raise ScenarioError(f"{via}: scenario = {short_repr_(scenario)}: expected a scenario name (e.g. "
+                            f"'baseline'), a path, a mapping of keys or a Scenario")
     import numbers
 
     for name, value in (("seed", seed), ("steps", steps)):
@@ -116,7 +110,19 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
             if not isinstance(s, str):
                 raise ScenarioError(f"sim.run: set item {s!r}: expected a 'KEY=VALUE' string")
             overrides.update([parse_override(s, via)])
-    overrides.update(keyword_overrides(keywords, via))
+    by_keyword = keyword_overrides(keywords, via)
+    both = [k for k in by_keyword if k in overrides and overrides[k] != by_keyword[k]]
+    if both:
+        from sim.core.scenarios import flat_key, short_repr
+
+        k = both[0]
+        raise ScenarioError(f"{via}: {k} is given twice, set {short_repr(overrides[k])} and {flat_key(k)}="
+                            f"{short_repr(by_keyword[k])}; give it once")
+    overrides.update(by_keyword)
+    for name, value in (("seed", seed), ("steps", steps)):
+        if value is not None and name in overrides and overrides[name] != value:
+            raise ScenarioError(f"{via}: {name} is given twice, set {short_repr_(overrides[name])} and "
+                                f"{name}={value}; give it once")
     if seed is not None:
         overrides["seed"] = seed
     if steps is not None:
@@ -138,11 +144,13 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
     engine : "auto", "agents" or "kernel"; default: the scenario's.
     set : overrides, ``{"checkins.enabled": False}`` or ``["checkins.enabled=false"]``.
     **keywords : the same overrides as keywords, the first dot an underscore:
-        ``population_size=500, checkins_prob=0.8`` (applied after ``set``).
+        ``population_size=500, checkins_prob=0.8``. A key given twice with different values (in ``set``
+        and as a keyword, or as ``seed``/``steps`` too) is a :class:`ScenarioError`.
     members : also return the per-member table.
     member_days : also return one row per member per day (``member_days.parquet``; at most
         ``sim.core.members.MAX_MEMBER_DAY_ROWS`` rows, checked before the run).
-    progress : called as ``progress(step, steps)`` after every step.
+    progress : called as ``progress(step, steps)`` after every step; one with a ``phase(name, done, total)``
+        method (:class:`sim.progress.Progress`) is also told of the burn-in's days, as phase ``"burn-in"``.
     watch : called as ``watch(model)`` on day 0 and after every step (``model.steps`` is the day),
         e.g. to draw the frames of a movie of this very run (``mutualaid run --movie``); its time is
         not counted in ``wall_time``.
@@ -155,10 +163,20 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
             raise ScenarioError(f"sim.run: {name} = {value!r}: expected True or False")
     sc = prepare(scenario, seed=seed, steps=steps, set=set, **keywords)
     used = resolve_engine(sc, engine)
-    if member_days and member_days_too_many(sc):
-        raise ValueError(f"member_days: {member_days_too_many(sc)}")
+    if member_days and member_days_too_many(sc):  # the CLI's words for --member-days
+        raise ScenarioError(f"sim.run: member_days: {member_days_too_many(sc)}")
     t0 = time.perf_counter()
-    model = make_model(sc, used)
+    phase = getattr(progress, "phase", None)  # a display that shows the burn-in as its own phase
+    if phase is not None:
+        from sim.core import schedule
+
+        token = schedule.burn_in_progress.set(lambda done, total: phase("burn-in", done, total))
+        try:
+            model = make_model(sc, used)
+        finally:
+            schedule.burn_in_progress.reset(token)
+    else:
+        model = make_model(sc, used)
     days = MemberDays() if member_days else None
     if days is not None:
         days.collect(model.community)
@@ -209,10 +227,24 @@ def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] |
     ...                    replicates=2, steps=20)                      # doctest: +SKIP
     >>> df[["checkins.prob", "replicate", "seed", "total_relapses"]]     # doctest: +SKIP
     """
+    from sim.core.scenarios import ScenarioError
+    from sim.limits import check_count
+
+    via = "sim.batch_run"
+    if isinstance(scenario, bool) or not isinstance(scenario, (str, Path)):
+        raise ScenarioError(f"{via}: scenario = {short_repr_(scenario)}: expected a scenario name (e.g. "
+                            f"'baseline') or a path")
+    if parameters is not None and not isinstance(parameters, Mapping):
+        raise ScenarioError(f"{via}: parameters = {short_repr_(parameters)}: expected a mapping "
+                            f"{{'key': [values]}}, e.g. {{'checkins.prob': [0.2, 0.8]}}")
+    check_count("workers", workers, via)
+    check_count("replicates", replicates, via)
     spec: dict[str, Any] = {"name": "batch_run", "scenario": str(scenario), "seed": seed,
                             "replicates": replicates, "sampling": sampling, "common_seeds": common_seeds,
                             "parameters": {}}
     for k, v in (parameters or {}).items():  # dotted keys or keywords
+        if not isinstance(k, str):
+            raise ScenarioError(f"{via}: parameter {short_repr_(k)}: expected a key such as 'checkins.prob'")
         spec["parameters"].update({k: v} if "." in k else keyword_overrides({k: v}, "sim.batch_run"))
     if steps is not None:
         spec["steps"] = steps
@@ -229,8 +261,19 @@ def sweep(spec: str | Path | Mapping[str, Any], *, out: str | Path | None = None
     import shutil
     import tempfile
 
+    from sim.core.scenarios import ScenarioError
     from sim.experiments.sweep import load_sweep, run_sweep
+    from sim.limits import check_count
+    from sim.output import check_out_dir
 
+    if isinstance(spec, bool) or not isinstance(spec, (str, Path, Mapping)):
+        raise ScenarioError(f"sim.sweep: spec = {short_repr_(spec)}: expected a sweep file's path or a mapping "
+                            f"of its keys")
+    if out is not None and (isinstance(out, bool) or not isinstance(out, (str, Path))):
+        raise ScenarioError(f"sim.sweep: out = {short_repr_(out)}: expected a folder path")
+    check_count("workers", workers, "sim.sweep")
+    if out is not None:
+        check_out_dir(out, option="out", kind="sweep")
     sw = load_sweep(spec) if isinstance(spec, Mapping) else load_sweep(Path(spec))
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="mutualaid-sweep-"))
     try:

@@ -60,8 +60,14 @@ def _bad_input() -> tuple[type[BaseException], ...]:
     return tuple(kinds)
 
 
+#: a word of a message longer than this is cut (a value echoed whole must not make a line of pages)
+LONGEST_WORD = 200
+
+
 def _one_line(text: str) -> str:
-    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
+    line = re.sub(r"\s*\n\s*", " ", str(text)).strip()
+    return re.sub(r"\S{%d,}" % (LONGEST_WORD + 1),
+                  lambda m: f"{m.group(0)[:LONGEST_WORD // 2]}...({len(m.group(0)):,} characters)", line)
 
 
 def _error(message: str) -> None:
@@ -83,22 +89,34 @@ def dask_address(text: str) -> str:
     return text
 
 
-def _int_at_least(low: int, key: str | None = None):
+#: the most digits an integer option may have (the largest any option takes, a seed, has 20)
+MAX_DIGITS = 30
+
+
+def _int_at_least(low: int, key: str | None = None, high: int | None = None):
     """An integer option >= ``low``; with ``key`` (``seed``, ``steps``) also at most that scenario key's
-    largest value, so a value too large is reported against the option, not against --set."""
+    largest value, so a value too large is reported against the option, not against --set; with ``high``
+    at most that. Thousands of digits are refused before Python is asked to read them."""
     def parse(text: str) -> int:
+        from sim.core.scenarios import short_repr
+
+        digits = text.strip().lstrip("+-").replace("_", "")
+        if len(digits) > MAX_DIGITS and digits.isdigit():
+            raise argparse.ArgumentTypeError(f"{short_repr(text)}: an integer of {len(digits):,} digits is far "
+                                             f"too large (expected an integer >= {low})")
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= {low}") from None
+            raise argparse.ArgumentTypeError(f"{short_repr(text)}: expected an integer >= {low}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{value}: must be >= {low}")
+        most = high
         if key is not None:
             from sim.core.schema import Scenario
 
-            high = next(m.le for m in Scenario.model_fields[key].metadata if hasattr(m, "le"))
-            if value > high:
-                raise argparse.ArgumentTypeError(f"{value}: must be <= {high}")
+            most = next(m.le for m in Scenario.model_fields[key].metadata if hasattr(m, "le"))
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"{value}: must be <= {most}")
         return value
 
     parse.__name__ = f"integer >= {low}"
@@ -120,23 +138,77 @@ def _fps(text: str) -> float:
 _fps.__name__ = "frames per second"
 
 
-def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True,
-                          seed_help: str = "integer seed (default: the scenario's)") -> None:
+#: The options shared by commands: one name, short form, default and meaning wherever the idea applies
+#: (README, "Options of every command", is this table; ``tests/test_options.py`` holds the parser and the
+#: README to it). Per option: (short form, metavar, help, the commands that take it).
+VOCABULARY: dict[str, tuple[str | None, str | None, str, tuple[str, ...]]] = {
+    "--replicates": ("-r", "R", "runs per arm, over paired seeds (default 12; lesson 20); trial and lesson "
+                     "also take the earlier spelling --seeds", ("compare", "trial", "lesson")),
+    "--seed": (None, "N", "seed the runs' seeds come from (default: the scenario's)",
+               ("run", "compare", "trial", "lesson")),
+    "--steps": (None, "N", "days to simulate (default: the scenario's; trial 365)",
+                ("run", "compare", "trial", "lesson")),
+    "--engine": (None, "E", "auto, agents (Mesa) or kernel (numba) (default: the scenario's)",
+                 ("run", "compare", "trial")),
+    "--workers": ("-j", "N", "worker processes (default: the machine's cores, and never more; the results are "
+                  "the same for any N)", ("compare", "trial", "lesson", "sweep")),
+    "--threads": (None, "N", "threads of the kernel (default: one per 6,000 members, at most the cores; never "
+                  "more than the cores; the results are the same for any N)", ("run", "compare")),
+    "--out": (None, "DIR", "output folder; a command replaces only a folder of its own kind and refuses any "
+              "other (default: under results/)", ("run", "compare", "trial", "lesson", "sweep", "validate")),
+    "--quiet": ("-q", None, "no progress and no summary (errors still go to stderr)",
+                ("run", "compare", "trial", "lesson", "sweep", "report", "validate")),
+}
+
+
+def options_table() -> str:
+    """The README's table of the shared options (between its ``options table`` markers), from
+    :data:`VOCABULARY`."""
+    rows = ["| option | short | commands | meaning and default |", "|---|---|---|---|"]
+    for name, (short, metavar, text, commands) in VOCABULARY.items():
+        shown = f"`{name} {metavar}`" if metavar else f"`{name}`"
+        rows.append(f"| {shown} | {f'`{short}`' if short else ''} | {', '.join(commands)} | {text} |")
+    return "\n".join(rows)
+
+
+def _option(p: argparse.ArgumentParser, name: str, *aliases: str, help: str | None = None, **kw) -> None:
+    """Add the shared option ``name`` (:data:`VOCABULARY`) to ``p``; ``help`` adds a command's own words."""
+    short, metavar, text, _ = VOCABULARY[name]
+    flags = [name] + ([short] if short else []) + list(aliases)
+    if metavar is None:
+        kw.setdefault("action", "store_true")
+    else:
+        kw.setdefault("metavar", metavar)
+    p.add_argument(*flags, dest=name[2:].replace("-", "_"), help=f"{text}{'; ' + help if help else ''}", **kw)
+
+
+def _add_scenario_options(p: argparse.ArgumentParser, *, engine: bool = True, seed_help: str | None = None) -> None:
     """Options shared by commands that run scenarios."""
-    p.add_argument("--seed", type=_int_at_least(0, "seed"), metavar="N", help=seed_help)
-    p.add_argument("--steps", type=_int_at_least(0, "steps"), metavar="N",
-                   help="days to simulate (default: the scenario's)")
+    _option(p, "--seed", type=_int_at_least(0, "seed"), help=seed_help)
+    _option(p, "--steps", type=_int_at_least(0, "steps"))
     if engine:
-        p.add_argument("--engine", choices=ENGINES,
-                       help="agents (Mesa), kernel (numba) or auto (default: the scenario's)")
+        _option(p, "--engine", choices=ENGINES)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key with a YAML value, e.g. --set checkins.enabled=false "
                         "(repeatable)")
-    p.add_argument("--out", metavar="DIR", help="output folder")
-    p.add_argument("--threads", type=_int_at_least(1), metavar="N",
-                   help="threads of the kernel (default: all cores; the results are the same for any N)")
-    p.add_argument("--quiet", "-q", action="store_true",
-                   help="no progress line and no summary (errors still go to stderr)")
+    _option(p, "--out")
+    _option(p, "--threads", type=_int_at_least(1))
+    _option(p, "--quiet")
+
+
+def _notice(args, text: str | None) -> None:
+    """One line on stderr about how a request was met (a capped count); silent with --quiet."""
+    if text and not getattr(args, "quiet", False):
+        print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+
+def _workers(args) -> int:
+    """--workers, capped at the machine's cores (said so), default the cores."""
+    from sim.limits import cap
+
+    n, why = cap("--workers", args.workers)
+    _notice(args, why)
+    return n
 
 
 # ----------------------------------------------------------------------------- commands
@@ -150,7 +222,7 @@ def cmd_run(args) -> int:
     # everything that can be wrong with the input is checked before the run
     sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set, via="--set")
     engine = resolve_engine(sc, args.engine)
-    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name), replace=True)
+    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name), kind="run")
     if args.member_days:
         from sim.core.members import member_days_too_many
 
@@ -161,7 +233,7 @@ def cmd_run(args) -> int:
     from sim.api import run
     from sim.progress import compile_notice, progress_for
 
-    compile_notice(args.quiet)
+    compiling = compile_notice(args.quiet)
     recorder = movie_tmp = None
     with contextlib.ExitStack() as stack:
         if movie is not None:  # filmed during the run itself: the movie is the run whose metrics are written
@@ -172,7 +244,7 @@ def cmd_run(args) -> int:
             recorder = Recorder(sc, movie_tmp, changed=movie["changed"], every=movie["every"], fps=movie["fps"],
                                 size=movie["size"])
             stack.callback(recorder.abort)  # stops ffmpeg if the run fails (nothing to do after close())
-        with progress_for("day", args.quiet) as progress:
+        with progress_for("day", args.quiet, compiling=compiling) as progress:
             result = run(sc, engine=engine, members=args.members, member_days=args.member_days, progress=progress,
                          watch=recorder)
         if recorder is not None:
@@ -256,7 +328,7 @@ def _write_run(args, sc, out: Path, result, movie: dict | None, recorder, movie_
         manifest["movie"] = {"file": movie["path"].name if movie["inside"] else str(movie["path"]),
                              "format": movie["format"], "frames": recorder.frames, "every_days": movie["every"],
                              "fps": movie["fps"], "size": list(movie["size"]), "changed": movie["changed"]}
-    with StagedFiles(out, replace=True) as files:
+    with StagedFiles(out, replace=True, kind="run") as files:
         files.write_parquet("metrics.parquet", result.metrics)
         files.write_csv("metrics.csv", result.metrics)
         if args.members:
@@ -298,16 +370,17 @@ def cmd_compare(args) -> int:
     sc_a, sc_b, _, _ = prepare_pair(args.scenario_a, args.scenario_b, seed=args.seed, steps=args.steps,
                                     set=args.set, engine=args.engine, replicates=args.replicates)
     default = Path("results") / "compare" / f"{safe_name(sc_a.name)}_vs_{safe_name(sc_b.name)}"
-    out = check_out_dir(args.out if args.out is not None else default, replace=True)
+    out = check_out_dir(args.out if args.out is not None else default, kind="compare")
+    workers = _workers(args)
 
     from sim.experiments.compare import compare, plot_compare, summary_text
     from sim.output import StagedFiles, base_manifest
     from sim.progress import compile_notice, progress_for
 
-    compile_notice(args.quiet)
-    with progress_for("run", args.quiet) as progress:
+    compiling = compile_notice(args.quiet)
+    with progress_for("run", args.quiet, compiling=compiling) as progress:
         res = compare(sc_a, sc_b, seed=args.seed, replicates=args.replicates, engine=args.engine,
-                      progress=progress)
+                      progress=progress, workers=workers)
     fig = plot_compare(res)
     manifest = base_manifest(
         "compare", args.argv, res.wall_time,
@@ -315,7 +388,7 @@ def cmd_compare(args) -> int:
         seed=res.seed, replicates=len(res.seeds), replicate_seeds=res.seeds, engines=res.engines,
         scenarios={"A": res.a.model_dump(mode="json"), "B": res.b.model_dump(mode="json")},
     )
-    with StagedFiles(out, replace=True) as files:
+    with StagedFiles(out, replace=True, kind="compare") as files:
         files.write_csv("compare.csv", res.timeseries())
         files.write_csv("runs.csv", res.runs)
         files.write_csv("summary.csv", res.summary)
@@ -335,24 +408,26 @@ def cmd_trial(args) -> int:
 
     name = Path(args.scenario).stem if str(args.scenario).endswith((".yaml", ".yml")) else str(args.scenario)
     out = check_out_dir(args.out if args.out is not None else
-                        Path("results") / "trial" / f"{safe_name(name)}_{args.intervention}", replace=True)
+                        Path("results") / "trial" / f"{safe_name(name)}_{args.intervention}", kind="trial")
+    workers = _workers(args)
+    sets = list(args.set) + ([f"engine={args.engine}"] if args.engine else [])
 
     from sim.experiments import trial
     from sim.output import StagedFiles, base_manifest
     from sim.progress import compile_notice, progress_for
 
     designs = tuple(args.designs.split(",")) if args.designs else trial.DESIGNS
-    compile_notice(args.quiet)
-    with progress_for("run", args.quiet) as progress:
-        res = trial.run_trial(args.scenario, args.intervention, seeds=args.seeds, steps=args.steps, set=args.set,
-                              designs=designs, workers=args.workers, seed=args.seed, progress=progress,
+    compiling = compile_notice(args.quiet)
+    with progress_for("run", args.quiet, compiling=compiling) as progress:
+        res = trial.run_trial(args.scenario, args.intervention, seeds=args.replicates, steps=args.steps, set=sets,
+                              designs=designs, workers=workers, seed=args.seed, progress=progress,
                               via="--set")
     command = "mutualaid " + " ".join(args.argv) if args.argv else ""
     fig = trial.plot_curves(res)
     manifest = base_manifest("trial", args.argv, res.wall_time, scenario_sources={"trial": str(args.scenario)},
                              intervention=args.intervention, designs=list(res.designs), seeds=res.seeds,
                              headline=res.headline, scenarios=res.settings)
-    with StagedFiles(out, replace=True) as files:
+    with StagedFiles(out, replace=True, kind="trial") as files:
         files.write_text("trial.md", trial.report_markdown(res, command))
         files.write_figure("curves.png", fig)
         files.write_csv("effects.csv", res.effects)
@@ -383,19 +458,20 @@ def cmd_lesson(args) -> int:
     from sim.output import check_out_dir
 
     out = check_out_dir(args.out if args.out is not None else Path("results") / "lesson" / args.lesson,
-                        replace=True)
+                        kind="lesson")
+    workers = _workers(args)
 
     from sim.experiments import lesson
     from sim.output import StagedFiles, base_manifest
     from sim.progress import compile_notice, progress_for
 
-    compile_notice(args.quiet)
-    with progress_for("run", args.quiet) as progress:
-        res = lesson.run_lesson(args.lesson, seeds=args.seeds, workers=args.workers, steps=args.steps,
-                                progress=progress)
+    compiling = compile_notice(args.quiet)
+    with progress_for("run", args.quiet, compiling=compiling) as progress:
+        res = lesson.run_lesson(args.lesson, seeds=args.replicates, workers=workers, steps=args.steps,
+                                seed=args.seed, progress=progress)
     manifest = base_manifest("lesson", args.argv, res.wall_time, scenario_sources={"lesson": args.lesson},
                              seeds=res.seeds, arms=list(res.summary["arm"]), scenarios=res.scenarios)
-    with StagedFiles(out, replace=True) as files:
+    with StagedFiles(out, replace=True, kind="lesson") as files:
         files.write_text("lesson.md", f"# Kropotkin's thesis: which mechanisms let mutual aid win?\n\n"
                          f"{lesson.table(res)}\n\n{lesson.notes(res)}\n")
         files.write_csv("runs.csv", res.runs)
@@ -421,12 +497,15 @@ def cmd_sweep(args) -> int:
         from sim.experiments.sweep import until_ci_option
 
         until_ci_option(sweep, args.until_ci, args.max_replicates)
-    out = check_out_dir(args.out if args.out is not None else Path("results") / "sweeps" / safe_name(sweep.name))
+    out = check_out_dir(args.out if args.out is not None else Path("results") / "sweeps" / safe_name(sweep.name),
+                        kind="sweep")
+    workers = _workers(args)
 
     from sim.experiments.sweep import SweepProgress, run_sweep
 
     with SweepProgress(args.quiet) as progress:
-        res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, progress=progress, argv=args.argv)
+        res = run_sweep(sweep, out, workers=workers, dask=args.dask, progress=progress, argv=args.argv,
+                        notice=lambda text: _notice(args, text))
     if not args.quiet:
         rate = res.ran / res.wall_time if res.wall_time > 0 else float("nan")
         ad = res.adaptive
@@ -453,7 +532,13 @@ def cmd_sweep(args) -> int:
 def cmd_report(args) -> int:
     """Summarise a sweep folder: summary.csv, plots/*.png, report.md."""
     from sim.experiments.report import write_report
+    from sim.output import OutputPathError, check_path_text, folder_kind
 
+    check_path_text(args.dir, "report:")
+    kind = folder_kind(args.dir) if Path(args.dir).is_dir() else None
+    if kind not in (None, "sweep"):  # its own words for a folder of another command's (nothing is written)
+        raise OutputPathError(f"report: {args.dir}: is a {kind} command's folder, not a sweep's; give the --out "
+                              f"folder of mutualaid sweep")
     files = write_report(args.dir)
     if not args.quiet:
         print(f"wrote {len(files)} files in {args.dir}: {', '.join(files[:6])}{' ...' if len(files) > 6 else ''}")
@@ -468,13 +553,13 @@ def cmd_validate(args) -> int:
 
     from sim.output import check_out_dir
 
-    out = check_out_dir(args.out or "results/validation")  # before the checks run, not after
+    out = check_out_dir(args.out or "results/validation", kind="validate")  # before the checks run, not after
     t0 = time.perf_counter()
     log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     checks = validate.run(quick=args.quick, log=log)
     wall = time.perf_counter() - t0
     cmd = "mutualaid validate" + (" --quick" if args.quick else "")
-    files = validate.write(checks, out, cmd, wall)
+    files = validate.write(checks, out, cmd, wall, argv=args.argv)
     print(validate.table(checks))
     print(f"\n{validate.summary(checks)} in {wall:.0f} s; wrote {out}/ ({', '.join(files)})")
     return 0 if all(c.passed for c in checks if c.is_check) else 1
@@ -501,6 +586,7 @@ def cmd_dashboard(args) -> int:
     import shutil
     import subprocess
 
+    check_listen_address(args.host, args.port)  # before anything is announced
     app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
     if not app.is_file():
         raise UsageError(f"dashboard app not found: {app}")
@@ -515,11 +601,54 @@ def cmd_dashboard(args) -> int:
     sys.stdout.flush()
     # a classroom server does not report usage to Solara's authors (their telemetry is on by default)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    # Solara warns at every first page load over plain http that its session cookie falls back to SameSite=Lax:
+    # twelve lines a user cannot act on (the fallback is right for a classroom on a local network)
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), SOLARA_COOKIE_WARNING]))
     if hasattr(os, "execv"):
         # become the server: stopping this process id (kill PID, a service manager) stops what serves the
         # port, with no child left behind
         os.execv(solara, cmd)
     return subprocess.call(cmd)  # pragma: no cover - platforms without exec
+
+
+#: the start of Solara's cookie warning, as a PYTHONWARNINGS filter (silenced: see cmd_dashboard)
+SOLARA_COOKIE_WARNING = "ignore:Cookies with samesite=none require https"
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """Refuse, as one line, an address the server could not listen on: a host that does not resolve or is
+    not this machine's, a port out of range or in use. Checked by binding it (then let go) before the URL
+    is announced."""
+    import socket
+
+    from sim.core.scenarios import short_repr
+
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: expected a port from 1 to 65535")
+    if not host or any(c.isspace() or ord(c) < 32 for c in host) or len(host) > 253:
+        raise UsageError(f"--host {short_repr(host)}: expected a host name or address, e.g. 127.0.0.1 or 0.0.0.0")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise UsageError(f"--host {short_repr(host)}: not a known host name or address") from None
+    family, kind, proto, _, addr = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+            sock.bind(addr)
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.EADDRINUSE:
+            raise UsageError(f"--port {port}: already in use on {host} (another server?); give another "
+                             f"--port") from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"--host {host}: not an address of this machine; use 127.0.0.1 (this machine) "
+                             f"or 0.0.0.0 (every address)") from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise UsageError(f"--port {port}: not allowed here (ports below 1024 need privileges); give a port "
+                             f"from 1024 up") from None
+        raise UsageError(f"--host {host} --port {port}: cannot listen there ({e.strerror})") from None
 
 
 def cmd_schema(args) -> int:
@@ -571,7 +700,10 @@ def _designs(text: str) -> str:
     if bad or not parts:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a comma-separated list of individual, meetings, "
                                          f"community")
-    return ",".join(dict.fromkeys(parts))
+    twice = next((x for x in parts if parts.count(x) > 1), None)
+    if twice is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {twice} is listed twice; list each design once")
+    return ",".join(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -609,10 +741,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(default folder: results/compare/<A>_vs_<B>/).")
     p.add_argument("scenario_a", metavar="SCENARIO_A", help="the reference scenario (name or YAML path)")
     p.add_argument("scenario_b", metavar="SCENARIO_B", help="the scenario compared with it; differences are B - A")
-    p.add_argument("--replicates", "-r", type=_int_at_least(1), default=12, metavar="R",
-                   help="runs per scenario (default 12: enough for a meaningful interval)")
-    _add_scenario_options(p, seed_help="base seed of the replicate seeds, the same for A and B "
-                                       "(default: A's scenario seed)")
+    _option(p, "--replicates", type=_int_at_least(1), default=12)
+    _add_scenario_options(p, seed_help="the same for A and B (default: A's scenario seed)")
+    _option(p, "--workers", type=_int_at_least(1))
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("trial", help="a virtual randomised trial of check-ins or sponsorship (trainers)",
@@ -626,43 +757,39 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what the control arm goes without (default checkins)")
     p.add_argument("--designs", metavar="LIST", type=_designs,
                    help="comma-separated: individual, meetings, community (default all three)")
-    p.add_argument("--seeds", "-r", type=_int_at_least(2), default=12, metavar="N",
-                   help="paired seeds (default 12)")
-    p.add_argument("--seed", type=_int_at_least(0, "seed"), metavar="N", help="seed the paired seeds come from "
-                   "(default: the scenario's)")
-    p.add_argument("--steps", type=_int_at_least(1, "steps"), default=365, metavar="N",
-                   help="days of follow-up (default 365)")
+    _option(p, "--replicates", "--seeds", type=_int_at_least(2, high=10_000), default=12, help="at least 2")
+    _option(p, "--seed", type=_int_at_least(0, "seed"))
+    _option(p, "--steps", type=_int_at_least(1, "steps"), default=365, help="days of follow-up")
+    _option(p, "--engine", choices=ENGINES)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key in both arms (repeatable), e.g. --set isolation.enabled=true")
-    p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N", help="worker processes (default: up to 2)")
+    _option(p, "--workers", type=_int_at_least(1))
     p.add_argument("--handout", action="store_true", help="also write handout.html and handout.pdf (one page)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default results/trial/<scenario>_<intervention>)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no tables")
+    _option(p, "--out", help="here results/trial/<scenario>_<intervention>")
+    _option(p, "--quiet")
     p.set_defaults(func=cmd_trial)
 
     p = sub.add_parser("lesson", help="the educator's factorial demonstration: which mechanisms let mutual aid win",
                        description="Run the Kropotkin lesson: five named mechanisms all off, each alone, all on and "
                                    "all on but one, over paired seeds; print the table of helpers and community "
-                                   "health with 95%% intervals and write lesson.md, lesson.png, runs.csv, "
-                                   "summary.csv.")
+                                   "health with 95% intervals and write lesson.md, lesson.png, runs.csv, "
+                                   "summary.csv (default folder: results/lesson/kropotkin/).")
     p.add_argument("lesson", choices=["kropotkin"], help="the lesson to run")
-    p.add_argument("--seeds", type=_int_at_least(2), default=20, metavar="N",
-                   help="paired seeds per arm (default 20)")
-    p.add_argument("--steps", type=_int_at_least(1, "steps"), metavar="N",
-                   help="days per run (default: the scenario's 365)")
-    p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N",
-                   help="worker processes (default: up to 2)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default results/lesson/kropotkin)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no table")
+    _option(p, "--replicates", "--seeds", type=_int_at_least(2, high=10_000), default=20,
+            help="at least 2")
+    _option(p, "--seed", type=_int_at_least(0, "seed"))
+    _option(p, "--steps", type=_int_at_least(1, "steps"), help="the kropotkin scenario's is 365")
+    _option(p, "--workers", type=_int_at_least(1))
+    _option(p, "--out")
+    _option(p, "--quiet")
     p.set_defaults(func=cmd_lesson)
 
     p = sub.add_parser("sweep", help="run a parameter sweep (resumable, parallel, Dask)",
                        description="Run the runs of a sweep file in parallel; rerun the same command to resume "
                                    "(default folder: results/sweeps/<sweep name>/).")
     p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see scenarios/sweeps/)")
-    p.add_argument("--out", metavar="DIR", help="output folder")
-    p.add_argument("--workers", "-j", type=_int_at_least(1), metavar="N",
-                   help="worker processes (default: all cores; with --dask local: cluster workers)")
+    _option(p, "--out", help="a sweep's folder is resumed")
+    _option(p, "--workers", type=_int_at_least(1), help="with --dask local: the cluster's workers")
     p.add_argument("--dask", metavar="ADDRESS|local", type=dask_address,
                    help="send runs to a dask.distributed scheduler (tcp://host:8786) or start a LocalCluster")
     p.add_argument("--until-ci", metavar="METRIC=WIDTH",
@@ -670,13 +797,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "METRIC is narrower than WIDTH (overrides the file's until_ci)")
     p.add_argument("--max-replicates", metavar="N", type=_int_at_least(1),
                    help="the most replicates a point may get with --until-ci (overrides max_replicates)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no summary")
+    _option(p, "--quiet")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="tables, plots and report.md of a sweep folder",
                        description="Write summary.csv, plots/*.png (and sobol.csv) and report.md into DIR.")
     p.add_argument("dir", metavar="DIR", help="folder written by mutualaid sweep")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    _option(p, "--quiet")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="reproduce published results and the recovery patterns",
@@ -684,8 +811,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "recovery literature; prints a table, writes validation.md and plots. "
                                    "Exit code 1 when a check fails.")
     p.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
-    p.add_argument("--out", metavar="DIR", help="folder for validation.md and plots (default results/validation)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    _option(p, "--out", help="here results/validation")
+    _option(p, "--quiet")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("bench", help="measure both engines: throughput, Nowak-May vs Mesa pd_grid, compile, memory",
@@ -698,14 +825,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="serve the interactive dashboard (Solara)",
                        description="Serve the Explore / Compare / Results dashboard (dashboards/app.py).")
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_int_at_least(1), default=8765, metavar="P", help="port (default 8765)")
+    p.add_argument("--port", type=_int_at_least(1, high=65535), default=8765, metavar="P",
+                   help="port, 1 to 65535 (default 8765)")
     p.add_argument("--open", action="store_true", help="also open a browser")
     p.set_defaults(func=cmd_dashboard)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a scenario")
+    p = sub.add_parser("schema", help="print the JSON Schema of a scenario",
+                       description="Print the JSON Schema of a scenario file (every key, its type, range, default "
+                                   "and meaning, and extends) on stdout, for editors and validators.")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("scenarios", help="list the shipped scenarios")
+    p = sub.add_parser("scenarios", help="list the shipped scenarios",
+                       description="List the scenarios shipped in scenarios/, each with the first sentence of its "
+                                   "description; give a name to run, compare or trial.")
     p.set_defaults(func=cmd_scenarios)
     return parser
 
@@ -721,9 +853,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
         args.argv = argv
         if getattr(args, "threads", None):
-            from sim.api import set_threads
+            import numba
 
-            set_threads(args.threads)
+            from sim.api import set_threads
+            from sim.limits import cap, cores
+
+            n, why = cap("--threads", args.threads, min(cores(), numba.config.NUMBA_NUM_THREADS))
+            _notice(args, why)
+            set_threads(n)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)

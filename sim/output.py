@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from sim.core.scenarios import ScenarioError
+
 #: distribution name of each package recorded in a manifest
 PACKAGES = {
     "sim": "mutual-aid-sim",
@@ -45,8 +47,9 @@ PACKAGES = {
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class OutputPathError(ValueError):
-    """A bad output path (``--out``): the message is one line meant for the user."""
+class OutputPathError(ScenarioError):
+    """A bad output path (``--out``, ``out=``): the message is one line meant for the user. A
+    :class:`~sim.core.scenarios.ScenarioError` (and so a ``ValueError``), as every bad argument is."""
 
 
 #: how the machine's storage fails while results are written: a full disk or quota, a file too large, a
@@ -81,13 +84,20 @@ def naming(path: Path, e: OSError) -> OSError:
 
 
 def safe_name(name: str) -> str:
-    """A scenario name usable as one folder name (``results/<name>/``)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned or "unnamed"
+    """A scenario name usable as one folder name (``results/<name>/``): letters of any script, digits,
+    ``.``, ``_`` and ``-`` are kept (``café`` stays ``café``), every other run of characters becomes ``_``."""
+    cleaned = re.sub(r"[^\w.-]+", "_", name).strip("._")
+    return cleaned[:100] or "unnamed"
 
 
+#: the kinds of output folder, one per command with an ``--out`` folder (``report`` writes into a sweep's).
+#: A folder's kind is its manifest's ``command`` (the typed marker every command writes); a folder of one
+#: kind is replaced (run, compare, trial, lesson, validate) or resumed (sweep) only by the same command.
+FOLDER_KINDS = ("run", "compare", "trial", "lesson", "sweep", "validate")
 #: the commands whose folder is swapped in whole (a sweep's folder is resumed in place: never replaced)
-REPLACEABLE_COMMANDS = ("run", "compare", "trial", "lesson")
+REPLACEABLE_COMMANDS = ("run", "compare", "trial", "lesson", "validate")
+#: what a validation folder held before ``validate`` wrote a manifest (such a folder is still its own)
+_LEGACY_VALIDATION = frozenset({"validation.md", "nowak_may.png"})
 
 
 def _staging_name(name: str) -> bool:
@@ -95,27 +105,80 @@ def _staging_name(name: str) -> bool:
     return name.startswith(".") and (name.endswith(".tmp") or name.startswith(".mutualaid-probe-"))
 
 
+#: the lock file a sweep holds in its folder while it writes there (sim.experiments.sweep)
+LOCK_FILE = ".lock"
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the lock at ``path`` (its text, or "another process"), or None when nobody does (no file, or a
+    file left by a process that is gone: the system lets go of a dead process's locks)."""
+    import fcntl
+
+    try:
+        fh = open(path, "r")
+    except OSError:
+        return None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return fh.read().strip() or "another process"
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
 def _listing(p: Path) -> list[str]:
-    """Every entry of ``p`` a user may care about: hidden ones too (``.git``, ``.keep``), not our temporaries."""
-    return sorted(x.name for x in p.iterdir() if not _staging_name(x.name))
+    """Every entry of ``p`` a user may care about: hidden ones too (``.git``, ``.keep``), not our temporaries
+    nor a lock file nobody holds (left by a process that is gone)."""
+    names = sorted(x.name for x in p.iterdir() if not _staging_name(x.name))
+    if LOCK_FILE in names and (p / LOCK_FILE).is_file() and lock_holder(p / LOCK_FILE) is None:
+        names.remove(LOCK_FILE)
+    return names
 
 
-def previous_run_files(p: Path) -> list[str] | None:
-    """The files of ``p`` if they are exactly one earlier run's (those its manifest.json lists, written by a
-    command whose folder is replaced whole: not a sweep's), else None. Hidden files count: a folder with
-    ``.git`` in it is someone's, and replacing the folder would delete it."""
+def _manifest(p: Path) -> dict | None:
+    try:
+        m = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def folder_kind(p: str | os.PathLike) -> str | None:
+    """Which command's output folder ``p`` is (``run``, ``sweep``, ...: :data:`FOLDER_KINDS`), read from its
+    typed marker (the manifest's ``command``; a sweep's ``sweep.json``); None when it is none of them."""
+    p = Path(p)
+    m = _manifest(p)
+    command = m.get("command") if m is not None else None
+    if isinstance(command, str) and command in FOLDER_KINDS:
+        return command
+    if (p / "sweep.json").is_file():  # a sweep stopped before its first manifest
+        return "sweep"
+    try:
+        names = set(_listing(p))
+    except OSError:
+        return None
+    if names and names <= _LEGACY_VALIDATION and "validation.md" in names:
+        return "validate"
+    return None
+
+
+def previous_run_files(p: Path, kind: str | None = None) -> list[str] | None:
+    """The files of ``p`` if they are exactly one earlier ``kind`` command's (those its manifest lists; any
+    replaceable kind when ``kind`` is None), else None. Hidden files count: a folder with ``.git`` in it is
+    someone's, and replacing the folder would delete it."""
     names = _listing(p)
     if not names:
         return []
-    try:
-        manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-        listed = set(manifest["files"])
-        command = manifest["command"]
-    except (OSError, ValueError, KeyError, TypeError):
+    owner = folder_kind(p)
+    if owner not in REPLACEABLE_COMMANDS or (kind is not None and owner != kind):
         return None
-    if command not in REPLACEABLE_COMMANDS:
+    if owner == "validate" and set(names) <= _LEGACY_VALIDATION:
+        return names
+    listed = (_manifest(p) or {}).get("files")
+    if not isinstance(listed, list):
         return None
-    return names if set(names) <= listed else None
+    return names if set(names) <= {str(x) for x in listed} else None
 
 
 def _can_create_in(folder: Path) -> bool:
@@ -136,27 +199,84 @@ def _can_create_in(folder: Path) -> bool:
     return True
 
 
-def _folder_kind(p: Path) -> str:
-    try:
-        command = json.loads((p / "manifest.json").read_text(encoding="utf-8")).get("command")
-    except (OSError, ValueError, AttributeError):
-        command = None
-    if command == "sweep" or (p / "sweep.json").exists():
-        return "is a sweep's folder, which a run would replace whole"
-    return "holds files that are not one earlier run's output"
+#: a ``'s`` name for each kind, in messages: "is a lesson's folder"
+_KIND_NAMES = {"run": "run", "compare": "comparison", "trial": "trial", "lesson": "lesson", "sweep": "sweep",
+               "validate": "validation"}
 
 
-def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool = False) -> Path:
-    """Check, without leaving anything behind, that ``path`` can be used as an output folder.
+def _refusal(p: Path, option: str, text: str, kind: str | None) -> str | None:
+    """Why ``kind``'s command may not write into the existing folder ``p`` (None: it may)."""
+    names = _listing(p)
+    if not names:
+        return None
+    if LOCK_FILE in names:
+        holder = lock_holder(p / LOCK_FILE)
+        if kind == "sweep":
+            return None  # the sweep's own lock says who holds it, in its words
+        if holder is not None:
+            return (f"{option} {text}: a sweep is writing into this folder ({holder}); nothing was written: "
+                    f"use another --out")
+    owner = folder_kind(p)
+    if kind == "sweep" and owner == "sweep":
+        return None  # resumed in place (the sweep checks its sweep.json: sim.experiments.sweep.check_folder)
+    if kind != "sweep" and previous_run_files(p, kind) is not None:
+        return None
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    if owner is not None and owner != kind:
+        how = "rerun the same sweep to resume it" if owner == "sweep" else f"`mutualaid {owner}` replaces it"
+        return (f"{option} {text}: is a {_KIND_NAMES[owner]}'s folder ({shown}), not a "
+                f"{_KIND_NAMES.get(kind, 'run')}'s; nothing was written: give a new or empty folder ({how})")
+    if owner == kind:
+        return (f"{option} {text}: holds files besides the earlier {_KIND_NAMES[kind]}'s ({shown}); nothing was "
+                f"written: give a new or empty folder")
+    return (f"{option} {text}: holds files that are not an earlier {_KIND_NAMES.get(kind, 'run')}'s output "
+            f"({shown}); nothing was written: give a new or empty folder")
 
-    It may exist (as a writable folder) or not (then its nearest existing
-    ancestor must be a writable folder). With ``replace`` (a run or a
-    comparison, whose folder is swapped in whole) an existing folder must be
-    empty or hold exactly one earlier run's files. Raises :class:`OutputPathError`.
-    """
-    text = str(path)
+
+#: the longest path and file name accepted in an --out (most file systems: 255 bytes a name, 4096 a path)
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4000
+
+
+def check_path_text(text: str, option: str = "--out") -> None:
+    """Refuse, as one line, a path that no command should write to: empty, ``-`` (standard output, not a
+    folder), with control characters, with a name longer than the file system allows."""
+    from sim.core.scenarios import short_repr
+
     if not text.strip():
-        raise OutputPathError(f"{option} '': expected a folder path")
+        raise OutputPathError(f"{option} {text!r}: expected a folder path")
+    if text == "-":
+        raise OutputPathError(f"{option} -: '-' is not a folder (output goes to files); give a folder path")
+    bad = next((c for c in text if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise OutputPathError(f"{option} {short_repr(text)}: contains the control character {bad!r}; give a "
+                              f"folder path without control characters")
+    try:
+        raw = os.fsencode(text)
+    except UnicodeError:
+        raise OutputPathError(f"{option} {short_repr(text)}: cannot be encoded as a file name") from None
+    if len(raw) > MAX_PATH_BYTES:
+        raise OutputPathError(f"{option} {short_repr(text)}: a path of {len(raw)} bytes is too long (at most "
+                              f"{MAX_PATH_BYTES})")
+    long = next((part for part in raw.split(b"/") if len(part) > MAX_NAME_BYTES), None)
+    if long is not None:
+        raise OutputPathError(f"{option} {short_repr(text)}: a folder name of {len(long)} bytes is too long "
+                              f"(at most {MAX_NAME_BYTES})")
+
+
+def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool = False,
+                  kind: str | None = None) -> Path:
+    """Check, without leaving anything behind, that ``path`` can be used as ``kind``'s output folder.
+
+    It may exist (as a writable folder) or not (then its nearest existing ancestor must be a writable
+    folder). An existing folder must be empty or ``kind``'s own (:func:`folder_kind`): one earlier run of
+    the same command, holding nothing but the files its manifest lists (those are replaced whole), or, for a
+    sweep, a sweep's folder (resumed). Any other folder is refused, so no command deletes or mixes into
+    another's results. ``replace`` alone (no ``kind``) is the earlier form: any replaceable command's
+    folder. Raises :class:`OutputPathError`.
+    """
+    text = os.fspath(path) if not isinstance(path, bytes) else os.fsdecode(path)
+    check_path_text(text, option)
     p = Path(path).expanduser()
     if p.is_symlink() and not p.exists():
         raise OutputPathError(f"{option} {text}: is a broken link")
@@ -165,14 +285,14 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out", replace: bool 
             raise OutputPathError(f"{option} {text}: is an existing file, not a folder")
         if not _can_create_in(p):
             raise OutputPathError(f"{option} {text}: folder is not writable")
-        if replace and previous_run_files(p) is None:
-            others = _listing(p)
-            shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
-            what = _folder_kind(p)
-            raise OutputPathError(f"{option} {text}: {what} ({shown}); nothing was written: give a new or "
-                                  f"empty folder")
+        if kind is not None:
+            why = _refusal(p, option, text, kind)
+            if why is not None:
+                raise OutputPathError(why)
+        elif replace and previous_run_files(p) is None:
+            raise OutputPathError(_refusal(p, option, text, None) or f"{option} {text}: not a run's folder")
         parent = p.absolute().parent
-        if replace and not _can_create_in(parent):
+        if (replace or kind in REPLACEABLE_COMMANDS) and not _can_create_in(parent):
             raise OutputPathError(f"{option} {text}: {parent} is not writable (the new results replace the "
                                   f"folder whole)")
         return p
@@ -202,12 +322,14 @@ class StagedFiles:
     that then takes ``folder``'s place whole, so the folder holds exactly
     this run's files (none of an earlier run's are left beside them); the
     earlier folder is removed only after the new one is in place (it must
-    hold nothing but an earlier run's files: :func:`check_out_dir`).
+    hold nothing but an earlier run's files: :func:`check_out_dir`; with
+    ``kind`` this is checked again just before the swap).
     """
 
-    def __init__(self, folder: str | os.PathLike, replace: bool = False):
+    def __init__(self, folder: str | os.PathLike, replace: bool = False, kind: str | None = None):
         self.target = Path(folder)
         self.replace = replace
+        self.kind = kind
         if replace:
             token = f"{os.getpid()}.{secrets.token_hex(4)}"
             self.folder = self.target.parent / f".{self.target.name}.new.{token}"
@@ -229,6 +351,10 @@ class StagedFiles:
         import shutil
 
         moved = False
+        if self.kind is not None and self.target.is_dir():  # checked again: something may have come since
+            why = _refusal(self.target, "--out", str(self.target), self.kind)
+            if why is not None:
+                raise OutputPathError(why.replace("nothing was written", "the new results were not written"))
         if self.target.exists():
             os.replace(self.target, self._old)
             moved = True

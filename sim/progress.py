@@ -1,13 +1,18 @@
-"""A one-line progress display on stderr, for terminals only.
+"""Progress of long work on stderr: an updating line on a terminal, plain lines in a log.
 
->>> with Progress("day", enabled=False) as p:   # silent: not a terminal
+>>> with Progress("day", enabled=False) as p:   # silent (--quiet)
 ...     for t in range(1, 4):
 ...         p(t, 3)
 
 On a terminal it shows one updating line such as ``day 120/365  33%  ETA 4s``
-and erases it when done, so the summary printed afterwards stays clean. When
-stderr is not a terminal (pipes, files, CI logs) or ``--quiet`` is given it
-writes nothing at all.
+(``burn-in day 300/1095 ...`` while the community lives its past before day
+0) and erases it when done, so the summary printed afterwards stays clean.
+When stderr is not a terminal (a pipe, a file, a CI log) it writes a whole
+line every :data:`LOG_INTERVAL` seconds of long work, and a last one when
+work that was reported ends; short work writes nothing. ``--quiet`` writes
+nothing at all. A first run after install compiles the kernel first: one
+line when compiling starts and one when the first result arrives (on a
+terminal and in a log alike).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from __future__ import annotations
 import sys
 import time
 from typing import IO, Optional
+
+#: seconds between lines of progress in a log (stderr not a terminal)
+LOG_INTERVAL = 5.0
 
 
 def is_terminal(stream: IO | None) -> bool:
@@ -41,21 +49,31 @@ class Progress:
     Parameters
     ----------
     unit : word before the counter, e.g. ``"day"`` or ``"run"``.
-    enabled : draw at all; default: only when ``stream`` is a terminal.
+    enabled : None (default): an updating line on a terminal, lines every ``log_interval`` seconds
+        elsewhere; True: the updating line; False: nothing.
     stream : where to draw; default ``sys.stderr`` (looked up when created).
-    min_interval : seconds between redraws (the last step is always drawn).
+    min_interval : seconds between redraws on a terminal (the last step is always drawn).
+    log_interval : seconds between lines in a log (default :data:`LOG_INTERVAL`).
+    compiling : say when the kernel's first compile ends (at the first report; see :func:`compile_notice`).
     """
 
     def __init__(self, unit: str, *, enabled: Optional[bool] = None, stream: IO | None = None,
-                 min_interval: float = 0.1):
+                 min_interval: float = 0.1, log_interval: float | None = None, compiling: bool = False):
         self.unit = unit
         self.stream = sys.stderr if stream is None else stream
-        self.enabled = is_terminal(self.stream) if enabled is None else bool(enabled)
+        terminal = is_terminal(self.stream)
+        self.enabled = terminal if enabled is None else bool(enabled)
+        self.log = enabled is None and not terminal  # whole lines, now and then
         self.min_interval = min_interval
+        self.log_interval = LOG_INTERVAL if log_interval is None else log_interval
+        self.compiling = compiling and (self.enabled or self.log)
         self._start = time.perf_counter()
         self._last_draw = -float("inf")
+        self._last_log = self._start
+        self._logged = False
         self._width = 0
         self._first: Optional[tuple[float, int]] = None
+        self._phase: Optional[str] = None  # "burn-in" while the community lives its past
 
     def line(self, done: int, total: int) -> str:
         """The text drawn for ``done`` of ``total``.
@@ -77,31 +95,68 @@ class Progress:
             eta = "ETA --"
         return f"{self.unit} {done}/{total}  {pct:3.0f}%  {eta}"
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if done < total and now - self._last_draw < self.min_interval:
-            return
-        self._last_draw = now
-        text = self.line(done, total)
-        pad = " " * max(self._width - len(text), 0)
-        self._width = len(text)
+    def _write(self, text: str) -> None:
         try:
-            self.stream.write("\r" + text + pad)
+            self.stream.write(text)
             self.stream.flush()
         except (OSError, ValueError):
-            self.enabled = False
+            self.enabled = self.log = False
+
+    def _compiled(self) -> None:
+        if self.compiling:
+            self.compiling = False
+            self._clear()
+            self._write(f"compiled the simulation kernel in {format_duration(time.perf_counter() - self._start)}"
+                        "\n")
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._phase is not None:  # the phase before has ended: the count starts afresh
+            self._phase, self._first = None, None
+        if done > 0 or total == 0:
+            self._compiled()
+        self._show(self.line, done, total)
+
+    def phase(self, name: str, done: int, total: int) -> None:
+        """Progress of a phase before the counted work, such as ``"burn-in"`` (its own count and ETA)."""
+        if self._phase != name:
+            self._phase, self._first = name, None
+        if done > 0:
+            self._compiled()
+        unit = self.unit
+        self._show(lambda d, t: f"{name} {unit} {self._line_of(d, t)}", done, total)
+
+    def _line_of(self, done: int, total: int) -> str:
+        return self.line(done, total).split(" ", 1)[1]
+
+    def _show(self, line, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.enabled:
+            if done < total and now - self._last_draw < self.min_interval:
+                return
+            self._last_draw = now
+            text = line(done, total)
+            pad = " " * max(self._width - len(text), 0)
+            self._width = len(text)
+            self._write("\r" + text + pad)
+        elif self.log:
+            if done >= total and self._logged and self._phase is None:  # the end of work that was reported
+                self._write(line(done, total) + "\n")
+                self._last_log = now
+            elif now - self._last_log >= self.log_interval:
+                self._write(line(done, total) + "\n")
+                self._last_log = now
+                self._logged = True
+            elif self._first is None:
+                line(done, total)  # keep the pace's starting point
+
+    def _clear(self) -> None:
+        if self.enabled and self._width:
+            self._write("\r" + " " * self._width + "\r")
+        self._width = 0
 
     def close(self) -> None:
         """Erase the line (if one was drawn)."""
-        if self.enabled and self._width:
-            try:
-                self.stream.write("\r" + " " * self._width + "\r")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass
-        self._width = 0
+        self._clear()
 
     def __enter__(self) -> "Progress":
         return self
@@ -110,9 +165,10 @@ class Progress:
         self.close()
 
 
-def progress_for(unit: str, quiet: bool = False, stream: IO | None = None) -> Progress:
-    """The CLI's progress display: on for a terminal stderr unless ``quiet``."""
-    return Progress(unit, enabled=False if quiet else None, stream=stream)
+def progress_for(unit: str, quiet: bool = False, stream: IO | None = None, compiling: bool = False) -> Progress:
+    """The CLI's progress: a line on a terminal, lines now and then in a log, nothing with ``quiet``;
+    ``compiling`` (from :func:`compile_notice`) says when the first compile ends."""
+    return Progress(unit, enabled=False if quiet else None, stream=stream, compiling=compiling)
 
 
 def kernel_compiled() -> bool:
@@ -131,8 +187,14 @@ def kernel_compiled() -> bool:
         return True
 
 
-def compile_notice(quiet: bool, stream: IO | None = None) -> None:
-    """On a terminal, one line before a cold compile: the first run after install waits for it."""
+def compile_notice(quiet: bool, stream: IO | None = None) -> bool:
+    """One line before a cold compile (the first run after install waits for it), on a terminal and in a log
+    alike; returns whether it was said (pass it as ``progress_for(..., compiling=...)`` to say when it ends)."""
     stream = sys.stderr if stream is None else stream
-    if not quiet and is_terminal(stream) and not kernel_compiled():
-        print("compiling the simulation kernel (once after install, about 30 s) ...", file=stream, flush=True)
+    if quiet or kernel_compiled():
+        return False
+    try:
+        print("compiling the simulation kernel (once after install, about a minute) ...", file=stream, flush=True)
+    except (OSError, ValueError):
+        return False
+    return True

@@ -480,17 +480,77 @@ def test_progress_draws_one_updating_line_on_a_terminal():
     assert text.endswith("\r")  # erased at the end
 
 
-def test_progress_silent_off_terminal_or_quiet():
+def test_progress_off_terminal_is_silent_for_short_work_and_with_quiet():
     plain = io.StringIO()
     p = progress_for("run", stream=plain)
     p(1, 2)
+    p(2, 2)
     p.close()
-    assert plain.getvalue() == ""
+    assert plain.getvalue() == ""  # short work: nothing in the log
     term = FakeTerminal()
     q = progress_for("run", quiet=True, stream=term)
     q(1, 2)
     q.close()
     assert term.getvalue() == ""
+    piped = io.StringIO()
+    q = progress_for("run", quiet=True, stream=piped, compiling=True)
+    q.phase("burn-in", 1, 2)
+    q(1, 2)
+    assert piped.getvalue() == ""
+
+
+def test_progress_in_a_log_is_a_line_every_few_seconds_and_a_last_one(monkeypatch):
+    """Without a terminal (CI, `make run > log`) long work used to print nothing at all."""
+    from sim import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    log = io.StringIO()
+    p = progress_for("day", stream=log)
+    for t in range(0, 11):
+        now[0] = 2.0 * t  # each day 2 s after the one before
+        p(t, 10)
+    p.close()
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 4  # at 6, 12 and 18 s (LOG_INTERVAL is 5 s), and the last
+    assert all(re.fullmatch(r"day \d+/10 +\d+%  (ETA \S+|done in \S+)", x) for x in lines), lines
+    assert lines[-1].startswith("day 10/10") and "done in" in lines[-1]
+    assert "\r" not in log.getvalue()
+
+
+def test_the_burn_in_is_its_own_phase_on_a_terminal_and_in_a_log(monkeypatch):
+    term = FakeTerminal()
+    with Progress("day", stream=term, min_interval=0) as p:
+        for d in range(0, 5):
+            p.phase("burn-in", d, 4)
+        for t in range(0, 3):
+            p(t, 2)
+    text = term.getvalue()
+    assert "burn-in day 2/4" in text and "day 1/2" in text and "\n" not in text
+    from sim import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)
+    log = io.StringIO()
+    p = progress_for("day", stream=log)
+    p.phase("burn-in", 3, 4)
+    p(1, 2)
+    assert log.getvalue().splitlines()[0].startswith("burn-in day 3/4")
+    assert log.getvalue().splitlines()[1].startswith("day 1/2")
+
+
+def test_a_run_without_a_terminal_reports_its_burn_in_and_days_in_the_log(tmp_path, capsys, monkeypatch):
+    """A 100,000-member run used to print nothing for the 20-30 s of its burn-in: the burn-in was not in the
+    progress line, and off a terminal there was no progress at all."""
+    from sim import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # every report makes a line
+    monkeypatch.setattr(progress, "kernel_compiled", lambda: True)
+    rc, _, err = run_cli(capsys, "run", "baseline", "--set", "population.size=40", "--steps", "3",
+                         "--set", "population.burn_in=4", "--out", tmp_path / "o")
+    assert rc == 0
+    lines = err.splitlines()
+    assert "burn-in day 4/4  100%" in " ".join(lines) and lines[-1].startswith("day 3/3  100%  done in")
+    assert lines.index(next(x for x in lines if x.startswith("burn-in"))) < lines.index(lines[-1])
 
 
 def test_format_duration():
@@ -564,7 +624,8 @@ def test_the_python_api_takes_one_override_string_and_numpy_integers():
     assert r.scenario.population.size == 30 and r.scenario.seed == 5 and len(r.metrics) == 3
 
 
-def test_a_cold_compile_is_announced_on_a_terminal_only(monkeypatch):
+def test_a_cold_compile_is_announced_in_a_log_too_with_its_end(monkeypatch):
+    """With output redirected nothing appeared for the minute of the first compile."""
     import io
 
     from sim import progress
@@ -575,14 +636,20 @@ def test_a_cold_compile_is_announced_on_a_terminal_only(monkeypatch):
 
     monkeypatch.setattr(progress, "kernel_compiled", lambda: False)
     tty, pipe = Tty(), io.StringIO()
-    progress.compile_notice(False, tty)
-    progress.compile_notice(False, pipe)
-    progress.compile_notice(True, tty2 := Tty())
+    assert progress.compile_notice(False, tty) and progress.compile_notice(False, pipe)
+    assert not progress.compile_notice(True, tty2 := Tty())
     assert "compiling the simulation kernel" in tty.getvalue()
-    assert pipe.getvalue() == "" and tty2.getvalue() == ""
+    assert "compiling the simulation kernel" in pipe.getvalue()
+    assert tty2.getvalue() == ""
+    p = progress.progress_for("day", stream=pipe, compiling=True)
+    p(0, 3)
+    assert "compiled" not in pipe.getvalue()  # nothing done yet
+    p(1, 3)
+    p(2, 3)
+    assert pipe.getvalue().count("compiled the simulation kernel in") == 1
     monkeypatch.setattr(progress, "kernel_compiled", lambda: True)
     warm = Tty()
-    progress.compile_notice(False, warm)
+    assert not progress.compile_notice(False, warm)
     assert warm.getvalue() == ""
 
 

@@ -24,6 +24,32 @@ class ScenarioError(ValueError):
     """Bad scenario input: the message is one line meant for the user."""
 
 
+#: the longest value echoed whole in a message; a longer one is cut (an error line stays one short line)
+ECHO_LIMIT = 60
+
+
+def short_repr(value: Any, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)``, cut to about ``limit`` characters with the full length said:
+    ``'99999999...' (5000 characters)``."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a repr that fails (a huge int): say what it is
+        text = f"<{type(value).__name__}>"
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = len(str(abs(value))) if value.bit_length() < 10_000 else None
+        if digits is None or digits > limit:
+            return f"an integer of {'more than 3,000' if digits is None else f'{digits:,}'} digits"
+    if len(text) <= limit:
+        return text
+    n = len(value) if isinstance(value, (str, bytes)) else len(text)
+    close = text[-1] if text[-1] in "'\"" else ""
+    return f"{text[:limit - 10]}...{close} ({n:,} characters)"
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
 def scenario_names() -> list[str]:
     """Names of the scenarios shipped in ``scenarios/`` (without ``.yaml``)."""
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
@@ -106,12 +132,12 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         msg = str(err.get("ctx", {}).get("error", err["msg"]))
         value = err.get("input")
         if loc and not isinstance(value, dict):  # a field's own check: name the key and the value
-            return f"{source}: {loc} = {value!r}: {msg}"
+            return f"{source}: {loc} = {short_repr(value)}: {msg}"
         return f"{source}: {msg}"
     value = err.get("input")
     if isinstance(value, dict):
         return f"{source}: '{loc}' must be a single value, not a section"
-    where = f"{loc} = {value!r}" if loc else f"value {value!r}"
+    where = f"{loc} = {short_repr(value)}" if loc else f"value {short_repr(value)}"
     return f"{source}: {where}: {_describe_allowed(err)}"
 
 
@@ -129,8 +155,12 @@ def parse_override(text: str, via: str = "--set") -> tuple[str, Any]:
     try:
         value = yaml.load(raw, Loader=StrictLoader) if raw.strip() else None  # aliases capped here too
     except yaml.YAMLError:
-        raise ScenarioError(f"--set {key}: cannot read value {raw!r} as YAML" if cli else
-                            f"{via}: set item {text!r}: cannot read the value {raw!r} as YAML") from None
+        raise ScenarioError(f"--set {key}: cannot read value {short_repr(raw)} as YAML" if cli else
+                            f"{via}: set item {short_repr(text)}: cannot read the value {short_repr(raw)} as "
+                            f"YAML") from None
+    except ValueError:  # an integer of thousands of digits (Python refuses to read it)
+        raise ScenarioError(f"{via}: {key} = {short_repr(raw.strip())}: a number far too large for any key"
+                            ) from None
     return key, value
 
 
@@ -230,6 +260,10 @@ def load_yaml_file(path: Path, what: str = "scenario") -> Any:
         raise ScenarioError(f"{path}: not UTF-8 text (undecodable byte at offset {e.start})") from None
     try:
         return yaml.load(text, Loader=StrictLoader)
+    except ValueError as e:  # not a YAMLError: an integer of thousands of digits (Python refuses to read it)
+        if isinstance(e, yaml.YAMLError):
+            raise
+        raise ScenarioError(f"{path}: holds a number far too large for any key ({_one_line(e)})") from None
     except yaml.reader.ReaderError as e:  # a NUL or another control character: no line/column mark
         raise ScenarioError(f"{path}: holds the control character {chr(e.character)!r} at offset {e.position}; "
                             f"a {what} file is plain text") from None
@@ -367,8 +401,18 @@ def dotted_key(flat: str) -> str:
     return f"{section}.{key}"
 
 
-def flat_overrides(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``."""
+def flat_overrides(flat: Mapping[str, Any], via: str | None = None) -> dict[str, Any]:
+    """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``. With ``via`` (the Python call that
+    took them as keywords), an unknown keyword is a :class:`ScenarioError` naming the call and the closest
+    keyword."""
+    if via is not None:
+        known = {flat_key(k): k for k in all_keys() if "." in k}
+        for k in flat:
+            if k not in known:
+                close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ScenarioError(f"{via}: unknown keyword {k!r}{hint}; keywords are scenario keys with the "
+                                    f"first dot as an underscore, e.g. population_size, checkins_prob")
     return {dotted_key(k): v for k, v in flat.items()}
 
 

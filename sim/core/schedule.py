@@ -26,6 +26,7 @@ The ODD table "Process overview and scheduling" is generated from
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 from typing import Callable
 
@@ -188,6 +189,12 @@ def run_day(comm: Community, day: int) -> None:
         stage.run_all(comm)
 
 
+#: ``report(days_done, days)`` called after each day of the burn-in, when set (``sim.run`` sets it from its
+#: ``progress``: the CLI shows the burn-in as its own phase); a context variable, so that each thread or task
+#: reports its own run's
+burn_in_progress: contextvars.ContextVar = contextvars.ContextVar("burn_in_progress", default=None)
+
+
 def burn_in(comm: Community) -> int:
     """5 The community's past: ``population.burn_in`` days (days ``-B .. -1``) lived before day 0.
 
@@ -199,8 +206,11 @@ def burn_in(comm: Community) -> int:
     same arrays, so they start from the same state. Returns the days lived.
     """
     days = comm.params.population_burn_in if comm.params.psychology_enabled else 0
+    report = burn_in_progress.get()
     for day in range(-days, 0):
         run_day(comm, day)
+        if report is not None:
+            report(day + days + 1, days)
     if days:
         comm.records.clear()
         stages.start_observation(comm.ref)

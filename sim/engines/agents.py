@@ -163,7 +163,7 @@ class MutualAidModel(Model):
                                 f"keys or a Scenario{hint}")
         if not isinstance(member_reporters, (bool, np.bool_)):  # "no" would be truthy
             raise ScenarioError(f"{via}: member_reporters = {member_reporters!r}: expected True or False")
-        sc = load_scenario(scenario, flat_overrides(flat), via=via) if flat or not isinstance(scenario, Scenario) \
+        sc = load_scenario(scenario, flat_overrides(flat, via), via=via) if flat or not isinstance(scenario, Scenario) \
             else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
             sc = load_scenario(sc, {"seed": seed}, via=via)

@@ -125,12 +125,17 @@ def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, hel
     if classic(a, b):
         diff, lo, hi, k = paired_difference(np.asarray(helpers_a, float), np.asarray(helpers_b, float))
         ci = f"95% interval {lo:+.3f} to {hi:+.3f}, " if k >= 2 else ""
-        return f"{difference_label(a, b)}: {diff:+.3f} share of helpers at the end ({ci}{k} paired runs)"
+        return f"{difference_label(a, b)}: {diff:+.3f} share of helpers at the end ({ci}{_paired(k)})"
     per = lambda x, sc: 100.0 * np.asarray(x, float) / sc.population.size * 365.0 / max(sc.steps, 1)  # noqa
     diff, lo, hi, k = paired_difference(per(relapses_a, a), per(relapses_b, b))
     span = "over a year" if a.steps == 365 else f"a year (from {a.steps} days)"
     ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if k >= 2 else ""
-    return f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{k} paired runs)"
+    return f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{_paired(k)})"
+
+
+def _paired(k: int) -> str:
+    """``12 paired runs``; one run has no interval, and says so."""
+    return f"{k} paired runs" if k >= 2 else f"{k} paired run: no interval from one; use --replicates 2 or more"
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -320,7 +325,7 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
 def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario | Mapping | None, *,
             seed: int | None = None, replicates: int = DEFAULT_REPLICATES, steps: int | None = None,
             set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
-            progress: Optional[Callable[[int, int], None]] = None) -> CompareResult:
+            progress: Optional[Callable[[int, int], None]] = None, workers: int | None = 1) -> CompareResult:
     """Run A and B ``replicates`` times each with common random numbers and compare them.
 
     Parameters
@@ -332,33 +337,63 @@ def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario 
     set : overrides applied to both, ``["checkins.enabled=false"]`` or a mapping.
     engine : "auto", "agents" or "kernel"; default: each scenario's own.
     progress : called as ``progress(runs_done, runs_total)``, at the start and after each run.
+    workers : worker processes (default 1: this process; None: the machine's cores; never more than the
+        cores). The numbers do not depend on it.
     """
-    from sim.api import run
+    from sim.limits import cap, check_count
 
     sc_a, sc_b, base, engines = prepare_pair(a, b, seed=seed, steps=steps, set=set, engine=engine,
                                              replicates=replicates, via="compare")
+    workers = min(cap("workers", check_count("workers", workers, "compare"))[0], 2 * replicates)
     seeds = replicate_seeds(base, replicates)
     total = 2 * replicates
     if progress is not None:
         progress(0, total)
     t0 = time.perf_counter()
+    got: dict[tuple[int, str], pd.DataFrame] = {}
+    done = 0
+    for (r, arm), metrics in _runs(sc_a, sc_b, seeds, engines, workers):
+        got[r, arm] = metrics
+        done += 1
+        if progress is not None:
+            progress(done, total)
     frames: dict[str, list[pd.DataFrame]] = {"A": [], "B": []}
     rows = []
-    done = 0
     for r, s in enumerate(seeds):
         for arm, sc in (("A", sc_a), ("B", sc_b)):
-            res = run(sc, seed=s, engine=engines[arm])
-            frames[arm].append(res.metrics)
-            rows.append({"arm": arm, "scenario": sc.name, "replicate": r, "seed": s, **run_stats(res.metrics)})
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            frames[arm].append(got[r, arm])
+            rows.append({"arm": arm, "scenario": sc.name, "replicate": r, "seed": s, **run_stats(got[r, arm])})
     runs = pd.DataFrame(rows).sort_values(["arm", "replicate"], kind="stable").reset_index(drop=True)
     la, lb = arm_labels(sc_a, sc_b)
     labels = {"A": f"A: {la}", "B": f"B: {lb}"}
     return CompareResult(a=sc_a, b=sc_b, seed=base, seeds=seeds, metrics_a=frames["A"], metrics_b=frames["B"],
                          runs=runs, summary=summarize(runs), engines=engines,
                          wall_time=time.perf_counter() - t0, labels=labels)
+
+
+def _runs(sc_a: Scenario, sc_b: Scenario, seeds: list[int], engines: Mapping[str, str], workers: int):
+    """``((replicate, arm), metrics)`` of every run, as they finish: in this process (``workers`` 1), else in
+    a pool of worker processes (the sweep's); the same numbers either way."""
+    if workers <= 1:
+        from sim.api import run
+
+        for r, s in enumerate(seeds):
+            for arm, sc in (("A", sc_a), ("B", sc_b)):
+                yield (r, arm), run(sc, seed=s, engine=engines[arm]).metrics
+        return
+    from sim.experiments.sweep import _iter_pool
+
+    tasks = []
+    for r, s in enumerate(seeds):
+        for arm, sc in (("A", sc_a), ("B", sc_b)):
+            tasks.append({"run_id": len(tasks), "point": arm, "replicate": r, "seed": int(s),
+                          "engine": engines[arm], "timeseries": True,
+                          "scenario": sc.model_copy(update={"seed": int(s)}).model_dump(mode="json")})
+    for out in _iter_pool(tasks, workers):
+        row = out["row"]
+        if row["error"]:
+            raise RuntimeError(f"{row['point']}, seed {row['seed']}: {row['error']}")
+        yield (row["replicate"], row["point"]), out["timeseries"]
 
 
 # ----------------------------------------------------------------------------- text and plot

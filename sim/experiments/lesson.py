@@ -152,10 +152,9 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
 
     Returns ``{label: DataFrame}`` with one row per seed (in ``seeds`` order) of :func:`figures`,
     plus ``helpers_start`` and ``stress_start`` (day 0) and ``helpers_min`` with ``day_min`` (the
-    lowest share of helpers and its day). Runs on the kernel, ``workers`` processes (default up to 2).
+    lowest share of helpers and its day). Runs on the kernel, ``workers`` processes (default up to 2;
+    never more than the machine's cores; ``mutualaid lesson`` passes its --workers, default the cores).
     """
-    import os
-
     from sim.api import prepare
     from sim.experiments.sweep import _iter_inline, _iter_pool
 
@@ -166,7 +165,10 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
             sizes[label] = sc.population.size
             tasks.append({"run_id": len(tasks), "point": label, "replicate": r, "seed": int(s), "engine": "kernel",
                           "scenario": sc.model_dump(mode="json"), "timeseries": True})
-    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    from sim.limits import cap, check_count, cores
+
+    # the default, up to 2, keeps a dashboard's lesson or trial from taking a big server's every core
+    workers = cap("workers", check_count("workers", workers, "lesson") or min(2, cores()))[0]
     rows: dict[str, list] = {label: [None] * len(seeds) for label in settings}
     it = _iter_pool(tasks, workers) if workers > 1 else _iter_inline(tasks)
     for done, out in enumerate(it, 1):
@@ -186,8 +188,8 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
 
 def run_lesson(scenario: str = "kropotkin", seeds: int = DEFAULT_SEEDS, arms: tuple[str, ...] = ARMS,
                workers: int | None = None, steps: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> LessonResult:
-    """Run every arm on the same ``seeds`` paired seeds (children of the scenario's seed)."""
+               progress: Callable[[int, int], None] | None = None, seed: int | None = None) -> LessonResult:
+    """Run every arm on the same ``seeds`` paired seeds (children of ``seed``, default the scenario's)."""
     from sim.api import prepare
     from sim.experiments.compare import replicate_seeds
     from sim.experiments.effects import p_greater
@@ -198,7 +200,7 @@ def run_lesson(scenario: str = "kropotkin", seeds: int = DEFAULT_SEEDS, arms: tu
     unknown = [a for a in arms if a not in table]
     if unknown:
         raise ScenarioError(f"lesson: unknown arm {unknown[0]!r}; the arms are {', '.join(table)}")
-    base = prepare(scenario, steps=steps)
+    base = prepare(scenario, steps=steps, seed=seed)
     if base.network.kind != "lattice":
         raise ScenarioError(f"lesson: scenario {scenario!r} has network.kind={base.network.kind}; the lesson "
                             "switches network reciprocity off by replacing a lattice, so it needs one")

@@ -410,8 +410,8 @@ def read_sweep_file(path: str | os.PathLike) -> dict:
     except ScenarioError as e:
         raise SweepError(str(e)) from None
     if data is None:
-        raise SweepError(f"{path}: the file is empty (or only comments): a sweep needs at least 'scenario' and "
-                         f"'parameters'")
+        raise SweepError(f"{path}: the file is empty (or only comments): a sweep needs at least 'scenario' "
+                         f"(and 'parameters' to vary; without them it runs the scenario's replicates)")
     if not isinstance(data, dict):
         raise SweepError(f"{path}: a sweep file must be a mapping of keys, got {type(data).__name__}")
     return data
@@ -511,6 +511,14 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
             raise SweepError(f"{src}: parameters: unknown key '{k}'{hint}")
         if k in ("seed", "steps", "name", "description"):
             raise SweepError(f"{src}: parameters: '{k}' cannot be swept (seed, steps: top-level keys of the sweep)")
+        if k in DONATION_KEYS:  # a benefit and a cost: positive numbers (the game's R, S, T come from them)
+            given = v if isinstance(v, list) else [v.get("high")] if isinstance(v, dict) else [v]
+            bad = [x for x in given if isinstance(x, bool) or not isinstance(x, (int, float)) or not x > 0]
+            if isinstance(v, dict) and isinstance(v.get("low"), (int, float)) and v["low"] < 0:
+                bad.insert(0, v["low"])  # a range may start at 0 (never drawn), not below
+            if bad:
+                raise SweepError(f"{where} = {v!r}: {bad[0]!r} is not allowed: must be a number > 0 "
+                                 f"({'benefit over cost' if k.endswith('b_over_c') else 'the cost of helping'})")
         if isinstance(v, list):
             if sampling != "grid":
                 raise SweepError(f"{where} = {v!r}: a list expands only with sampling: grid; "
@@ -1359,25 +1367,48 @@ def _iter_dask(tasks: list[dict], address: str, workers: int,
         except Exception:  # noqa: BLE001 - the scheduler may be gone
             pass
         if cluster is not None:
-            cluster.close()
+            try:
+                cluster.close()
+            except Exception:  # noqa: BLE001 - closing a cluster half started when Ctrl-C came: nothing to keep
+                pass
         for lg, lv in zip(quiet, levels):
             lg.setLevel(lv)
 
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = None, dask: str | None = None,
               progress: Optional[Callable[[int, int], None]] = None,
-              argv: Optional[list[str]] = None) -> SweepResult:
-    """Run (or resume) a sweep into ``out``; returns the consolidated runs."""
-    out = Path(out)
-    workers = int(workers or os.cpu_count() or 1)
-    from sim.output import StorageError, is_storage_error, storage_error
+              argv: Optional[list[str]] = None, notice: Optional[Callable[[str], None]] = None) -> SweepResult:
+    """Run (or resume) a sweep into ``out``; returns the consolidated runs.
 
+    ``out`` must be new, empty or a sweep's folder (:func:`sim.output.check_out_dir`). ``workers`` defaults
+    to, and is capped at, the machine's cores; ``notice(text)`` is told about a capped count or a stale lock
+    taken over. A start that fails before any run is recorded (no scheduler, Ctrl-C) leaves the folder as it
+    found it: no lock, no sweep.json, and no folder it created.
+    """
+    from sim.limits import cap, check_count
+    from sim.output import StorageError, check_out_dir, is_storage_error, storage_error
+
+    say = notice or (lambda text: None)
+    out = Path(out)
+    check_out_dir(out, option="--out" if argv is not None else "out", kind="sweep")
+    workers, why = cap("--workers" if argv is not None else "workers",
+                       check_count("workers", workers, "sweep"))
+    if why:
+        say(why)
+    created = not out.exists()
     try:
-        lock = _lock_folder(out)
+        lock = _lock_folder(out, say)
+        fresh = not (out / SWEEP_FILE).exists()
         try:
             return _run_sweep(sweep, out, workers, dask, progress, argv)
+        except BaseException:
+            if fresh:
+                _undo_start(out)
+            raise
         finally:
-            lock.close()
+            lock.release()
+            if created:
+                _remove_if_empty(out)
     except OSError as e:
         if is_storage_error(e) and not isinstance(e, StorageError):
             raise storage_error(e, f"the runs saved in {out} before it are kept (runs since the last save "
@@ -1385,26 +1416,77 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
         raise
 
 
-def _lock_folder(out: Path):
-    """One sweep at a time in a folder: an exclusive lock on ``out/.lock`` (released when the process
-    ends, however it ends)."""
+def _undo_start(out: Path) -> None:
+    """After a failed first start: remove what the start wrote (sweep.json, empty folders) when no run was
+    recorded; a run recorded is kept (a rerun resumes from it)."""
+    parts = out / PARTS_DIR
+    recorded = (out / "runs.parquet").exists() or (parts.is_dir() and any(parts.iterdir()))
+    ts = out / "timeseries"
+    if recorded or (ts.is_dir() and any(ts.iterdir())):
+        return
+    for name in (SWEEP_FILE, "manifest.json"):
+        (out / name).unlink(missing_ok=True)
+    for d in (parts, ts):
+        _remove_if_empty(d)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty, or gone
+        pass
+
+
+class _Lock:
+    """An exclusive lock held on ``out/.lock``; :meth:`release` removes the file and lets go."""
+
+    def __init__(self, fh, path: Path):
+        self.fh, self.path = fh, path
+
+    def release(self) -> None:
+        try:
+            self.path.unlink(missing_ok=True)  # still held: no other process can have taken this file
+        finally:
+            self.fh.close()
+
+    close = release
+
+
+def _lock_folder(out: Path, notice: Callable[[str], None] = lambda text: None) -> _Lock:
+    """One sweep at a time in a folder: an exclusive lock on ``out/.lock`` (the system releases it when the
+    process ends, however it ends). A lock file left by a process that is gone is taken over, with a notice."""
     import fcntl
 
+    from sim.output import LOCK_FILE  # here: sim.output imports pandas, which a sweep's start does not need
+
     out.mkdir(parents=True, exist_ok=True)
-    fh = open(out / ".lock", "a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
+    path = out / LOCK_FILE
+    while True:
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise SweepError(f"--out {out}: another sweep is writing into this folder ({holder}); wait for it, "
+                             "or use another --out") from None
+        try:  # the holder before us may have removed the file as we opened it: lock the one at the path
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
         fh.close()
-        raise SweepError(f"--out {out}: another sweep is writing into this folder ({holder}); wait for it, "
-                         "or use another --out") from None
+    fh.seek(0)
+    before = fh.read().strip()
+    if before:
+        notice(f"--out {out}: took over the lock left by {before}, which is no longer running")
     fh.seek(0)
     fh.truncate()
     fh.write(f"pid {os.getpid()} on {os.uname().nodename}")
     fh.flush()
-    return fh
+    return _Lock(fh, path)
 
 
 def ci_widths(values: np.ndarray, level: float = 0.95) -> np.ndarray:

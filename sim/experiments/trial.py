@@ -199,8 +199,6 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
               progress: Callable[[int, int], None] | None = None, via: str = "run_trial") -> TrialResult:
     """Run the trial (see the module notes); ``seeds`` paired seeds, children of ``seed`` (default the
     scenario's)."""
-    import os
-
     from sim.api import prepare
     from sim.core.scenarios import parse_override
     from sim.experiments.compare import replicate_seeds
@@ -235,7 +233,10 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
                             f"{ENTRY_DAYS} days, so it needs more days")
     run_seeds = replicate_seeds(base.seed if seed is None else seed, seeds)
     tasks, settings = _tasks(scenario, intervention, run_seeds, steps, overrides, designs)
-    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    from sim.limits import cap, check_count, cores
+
+    # the default, up to 2, keeps a dashboard's lesson or trial from taking a big server's every core
+    workers = cap("workers", check_count("workers", workers, "trial") or min(2, cores()))[0]
     t0 = time.perf_counter()
     rows, spells = [], []
     for out in _pool(tasks, workers, progress):

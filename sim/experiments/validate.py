@@ -406,30 +406,34 @@ def table(checks: list[Check]) -> str:
     return "\n".join(x for x in lines if x is not None)
 
 
-def write(checks: list[Check], out: Path, command: str, wall: float) -> list[str]:
-    import matplotlib
+def write(checks: list[Check], out: Path, command: str, wall: float, argv: list[str] | None = None) -> list[str]:
+    """Write validation.md (and nowak_may.png) with a manifest naming the command (the folder's typed marker:
+    only ``validate`` replaces it, :func:`sim.output.check_out_dir`); the folder is replaced whole."""
+    from sim.output import StagedFiles, base_manifest
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
+    out = Path(out)
     nm = next((c for c in checks if c.series and any(k.startswith("b=") for k in c.series)), None)
-    if nm is not None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for k, v in nm.series.items():
-            ax.plot(v, label=k)
-        ax.axhline(0.318, color="grey", ls="--", lw=1, label="0.318 (Nowak & May)")
-        ax.set(xlabel="day", ylabel="share of helpers", title="Nowak-May lattice: three regimes of b")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / "nowak_may.png", dpi=100)
-        plt.close(fig)
-        files.append("nowak_may.png")
-    text = [f"# Validation: {summary(checks)}", "",
-            f"Command: `{command}` ({wall:.0f} s).", "", table(checks), ""]
-    if files:
-        text += ["![Nowak-May regimes](nowak_may.png)", ""]
-    (out / "validation.md").write_text("\n".join(text))
-    files.append("validation.md")
-    return files
+    with StagedFiles(out, replace=True, kind="validate") as staged:
+        if nm is not None:
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(7, 4))
+            ax = fig.subplots()
+            for k, v in nm.series.items():
+                ax.plot(v, label=k)
+            ax.axhline(0.318, color="grey", ls="--", lw=1, label="0.318 (Nowak & May)")
+            ax.set(xlabel="day", ylabel="share of helpers", title="Nowak-May lattice: three regimes of b")
+            ax.legend()
+            fig.tight_layout()
+            staged.write_figure("nowak_may.png", fig, dpi=100)
+        text = [f"# Validation: {summary(checks)}", "",
+                f"Command: `{command}` ({wall:.0f} s).", "", table(checks), ""]
+        if nm is not None:
+            text += ["![Nowak-May regimes](nowak_may.png)", ""]
+        staged.write_text("validation.md", "\n".join(text))
+        files = staged.names
+        manifest = base_manifest("validate", argv if argv is not None else command.split()[1:], wall,
+                                 passed=sum(bool(c.passed) for c in checks if c.is_check),
+                                 checks=sum(1 for c in checks if c.is_check), files=files + ["manifest.json"])
+        staged.write_json("manifest.json", manifest)
+    return files + ["manifest.json"]
