@@ -74,6 +74,28 @@ CSS = """
 .ma-present .ma-legend { font-size: 0.9rem; }
 .ma-present .v-tabs-bar, .ma-present .v-slide-group { display: none !important; }
 .ma-present-name { font-size: 1.3rem; font-weight: 600; margin-left: 1em; }
+/* sliders: the label on its own line(s) above a full-width track, so a long label never squeezes the
+   track to nothing (at 1024 px most tracks were 0 px wide) nor runs over the next control */
+.ma-root .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.ma-root .v-input__slider .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%; height: auto;
+  white-space: normal; line-height: 1.3; overflow: visible; margin: 0 0 2px 0; }
+.ma-root .v-input__slider .v-slider { flex: 1 0 calc(100% - 16px); min-width: 120px; }
+/* rows of buttons wrap inside their column instead of running past it */
+.ma-downloads, .ma-presets, .ma-wrap { flex-wrap: wrap; row-gap: 6px; }
+.ma-root .v-btn { max-width: 100%; }
+.ma-root .v-btn:not(.v-btn--round) { height: auto !important; min-height: 36px; padding-top: 4px; padding-bottom: 4px; }
+.ma-root .v-btn__content { white-space: normal; flex: 1 1 auto; min-width: 0; }
+/* the live view: picture and curves at the sizes they are drawn; they wrap when the column is narrow */
+.ma-live { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.ma-live-side { display: flex; flex-direction: column; gap: 8px; min-width: 0; }
+.ma-curves { max-width: 100%; }
+img.ma-picture, img.ma-curves { margin: 0 !important; }
+.ma-prompt { font-size: 20px; line-height: 1.35; }
+.ma-present .v-btn { font-size: 18px; }
+.ma-present .ma-legend, .ma-present .ma-sizes, .ma-present .ma-rate, .ma-present .ma-happening,
+.ma-present .ma-readout { font-size: 18px; }
+.ma-present .ma-readout { font-family: inherit; }
+.ma-present .ma-rate { display: none; }  /* for whoever runs the page, not for the room */
 /* the "runs on Solara" note: after the content, never over it */
 div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
 """
@@ -174,6 +196,12 @@ def Explore(present: bool, link: ds.Link):
     generation = solara.use_reactive(0)  # bumps on every reset: restarts the play thread
     opened = solara.use_reactive(frozenset({"Mechanisms", "Community"}))
     movie_status = solara.use_reactive("")
+
+    def view_mode():  # the curves are drawn at the size the mode shows them
+        runner.set_view("present" if present else "normal")
+        frame.set(runner.frame(playing=playing.value))
+
+    solara.use_effect(view_mode, [present])
 
     def toggle(title: str, is_open: bool):
         opened.set(opened.value | {title} if is_open else opened.value - {title})
@@ -299,7 +327,7 @@ def Explore(present: bool, link: ds.Link):
 
     def controls():
         solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
-        with solara.Row():
+        with solara.Row(classes=["ma-wrap"]):
             solara.Button("Pause" if playing.value else "Play", color="primary",
                           on_click=lambda: playing.set(not playing.value), disabled=runner.done,
                           classes=["ma-play"])
@@ -329,7 +357,8 @@ def Explore(present: bool, link: ds.Link):
 
     def view():
         LiveView(frame, error, fps.value * per_frame.value, runner.scenario.psychology.enabled, view_px,
-                 inspect_at, stop_inspecting)
+                 inspect_at, stop_inspecting, legend=ds.view_legend(runner.scenario, present),
+                 prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None)
 
     def downloads():
         stem = f"{runner.scenario.name}_seed{runner.scenario.seed}"
@@ -391,8 +420,10 @@ def Explore(present: bool, link: ds.Link):
 
 @solara.component
 def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psych: bool, view_px: int,
-             on_click, on_close):
-    """The part of Explore that changes every frame (the rest of the page is not re-rendered)."""
+             on_click, on_close, legend: str = "", prompt: str | None = None):
+    """The part of Explore that changes every frame (the rest of the page is not re-rendered).
+
+    ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode)."""
     fr = frame.value
     if error.value:
         solara.Error(error.value, classes=["ma-error"])
@@ -412,18 +443,17 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
         f"<span class='ma-rate'>requested {requested} days/s; delivered {rate}</span></div>"
         f"<div class='ma-readout'>{esc(readout)}</div>"
         f"<div class='ma-happening'>{esc(fr.happening or '')}</div>"))
-    with solara.Columns([1, 1]):
-        with solara.Column():
+    curves_w = ds.CURVES_PX["present" if prompt is not None else "normal"][0][0]
+    with solara.Div(classes=["ma-live"]):
+        with solara.Div(classes=["ma-live-pic"], style={"width": f"{view_px}px"}):
             ClickableView(fr.picture, view_px, fr.view, on_click)
-            solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=
-                "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
-                "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
-                "<span style='color:#c8143c'>&#9632; using</span>"
-                + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight")
-                + " &nbsp; click a member to inspect it")
-        with solara.Column():
+            solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=legend)
+        with solara.Div(classes=["ma-live-side"], style={"width": f"{curves_w}px", "max-width": "100%"}):
+            if prompt:
+                Prose(prompt, ["ma-prompt"])
             if fr.curves:
-                solara.Image(fr.curves, classes=["ma-curves"], width="100%")
+                # shown at the size it is drawn (Runner.set_view): no scaling, so its text is as tall as drawn
+                solara.Image(fr.curves, classes=["ma-curves"], width=f"{curves_w}px")
             if fr.member:
                 MemberCard(fr.member, on_close)
 
@@ -593,7 +623,7 @@ def Compare(active: bool):
         b_value.set(None)
 
     Prose(texts.TRAINER_INTRO)
-    with solara.Row():
+    with solara.Row(classes=["ma-presets"]):
         for k, (label, *_rest) in ds.PRESETS.items():
             solara.Button(label, on_click=lambda k=k: preset(k), outlined=True, classes=[f"ma-preset-{k}"])
     with solara.Columns([1, 1, 1]):
@@ -692,7 +722,7 @@ def TrialView(base: str, active: bool):
 
     solara.use_thread(work, dependencies=[started.value, active], intrusive_cancel=False)
     Prose(texts.TRIAL_INTRO)
-    with solara.Row():
+    with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Community for the trial", value=scenario, values=options,
                       on_value=lambda v: chosen.set(v) if v in options else None)
         solara.Select(label="Withheld from the control arm", value=intervention.value,
@@ -759,7 +789,7 @@ def Lesson(active: bool):
             result.set(ds.lesson_cached(v))
 
     Prose(texts.LESSON_INTRO)
-    with solara.Row():
+    with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Paired seeds per arm", value=seeds.value, values=list(ds.LESSON_SEEDS),
                       on_value=choose)
         solara.Button("Run the lesson", on_click=lambda: started.set(started.value + 1), color="primary",

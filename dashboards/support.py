@@ -487,11 +487,22 @@ def _tick_label(t: float) -> str:
 CLOSED_RGB = (226, 226, 240)
 
 
-def _legend_rows(d, font, head: str, items, width: float) -> list[list]:
+def _legend_rows(d, font, head: str, items, width: float, font_px: int = 12) -> list[list]:
     """Legend items wrapped into rows no wider than ``width`` (the first row starts with ``head``)."""
     rows, row, used = [], [], d.textlength(head, font=font) + 8
-    for lab, col in items:
-        wdt = d.textlength(lab, font=font) + 24
+    split = []
+    for lab, col in items:  # a label longer than a row goes on in words without a swatch (colour None)
+        words, piece = lab.split(" "), ""
+        for w in words:
+            cand = f"{piece} {w}".strip()
+            if piece and d.textlength(cand, font=font) + 2 * font_px > width:
+                split.append((piece, col))
+                piece, col = w, None
+            else:
+                piece = cand
+        split.append((piece, col))
+    for lab, col in split:
+        wdt = d.textlength(lab, font=font) + 2 * font_px
         if row and used + wdt > width:
             rows.append(row)
             row, used = [], 0
@@ -501,7 +512,12 @@ def _legend_rows(d, font, head: str, items, width: float) -> list[list]:
     return rows
 
 
-def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> bytes:
+#: the live curves' size in pixels and their text's height (font size, pixels) by page mode: the page shows
+#: them at exactly this size (CSS pixels), so text on a projector is as tall as drawn
+CURVES_PX: dict[str, tuple[tuple[int, int], int]] = {"normal": ((600, 400), 13), "present": ((520, 420), 20)}
+
+
+def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400), font_px: int = 12) -> bytes:
     """The curves of :func:`curve_series` drawn with PIL while a run plays: a few milliseconds a frame
     where matplotlib takes a quarter of a second, so the page keeps its frame rate. Same content as the
     export: shares above, running totals per 100 members below, closures shaded, revision days ticked,
@@ -512,7 +528,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     img = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(img)
     try:
-        font = ImageFont.load_default(size=12)
+        font = ImageFont.load_default(size=font_px)
     except TypeError:  # pragma: no cover - Pillow < 10.1
         font = ImageFont.load_default()
     x, curves = curve_series(df, sc)
@@ -529,12 +545,15 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.05
     # the left margin fits the widest tick label (running totals per 100 members reach five digits and more)
     labels1 = [_tick_label(t) for t in _nice_ticks(ymax1 / 1.05)]
-    left, right = max(44, int(max(d.textlength(s, font=font) for s in labels1)) + 12), W - 12
+    labels0 = ["0.8"]
+    left = max(int(3.6 * font_px), int(max(d.textlength(s, font=font) for s in labels1 + labels0)) + 12)
+    right = W - 12
     heads = ("share / level:", "per 100 members:")
-    legends = [_legend_rows(d, font, h, it, right - left - 8) if it else [] for h, it in zip(heads, (items0, items1))]
-    row_h = 16
+    legends = [_legend_rows(d, font, h, it, right - left - 8, font_px) if it else []
+               for h, it in zip(heads, (items0, items1))]
+    row_h = font_px + 4
     top0 = 4 + row_h * len(legends[0])
-    bottom = H - 34
+    bottom = H - (2 * font_px + 10)
     room = bottom - top0 - row_h * len(legends[1]) - 8
     h1 = int(room * 2 / 3)
     top1 = top0 + h1 + 8 + row_h * len(legends[1])
@@ -553,7 +572,10 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
             a, _ = px(i, [win[0]], [0])
             b, _ = px(i, [min(win[1], xmax)], [0])
             d.rectangle((float(a[0]), y0, float(b[0]), y1), fill=CLOSED_RGB)
-        ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0] if i == 0 else _nice_ticks(ranges[1][1] / 1.05)
+        # as many ticks as the panel's height holds with a line of text between two labels
+        fit = max(1, int((y1 - y0) / (2.2 * font_px)))
+        ticks = ([0, 0.2, 0.4, 0.6, 0.8, 1.0] if fit >= 5 else [0, 0.5, 1.0] if fit >= 2 else [0, 1.0]) if i == 0 \
+            else _nice_ticks(ranges[1][1] / 1.05, min(4, max(2, fit)))
         for t in ticks:
             _, yy = px(i, [0], [t])
             if y0 <= float(yy[0]) <= y1:
@@ -589,8 +611,9 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
                 d.text((cx, cy), heads[i], fill=(40, 40, 40), font=font)
                 cx += d.textlength(heads[i], font=font) + 8
             for lab, col, wdt in row:
-                d.rectangle((cx, cy + 4, cx + 14, cy + 10), fill=col)
-                d.text((cx + 18, cy), lab, fill=(40, 40, 40), font=font)
+                if col is not None:
+                    d.rectangle((cx, cy + font_px * 0.3, cx + font_px * 1.1, cy + font_px * 0.8), fill=col)
+                d.text((cx + font_px * 1.5, cy), lab, fill=(40, 40, 40), font=font)
                 cx += wdt
             cy += row_h
     return png_bytes(img)
@@ -854,8 +877,30 @@ class Pacer:
         self.done += n
 
 
+def view_legend(sc: Scenario, present: bool = False) -> str:
+    """The key under the picture (HTML): colours, and on a lattice how meetings lie on it (members meet in
+    runs of ``meetings.size`` in reading order, so what a meeting shares shows as horizontal streaks)."""
+    lattice = sc.network.kind == "lattice"
+    parts = ["<span style='color:#2678b2'>&#9632; helps</span>",
+             "<span style='color:#f08c28'>&#9632; competes</span>"]
+    if sc.psychology.enabled:
+        parts += ["darker: more stress", "<span style='color:#c8143c'>&#9632; using</span>"]
+    if not lattice:
+        parts.append("(ring); size: stress; lines: ties by weight")
+    if present:  # a projector: the colours only
+        return " &nbsp; ".join(parts)
+    parts.append("click a member to inspect it")
+    out = " &nbsp; ".join(parts)
+    if lattice and sc.psychology.enabled:
+        w, m = sc.network.width, sc.meetings.size
+        out += (f"<div class='ma-meetings'>Meetings: members sit in reading order (left to right, row after "
+                f"row; a row has {w}) and each run of {m} meets together, so what a meeting shares, such as "
+                f"lower stress, shows as horizontal streaks.</div>")
+    return out
+
+
 #: the picture's width on the page in CSS pixels (fixed, so that a click maps to a member)
-VIEW_PX = {"normal": 480, "present": 470}
+VIEW_PX = {"normal": 480, "present": 440}
 
 
 class Runner:
@@ -868,7 +913,15 @@ class Runner:
     def __init__(self, sc: Scenario, engine: str | None = None):
         self.lock = threading.Lock()
         self.inspect: int | None = None
+        self.curves_px, self.curves_font = CURVES_PX["normal"]
         self.reset(sc, engine)
+
+    def set_view(self, mode: str) -> None:
+        """Draw the live curves for the page's mode ("normal" or "present"), at the size it shows them."""
+        size, font = CURVES_PX[mode]
+        if (size, font) != (self.curves_px, self.curves_font):
+            self.curves_px, self.curves_font = size, font
+            self._curves = None
 
     def reset(self, sc: Scenario, engine: str | None = None):
         with self.lock:
@@ -1016,7 +1069,7 @@ class Runner:
         cols = self.columns()
         now = time.perf_counter()
         if self._curves is None or now - self._curves_at >= curves_every or self.done:
-            self._curves = live_curves_png(cols, self.scenario)
+            self._curves = live_curves_png(cols, self.scenario, self.curves_px, self.curves_font)
             self._curves_at = now
             self._happening = latest_happening(cols, self.scenario)
         latest = {c: float(cols[c][-1]) for c in ("helpers", "mean_stress", "mean_craving", "using")}

@@ -126,3 +126,13 @@ RESULTS_INTRO = (
     "parameters as columns, then summary columns. Pick a metric and one parameter (a line with its 95% "
     "band over replicates) or two (a heatmap of the mean)."
 )
+
+
+def prompt(name: str, description: str = "") -> str:
+    """Presentation mode's one line: the sentence of the scenario's text that holds its bold **Watch ...**
+    (the whole text when it has none, or the description for a scenario without a text)."""
+    import re
+
+    text = WATCH.get(name) or description
+    m = re.search(r"\*\*[^*]+\*\*[^.]*\.", text)
+    return m.group(0) if m else text
