@@ -95,6 +95,7 @@ img.ma-picture, img.ma-curves { margin: 0 !important; }
 .ma-present .ma-legend, .ma-present .ma-sizes, .ma-present .ma-rate, .ma-present .ma-happening,
 .ma-present .ma-readout { font-size: 18px; }
 .ma-present .ma-readout { font-family: inherit; }
+.ma-present .v-label, .ma-present .v-expansion-panel-header { font-size: 18px; }
 .ma-present .ma-rate { display: none; }  /* for whoever runs the page, not for the room */
 /* the "runs on Solara" note: after the content, never over it */
 div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
@@ -397,7 +398,7 @@ def Explore(present: bool, link: ds.Link):
                 downloads()
     else:
         with solara.Columns([1, 3]):
-            with solara.Column():
+            with solara.Column(classes=["ma-sidebar"]):
                 controls()
             with solara.Column():
                 with solara.Card(runner.scenario.name):
