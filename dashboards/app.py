@@ -66,6 +66,10 @@ CSS = """
 .ma-copy-link { margin-left: 1em; padding: 2px 10px; border: 1px solid #888; border-radius: 4px; }
 .ma-odd table, .ma-info-text table { border-collapse: collapse; }
 .ma-odd td, .ma-odd th { border: 1px solid #ccc; padding: 2px 6px; }
+.ma-table { overflow-x: auto; max-width: 100%; }
+.ma-table table { border-collapse: collapse; margin: 8px 0; }
+.ma-table td, .ma-table th { border: 1px solid #ccc; padding: 2px 6px; }
+img.ma-lesson, img.ma-trial-curves { max-width: 100%; height: auto; }
 /* presentation mode: a projector at 1024 x 768 */
 .ma-present { font-size: 20px; }
 .ma-present .ma-title { font-size: 1.5rem; }
@@ -127,6 +131,14 @@ def Control(key: str, spec: dict, value, on_value, prefix: str = ""):
                            max=spec["max"], step=spec["step"], on_value=set_, thumb_label=False)
 
 
+def Table(markdown_text: str):
+    """A Markdown table as HTML, rendered here (solara.Markdown would fetch KaTeX from a CDN)."""
+    import markdown
+
+    return solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(markdown_text, extensions=["tables"]),
+                       classes=["ma-table"])
+
+
 def Prose(text: str, classes=()):
     """Plain-language text with **bold** and *italic* (no Markdown renderer: it would fetch KaTeX from a CDN)."""
     import html
@@ -158,9 +170,26 @@ def Panel(title: str, is_open: bool, on_toggle, children=[], classes=()):
 
 def _seed_field(text: solara.Reactive, why: str | None, label: str, css: str):
     """A seed as text: anything but a whole number in range is shown as an error, never replaced."""
-    solara.InputText(label, value=text, continuous_update=False, error=why or False, classes=[css])
+    SeedBox(text, bool(why), label, css)
     if why:
         solara.Text(why, classes=[f"{css}-error"], style={"color": "#b00020"})
+
+
+@solara.component
+def SeedBox(text: solara.Reactive, error: bool, label: str, css: str):
+    """The seed's text box: what is typed reaches the page on Enter or on leaving the box.
+
+    Not bound both ways (solara.InputText is): the page re-renders many times a second while a run plays,
+    and each time wrote the last value sent back into the box, so a seed being typed was silently undone.
+    The box is given the page's value as its ``value`` (unchanged while typing, so never re-sent) and
+    reports its ``change`` event."""
+    box = rv.TextField(label=label, value=text.value, error=error, class_=css, hide_details=True)
+
+    def changed(widget, event, data):
+        text.set("" if data is None else str(data))
+
+    rv.use_event(box, "change", changed)
+    return box
 
 
 def _link_html(query: str) -> str:
@@ -197,6 +226,8 @@ def Explore(present: bool, link: ds.Link):
     generation = solara.use_reactive(0)  # bumps on every reset: restarts the play thread
     opened = solara.use_reactive(frozenset({"Mechanisms", "Community"}))
     movie_status = solara.use_reactive("")
+    dismissed = solara.use_reactive(frozenset())  # link notices the visitor closed
+    shown_lock = solara.use_memo(threading.Lock, [])
 
     def view_mode():  # the curves are drawn at the size the mode shows them
         runner.set_view("present" if present else "normal")
@@ -216,6 +247,7 @@ def Explore(present: bool, link: ds.Link):
         try:
             runner.tick(False)
             pacer = ds.Pacer()
+            run_id = id(runner.model)  # a Reset makes a new model: a frame of the old one is never shown
             while not cancel.is_set() and playing.value:
                 t0 = time.perf_counter()
                 fps_now = max(1, min(ds.MAX_FPS, fps.value))
@@ -223,9 +255,10 @@ def Explore(present: bool, link: ds.Link):
                 runner.step(n)
                 pacer.stepped(n)
                 fr = runner.frame(curves_every=CURVES_EVERY, playing=True)
-                if cancel.is_set():
-                    break
-                frame.set(fr)
+                with shown_lock:
+                    if cancel.is_set() or id(runner.model) != run_id:
+                        break
+                    frame.set(fr)
                 if runner.done:
                     playing.set(False)
                     break
@@ -239,12 +272,13 @@ def Explore(present: bool, link: ds.Link):
     seed_value, seed_why = ds.parse_seed(seed_text.value)
 
     def restart(sc):
-        runner.reset(sc, engine.value)
+        with shown_lock:  # a frame being drawn by the play loop lands before this, or not at all
+            runner.reset(sc, engine.value)
+            frame.set(runner.frame())
         fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
         params.set(fresh)
         applied.set(dict(fresh))
         seed_text.set(str(sc.seed))
-        frame.set(runner.frame())
         generation.set(generation.value + 1)
 
     def reset(new_name: str | None = None, new_params: dict | None = None):
@@ -326,6 +360,14 @@ def Explore(present: bool, link: ds.Link):
                                                    "engine": "agents" if runner.engine == "agents" else None}),
                             [link_key])
 
+    def pending_note() -> str:
+        if not pending:
+            return ""
+        if seed_value is not None and seed_value != runner.scenario.seed:
+            return (f"Changed settings apply on Reset: seed {seed_value} then replaces seed "
+                    f"{runner.scenario.seed}, which this run keeps.")
+        return "Changed settings apply on Reset."
+
     def controls():
         solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
         with solara.Row(classes=["ma-wrap"]):
@@ -336,7 +378,7 @@ def Explore(present: bool, link: ds.Link):
             solara.Button("Reset", color="warning" if pending else None, on_click=lambda: reset(),
                           classes=["ma-reset"], disabled=bool(seed_why))
         # always present (empty when nothing is pending): the tree below keeps its shape
-        solara.Text("Changed settings apply on Reset." if pending else "", classes=["ma-pending"],
+        solara.Text(pending_note(), classes=["ma-pending"],
                     style={"color": "#b26a00", "min-height": "1.2em"})
         solara.SliderInt(f"Speed: {fps.value} frames per second", value=fps, min=1, max=ds.MAX_FPS)
         solara.SliderInt(f"Days per frame: {per_frame.value}", value=per_frame, min=1, max=10)
@@ -380,8 +422,10 @@ def Explore(present: bool, link: ds.Link):
             solara.Text(movie_status.value, classes=["ma-movie-status"])
         solara.HTML(tag="div", classes=["ma-link-row"], unsafe_innerHTML=_link_html(query))
 
-    for note in link.notices:
-        solara.Warning(note, classes=["ma-link-notice"])
+    for i, note in enumerate(link.notices):
+        if i not in dismissed.value:  # each notice can be closed (its x); the others stay
+            solara.Warning(note, classes=["ma-link-notice"], dismissible=True,
+                           on_v_model=lambda v, i=i: None if v else dismissed.set(dismissed.value | {i}))
     if present:
         with solara.Column(classes=["ma-present-view"]):
             with solara.Row():
@@ -498,6 +542,8 @@ def InfoPanel(name: str):
 
 def _info_html(name: str) -> str:
     """The scenario's Info (scenarios/info/NAME.md) as HTML, its ODD links pointing at the page's ODD view."""
+    import re
+
     import markdown
 
     try:
@@ -509,6 +555,9 @@ def _info_html(name: str) -> str:
     except (OSError, ValueError) as e:
         return f"<p>No Info for this scenario ({html_escape(str(e))}).</p>"
     text = "\n\n".join(f"## {title}\n\n{body}" for title, body in sections.items())
+    # the files name the tests behind their claims (for readers of the repository); the page says so in words
+    text = re.sub(r"\s*\(test: tests/[^)]*\)", " (a test checks this)", text)
+    text = re.sub(r"`tests/[^`]*`", "a test", text)
     # the files link as a reader on GitHub needs (relative to scenarios/info/); the page serves the ODD itself
     text = text.replace("](../../docs/ODD.md#", "](?view=odd#").replace("](../../docs/ODD.md)", "](?view=odd)")
     out = markdown.markdown(text, extensions=["tables"])
@@ -744,8 +793,8 @@ def TrialView(base: str, active: bool):
             return
         solara.Text(res["headline"], classes=["ma-trial-headline", "ma-headline"])
         solara.Image(res["png"], classes=["ma-trial-curves"])
-        solara.Markdown(res["effects"])
-        solara.Markdown(res["published"])
+        Table(res["effects"])
+        Table(res["published"])
         with solara.Row():
             solara.FileDownload(res["handout"], filename="trial_handout.html", label="Handout (HTML, one page)",
                                 mime_type="text/html")
@@ -802,8 +851,8 @@ def Lesson(active: bool):
     res = result.value
     if res is not None:
         solara.Image(res["png"], classes=["ma-lesson"])
-        solara.Markdown(res["table"])
-        solara.Markdown(res["notes"])
+        Table(res["table"])
+        solara.HTML(tag="div", unsafe_innerHTML=res["notes_html"], classes=["ma-lesson-notes"])
         with solara.Row():
             solara.FileDownload(res["csv"], filename="lesson_runs.csv", label="Every run (CSV)")
             solara.FileDownload(res["png"], filename="lesson.png", label="Figure (PNG)", mime_type="image/png")

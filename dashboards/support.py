@@ -434,15 +434,19 @@ def curves_figure(df, sc: Scenario, title: str = "", hi_res: bool = False):
     w, h = (10.0, 6.25) if hi_res else (6.0, 4.0)
     fig = _figure(w, h, constrained=False)  # a fixed layout: constrained layout would double the cost
     fig.subplots_adjust(left=0.12, right=0.97, top=0.95 if not title else 0.9, bottom=0.12, hspace=0.12)
-    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     x, curves = curve_series(df, sc)
+    if any(c.panel == 1 for c in curves):
+        ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    else:  # nothing counted per 100 members (psychology and turnover off): no empty panel
+        ax1 = fig.subplots(1, 1)
+        ax2 = None
     style = {"lw": 1.6, "marker": "o" if x.size <= 2 else None, "ms": 4}
     for c in curves:
         (ax1, ax2)[c.panel].plot(x, c.y, label=c.label, color=c.color, ls="--" if c.dashed else "-", **style)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("share / level")
     win = closure_window(sc)
-    for ax in (ax1, ax2):
+    for ax in (ax1,) if ax2 is None else (ax1, ax2):
         if win:
             ax.axvspan(win[0], win[1], color="0.6", alpha=0.18, lw=0,
                        label="meetings closed" if ax is ax1 else None)
@@ -454,11 +458,11 @@ def curves_figure(df, sc: Scenario, title: str = "", hi_res: bool = False):
     ax1.legend(loc="upper right", fontsize="small", ncol=2)
     if title:
         ax1.set_title(title, fontsize="medium")
-    if any(c.panel == 1 for c in curves):
+    if ax2 is not None:
         ax2.legend(loc="upper left", fontsize="small")
-    ax2.set_ylabel("per 100 members")
-    ax2.set_ylim(bottom=0)
-    ax2.set_xlabel("day")
+        ax2.set_ylabel("per 100 members")
+        ax2.set_ylim(bottom=0)
+    (ax1 if ax2 is None else ax2).set_xlabel("day")
     ax1.set_xlim(0, max(sc.steps, int(x.max()) if x.size else 1))
     return fig
 
@@ -554,10 +558,14 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400), font_p
     row_h = font_px + 4
     top0 = 4 + row_h * len(legends[0])
     bottom = H - (2 * font_px + 10)
-    room = bottom - top0 - row_h * len(legends[1]) - 8
-    h1 = int(room * 2 / 3)
-    top1 = top0 + h1 + 8 + row_h * len(legends[1])
-    boxes = [(left, top0, right, top0 + h1), (left, top1, right, bottom)]
+    if lower:
+        room = bottom - top0 - row_h * len(legends[1]) - 8
+        h1 = int(room * 2 / 3)
+        top1 = top0 + h1 + 8 + row_h * len(legends[1])
+        boxes = [(left, top0, right, top0 + h1), (left, top1, right, bottom)]
+    else:  # nothing counted per 100 members (psychology and turnover off): the shares take the whole height
+        boxes = [(left, top0, right, bottom)]
+        legends = legends[:1]
     xmax = max(sc.steps, int(x.max()) if x.size else 1)
     ranges = [(-0.02, 1.02), (0.0, ymax1)]
 
@@ -583,7 +591,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400), font_p
                 d.text((x0 - 5, float(yy[0])), _tick_label(t), fill=ink, font=font, anchor="rm")
         d.rectangle((x0, y0, x1, y1), outline=grey)
     for t in _nice_ticks(xmax, 6):
-        xx, _ = px(1, [t], [0])
+        xx, _ = px(len(boxes) - 1, [t], [0])
         d.line((float(xx[0]), bottom, float(xx[0]), bottom + 4), fill=grey)
         d.text((float(xx[0]), bottom + 6), f"{t:g}", fill=ink, font=font, anchor="mt")
     d.text(((left + right) / 2, H - 2), "day", fill=ink, font=font, anchor="mb")
@@ -1150,9 +1158,34 @@ def lesson_result(seeds: int, progress=None) -> dict:
 
             res = lesson.run_lesson("kropotkin", seeds=seeds, progress=progress)
             _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
-                                    "notes": lesson.notes(res), "csv": metrics_csv(res.runs),
+                                    "notes": lesson.notes(res), "notes_html": lesson_notes_html(res),
+                                    "csv": metrics_csv(res.runs),
                                     "summary": res.summary}
         return _lesson_cache[seeds]
+
+
+def lesson_notes_html(res) -> str:
+    """The lesson's notes as the page shows them: what was run, each mechanism in a sentence (a list, in
+    words, without scenario keys), and how to read a cell. ``mutualaid lesson`` prints the technical notes
+    (with the keys switched) itself."""
+    import html
+    import re
+
+    from sim.experiments import lesson
+
+    def words(text: str) -> str:  # "(turnover.leave_prob a day)" -> "(a daily chance)": no keys on the page
+        return re.sub(r"\s*\([a-z_]+\.[a-z_.]+[^)]*\)", "", text)
+
+    esc = html.escape
+    items = "".join(f"<li><b>{esc(m.name)}</b>: {esc(words(m.what))}. <i>Source: {esc(m.source)}.</i></li>"
+                    for m in lesson.MECHANISMS)
+    return (f"<p>{len(res.seeds)} paired seeds per arm, {len(res.runs)} runs ({res.wall_time:.0f} s). The five "
+            f"mechanisms, each switched on or off:</p><ul>{items}</ul>"
+            f"<p>In every arm, {esc(words(lesson.HELD_ON))}.</p>"
+            f"<p>Each cell is the mean over the seeds with its 95% interval. Helpers and stress are read over the "
+            f"last {lesson.TAIL} days; <i>abstinent</i> is the share of the members of day 0 who never used in "
+            f"the year. <i>p vs all off</i>: how likely so many more helpers than with every mechanism off would "
+            f"be by chance (a one-sided paired Wilcoxon signed-rank test).</p>")
 
 
 def lesson_cached(seeds: int) -> dict | None:
