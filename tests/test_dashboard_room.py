@@ -132,3 +132,124 @@ def test_the_lattice_legend_explains_meetings(page, server):
     _open(page, server, "?scenario=nowak-may-1992")  # no meetings without psychology
     assert "Meetings" not in page.inner_text(".ma-legend")
     assert page.errors == []
+
+
+def test_nothing_is_fetched_from_outside_the_server(browser, server):
+    """Every view a class uses (Explore, Compare with its trial, the Lesson) with the network cut off: any
+    request to a host other than the server fails the test (KaTeX was fetched from a CDN: 20+ failures and
+    an uncaught page error in the trial flow). The Lesson's notes are checked here too, on the same run:
+    a list in words, without scenario keys."""
+    host = urllib.parse.urlparse(server).netloc
+    outside: list[str] = []
+
+    def route(r):
+        u = urllib.parse.urlparse(r.request.url)
+        if u.scheme in ("data", "blob") or u.netloc == host:
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.route("**/*", route)
+    page = ctx.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open(page, server, "?scenario=kropotkin")
+        page.locator(".ma-step").click()
+        _wait_until(lambda: _day(page) == 1, what="a step")
+        page.get_by_role("tab", name="Compare").click()
+        page.wait_for_selector(".ma-headline", timeout=240_000)
+        _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=240, what="compare to finish")
+        page.get_by_text("Virtual trial: randomise members or meetings").click()
+
+        def choose_four() -> bool:
+            try:
+                page.locator(".v-select", has_text="Trial: paired seeds").click(timeout=10_000)
+                page.get_by_role("option", name="4", exact=True).click(timeout=10_000)
+                return True
+            except Exception:
+                return False
+
+        _wait_until(choose_four, timeout=120, what="4 paired seeds chosen")
+        page.locator(".ma-trial-run").click()
+        page.wait_for_selector(".ma-trial-headline", timeout=300_000)
+        page.wait_for_selector(".ma-table table")  # the trial's tables, rendered on the server
+        page.get_by_role("tab", name="Lesson").click()
+        page.locator(".v-select", has_text="Paired seeds per arm").click()
+        page.get_by_role("option", name="5", exact=True).click()
+        page.locator(".ma-lesson-run").click()
+        page.wait_for_selector(".ma-lesson-notes li", timeout=300_000)
+        items = page.locator(".ma-lesson-notes li").all_inner_texts()
+        assert len(items) == 5 and items[0].startswith("Network reciprocity")
+        notes = page.inner_text(".ma-lesson-notes")
+        assert "conflict_loss" not in notes and "turnover." not in notes and "`" not in notes
+        time.sleep(1.0)
+        assert outside == []
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def mesa_server(results_dir):
+    solara = Path(sys.executable).parent / "solara"
+    if not solara.exists():
+        _missing("solara is not installed")
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    log_path = results_dir / "mesa_server.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([str(solara), "run", str(ROOT / "dashboards" / "mesa_viz.py"), "--host", "127.0.0.1",
+                             "--port", str(port), "--production", "--no-open"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"solara exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"solara did not answer within {START_TIMEOUT} s")
+            time.sleep(0.5)
+        yield url, log_path
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
+        log.close()
+
+
+def test_the_mesa_solaraviz_example_runs_steps_and_resets(page, mesa_server):
+    """dashboards/mesa_viz.py crashed ("Missing required model parameter: flat"); now it draws the lattice,
+    steps, and Reset rebuilds the model from its parameters (a different seed, the same scenario)."""
+    url, log_path = mesa_server
+    page.goto(url)
+    page.wait_for_selector("text=Step: 0", timeout=120_000)
+    page.wait_for_selector("text=Model Parameters")
+    for _ in range(2):
+        page.get_by_role("button", name="Step").click()
+    page.wait_for_selector("text=Step: 2", timeout=60_000)
+    seed = page.locator(".v-input", has_text="Seed").locator(".v-slider__track-container")
+    box = seed.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)  # seed about 50
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_selector("text=Step: 0", timeout=60_000)
+    time.sleep(1.0)
+    log = log_path.read_text(errors="replace")
+    assert "Missing required model parameter" not in log and "Traceback" not in log, log[-2000:]
+    assert page.errors == []
