@@ -650,6 +650,7 @@ def Compare(active: bool):
         result.set({
             "key": key, "a": ds.arm_summary(df_a), "b": ds.arm_summary(df_b),
             "headline": ds.compare_headline(sc_a, sc_b, frames_a, frames_b),
+            "finding": ds.compare_finding(sc_a, sc_b, frames_a, frames_b),
             "png": ds.compare_png(df_a, df_b, label_a, label_b, title),
             "gap": ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired replicates"),
             # 1600-pixel versions for slides, drawn when asked for
@@ -726,11 +727,13 @@ def CompareResult(res: dict, stale: bool):
     if stale:
         solara.Text("updating ...", style={"color": "#b26a00"})
     solara.Text(res["headline"], classes=["ma-headline"])
-    with solara.Row():
+    solara.Text(res["finding"], classes=["ma-finding"])
+    with solara.Row(classes=["ma-wrap"]):
         for arm in ("a", "b"):
             s = res[arm]
             solara.Text(f"{arm.upper()}: relapses {int(s['total_relapses'])}, mean using {s['mean_using']:.4f}, "
-                        f"mean stress {s['mean_stress']:.4f}, abstinent at the end {s['final_abstinent']:.3f}",
+                        f"mean stress {s['mean_stress']:.4f} (on day 0: {s['day0_stress']:.4f}), never used since "
+                        f"day 0: {s['final_abstinent']:.3f} of the day-0 members",
                         classes=[f"ma-{arm}-summary", "ma-readout"])
     solara.Image(res["png"], classes=["ma-compare"])
     solara.Image(res["gap"], classes=["ma-gap"])
@@ -792,6 +795,8 @@ def TrialView(base: str, active: bool):
             solara.Text(res["error"], classes=["ma-trial-error"])
             return
         solara.Text(res["headline"], classes=["ma-trial-headline", "ma-headline"])
+        for sentence in res["findings"]:
+            solara.Text(sentence, classes=["ma-trial-finding"], style={"display": "block", "margin": "4px 0"})
         solara.Image(res["png"], classes=["ma-trial-curves"])
         Table(res["effects"])
         Table(res["published"])

@@ -1357,6 +1357,64 @@ def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
                        [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b])
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
+    """The comparison's finding in one sentence generated from its replicates (which way, how big, how
+    sure; sim/experiments/findings.py): relapses per 100 members a year, or the share of helpers at the end
+    when both arms are classic games."""
+    from sim.experiments import findings
+    from sim.experiments.compare import arm_labels, classic, paired_difference
+
+    la, lb = arm_labels(sc_a, sc_b)
+    if classic(sc_a, sc_b):
+        ha = [float(f["helpers"].iloc[-1]) for f in frames_a]
+        hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
+        d, lo, hi, n = paired_difference(ha, hb)
+        return findings.difference(f"{lb} (B), the community had a", "share of helpers at the end", d, lo, hi, n,
+                                   more="higher", fewer="lower", digits=3, than=f"than {_lower_first(la)} (A)")
+    year = 365.0 / max(sc_a.steps, 1)
+    per = lambda frames, sc: [100.0 * float(f["relapses"].iloc[1:].sum()) / sc.population.size * year  # noqa
+                              for f in frames]
+    ra, rb = per(frames_a, sc_a), per(frames_b, sc_b)
+    d, lo, hi, n = paired_difference(ra, rb)
+    return findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
+                               reference=float(np.mean(ra)), than=f"than {_lower_first(la)} (A)")
+
+
+def trial_findings(res) -> list[str]:
+    """The trial's findings as sentences generated from its effects table: relapses and coming back in the
+    whole-community design (or the first design run), and which design found the larger effect on
+    relapses."""
+    from sim.experiments import findings, trial
+
+    e = res.effects
+    what = trial.INTERVENTIONS[res.intervention]
+    cohort = "members" if res.intervention == "checkins" else "newcomers"
+
+    def row(design, start):
+        r = e[(e["design"] == design) & (e["measure"].str.startswith(start))].iloc[0]
+        return float(r["estimate"]), float(r["low"]), float(r["high"])
+
+    design = "community" if "community" in res.designs else res.designs[0]
+    where = trial.DESIGN_LABELS[design]
+    n = len(res.seeds)
+    est, lo, hi = row(design, "relapses per 100")
+    out = [findings.difference(f"In the trial ({where}, {n} paired seeds), {cohort} without {what} had",
+                               "relapses per 100 member-years", est, lo, hi, n, than=f"than {cohort} with {what}",
+                               runs="paired seeds")]
+    hr = row(design, "hazard ratio of returning")
+    out.append(findings.ratio(f"After a first absence, {cohort} with {what}", *hr, above="came back sooner",
+                              below="came back later"))
+    if "individual" in res.designs and "community" in res.designs:
+        out.append(findings.which_larger(
+            "randomising members", row("individual", "relapses per 100"), "randomising the whole community",
+            row("community", "relapses per 100"), f"fewer relapses per 100 member-years with {what}"))
+    return out
+
+
 def replicates_csv(frames_a, frames_b, seeds, label_a: str, label_b: str) -> bytes:
     """Every replicate of both arms (long: arm, replicate, seed, metrics), then per-replicate totals with
     their differences and a 95% t-interval, as one CSV with a ``table`` column."""
@@ -1410,7 +1468,8 @@ def trial_result(scenario: str, intervention: str, seeds: int, progress=None) ->
         if key not in _trial_cache:
             res = trial.run_trial(scenario, intervention, seeds=seeds, progress=progress)
             png = fig_png(trial.plot_curves(res), dpi=80)
-            _trial_cache[key] = {"headline": res.headline, "png": png, "effects": trial.effects_table(res),
+            _trial_cache[key] = {"headline": res.headline, "findings": trial_findings(res), "png": png,
+                                 "effects": trial.effects_table(res),
                                  "published": trial.published_table(res),
                                  "handout": trial.handout_html(res, png).encode("utf-8"),
                                  "csv": metrics_csv(res.members)}
@@ -1425,6 +1484,7 @@ def arm_summary(df: pd.DataFrame) -> dict[str, float]:
         "final_using": float(df["using"].iloc[-1]),
         "mean_stress": float(df["mean_stress"].iloc[1:].mean()) if len(df) > 1 else float(df["mean_stress"].iloc[0]),
         "final_abstinent": float(df["abstinent"].iloc[-1]),
+        "day0_stress": float(df["mean_stress"].iloc[0]),
     }
 
 

@@ -5,7 +5,7 @@ WATCH = {
     "baseline": (
         "A community of 500 in meetings of 25. **Watch the crimson rings** (members in a lapse): most come "
         "back within days; helpers who check in and sponsors who answer calls make lapses a little shorter. "
-        "The curves show most members staying abstinent through the year while most keep helping."
+        "The curves show the share using on any day and the relapses so far per 100 members."
     ),
     "kropotkin": (
         "Blue squares help, orange squares compete; darker means more stressed, crimson means using. "
@@ -43,9 +43,10 @@ WATCH = {
         "temptation T; raise T a little and Reset."
     ),
     "death-birth": (
-        "Death-birth updating on a ring with benefit 6 and cost 1: helpers are favoured when benefit/cost "
-        "exceeds the number of neighbours. **Watch the helper curve slowly climb**; set T = 3 and R = 2 to "
-        "see it fall."
+        "Death-birth updating on a ring with benefit 6 and cost 1: theory favours helpers when benefit/cost "
+        "exceeds the number of neighbours (4), but selection is weak and one run drifts. **Watch the helper "
+        "curve wander** up and down over hundreds of days; whether helpers gain shows over many runs (the Info "
+        "panel). Set T = 3 and R = 2 (benefit/cost 3, below 4) and Reset to compare."
     ),
 }
 
@@ -110,13 +111,15 @@ TRIAL_INTRO = (
     "A **virtual randomised trial** inside one community: members (or whole meetings) are assigned at random "
     "to get the intervention or not, as the checkup trials did. Beside them, the whole community both ways. "
     "The curves show how long members stay without a lapse and how soon they come back after an absence; "
-    "the table gives hazard ratios, relapses per 100 members and the number needed to treat. Randomising "
-    "individuals understates the effect, because support spills over along ties between the arms."
+    "the table gives hazard ratios, relapses per 100 members and the number needed to treat. The sentences "
+    "under the headline are written from this run's own figures: which design found the larger effect, and "
+    "whether the intervals show it."
 )
 
 TRAINER_INTRO = (
-    "Two runs of the same community with the **same random seed**: every life shock, every chance meeting "
-    "is identical, so any difference between A and B comes from the one setting that differs. "
+    "Two runs of the same community with the **same random seed**: life shocks and chance meetings are "
+    "drawn from the same random numbers in A and B. Each arm has lived its own past under its own settings "
+    "before day 0, so the two can already differ on day 0 (each arm's day-0 stress is shown below). "
     "The shaded area is the difference. Below, several replicates (different seeds, still paired) show "
     "how sure we can be: a band that stays away from zero is a real effect."
 )

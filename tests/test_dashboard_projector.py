@@ -165,6 +165,17 @@ def test_compare_fits_its_columns_at_1024(browser, server):
         _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=240, what="compare to finish")
         assert page.locator(".ma-presets .v-btn").count() == 4
         assert page.evaluate(_OVERFLOW) == []
+        # the sentence under the headline agrees with the headline's own numbers
+        head = page.inner_text(".ma-headline")
+        est, lo, hi = (float(x) for x in re.findall(r"[+-]?\d+\.\d", head)[:3])
+        finding = page.inner_text(".ma-finding")
+        assert f"{abs(est):.1f}" in finding
+        if lo > 0:
+            assert "more relapses" in finding and "show an increase" in finding
+        elif hi < 0:
+            assert "fewer relapses" in finding and "show a decrease" in finding
+        else:
+            assert "includes zero" in finding
         for sel in ("img.ma-compare", "img.ma-gap"):
             nw, nh, w, h = page.eval_on_selector(sel, _NATURAL)
             assert w <= 1024 - 24 and abs(w - nw) <= 1, (sel, nw, w)
