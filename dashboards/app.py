@@ -800,9 +800,12 @@ def TrialView(base: str, active: bool):
         solara.Image(res["png"], classes=["ma-trial-curves"])
         Table(res["effects"])
         Table(res["published"])
-        with solara.Row():
-            solara.FileDownload(res["handout"], filename="trial_handout.html", label="Handout (HTML, one page)",
+        with solara.Row(classes=["ma-wrap"]):
+            solara.FileDownload(res["handout"], filename="trial_handout.html",
+                                label="Handout (HTML: the page for the group, statistics on the back)",
                                 mime_type="text/html")
+            solara.FileDownload(res["handout_pdf"], filename="trial_handout.pdf", label="Handout (PDF, two sides)",
+                                mime_type="application/pdf")
             solara.FileDownload(res["csv"], filename="trial_members.csv", label="Every member-run (CSV)")
 
 

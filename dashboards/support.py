@@ -1374,14 +1374,14 @@ def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
         hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
         d, lo, hi, n = paired_difference(ha, hb)
         return findings.difference(f"{lb} (B), the community had a", "share of helpers at the end", d, lo, hi, n,
-                                   more="higher", fewer="lower", digits=3, than=f"than {_lower_first(la)} (A)")
+                                   more="higher", fewer="lower", digits=3, than=f"{_lower_first(la)} (A)")
     year = 365.0 / max(sc_a.steps, 1)
     per = lambda frames, sc: [100.0 * float(f["relapses"].iloc[1:].sum()) / sc.population.size * year  # noqa
                               for f in frames]
     ra, rb = per(frames_a, sc_a), per(frames_b, sc_b)
     d, lo, hi, n = paired_difference(ra, rb)
     return findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
-                               reference=float(np.mean(ra)), than=f"than {_lower_first(la)} (A)")
+                               reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)")
 
 
 def trial_findings(res) -> list[str]:
@@ -1403,7 +1403,7 @@ def trial_findings(res) -> list[str]:
     n = len(res.seeds)
     est, lo, hi = row(design, "relapses per 100")
     out = [findings.difference(f"In the trial ({where}, {n} paired seeds), {cohort} without {what} had",
-                               "relapses per 100 member-years", est, lo, hi, n, than=f"than {cohort} with {what}",
+                               "relapses per 100 member-years", est, lo, hi, n, than=f"{cohort} with {what}",
                                runs="paired seeds")]
     hr = row(design, "hazard ratio of returning")
     out.append(findings.ratio(f"After a first absence, {cohort} with {what}", *hr, above="came back sooner",
@@ -1472,8 +1472,16 @@ def trial_result(scenario: str, intervention: str, seeds: int, progress=None) ->
                                  "effects": trial.effects_table(res),
                                  "published": trial.published_table(res),
                                  "handout": trial.handout_html(res, png).encode("utf-8"),
+                                 # the PDF is drawn when the button asks for it
+                                 "handout_pdf": lambda res=res, png=png: _handout_pdf(res, png),
                                  "csv": metrics_csv(res.members)}
         return _trial_cache[key]
+
+
+def _handout_pdf(res, png: bytes) -> bytes:
+    from sim.experiments import handout
+
+    return handout.pdf_bytes(res, png)
 
 
 def arm_summary(df: pd.DataFrame) -> dict[str, float]:

@@ -17,7 +17,7 @@ MEASURE = "relapses per 100 members a year"
 
 def test_an_increase_is_called_an_increase_with_its_size_and_interval():
     s = findings.difference("Without check-ins, members had", MEASURE, 6.7, 4.8, 8.6, 12, reference=26.8,
-                            than="than with check-ins")
+                            than="with check-ins")
     assert s.startswith("Without check-ins, members had more relapses per 100 members a year than with check-ins")
     assert "6.7 more" in s and "25% more than 26.8" in s and "4.8 to 8.6 more" in s and "12 paired runs" in s
     assert "show an increase" in s and "fewer" not in s

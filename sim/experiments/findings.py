@@ -27,7 +27,8 @@ def difference(subject: str, measure: str, estimate: float, low: float, high: fl
 
     ``subject`` names B against A ("Without check-ins, members had"); ``measure`` what is counted
     ("relapses per 100 members a year"); ``reference`` A's mean (then the size is also given as a share
-    of it); ``than`` names A after the measure ("than with check-ins").
+    of it); ``than`` names A ("with check-ins"): "... than with check-ins", or "compared with ..." when
+    the interval shows no direction.
 
     >>> difference("Without check-ins, members had", "relapses per 100 members a year", 6.7, 4.8, 8.6, 12)
     'Without check-ins, members had more relapses per 100 members a year: 6.7 more (95% interval 4.8 to 8.6 more, 12 paired runs). The whole interval is above zero, so these runs show an increase.'
@@ -43,7 +44,7 @@ def difference(subject: str, measure: str, estimate: float, low: float, high: fl
         amount = f"{size} {way}" if estimate != 0 else "no difference"
         return (f"{subject} {amount} {measure} in {n} pair of runs{share}. One pair cannot tell a difference from "
                 f"chance: run more replicates.")
-    measure_than = f"{measure} {than}".rstrip()
+    measure_than = f"{measure} than {than}" if than else measure
     if low > 0:
         return (f"{subject} {more} {measure_than}: {size} {more}{share} (95% interval {_fmt(low, digits)} to "
                 f"{_fmt(high, digits)} {more}, {n} {runs}). The whole interval is above zero, so these runs show "
@@ -52,7 +53,8 @@ def difference(subject: str, measure: str, estimate: float, low: float, high: fl
         return (f"{subject} {fewer} {measure_than}: {size} {fewer}{share} (95% interval {_fmt(high, digits)} to "
                 f"{_fmt(low, digits)} {fewer}, {n} {runs}). The whole interval is below zero, so these runs show "
                 f"a decrease.")
-    return (f"{subject} {estimate:+,.{digits}f} {measure_than} on average (95% interval {low:+,.{digits}f} to "
+    versus = f", compared with {than}" if than else ""
+    return (f"{subject} {estimate:+,.{digits}f} {measure} on average{versus} (95% interval {low:+,.{digits}f} to "
             f"{high:+,.{digits}f}, {n} {runs}). The interval includes zero, so these runs do not show whether "
             f"there are {more} or {fewer}.")
 
