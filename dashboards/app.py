@@ -829,10 +829,12 @@ def Lesson(active: bool):
         if not active or not started.value:
             return
         n = seeds.value
-        status.set(f"running the lesson: 12 arms x {n} seeds (about {max(10, 3 * n)} s on 2 cores) ...")
+        status.set(f"running the lesson: 12 arms x {n} seeds ...")
+        t0 = time.perf_counter()
 
-        def progress(done, total):
-            status.set(f"runs {done} of {total} ...")
+        def progress(done, total):  # the time left, from this machine's pace so far (not a guess)
+            left = (time.perf_counter() - t0) / max(done, 1) * (total - done)
+            status.set(f"runs {done} of {total}; about {left:.0f} s left at the pace so far ...")
 
         try:
             result.set(ds.lesson_result(n, progress=progress))
@@ -858,6 +860,7 @@ def Lesson(active: bool):
             solara.ProgressLinear(True)
     res = result.value
     if res is not None:
+        solara.Text(res["finding"], classes=["ma-lesson-finding", "ma-headline"])
         solara.Image(res["png"], classes=["ma-lesson"])
         Table(res["table"])
         solara.HTML(tag="div", unsafe_innerHTML=res["notes_html"], classes=["ma-lesson-notes"])

@@ -1159,6 +1159,7 @@ def lesson_result(seeds: int, progress=None) -> dict:
             res = lesson.run_lesson("kropotkin", seeds=seeds, progress=progress)
             _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
                                     "notes": lesson.notes(res), "notes_html": lesson_notes_html(res),
+                                    "finding": lesson_finding(res.summary),
                                     "csv": metrics_csv(res.runs),
                                     "summary": res.summary}
         return _lesson_cache[seeds]
@@ -1186,6 +1187,40 @@ def lesson_notes_html(res) -> str:
             f"last {lesson.TAIL} days; <i>abstinent</i> is the share of the members of day 0 who never used in "
             f"the year. <i>p vs all off</i>: how likely so many more helpers than with every mechanism off would "
             f"be by chance (a one-sided paired Wilcoxon signed-rank test).</p>")
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def lesson_finding(summary: pd.DataFrame) -> str:
+    """The lesson's finding in plain sentences generated from its table (helpers at the end, with 95%
+    intervals): which mechanisms alone end clearly above every mechanism off, and which, taken away from
+    all on, leave clearly fewer helpers ("clearly": the two intervals do not overlap)."""
+    rows = {r["arm"]: r for _, r in summary.iterrows()}
+    off, on = rows["all off"], rows["all on"]
+    f = lambda v: f"{v:.2f}"  # noqa: E731
+    alone = [a[: -len(" only")] for a in rows if a.endswith(" only")]
+    lift = [a for a in alone if rows[f"{a} only"]["helpers_low"] > off["helpers_high"]]
+    rest = [a for a in alone if a not in lift]
+    if lift:
+        vals = ", ".join(f(rows[f"{a} only"]["helpers"]) for a in lift)
+        s1 = (f"Alone, {_names([a.lower() for a in lift])} {'ends' if len(lift) == 1 else 'each end'} with "
+              f"clearly more helpers than with every mechanism off ({vals} against {f(off['helpers'])})")
+        s1 += (f"; {_names([a.lower() for a in rest])} alone {'does' if len(rest) == 1 else 'do'} not clearly "
+               f"lift helpers above it." if rest else ".")
+    else:
+        s1 = (f"No mechanism alone ends with clearly more helpers than every mechanism off "
+              f"({f(off['helpers'])}): the intervals overlap.")
+    but = [a for a in rows if a.startswith("all but ")]
+    drop = [a for a in but if rows[a]["helpers_high"] < on["helpers_low"]]
+    if drop:
+        vals = ", ".join(f(rows[a]["helpers"]) for a in drop)
+        s2 = (f" Taking {_names([a[len('all but '):] for a in drop])} away from all on leaves clearly fewer "
+              f"helpers ({vals} against {f(on['helpers'])}).")
+    else:
+        s2 = f" Taking any one mechanism away from all on ({f(on['helpers'])}) leaves no clearly fewer helpers."
+    return s1 + s2
 
 
 def lesson_cached(seeds: int) -> dict | None:

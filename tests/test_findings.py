@@ -138,3 +138,30 @@ def test_the_trial_s_sentences_follow_its_effects_table():
     s = ds.trial_findings(fake((-1.0, -3.0, 1.0), (-2.0, -5.0, 1.0), (0.95, 0.8, 1.1)))
     assert "includes zero" in s[0] and "includes 1" in s[1]
     assert s[2].startswith("Randomising members gave the larger estimate, -1.0")
+
+
+def _summary(helpers: dict[str, tuple[float, float, float]]):
+    import pandas as pd
+
+    return pd.DataFrame([dict(arm=a, helpers=h, helpers_low=lo, helpers_high=hi) for a, (h, lo, hi) in helpers.items()])
+
+
+def test_the_lesson_s_sentence_follows_its_table():
+    from dashboards import support as ds
+
+    names = ("Network reciprocity", "Wellbeing counts as success", "Partner choice", "Newcomers re-seed helpers",
+             "Survival of the supported")
+    base = {"all off": (0.10, 0.05, 0.15), "all on": (0.90, 0.85, 0.95)}
+    two = {**base, **{f"{n} only": ((0.8, 0.7, 0.9) if n in ("Partner choice", "Survival of the supported")
+                                    else (0.12, 0.06, 0.18)) for n in names},
+           **{f"all but {n.lower()}": ((0.3, 0.2, 0.4) if n == "Partner choice" else (0.9, 0.84, 0.95))
+              for n in names}}
+    s = ds.lesson_finding(_summary(two))
+    assert s.startswith("Alone, partner choice and survival of the supported each end with clearly more helpers "
+                        "than with every mechanism off (0.80, 0.80 against 0.10)")
+    assert "network reciprocity, wellbeing counts as success and newcomers re-seed helpers alone do not" in s
+    assert "Taking partner choice away from all on leaves clearly fewer helpers (0.30 against 0.90)" in s
+    none = {**base, **{f"{n} only": (0.12, 0.05, 0.2) for n in names},
+            **{f"all but {n.lower()}": (0.88, 0.8, 0.95) for n in names}}
+    s = ds.lesson_finding(_summary(none))
+    assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s
