@@ -569,9 +569,25 @@ def report_markdown(res: TrialResult, command: str = "") -> str:
              "## Beside the published trials", "", published_table(res), "",
              "## What this is", "", NOT_A_PREDICTION, "",
              "Spillover: a control member's helper may be in the intervention arm, and support travels along "
-             "ties, so individual randomisation measures a diluted effect; randomising whole meetings "
-             "keeps the arms further apart, and the whole-community comparison shows the total effect.", ""]
+             "ties between the arms; randomising whole meetings keeps the arms further apart, and the "
+             "whole-community comparison shows the total effect. " + _designs_sentence(res), ""]
     return "\n".join(lines)
+
+
+def _designs_sentence(res: TrialResult) -> str:
+    """Which design found the larger effect on relapses, from this trial's figures (findings.which_larger)."""
+    from sim.experiments import findings
+
+    if not ("individual" in res.designs and "community" in res.designs):
+        return ""
+    e = res.effects
+
+    def row(d):
+        r = e[(e["design"] == d) & e["measure"].str.startswith("relapses per 100")].iloc[0]
+        return float(r["estimate"]), float(r["low"]), float(r["high"])
+
+    return findings.which_larger("randomising members", row("individual"), "randomising the whole community",
+                                 row("community"), f"fewer relapses per 100 member-years with {INTERVENTIONS[res.intervention]}")
 
 
 def handout_html(res: TrialResult, png: bytes, command: str = "") -> str:
