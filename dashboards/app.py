@@ -311,7 +311,10 @@ def Explore(present: bool, link: ds.Link):
         name.set(new_name)
         restart(sc)
 
-    def load_step(scn: str, over: dict):
+    def load_step(title: str, scn: str, over: dict):
+        sections = {t for t, _ in ds.CONTROL_GROUPS}
+        about = {t for t, keys in ds.CONTROL_GROUPS for k in texts.STEP_CONTROLS.get(title, ()) if k in keys}
+        opened.set(frozenset((opened.value - sections) | about))  # only the section of the step's control
         choose(scn)
         if over:
             seed_text.set(str(runner.scenario.seed))
@@ -459,7 +462,7 @@ def Explore(present: bool, link: ds.Link):
                             Prose(text)
                             solara.Button(f"Load: {scn}" + (" with " + ", ".join(
                                 f"{specs.get(ds.flat_key(k), {}).get('label', k)} = {v}" for k, v in over.items())
-                                if over else ""), on_click=lambda scn=scn, over=over: load_step(scn, over),
+                                if over else ""), on_click=lambda title=title, scn=scn, over=over: load_step(title, scn, over),
                                 outlined=True)
 
 

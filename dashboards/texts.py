@@ -97,6 +97,14 @@ KROPOTKIN_STEPS = (
     ),
 )
 
+#: the control each walk-through step is about (dotted keys): loading the step opens only its section of
+#: the sidebar; a step without one closes them all (it is about Play)
+STEP_CONTROLS = {
+    "3. Take partner choice away": ("ties.conflict_loss",),
+    "4. Benefit and cost": ("game.T",),
+    "5. Who meets whom": ("game.T",),
+}
+
 LESSON_INTRO = (
     "**Which mechanisms let mutual aid win?** Five named mechanisms can each let helpers win in the "
     "`kropotkin` community: *network reciprocity* (helpers beside helpers on a lattice), *wellbeing counts "

@@ -239,3 +239,28 @@ def test_presentation_mode_text_is_18_px_and_keeps_the_prompt(screen, server):
         b = page.locator(sel).bounding_box()
         assert b["x"] >= 0 and b["y"] >= 0 and b["x"] + b["width"] <= w and b["y"] + b["height"] <= h, (sel, b)
     assert page.errors == []
+
+
+def test_a_walk_through_step_opens_only_the_section_of_its_control(browser, server):
+    """Step 3 (take partner choice away) at 1024 x 768: the sidebar shows the Partner choice slider's section
+    and no other; a step about Play closes them all."""
+    from tests.test_dashboard_classroom import _is_open, _panel
+
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = ctx.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    try:
+        _open(page, server, "?scenario=kropotkin")
+        _panel(page, "Kropotkin: a guided walk-through").locator(".v-expansion-panel-header").click()
+        page.get_by_role("button", name=re.compile("^Load: kropotkin with Partner choice")).click()
+        _wait_until(lambda: "0" == page.locator(".v-input", has_text="Partner choice").locator(
+            "[role=slider]").get_attribute("aria-valuenow"), what="partner choice set to 0")
+        sections = ["Mechanisms", "Check-ins, sponsorship", "Community", "The game", "Evolution", "Routes to mutual aid"]
+        assert [s for s in sections if _is_open(_panel(page, s))] == ["Routes to mutual aid"]
+        slider = page.locator(".v-input", has_text="Partner choice").locator(".v-slider__track-container")
+        slider.scroll_into_view_if_needed()
+        assert slider.bounding_box()["width"] >= MIN_TRACK
+        page.get_by_role("button", name=re.compile("^Load: struggle")).click()
+        _wait_until(lambda: not any(_is_open(_panel(page, s)) for s in sections), what="every section closed")
+    finally:
+        ctx.close()
