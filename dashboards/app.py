@@ -66,6 +66,10 @@ CSS = """
 .ma-copy-link { margin-left: 1em; padding: 2px 10px; border: 1px solid #888; border-radius: 4px; }
 .ma-odd table, .ma-info-text table { border-collapse: collapse; }
 .ma-odd td, .ma-odd th { border: 1px solid #ccc; padding: 2px 6px; }
+.ma-table { overflow-x: auto; max-width: 100%; }
+.ma-table table { border-collapse: collapse; margin: 8px 0; }
+.ma-table td, .ma-table th { border: 1px solid #ccc; padding: 2px 6px; }
+img.ma-lesson, img.ma-trial-curves { max-width: 100%; height: auto; }
 /* presentation mode: a projector at 1024 x 768 */
 .ma-present { font-size: 20px; }
 .ma-present .ma-title { font-size: 1.5rem; }
@@ -74,6 +78,29 @@ CSS = """
 .ma-present .ma-legend { font-size: 0.9rem; }
 .ma-present .v-tabs-bar, .ma-present .v-slide-group { display: none !important; }
 .ma-present-name { font-size: 1.3rem; font-weight: 600; margin-left: 1em; }
+/* sliders: the label on its own line(s) above a full-width track, so a long label never squeezes the
+   track to nothing (at 1024 px most tracks were 0 px wide) nor runs over the next control */
+.ma-root .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.ma-root .v-input__slider .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%; height: auto;
+  white-space: normal; line-height: 1.3; overflow: visible; margin: 0 0 2px 0; }
+.ma-root .v-input__slider .v-slider { flex: 1 0 calc(100% - 16px); min-width: 120px; }
+/* rows of buttons wrap inside their column instead of running past it */
+.ma-downloads, .ma-presets, .ma-wrap { flex-wrap: wrap; row-gap: 6px; }
+.ma-root .v-btn { max-width: 100%; }
+.ma-root .v-btn:not(.v-btn--round) { height: auto !important; min-height: 36px; padding-top: 4px; padding-bottom: 4px; }
+.ma-root .v-btn__content { white-space: normal; flex: 1 1 auto; min-width: 0; }
+/* the live view: picture and curves at the sizes they are drawn; they wrap when the column is narrow */
+.ma-live { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.ma-live-side { display: flex; flex-direction: column; gap: 8px; min-width: 0; }
+.ma-curves { max-width: 100%; }
+img.ma-picture, img.ma-curves { margin: 0 !important; }
+.ma-prompt { font-size: 20px; line-height: 1.35; }
+.ma-present .v-btn { font-size: 18px; }
+.ma-present .ma-legend, .ma-present .ma-sizes, .ma-present .ma-rate, .ma-present .ma-happening,
+.ma-present .ma-readout { font-size: 18px; }
+.ma-present .ma-readout { font-family: inherit; }
+.ma-present .v-label, .ma-present .v-expansion-panel-header { font-size: 18px; }
+.ma-present .ma-rate { display: none; }  /* for whoever runs the page, not for the room */
 /* the "runs on Solara" note: after the content, never over it */
 div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
 """
@@ -102,6 +129,14 @@ def Control(key: str, spec: dict, value, on_value, prefix: str = ""):
     else:
         solara.SliderFloat(label=f"{label}: {float(value):g}", value=float(value), min=spec["min"],
                            max=spec["max"], step=spec["step"], on_value=set_, thumb_label=False)
+
+
+def Table(markdown_text: str):
+    """A Markdown table as HTML, rendered here (solara.Markdown would fetch KaTeX from a CDN)."""
+    import markdown
+
+    return solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(markdown_text, extensions=["tables"]),
+                       classes=["ma-table"])
 
 
 def Prose(text: str, classes=()):
@@ -135,9 +170,26 @@ def Panel(title: str, is_open: bool, on_toggle, children=[], classes=()):
 
 def _seed_field(text: solara.Reactive, why: str | None, label: str, css: str):
     """A seed as text: anything but a whole number in range is shown as an error, never replaced."""
-    solara.InputText(label, value=text, continuous_update=False, error=why or False, classes=[css])
+    SeedBox(text, bool(why), label, css)
     if why:
         solara.Text(why, classes=[f"{css}-error"], style={"color": "#b00020"})
+
+
+@solara.component
+def SeedBox(text: solara.Reactive, error: bool, label: str, css: str):
+    """The seed's text box: what is typed reaches the page on Enter or on leaving the box.
+
+    Not bound both ways (solara.InputText is): the page re-renders many times a second while a run plays,
+    and each time wrote the last value sent back into the box, so a seed being typed was silently undone.
+    The box is given the page's value as its ``value`` (unchanged while typing, so never re-sent) and
+    reports its ``change`` event."""
+    box = rv.TextField(label=label, value=text.value, error=error, class_=css, hide_details=True)
+
+    def changed(widget, event, data):
+        text.set("" if data is None else str(data))
+
+    rv.use_event(box, "change", changed)
+    return box
 
 
 def _link_html(query: str) -> str:
@@ -174,6 +226,14 @@ def Explore(present: bool, link: ds.Link):
     generation = solara.use_reactive(0)  # bumps on every reset: restarts the play thread
     opened = solara.use_reactive(frozenset({"Mechanisms", "Community"}))
     movie_status = solara.use_reactive("")
+    dismissed = solara.use_reactive(frozenset())  # link notices the visitor closed
+    shown_lock = solara.use_memo(threading.Lock, [])
+
+    def view_mode():  # the curves are drawn at the size the mode shows them
+        runner.set_view("present" if present else "normal")
+        frame.set(runner.frame(playing=playing.value))
+
+    solara.use_effect(view_mode, [present])
 
     def toggle(title: str, is_open: bool):
         opened.set(opened.value | {title} if is_open else opened.value - {title})
@@ -187,6 +247,7 @@ def Explore(present: bool, link: ds.Link):
         try:
             runner.tick(False)
             pacer = ds.Pacer()
+            run_id = id(runner.model)  # a Reset makes a new model: a frame of the old one is never shown
             while not cancel.is_set() and playing.value:
                 t0 = time.perf_counter()
                 fps_now = max(1, min(ds.MAX_FPS, fps.value))
@@ -194,9 +255,10 @@ def Explore(present: bool, link: ds.Link):
                 runner.step(n)
                 pacer.stepped(n)
                 fr = runner.frame(curves_every=CURVES_EVERY, playing=True)
-                if cancel.is_set():
-                    break
-                frame.set(fr)
+                with shown_lock:
+                    if cancel.is_set() or id(runner.model) != run_id:
+                        break
+                    frame.set(fr)
                 if runner.done:
                     playing.set(False)
                     break
@@ -210,12 +272,13 @@ def Explore(present: bool, link: ds.Link):
     seed_value, seed_why = ds.parse_seed(seed_text.value)
 
     def restart(sc):
-        runner.reset(sc, engine.value)
+        with shown_lock:  # a frame being drawn by the play loop lands before this, or not at all
+            runner.reset(sc, engine.value)
+            frame.set(runner.frame())
         fresh = {k: s["value"] for k, s in ds.model_params(sc).items()}
         params.set(fresh)
         applied.set(dict(fresh))
         seed_text.set(str(sc.seed))
-        frame.set(runner.frame())
         generation.set(generation.value + 1)
 
     def reset(new_name: str | None = None, new_params: dict | None = None):
@@ -248,7 +311,10 @@ def Explore(present: bool, link: ds.Link):
         name.set(new_name)
         restart(sc)
 
-    def load_step(scn: str, over: dict):
+    def load_step(title: str, scn: str, over: dict):
+        sections = {t for t, _ in ds.CONTROL_GROUPS}
+        about = {t for t, keys in ds.CONTROL_GROUPS for k in texts.STEP_CONTROLS.get(title, ()) if k in keys}
+        opened.set(frozenset((opened.value - sections) | about))  # only the section of the step's control
         choose(scn)
         if over:
             seed_text.set(str(runner.scenario.seed))
@@ -297,9 +363,17 @@ def Explore(present: bool, link: ds.Link):
                                                    "engine": "agents" if runner.engine == "agents" else None}),
                             [link_key])
 
+    def pending_note() -> str:
+        if not pending:
+            return ""
+        if seed_value is not None and seed_value != runner.scenario.seed:
+            return (f"Changed settings apply on Reset: seed {seed_value} then replaces seed "
+                    f"{runner.scenario.seed}, which this run keeps.")
+        return "Changed settings apply on Reset."
+
     def controls():
         solara.Select(label="Scenario", value=name.value, values=SCENARIOS, on_value=choose)
-        with solara.Row():
+        with solara.Row(classes=["ma-wrap"]):
             solara.Button("Pause" if playing.value else "Play", color="primary",
                           on_click=lambda: playing.set(not playing.value), disabled=runner.done,
                           classes=["ma-play"])
@@ -307,7 +381,7 @@ def Explore(present: bool, link: ds.Link):
             solara.Button("Reset", color="warning" if pending else None, on_click=lambda: reset(),
                           classes=["ma-reset"], disabled=bool(seed_why))
         # always present (empty when nothing is pending): the tree below keeps its shape
-        solara.Text("Changed settings apply on Reset." if pending else "", classes=["ma-pending"],
+        solara.Text(pending_note(), classes=["ma-pending"],
                     style={"color": "#b26a00", "min-height": "1.2em"})
         solara.SliderInt(f"Speed: {fps.value} frames per second", value=fps, min=1, max=ds.MAX_FPS)
         solara.SliderInt(f"Days per frame: {per_frame.value}", value=per_frame, min=1, max=10)
@@ -329,7 +403,8 @@ def Explore(present: bool, link: ds.Link):
 
     def view():
         LiveView(frame, error, fps.value * per_frame.value, runner.scenario.psychology.enabled, view_px,
-                 inspect_at, stop_inspecting)
+                 inspect_at, stop_inspecting, legend=ds.view_legend(runner.scenario, present),
+                 prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None)
 
     def downloads():
         stem = f"{runner.scenario.name}_seed{runner.scenario.seed}"
@@ -350,8 +425,10 @@ def Explore(present: bool, link: ds.Link):
             solara.Text(movie_status.value, classes=["ma-movie-status"])
         solara.HTML(tag="div", classes=["ma-link-row"], unsafe_innerHTML=_link_html(query))
 
-    for note in link.notices:
-        solara.Warning(note, classes=["ma-link-notice"])
+    for i, note in enumerate(link.notices):
+        if i not in dismissed.value:  # each notice can be closed (its x); the others stay
+            solara.Warning(note, classes=["ma-link-notice"], dismissible=True,
+                           on_v_model=lambda v, i=i: None if v else dismissed.set(dismissed.value | {i}))
     if present:
         with solara.Column(classes=["ma-present-view"]):
             with solara.Row():
@@ -368,7 +445,7 @@ def Explore(present: bool, link: ds.Link):
                 downloads()
     else:
         with solara.Columns([1, 3]):
-            with solara.Column():
+            with solara.Column(classes=["ma-sidebar"]):
                 controls()
             with solara.Column():
                 with solara.Card(runner.scenario.name):
@@ -385,14 +462,16 @@ def Explore(present: bool, link: ds.Link):
                             Prose(text)
                             solara.Button(f"Load: {scn}" + (" with " + ", ".join(
                                 f"{specs.get(ds.flat_key(k), {}).get('label', k)} = {v}" for k, v in over.items())
-                                if over else ""), on_click=lambda scn=scn, over=over: load_step(scn, over),
+                                if over else ""), on_click=lambda title=title, scn=scn, over=over: load_step(title, scn, over),
                                 outlined=True)
 
 
 @solara.component
 def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psych: bool, view_px: int,
-             on_click, on_close):
-    """The part of Explore that changes every frame (the rest of the page is not re-rendered)."""
+             on_click, on_close, legend: str = "", prompt: str | None = None):
+    """The part of Explore that changes every frame (the rest of the page is not re-rendered).
+
+    ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode)."""
     fr = frame.value
     if error.value:
         solara.Error(error.value, classes=["ma-error"])
@@ -412,18 +491,17 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
         f"<span class='ma-rate'>requested {requested} days/s; delivered {rate}</span></div>"
         f"<div class='ma-readout'>{esc(readout)}</div>"
         f"<div class='ma-happening'>{esc(fr.happening or '')}</div>"))
-    with solara.Columns([1, 1]):
-        with solara.Column():
+    curves_w = ds.CURVES_PX["present" if prompt is not None else "normal"][0][0]
+    with solara.Div(classes=["ma-live"]):
+        with solara.Div(classes=["ma-live-pic"], style={"width": f"{view_px}px"}):
             ClickableView(fr.picture, view_px, fr.view, on_click)
-            solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=
-                "<span style='color:#2678b2'>&#9632; helps</span> &nbsp; "
-                "<span style='color:#f08c28'>&#9632; competes</span> &nbsp; darker: more stress &nbsp; "
-                "<span style='color:#c8143c'>&#9632; using</span>"
-                + ("" if fr.view == "lattice" else " (ring); size: stress; lines: ties by weight")
-                + " &nbsp; click a member to inspect it")
-        with solara.Column():
+            solara.HTML(tag="div", classes=["ma-legend"], unsafe_innerHTML=legend)
+        with solara.Div(classes=["ma-live-side"], style={"width": f"{curves_w}px", "max-width": "100%"}):
+            if prompt:
+                Prose(prompt, ["ma-prompt"])
             if fr.curves:
-                solara.Image(fr.curves, classes=["ma-curves"], width="100%")
+                # shown at the size it is drawn (Runner.set_view): no scaling, so its text is as tall as drawn
+                solara.Image(fr.curves, classes=["ma-curves"], width=f"{curves_w}px")
             if fr.member:
                 MemberCard(fr.member, on_close)
 
@@ -467,6 +545,8 @@ def InfoPanel(name: str):
 
 def _info_html(name: str) -> str:
     """The scenario's Info (scenarios/info/NAME.md) as HTML, its ODD links pointing at the page's ODD view."""
+    import re
+
     import markdown
 
     try:
@@ -478,6 +558,9 @@ def _info_html(name: str) -> str:
     except (OSError, ValueError) as e:
         return f"<p>No Info for this scenario ({html_escape(str(e))}).</p>"
     text = "\n\n".join(f"## {title}\n\n{body}" for title, body in sections.items())
+    # the files name the tests behind their claims (for readers of the repository); the page says so in words
+    text = re.sub(r"\s*\(test: tests/[^)]*\)", " (a test checks this)", text)
+    text = re.sub(r"`tests/[^`]*`", "a test", text)
     # the files link as a reader on GitHub needs (relative to scenarios/info/); the page serves the ODD itself
     text = text.replace("](../../docs/ODD.md#", "](?view=odd#").replace("](../../docs/ODD.md)", "](?view=odd)")
     out = markdown.markdown(text, extensions=["tables"])
@@ -570,6 +653,7 @@ def Compare(active: bool):
         result.set({
             "key": key, "a": ds.arm_summary(df_a), "b": ds.arm_summary(df_b),
             "headline": ds.compare_headline(sc_a, sc_b, frames_a, frames_b),
+            "finding": ds.compare_finding(sc_a, sc_b, frames_a, frames_b),
             "png": ds.compare_png(df_a, df_b, label_a, label_b, title),
             "gap": ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired replicates"),
             # 1600-pixel versions for slides, drawn when asked for
@@ -593,7 +677,7 @@ def Compare(active: bool):
         b_value.set(None)
 
     Prose(texts.TRAINER_INTRO)
-    with solara.Row():
+    with solara.Row(classes=["ma-presets"]):
         for k, (label, *_rest) in ds.PRESETS.items():
             solara.Button(label, on_click=lambda k=k: preset(k), outlined=True, classes=[f"ma-preset-{k}"])
     with solara.Columns([1, 1, 1]):
@@ -646,11 +730,13 @@ def CompareResult(res: dict, stale: bool):
     if stale:
         solara.Text("updating ...", style={"color": "#b26a00"})
     solara.Text(res["headline"], classes=["ma-headline"])
-    with solara.Row():
+    solara.Text(res["finding"], classes=["ma-finding"])
+    with solara.Row(classes=["ma-wrap"]):
         for arm in ("a", "b"):
             s = res[arm]
             solara.Text(f"{arm.upper()}: relapses {int(s['total_relapses'])}, mean using {s['mean_using']:.4f}, "
-                        f"mean stress {s['mean_stress']:.4f}, abstinent at the end {s['final_abstinent']:.3f}",
+                        f"mean stress {s['mean_stress']:.4f} (on day 0: {s['day0_stress']:.4f}), never used since "
+                        f"day 0: {s['final_abstinent']:.3f} of the day-0 members",
                         classes=[f"ma-{arm}-summary", "ma-readout"])
     solara.Image(res["png"], classes=["ma-compare"])
     solara.Image(res["gap"], classes=["ma-gap"])
@@ -692,7 +778,7 @@ def TrialView(base: str, active: bool):
 
     solara.use_thread(work, dependencies=[started.value, active], intrusive_cancel=False)
     Prose(texts.TRIAL_INTRO)
-    with solara.Row():
+    with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Community for the trial", value=scenario, values=options,
                       on_value=lambda v: chosen.set(v) if v in options else None)
         solara.Select(label="Withheld from the control arm", value=intervention.value,
@@ -712,12 +798,17 @@ def TrialView(base: str, active: bool):
             solara.Text(res["error"], classes=["ma-trial-error"])
             return
         solara.Text(res["headline"], classes=["ma-trial-headline", "ma-headline"])
+        for sentence in res["findings"]:
+            solara.Text(sentence, classes=["ma-trial-finding"], style={"display": "block", "margin": "4px 0"})
         solara.Image(res["png"], classes=["ma-trial-curves"])
-        solara.Markdown(res["effects"])
-        solara.Markdown(res["published"])
-        with solara.Row():
-            solara.FileDownload(res["handout"], filename="trial_handout.html", label="Handout (HTML, one page)",
+        Table(res["effects"])
+        Table(res["published"])
+        with solara.Row(classes=["ma-wrap"]):
+            solara.FileDownload(res["handout"], filename="trial_handout.html",
+                                label="Handout (HTML: the page for the group, statistics on the back)",
                                 mime_type="text/html")
+            solara.FileDownload(res["handout_pdf"], filename="trial_handout.pdf", label="Handout (PDF, two sides)",
+                                mime_type="application/pdf")
             solara.FileDownload(res["csv"], filename="trial_members.csv", label="Every member-run (CSV)")
 
 
@@ -741,10 +832,12 @@ def Lesson(active: bool):
         if not active or not started.value:
             return
         n = seeds.value
-        status.set(f"running the lesson: 12 arms x {n} seeds (about {max(10, 3 * n)} s on 2 cores) ...")
+        status.set(f"running the lesson: 12 arms x {n} seeds ...")
+        t0 = time.perf_counter()
 
-        def progress(done, total):
-            status.set(f"runs {done} of {total} ...")
+        def progress(done, total):  # the time left, from this machine's pace so far (not a guess)
+            left = (time.perf_counter() - t0) / max(done, 1) * (total - done)
+            status.set(f"runs {done} of {total}; about {left:.0f} s left at the pace so far ...")
 
         try:
             result.set(ds.lesson_result(n, progress=progress))
@@ -759,7 +852,7 @@ def Lesson(active: bool):
             result.set(ds.lesson_cached(v))
 
     Prose(texts.LESSON_INTRO)
-    with solara.Row():
+    with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Paired seeds per arm", value=seeds.value, values=list(ds.LESSON_SEEDS),
                       on_value=choose)
         solara.Button("Run the lesson", on_click=lambda: started.set(started.value + 1), color="primary",
@@ -770,9 +863,10 @@ def Lesson(active: bool):
             solara.ProgressLinear(True)
     res = result.value
     if res is not None:
+        solara.Text(res["finding"], classes=["ma-lesson-finding", "ma-headline"])
         solara.Image(res["png"], classes=["ma-lesson"])
-        solara.Markdown(res["table"])
-        solara.Markdown(res["notes"])
+        Table(res["table"])
+        solara.HTML(tag="div", unsafe_innerHTML=res["notes_html"], classes=["ma-lesson-notes"])
         with solara.Row():
             solara.FileDownload(res["csv"], filename="lesson_runs.csv", label="Every run (CSV)")
             solara.FileDownload(res["png"], filename="lesson.png", label="Figure (PNG)", mime_type="image/png")

@@ -2,6 +2,10 @@
 
 A minimal page in Mesa's idiom, beside the full dashboard (dashboards/app.py):
 members on the lattice coloured by strategy, DataCollector columns as curves.
+SolaraViz rebuilds the model on Reset as ``MutualAidModel(**model_params)``:
+the fixed entries below (scenario, lattice size) keep it the model first shown,
+and the seed is a whole number from a slider (a text box would hand the model a
+string, a different random stream than the integer).
 """
 
 from mesa.visualization import Slider, SolaraViz, SpaceRenderer, make_plot_component
@@ -15,11 +19,15 @@ def portrayal(member):
 
 
 model_params = {
-    "seed": {"type": "InputText", "value": 1, "label": "Seed"},
+    "scenario": "kropotkin",
+    "network_width": 30,
+    "network_height": 30,
+    "seed": Slider("Seed", value=1, min=0, max=100, step=1),
     "checkins_enabled": {"type": "Checkbox", "value": True, "label": "Check-ins"},
     "evolution_wellbeing_weight": Slider("Weight of wellbeing", value=1.0, min=0.0, max=3.0, step=0.1),
 }
-model = MutualAidModel("kropotkin", network_width=30, network_height=30)
+model = MutualAidModel("kropotkin", network_width=30, network_height=30, seed=1, checkins_enabled=True,
+                       evolution_wellbeing_weight=1.0)
 renderer = SpaceRenderer(model, backend="matplotlib").render(portrayal)
 page = SolaraViz(model, renderer, components=[make_plot_component("helpers", backend="matplotlib"),
                                               make_plot_component("using", backend="matplotlib")],

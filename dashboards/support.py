@@ -434,15 +434,19 @@ def curves_figure(df, sc: Scenario, title: str = "", hi_res: bool = False):
     w, h = (10.0, 6.25) if hi_res else (6.0, 4.0)
     fig = _figure(w, h, constrained=False)  # a fixed layout: constrained layout would double the cost
     fig.subplots_adjust(left=0.12, right=0.97, top=0.95 if not title else 0.9, bottom=0.12, hspace=0.12)
-    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     x, curves = curve_series(df, sc)
+    if any(c.panel == 1 for c in curves):
+        ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    else:  # nothing counted per 100 members (psychology and turnover off): no empty panel
+        ax1 = fig.subplots(1, 1)
+        ax2 = None
     style = {"lw": 1.6, "marker": "o" if x.size <= 2 else None, "ms": 4}
     for c in curves:
         (ax1, ax2)[c.panel].plot(x, c.y, label=c.label, color=c.color, ls="--" if c.dashed else "-", **style)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("share / level")
     win = closure_window(sc)
-    for ax in (ax1, ax2):
+    for ax in (ax1,) if ax2 is None else (ax1, ax2):
         if win:
             ax.axvspan(win[0], win[1], color="0.6", alpha=0.18, lw=0,
                        label="meetings closed" if ax is ax1 else None)
@@ -454,11 +458,11 @@ def curves_figure(df, sc: Scenario, title: str = "", hi_res: bool = False):
     ax1.legend(loc="upper right", fontsize="small", ncol=2)
     if title:
         ax1.set_title(title, fontsize="medium")
-    if any(c.panel == 1 for c in curves):
+    if ax2 is not None:
         ax2.legend(loc="upper left", fontsize="small")
-    ax2.set_ylabel("per 100 members")
-    ax2.set_ylim(bottom=0)
-    ax2.set_xlabel("day")
+        ax2.set_ylabel("per 100 members")
+        ax2.set_ylim(bottom=0)
+    (ax1 if ax2 is None else ax2).set_xlabel("day")
     ax1.set_xlim(0, max(sc.steps, int(x.max()) if x.size else 1))
     return fig
 
@@ -487,11 +491,22 @@ def _tick_label(t: float) -> str:
 CLOSED_RGB = (226, 226, 240)
 
 
-def _legend_rows(d, font, head: str, items, width: float) -> list[list]:
+def _legend_rows(d, font, head: str, items, width: float, font_px: int = 12) -> list[list]:
     """Legend items wrapped into rows no wider than ``width`` (the first row starts with ``head``)."""
     rows, row, used = [], [], d.textlength(head, font=font) + 8
-    for lab, col in items:
-        wdt = d.textlength(lab, font=font) + 24
+    split = []
+    for lab, col in items:  # a label longer than a row goes on in words without a swatch (colour None)
+        words, piece = lab.split(" "), ""
+        for w in words:
+            cand = f"{piece} {w}".strip()
+            if piece and d.textlength(cand, font=font) + 2 * font_px > width:
+                split.append((piece, col))
+                piece, col = w, None
+            else:
+                piece = cand
+        split.append((piece, col))
+    for lab, col in split:
+        wdt = d.textlength(lab, font=font) + 2 * font_px
         if row and used + wdt > width:
             rows.append(row)
             row, used = [], 0
@@ -501,7 +516,12 @@ def _legend_rows(d, font, head: str, items, width: float) -> list[list]:
     return rows
 
 
-def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> bytes:
+#: the live curves' size in pixels and their text's height (font size, pixels) by page mode: the page shows
+#: them at exactly this size (CSS pixels), so text on a projector is as tall as drawn
+CURVES_PX: dict[str, tuple[tuple[int, int], int]] = {"normal": ((600, 400), 13), "present": ((520, 420), 20)}
+
+
+def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400), font_px: int = 12) -> bytes:
     """The curves of :func:`curve_series` drawn with PIL while a run plays: a few milliseconds a frame
     where matplotlib takes a quarter of a second, so the page keeps its frame rate. Same content as the
     export: shares above, running totals per 100 members below, closures shaded, revision days ticked,
@@ -512,7 +532,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     img = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(img)
     try:
-        font = ImageFont.load_default(size=12)
+        font = ImageFont.load_default(size=font_px)
     except TypeError:  # pragma: no cover - Pillow < 10.1
         font = ImageFont.load_default()
     x, curves = curve_series(df, sc)
@@ -529,16 +549,23 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
     ymax1 = max([float(c.y.max()) for c in lower if c.y.size] + [0.05]) * 1.05
     # the left margin fits the widest tick label (running totals per 100 members reach five digits and more)
     labels1 = [_tick_label(t) for t in _nice_ticks(ymax1 / 1.05)]
-    left, right = max(44, int(max(d.textlength(s, font=font) for s in labels1)) + 12), W - 12
+    labels0 = ["0.8"]
+    left = max(int(3.6 * font_px), int(max(d.textlength(s, font=font) for s in labels1 + labels0)) + 12)
+    right = W - 12
     heads = ("share / level:", "per 100 members:")
-    legends = [_legend_rows(d, font, h, it, right - left - 8) if it else [] for h, it in zip(heads, (items0, items1))]
-    row_h = 16
+    legends = [_legend_rows(d, font, h, it, right - left - 8, font_px) if it else []
+               for h, it in zip(heads, (items0, items1))]
+    row_h = font_px + 4
     top0 = 4 + row_h * len(legends[0])
-    bottom = H - 34
-    room = bottom - top0 - row_h * len(legends[1]) - 8
-    h1 = int(room * 2 / 3)
-    top1 = top0 + h1 + 8 + row_h * len(legends[1])
-    boxes = [(left, top0, right, top0 + h1), (left, top1, right, bottom)]
+    bottom = H - (2 * font_px + 10)
+    if lower:
+        room = bottom - top0 - row_h * len(legends[1]) - 8
+        h1 = int(room * 2 / 3)
+        top1 = top0 + h1 + 8 + row_h * len(legends[1])
+        boxes = [(left, top0, right, top0 + h1), (left, top1, right, bottom)]
+    else:  # nothing counted per 100 members (psychology and turnover off): the shares take the whole height
+        boxes = [(left, top0, right, bottom)]
+        legends = legends[:1]
     xmax = max(sc.steps, int(x.max()) if x.size else 1)
     ranges = [(-0.02, 1.02), (0.0, ymax1)]
 
@@ -553,7 +580,10 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
             a, _ = px(i, [win[0]], [0])
             b, _ = px(i, [min(win[1], xmax)], [0])
             d.rectangle((float(a[0]), y0, float(b[0]), y1), fill=CLOSED_RGB)
-        ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0] if i == 0 else _nice_ticks(ranges[1][1] / 1.05)
+        # as many ticks as the panel's height holds with a line of text between two labels
+        fit = max(1, int((y1 - y0) / (2.2 * font_px)))
+        ticks = ([0, 0.2, 0.4, 0.6, 0.8, 1.0] if fit >= 5 else [0, 0.5, 1.0] if fit >= 2 else [0, 1.0]) if i == 0 \
+            else _nice_ticks(ranges[1][1] / 1.05, min(4, max(2, fit)))
         for t in ticks:
             _, yy = px(i, [0], [t])
             if y0 <= float(yy[0]) <= y1:
@@ -561,7 +591,7 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
                 d.text((x0 - 5, float(yy[0])), _tick_label(t), fill=ink, font=font, anchor="rm")
         d.rectangle((x0, y0, x1, y1), outline=grey)
     for t in _nice_ticks(xmax, 6):
-        xx, _ = px(1, [t], [0])
+        xx, _ = px(len(boxes) - 1, [t], [0])
         d.line((float(xx[0]), bottom, float(xx[0]), bottom + 4), fill=grey)
         d.text((float(xx[0]), bottom + 6), f"{t:g}", fill=ink, font=font, anchor="mt")
     d.text(((left + right) / 2, H - 2), "day", fill=ink, font=font, anchor="mb")
@@ -589,8 +619,9 @@ def live_curves_png(df, sc: Scenario, size: tuple[int, int] = (600, 400)) -> byt
                 d.text((cx, cy), heads[i], fill=(40, 40, 40), font=font)
                 cx += d.textlength(heads[i], font=font) + 8
             for lab, col, wdt in row:
-                d.rectangle((cx, cy + 4, cx + 14, cy + 10), fill=col)
-                d.text((cx + 18, cy), lab, fill=(40, 40, 40), font=font)
+                if col is not None:
+                    d.rectangle((cx, cy + font_px * 0.3, cx + font_px * 1.1, cy + font_px * 0.8), fill=col)
+                d.text((cx + font_px * 1.5, cy), lab, fill=(40, 40, 40), font=font)
                 cx += wdt
             cy += row_h
     return png_bytes(img)
@@ -854,8 +885,30 @@ class Pacer:
         self.done += n
 
 
+def view_legend(sc: Scenario, present: bool = False) -> str:
+    """The key under the picture (HTML): colours, and on a lattice how meetings lie on it (members meet in
+    runs of ``meetings.size`` in reading order, so what a meeting shares shows as horizontal streaks)."""
+    lattice = sc.network.kind == "lattice"
+    parts = ["<span style='color:#2678b2'>&#9632; helps</span>",
+             "<span style='color:#f08c28'>&#9632; competes</span>"]
+    if sc.psychology.enabled:
+        parts += ["darker: more stress", "<span style='color:#c8143c'>&#9632; using</span>"]
+    if not lattice:
+        parts.append("(ring); size: stress; lines: ties by weight")
+    if present:  # a projector: the colours only
+        return " &nbsp; ".join(parts)
+    parts.append("click a member to inspect it")
+    out = " &nbsp; ".join(parts)
+    if lattice and sc.psychology.enabled:
+        w, m = sc.network.width, sc.meetings.size
+        out += (f"<div class='ma-meetings'>Meetings: members sit in reading order (left to right, row after "
+                f"row; a row has {w}) and each run of {m} meets together, so what a meeting shares, such as "
+                f"lower stress, shows as horizontal streaks.</div>")
+    return out
+
+
 #: the picture's width on the page in CSS pixels (fixed, so that a click maps to a member)
-VIEW_PX = {"normal": 480, "present": 470}
+VIEW_PX = {"normal": 480, "present": 440}
 
 
 class Runner:
@@ -868,7 +921,15 @@ class Runner:
     def __init__(self, sc: Scenario, engine: str | None = None):
         self.lock = threading.Lock()
         self.inspect: int | None = None
+        self.curves_px, self.curves_font = CURVES_PX["normal"]
         self.reset(sc, engine)
+
+    def set_view(self, mode: str) -> None:
+        """Draw the live curves for the page's mode ("normal" or "present"), at the size it shows them."""
+        size, font = CURVES_PX[mode]
+        if (size, font) != (self.curves_px, self.curves_font):
+            self.curves_px, self.curves_font = size, font
+            self._curves = None
 
     def reset(self, sc: Scenario, engine: str | None = None):
         with self.lock:
@@ -1016,7 +1077,7 @@ class Runner:
         cols = self.columns()
         now = time.perf_counter()
         if self._curves is None or now - self._curves_at >= curves_every or self.done:
-            self._curves = live_curves_png(cols, self.scenario)
+            self._curves = live_curves_png(cols, self.scenario, self.curves_px, self.curves_font)
             self._curves_at = now
             self._happening = latest_happening(cols, self.scenario)
         latest = {c: float(cols[c][-1]) for c in ("helpers", "mean_stress", "mean_craving", "using")}
@@ -1097,9 +1158,69 @@ def lesson_result(seeds: int, progress=None) -> dict:
 
             res = lesson.run_lesson("kropotkin", seeds=seeds, progress=progress)
             _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
-                                    "notes": lesson.notes(res), "csv": metrics_csv(res.runs),
+                                    "notes": lesson.notes(res), "notes_html": lesson_notes_html(res),
+                                    "finding": lesson_finding(res.summary),
+                                    "csv": metrics_csv(res.runs),
                                     "summary": res.summary}
         return _lesson_cache[seeds]
+
+
+def lesson_notes_html(res) -> str:
+    """The lesson's notes as the page shows them: what was run, each mechanism in a sentence (a list, in
+    words, without scenario keys), and how to read a cell. ``mutualaid lesson`` prints the technical notes
+    (with the keys switched) itself."""
+    import html
+    import re
+
+    from sim.experiments import lesson
+
+    def words(text: str) -> str:  # "(turnover.leave_prob a day)" -> "(a daily chance)": no keys on the page
+        return re.sub(r"\s*\([a-z_]+\.[a-z_.]+[^)]*\)", "", text)
+
+    esc = html.escape
+    items = "".join(f"<li><b>{esc(m.name)}</b>: {esc(words(m.what))}. <i>Source: {esc(m.source)}.</i></li>"
+                    for m in lesson.MECHANISMS)
+    return (f"<p>{len(res.seeds)} paired seeds per arm, {len(res.runs)} runs ({res.wall_time:.0f} s). The five "
+            f"mechanisms, each switched on or off:</p><ul>{items}</ul>"
+            f"<p>In every arm, {esc(words(lesson.HELD_ON))}.</p>"
+            f"<p>Each cell is the mean over the seeds with its 95% interval. Helpers and stress are read over the "
+            f"last {lesson.TAIL} days; <i>abstinent</i> is the share of the members of day 0 who never used in "
+            f"the year. <i>p vs all off</i>: how likely so many more helpers than with every mechanism off would "
+            f"be by chance (a one-sided paired Wilcoxon signed-rank test).</p>")
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def lesson_finding(summary: pd.DataFrame) -> str:
+    """The lesson's finding in plain sentences generated from its table (helpers at the end, with 95%
+    intervals): which mechanisms alone end clearly above every mechanism off, and which, taken away from
+    all on, leave clearly fewer helpers ("clearly": the two intervals do not overlap)."""
+    rows = {r["arm"]: r for _, r in summary.iterrows()}
+    off, on = rows["all off"], rows["all on"]
+    f = lambda v: f"{v:.2f}"  # noqa: E731
+    alone = [a[: -len(" only")] for a in rows if a.endswith(" only")]
+    lift = [a for a in alone if rows[f"{a} only"]["helpers_low"] > off["helpers_high"]]
+    rest = [a for a in alone if a not in lift]
+    if lift:
+        vals = ", ".join(f(rows[f"{a} only"]["helpers"]) for a in lift)
+        s1 = (f"Alone, {_names([a.lower() for a in lift])} {'ends' if len(lift) == 1 else 'each end'} with "
+              f"clearly more helpers than with every mechanism off ({vals} against {f(off['helpers'])})")
+        s1 += (f"; {_names([a.lower() for a in rest])} alone {'does' if len(rest) == 1 else 'do'} not clearly "
+               f"lift helpers above it." if rest else ".")
+    else:
+        s1 = (f"No mechanism alone ends with clearly more helpers than every mechanism off "
+              f"({f(off['helpers'])}): the intervals overlap.")
+    but = [a for a in rows if a.startswith("all but ")]
+    drop = [a for a in but if rows[a]["helpers_high"] < on["helpers_low"]]
+    if drop:
+        vals = ", ".join(f(rows[a]["helpers"]) for a in drop)
+        s2 = (f" Taking {_names([a[len('all but '):] for a in drop])} away from all on leaves clearly fewer "
+              f"helpers ({vals} against {f(on['helpers'])}).")
+    else:
+        s2 = f" Taking any one mechanism away from all on ({f(on['helpers'])}) leaves no clearly fewer helpers."
+    return s1 + s2
 
 
 def lesson_cached(seeds: int) -> dict | None:
@@ -1271,6 +1392,64 @@ def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
                        [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b])
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
+    """The comparison's finding in one sentence generated from its replicates (which way, how big, how
+    sure; sim/experiments/findings.py): relapses per 100 members a year, or the share of helpers at the end
+    when both arms are classic games."""
+    from sim.experiments import findings
+    from sim.experiments.compare import arm_labels, classic, paired_difference
+
+    la, lb = arm_labels(sc_a, sc_b)
+    if classic(sc_a, sc_b):
+        ha = [float(f["helpers"].iloc[-1]) for f in frames_a]
+        hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
+        d, lo, hi, n = paired_difference(ha, hb)
+        return findings.difference(f"{lb} (B), the community had a", "share of helpers at the end", d, lo, hi, n,
+                                   more="higher", fewer="lower", digits=3, than=f"{_lower_first(la)} (A)")
+    year = 365.0 / max(sc_a.steps, 1)
+    per = lambda frames, sc: [100.0 * float(f["relapses"].iloc[1:].sum()) / sc.population.size * year  # noqa
+                              for f in frames]
+    ra, rb = per(frames_a, sc_a), per(frames_b, sc_b)
+    d, lo, hi, n = paired_difference(ra, rb)
+    return findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
+                               reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)")
+
+
+def trial_findings(res) -> list[str]:
+    """The trial's findings as sentences generated from its effects table: relapses and coming back in the
+    whole-community design (or the first design run), and which design found the larger effect on
+    relapses."""
+    from sim.experiments import findings, trial
+
+    e = res.effects
+    what = trial.INTERVENTIONS[res.intervention]
+    cohort = "members" if res.intervention == "checkins" else "newcomers"
+
+    def row(design, start):
+        r = e[(e["design"] == design) & (e["measure"].str.startswith(start))].iloc[0]
+        return float(r["estimate"]), float(r["low"]), float(r["high"])
+
+    design = "community" if "community" in res.designs else res.designs[0]
+    where = trial.DESIGN_LABELS[design]
+    n = len(res.seeds)
+    est, lo, hi = row(design, "relapses per 100")
+    out = [findings.difference(f"In the trial ({where}, {n} paired seeds), {cohort} without {what} had",
+                               "relapses per 100 member-years", est, lo, hi, n, than=f"{cohort} with {what}",
+                               runs="paired seeds")]
+    hr = row(design, "hazard ratio of returning")
+    out.append(findings.ratio(f"After a first absence, {cohort} with {what}", *hr, above="came back sooner",
+                              below="came back later"))
+    if "individual" in res.designs and "community" in res.designs:
+        out.append(findings.which_larger(
+            "randomising members", row("individual", "relapses per 100"), "randomising the whole community",
+            row("community", "relapses per 100"), f"fewer relapses per 100 member-years with {what}"))
+    return out
+
+
 def replicates_csv(frames_a, frames_b, seeds, label_a: str, label_b: str) -> bytes:
     """Every replicate of both arms (long: arm, replicate, seed, metrics), then per-replicate totals with
     their differences and a 95% t-interval, as one CSV with a ``table`` column."""
@@ -1324,11 +1503,20 @@ def trial_result(scenario: str, intervention: str, seeds: int, progress=None) ->
         if key not in _trial_cache:
             res = trial.run_trial(scenario, intervention, seeds=seeds, progress=progress)
             png = fig_png(trial.plot_curves(res), dpi=80)
-            _trial_cache[key] = {"headline": res.headline, "png": png, "effects": trial.effects_table(res),
+            _trial_cache[key] = {"headline": res.headline, "findings": trial_findings(res), "png": png,
+                                 "effects": trial.effects_table(res),
                                  "published": trial.published_table(res),
                                  "handout": trial.handout_html(res, png).encode("utf-8"),
+                                 # the PDF is drawn when the button asks for it
+                                 "handout_pdf": lambda res=res, png=png: _handout_pdf(res, png),
                                  "csv": metrics_csv(res.members)}
         return _trial_cache[key]
+
+
+def _handout_pdf(res, png: bytes) -> bytes:
+    from sim.experiments import handout
+
+    return handout.pdf_bytes(res, png)
 
 
 def arm_summary(df: pd.DataFrame) -> dict[str, float]:
@@ -1339,6 +1527,7 @@ def arm_summary(df: pd.DataFrame) -> dict[str, float]:
         "final_using": float(df["using"].iloc[-1]),
         "mean_stress": float(df["mean_stress"].iloc[1:].mean()) if len(df) > 1 else float(df["mean_stress"].iloc[0]),
         "final_abstinent": float(df["abstinent"].iloc[-1]),
+        "day0_stress": float(df["mean_stress"].iloc[0]),
     }
 
 

@@ -5,7 +5,7 @@ WATCH = {
     "baseline": (
         "A community of 500 in meetings of 25. **Watch the crimson rings** (members in a lapse): most come "
         "back within days; helpers who check in and sponsors who answer calls make lapses a little shorter. "
-        "The curves show most members staying abstinent through the year while most keep helping."
+        "The curves show the share using on any day and the relapses so far per 100 members."
     ),
     "kropotkin": (
         "Blue squares help, orange squares compete; darker means more stressed, crimson means using. "
@@ -43,9 +43,10 @@ WATCH = {
         "temptation T; raise T a little and Reset."
     ),
     "death-birth": (
-        "Death-birth updating on a ring with benefit 6 and cost 1: helpers are favoured when benefit/cost "
-        "exceeds the number of neighbours. **Watch the helper curve slowly climb**; set T = 3 and R = 2 to "
-        "see it fall."
+        "Death-birth updating on a ring with benefit 6 and cost 1: theory favours helpers when benefit/cost "
+        "exceeds the number of neighbours (4), but selection is weak and one run drifts. **Watch the helper "
+        "curve wander** up and down over hundreds of days; whether helpers gain shows over many runs (the Info "
+        "panel). Set T = 3 and R = 2 (benefit/cost 3, below 4) and Reset to compare."
     ),
 }
 
@@ -96,6 +97,14 @@ KROPOTKIN_STEPS = (
     ),
 )
 
+#: the control each walk-through step is about (dotted keys): loading the step opens only its section of
+#: the sidebar; a step without one closes them all (it is about Play)
+STEP_CONTROLS = {
+    "3. Take partner choice away": ("ties.conflict_loss",),
+    "4. Benefit and cost": ("game.T",),
+    "5. Who meets whom": ("game.T",),
+}
+
 LESSON_INTRO = (
     "**Which mechanisms let mutual aid win?** Five named mechanisms can each let helpers win in the "
     "`kropotkin` community: *network reciprocity* (helpers beside helpers on a lattice), *wellbeing counts "
@@ -110,13 +119,15 @@ TRIAL_INTRO = (
     "A **virtual randomised trial** inside one community: members (or whole meetings) are assigned at random "
     "to get the intervention or not, as the checkup trials did. Beside them, the whole community both ways. "
     "The curves show how long members stay without a lapse and how soon they come back after an absence; "
-    "the table gives hazard ratios, relapses per 100 members and the number needed to treat. Randomising "
-    "individuals understates the effect, because support spills over along ties between the arms."
+    "the table gives hazard ratios, relapses per 100 members and the number needed to treat. The sentences "
+    "under the headline are written from this run's own figures: which design found the larger effect, and "
+    "whether the intervals show it."
 )
 
 TRAINER_INTRO = (
-    "Two runs of the same community with the **same random seed**: every life shock, every chance meeting "
-    "is identical, so any difference between A and B comes from the one setting that differs. "
+    "Two runs of the same community with the **same random seed**: life shocks and chance meetings are "
+    "drawn from the same random numbers in A and B. Each arm has lived its own past under its own settings "
+    "before day 0, so the two can already differ on day 0 (each arm's day-0 stress is shown below). "
     "The shaded area is the difference. Below, several replicates (different seeds, still paired) show "
     "how sure we can be: a band that stays away from zero is a real effect."
 )
@@ -126,3 +137,13 @@ RESULTS_INTRO = (
     "parameters as columns, then summary columns. Pick a metric and one parameter (a line with its 95% "
     "band over replicates) or two (a heatmap of the mean)."
 )
+
+
+def prompt(name: str, description: str = "") -> str:
+    """Presentation mode's one line: the sentence of the scenario's text that holds its bold **Watch ...**
+    (the whole text when it has none, or the description for a scenario without a text)."""
+    import re
+
+    text = WATCH.get(name) or description
+    m = re.search(r"\*\*[^*]+\*\*[^.]*\.", text)
+    return m.group(0) if m else text

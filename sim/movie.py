@@ -417,7 +417,7 @@ def record_frames(scenario, *, changed: Mapping[str, Any] | None = None, engine:
 
     def frames() -> Iterator[np.ndarray]:
         model = make_model(sc, used)
-        drawer = FrameDrawer(sc, model.graph, changed=changed, days=until, size=size)
+        drawer = FrameDrawer(sc, model.graph, changed=changed, days=sc.steps, size=size)  # "day 70 of 365"
         wanted = set(days)
         yield drawer.frame(model)
         for t in range(1, until + 1):

@@ -298,5 +298,6 @@ def test_compare_trial_view_runs_and_offers_the_handout(page, server, tmp_path):
     page.wait_for_selector("img.ma-trial-curves")
     # the handout's content is checked in tests/test_dashboard_support.py (the same bytes the button
     # serves); here: the button is on the page. Downloads through the page are tested with the CSV above.
-    assert page.get_by_text("Handout (HTML, one page)").is_visible()
+    assert page.get_by_text("Handout (HTML: the page for the group").is_visible()
+    assert page.get_by_text("Handout (PDF, two sides)").is_visible()
     assert page.errors == []

@@ -235,3 +235,20 @@ def test_cli_bad_movie_options_exit_2_before_the_run(tmp_path, tiny_yaml, capsys
         assert f in lines[0], (f, lines[0])
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.csv"]
     assert (out / "metrics.csv").read_text() == "old results\n"
+
+
+def test_a_movie_of_the_first_days_is_titled_with_the_run_s_length(monkeypatch):
+    """A movie made on day 4 of a 365-day run said "day 4 of 4"; it says "day 4 of 365"."""
+    import sim.movie as movie
+
+    seen = []
+    real = movie.title_lines
+
+    def spy(name, seed, changed, day, days):
+        seen.append((day, days))
+        return real(name, seed, changed, day, days)
+
+    monkeypatch.setattr(movie, "title_lines", spy)
+    movie.movie_bytes("kropotkin", "gif", until=4, every=2, size=(320, 180))
+    assert seen and all(days == 365 for _, days in seen), seen
+    assert [d for d, _ in seen][-1] == 4

@@ -146,14 +146,15 @@ class MutualAidModel(Model):
     member_reporters : bool
         Also collect member columns (:data:`MEMBER_REPORTERS`) every day with
         the DataCollector's agent reporters.
-    **flat
+    **kwargs
         Scenario keys as flat keyword arguments (``checkins_enabled=False``,
         ``population_size=200``), applied on top of ``scenario``; this is how
-        Mesa's ``SolaraViz`` rebuilds the model.
+        Mesa's ``SolaraViz`` rebuilds the model (it requires this parameter to
+        be named ``kwargs``: dashboards/mesa_viz.py).
     """
 
     def __init__(self, scenario: Scenario | str | dict | None = None, *, seed: int | None = None,
-                 member_reporters: bool = False, **flat):
+                 member_reporters: bool = False, **kwargs):
         via = "MutualAidModel"  # errors speak of the call, not of the command line's --set
         if scenario is not None and (isinstance(scenario, bool)
                                      or not isinstance(scenario, (Scenario, str, os.PathLike, dict))):
@@ -163,8 +164,8 @@ class MutualAidModel(Model):
                                 f"keys or a Scenario{hint}")
         if not isinstance(member_reporters, (bool, np.bool_)):  # "no" would be truthy
             raise ScenarioError(f"{via}: member_reporters = {member_reporters!r}: expected True or False")
-        sc = load_scenario(scenario, flat_overrides(flat, via), via=via) if flat or not isinstance(scenario, Scenario) \
-            else scenario
+        sc = load_scenario(scenario, flat_overrides(kwargs, via), via=via) \
+            if kwargs or not isinstance(scenario, Scenario) else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
             sc = load_scenario(sc, {"seed": seed}, via=via)
         from sim.engines import check_agents_size

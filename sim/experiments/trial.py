@@ -551,83 +551,42 @@ def report_markdown(res: TrialResult, command: str = "") -> str:
              "## Beside the published trials", "", published_table(res), "",
              "## What this is", "", NOT_A_PREDICTION, "",
              "Spillover: a control member's helper may be in the intervention arm, and support travels along "
-             "ties, so individual randomisation measures a diluted effect; randomising whole meetings "
-             "keeps the arms further apart, and the whole-community comparison shows the total effect.", ""]
+             "ties between the arms; randomising whole meetings keeps the arms further apart, and the "
+             "whole-community comparison shows the total effect. " + _designs_sentence(res), ""]
     return "\n".join(lines)
 
 
-def handout_html(res: TrialResult, png: bytes, command: str = "") -> str:
-    """A one-page HTML handout: headline, curves, per-100 figures, settings and seed, what it is not."""
-    import base64
-    import html
+def _designs_sentence(res: TrialResult) -> str:
+    """Which design found the larger effect on relapses, from this trial's figures (findings.which_larger)."""
+    from sim.experiments import findings
 
+    if not ("individual" in res.designs and "community" in res.designs):
+        return ""
     e = res.effects
-    rows = []
-    for d in res.designs:
+
+    def row(d):
         r = e[(e["design"] == d) & e["measure"].str.startswith("relapses per 100")].iloc[0]
-        n = e[(e["design"] == d) & e["measure"].str.startswith("number needed")].iloc[0]
-        h = e[(e["design"] == d) & (e["measure"] == "hazard ratio of a first lapse")].iloc[0]
-        rows.append(f"<tr><td>{html.escape(DESIGN_LABELS[d])}</td><td>{r['estimate']:+.1f} "
-                    f"({r['low']:+.1f} to {r['high']:+.1f})</td><td>{_num(h['estimate'])} ({_num(h['low'])} to "
-                    f"{_num(h['high'])})</td><td>{_num(n['estimate'], 0)}</td></tr>")
-    img = base64.b64encode(png).decode()
-    settings = html.escape(f"scenario {res.scenario}, intervention: {INTERVENTIONS[res.intervention]}, "
-                           f"{len(res.seeds)} paired seeds (first {res.seeds[0]}), {res.steps} days")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Virtual trial: {html.escape(INTERVENTIONS[res.intervention])}</title>
-<style>
-@page {{ size: A4; margin: 12mm; }}
-body {{ font-family: sans-serif; max-width: 190mm; margin: auto; font-size: 11pt; color: #1a202c; }}
-h1 {{ font-size: 16pt; margin: 0 0 4pt; }} .headline {{ font-size: 14pt; font-weight: bold; margin: 6pt 0; }}
-table {{ border-collapse: collapse; font-size: 10pt; }} td, th {{ border: 1px solid #cbd5e0; padding: 2pt 6pt; }}
-img {{ width: 100%; }} .small {{ font-size: 9pt; color: #4a5568; }}
-</style></head><body>
-<h1>Why {html.escape(INTERVENTIONS[res.intervention])} matter: a virtual trial</h1>
-<p class="headline">{html.escape(res.headline)}</p>
-<img alt="Kaplan-Meier curves" src="data:image/png;base64,{img}">
-<table><tr><th>design</th><th>relapses per 100 member-years, without - with (95%)</th>
-<th>hazard ratio of a first lapse (95%)</th><th>number needed to treat</th></tr>
-{''.join(rows)}</table>
-<p class="small">Settings: {settings}. {html.escape(command)}</p>
-<p class="small">{html.escape(NOT_A_PREDICTION)}</p>
-</body></html>
-"""
+        return float(r["estimate"]), float(r["low"]), float(r["high"])
+
+    return findings.which_larger("randomising members", row("individual"), "randomising the whole community",
+                                 row("community"), f"fewer relapses per 100 member-years with {INTERVENTIONS[res.intervention]}")
+
+
+def handout_html(res: TrialResult, png: bytes, command: str = "") -> str:
+    """The trainer's handout as HTML: one page in a trainer's words, the statistics (``png``: the curves of
+    every design) on the back (sim/experiments/handout.py)."""
+    from sim.experiments import handout
+
+    return handout.html_page(res, png, command)
 
 
 def handout_pdf(res: TrialResult, path, command: str = "") -> None:
-    """The same page as a one-page PDF (matplotlib: no other dependency)."""
-    import textwrap
-
-    from matplotlib.backends.backend_pdf import PdfPages
-    from matplotlib.figure import Figure
-
-    curves = plot_curves(res)
-    fig = Figure(figsize=(8.27, 11.69))
-    fig.text(0.06, 0.965, f"Why {INTERVENTIONS[res.intervention]} matter: a virtual trial", fontsize=15,
-             weight="bold", va="top")
-    fig.text(0.06, 0.935, "\n".join(textwrap.wrap(res.headline, 80)), fontsize=11.5, weight="bold", va="top")
+    """The same handout as a two-page PDF (matplotlib: no other dependency)."""
     import io
 
-    buf = io.BytesIO()
-    curves.savefig(buf, format="png", dpi=130)
-    buf.seek(0)
-    from matplotlib.image import imread
+    from sim.experiments import handout
 
-    ax = fig.add_axes((0.04, 0.42, 0.92, 0.47))
-    ax.imshow(imread(buf))
-    ax.axis("off")
-    e = res.effects
-    lines = ["design: relapses /100 member-years (without - with), hazard ratio of a first lapse, NNT"]
-    for d in res.designs:
-        r = e[(e["design"] == d) & e["measure"].str.startswith("relapses per 100")].iloc[0]
-        h = e[(e["design"] == d) & (e["measure"] == "hazard ratio of a first lapse")].iloc[0]
-        n = e[(e["design"] == d) & e["measure"].str.startswith("number needed")].iloc[0]
-        lines.append(f"  {DESIGN_LABELS[d]}: {r['estimate']:+.1f} ({r['low']:+.1f} to {r['high']:+.1f}); "
-                     f"HR {_num(h['estimate'])} ({_num(h['low'])} to {_num(h['high'])}); NNT {_num(n['estimate'], 0)}")
-    fig.text(0.06, 0.40, "\n".join(lines), fontsize=9, va="top", family="monospace")
-    settings = (f"Settings: scenario {res.scenario}, {len(res.seeds)} paired seeds (first {res.seeds[0]}), "
-                f"{res.steps} days. {command}")
-    fig.text(0.06, 0.28, "\n".join(textwrap.wrap(settings, 100)), fontsize=8.5, va="top")
-    fig.text(0.06, 0.22, "\n".join(textwrap.wrap(NOT_A_PREDICTION, 100)), fontsize=8.5, va="top", color="#4a5568")
-    with PdfPages(path) as pdf:
-        pdf.savefig(fig)
+    buf = io.BytesIO()
+    plot_curves(res).savefig(buf, format="png", dpi=110)
+    with open(path, "wb") as f:
+        f.write(handout.pdf_bytes(res, buf.getvalue(), command))
