@@ -155,9 +155,10 @@ VOCABULARY: dict[str, tuple[str | None, str | None, str, tuple[str, ...]]] = {
     "--threads": (None, "N", "threads of the kernel (default: one per 6,000 members, at most the cores; never "
                   "more than the cores; the results are the same for any N)", ("run", "compare")),
     "--out": (None, "DIR", "output folder; a command replaces only a folder of its own kind and refuses any "
-              "other (default: under results/)", ("run", "compare", "trial", "lesson", "sweep", "validate")),
+              "other (default: under results/)", ("run", "compare", "trial", "lesson", "sweep", "validate",
+                                                  "replay")),
     "--quiet": ("-q", None, "no progress and no summary (errors still go to stderr)",
-                ("run", "compare", "trial", "lesson", "sweep", "report", "validate")),
+                ("run", "compare", "trial", "lesson", "sweep", "report", "validate", "replay")),
 }
 
 
@@ -651,6 +652,49 @@ def check_listen_address(host: str, port: int) -> None:
         raise UsageError(f"--host {host} --port {port}: cannot listen there ({e.strerror})") from None
 
 
+def cmd_replay(args) -> int:
+    """Run a recorded session again with its people's decisions (docs/ODD.md 7.0): the same numbers."""
+    import hashlib
+    import time
+
+    from sim.core.choices import ChoiceError, DecisionLog, replay
+    from sim.output import StagedFiles, base_manifest, check_out_dir, run_summary, safe_name
+
+    path = Path(args.log)
+    if not path.is_file():
+        raise UsageError(f"LOG {args.log}: no such file")
+    try:
+        log = DecisionLog.read(path)
+    except (ChoiceError, UnicodeDecodeError, ValueError) as e:
+        raise UsageError(f"LOG {args.log}: {_one_line(e)}") from None
+    sc = log.scenario
+    out = check_out_dir(args.out if args.out is not None else Path("results") / "replay" / safe_name(sc.name),
+                        kind="replay")
+    t0 = time.perf_counter()
+    try:
+        model = replay(log)
+    except ChoiceError as e:
+        raise UsageError(f"LOG {args.log}: {e}") from None
+    wall = time.perf_counter() - t0
+    metrics = model.metrics_frame()
+    manifest = base_manifest("replay", args.argv, wall, log=str(path), log_sha256=hashlib.sha256(
+        path.read_bytes()).hexdigest(), decisions=len(log.decisions), seed=sc.seed, engine=log.engine,
+        steps=sc.steps, members=sc.population.size, scenario=sc.model_dump(mode="json"))
+    with StagedFiles(out, replace=True, kind="replay") as files:
+        files.write_parquet("metrics.parquet", metrics)
+        files.write_csv("metrics.csv", metrics)
+        files.write_parquet("members.parquet", model.members_frame())
+        files.write_file("decisions.jsonl", lambda p: p.write_bytes(path.read_bytes()))
+        manifest["files"] = files.names + ["manifest.json"]
+        files.write_json("manifest.json", manifest)
+    if not args.quiet:
+        info = {"scenario": sc.name, "engine": log.engine, "members": sc.population.size, "steps": sc.steps,
+                "seed": sc.seed, "decisions": len(log.decisions), "wall time": f"{wall:.2f} s"}
+        print(run_summary(metrics, info, psychology=sc.psychology.enabled))
+        print(f"\nwrote {out}{os.sep}  ({', '.join(manifest['files'])})")
+    return 0
+
+
 def cmd_schema(args) -> int:
     """Print the JSON Schema of a scenario file (the schema's keys and ``extends``)."""
     import json
@@ -829,6 +873,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port, 1 to 65535 (default 8765)")
     p.add_argument("--open", action="store_true", help="also open a browser")
     p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("replay", help="run a recorded session again with its people's decisions",
+                       description="Replay a decision log (a classroom session: the scenario, then every person's "
+                                   "decisions, as JSON lines): the same run, bit for bit; write metrics, members, "
+                                   "the log and manifest.json (default folder: results/replay/<scenario name>/).")
+    p.add_argument("log", metavar="LOG", help="the session's decision log (decisions.jsonl)")
+    _option(p, "--out")
+    _option(p, "--quiet")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("schema", help="print the JSON Schema of a scenario",
                        description="Print the JSON Schema of a scenario file (every key, its type, range, default "

@@ -93,9 +93,9 @@ def safe_name(name: str) -> str:
 #: the kinds of output folder, one per command with an ``--out`` folder (``report`` writes into a sweep's).
 #: A folder's kind is its manifest's ``command`` (the typed marker every command writes); a folder of one
 #: kind is replaced (run, compare, trial, lesson, validate) or resumed (sweep) only by the same command.
-FOLDER_KINDS = ("run", "compare", "trial", "lesson", "sweep", "validate")
+FOLDER_KINDS = ("run", "compare", "trial", "lesson", "sweep", "validate", "replay")
 #: the commands whose folder is swapped in whole (a sweep's folder is resumed in place: never replaced)
-REPLACEABLE_COMMANDS = ("run", "compare", "trial", "lesson", "validate")
+REPLACEABLE_COMMANDS = ("run", "compare", "trial", "lesson", "validate", "replay")
 #: what a validation folder held before ``validate`` wrote a manifest (such a folder is still its own)
 _LEGACY_VALIDATION = frozenset({"validation.md", "nowak_may.png"})
 
@@ -201,7 +201,7 @@ def _can_create_in(folder: Path) -> bool:
 
 #: a ``'s`` name for each kind, in messages: "is a lesson's folder"
 _KIND_NAMES = {"run": "run", "compare": "comparison", "trial": "trial", "lesson": "lesson", "sweep": "sweep",
-               "validate": "validation"}
+               "validate": "validation", "replay": "replay"}
 
 
 def _refusal(p: Path, option: str, text: str, kind: str | None) -> str | None:

@@ -93,3 +93,31 @@ def test_a_log_that_is_not_one_is_refused(tmp_path):
     p.write_text('{"kind": "something else"}\n')
     with pytest.raises(ChoiceError, match="not a decision log"):
         DecisionLog.read(p)
+
+
+def test_mutualaid_replay_writes_the_same_run_and_refuses_a_bad_log(tmp_path, capsys):
+    from sim.cli import main
+    from sim.core.choices import DecisionLog
+
+    sc = load_scenario("baseline", {"population.size": 50, "population.burn_in": 20, "steps": 15})
+    model = make_model(sc, "kernel")
+    log = DecisionLog(sc)
+    for day in range(1, 16):
+        today = [Decision(day, 4, help=day % 2 == 0, attend=day % 3 == 0, checkin=5)]
+        log.add(today)
+        model.decide(today)
+        model.step()
+    path = log.write(tmp_path / "decisions.jsonl")
+    out = tmp_path / "again"
+    assert main(["replay", str(path), "-q", "--out", str(out)]) == 0
+    import pandas as pd
+
+    got = pd.read_parquet(out / "metrics.parquet")
+    assert got.equals(model.metrics_frame())
+    assert (out / "decisions.jsonl").read_bytes() == path.read_bytes()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(path.read_text().splitlines()[0] + '\n{"day": 1, "member": 9999, "help": true}\n')
+    assert main(["replay", str(bad), "-q", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "member 9999 is not in the community" in err[0]
+    assert not (tmp_path / "x").exists()

@@ -6,10 +6,10 @@ script and ``python -m sim.cli`` in a subprocess to prove the real exit codes.
 
 from __future__ import annotations
 
-import re
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,7 +83,9 @@ def test_run_writes_metrics_manifest_members_and_plot(tmp_path, tiny_yaml, capsy
     out = tmp_path / "out"
     rc, stdout, err = run_cli(capsys, "run", tiny_yaml, "--out", out, "--members", "--plot", *SMALL)
     assert rc == 0, err
-    assert err == ""  # not a terminal: no progress line
+    # not a terminal: nothing but the log's progress lines, and those only for long work (a cold numba
+    # cache on a busy machine makes this small run long)
+    assert all(re.match(r"(compil|burn-in day |day \d)", line) for line in err.splitlines()), err
 
     csv = pd.read_csv(out / "metrics.csv")
     pq = pd.read_parquet(out / "metrics.parquet")

@@ -55,6 +55,16 @@ def sweep_file(tmp: Path) -> Path:
     return p
 
 
+def decision_log(tmp: Path) -> Path:
+    """A tiny session's decision log: one person's decisions on two days."""
+    from sim.core.choices import Decision, DecisionLog
+    from sim.core.scenarios import load_scenario
+
+    log = DecisionLog(load_scenario("baseline", {"population.size": 40, "steps": 3, "population.burn_in": 5}))
+    log.add([Decision(1, 3, help=True, attend=False), Decision(2, 3, call=True)])
+    return log.write(tmp / "session.jsonl")
+
+
 def command(kind: str, tmp: Path, out: Path) -> list:
     """The command line of ``kind`` writing into ``out``: small and in this process (-j 1)."""
     return {
@@ -66,6 +76,7 @@ def command(kind: str, tmp: Path, out: Path) -> list:
         "sweep": ["sweep", sweep_file(tmp), "-j", "1", "-q", "--out", out],
         "validate": ["validate", "--quick", "-q", "--out", out],
         "report": ["report", out, "-q"],
+        "replay": ["replay", decision_log(tmp), "-q", "--out", out],
     }[kind]
 
 
