@@ -132,6 +132,7 @@ class DecisionLog:
 
     def write(self, path) -> Path:
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(self.lines()) + "\n", encoding="utf-8")
         return path
 
