@@ -406,7 +406,7 @@ def flat_overrides(flat: Mapping[str, Any], via: str | None = None) -> dict[str,
     took them as keywords), an unknown keyword is a :class:`ScenarioError` naming the call and the closest
     keyword."""
     if via is not None:
-        known = {flat_key(k): k for k in all_keys() if "." in k}
+        known = {flat_key(k): k for k in all_keys()}  # top-level keys too (steps, name: SolaraViz passes them)
         for k in flat:
             if k not in known:
                 close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
