@@ -1346,10 +1346,10 @@ def arm_summary(df: pd.DataFrame) -> dict[str, float]:
 
 
 def results_root() -> Path:
-    """Where the Results view looks for sweep folders: ``results/`` (or ``$MUTUALAID_RESULTS_DIR``,
+    """Where the Results view looks for sweep folders: ``results/`` in the folder the server started in (or ``$MUTUALAID_RESULTS_DIR``,
     set by whoever starts the server, never by the page)."""
     env = os.environ.get("MUTUALAID_RESULTS_DIR")
-    return Path(env).resolve() if env else (SCENARIO_DIR.parent / "results").resolve()
+    return Path(env).resolve() if env else Path("results").resolve()
 
 
 def find_sweeps(root: Path | None = None, max_depth: int = 4, limit: int = 200) -> list[str]:
@@ -1474,7 +1474,7 @@ def odd_html() -> str:
     if "html" not in _odd_cache:
         import markdown
 
-        path = SCENARIO_DIR.parent / "docs" / "ODD.md"
+        from sim.core.shipped import ODD_PATH as path
         text = path.read_text(encoding="utf-8") if path.is_file() else "# ODD\n\ndocs/ODD.md is missing."
         _odd_cache["html"] = markdown.markdown(
             text, extensions=["tables", "toc"], extension_configs={"toc": {"slugify": lambda v, sep: github_slug(v)}})
