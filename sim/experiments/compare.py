@@ -296,7 +296,8 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
                  set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
                  replicates: int = DEFAULT_REPLICATES, via: str = "--set"):
     """Validate everything a comparison needs before any run: ``(sc_a, sc_b, seed, engines)``."""
-    from sim.api import prepare, resolve_engine
+    from sim.engines import resolve_engine
+    from sim.runner import prepare
 
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise ScenarioError(f"replicates = {replicates!r}: must be an integer >= 1")
@@ -333,7 +334,7 @@ def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario 
     engine : "auto", "agents" or "kernel"; default: each scenario's own.
     progress : called as ``progress(runs_done, runs_total)``, at the start and after each run.
     """
-    from sim.api import run
+    from sim import runner
 
     sc_a, sc_b, base, engines = prepare_pair(a, b, seed=seed, steps=steps, set=set, engine=engine,
                                              replicates=replicates, via="compare")
@@ -347,7 +348,7 @@ def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario 
     done = 0
     for r, s in enumerate(seeds):
         for arm, sc in (("A", sc_a), ("B", sc_b)):
-            res = run(sc, seed=s, engine=engines[arm])
+            res = runner.run(sc, seed=s, engine=engines[arm])
             frames[arm].append(res.metrics)
             rows.append({"arm": arm, "scenario": sc.name, "replicate": r, "seed": s, **run_stats(res.metrics)})
             done += 1

@@ -156,7 +156,7 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
     """
     import os
 
-    from sim.api import prepare
+    from sim.runner import prepare
     from sim.experiments.sweep import _iter_inline, _iter_pool
 
     tasks, sizes = [], {}
@@ -188,7 +188,7 @@ def run_lesson(scenario: str = "kropotkin", seeds: int = DEFAULT_SEEDS, arms: tu
                workers: int | None = None, steps: int | None = None,
                progress: Callable[[int, int], None] | None = None) -> LessonResult:
     """Run every arm on the same ``seeds`` paired seeds (children of the scenario's seed)."""
-    from sim.api import prepare
+    from sim.runner import prepare
     from sim.experiments.compare import replicate_seeds
     from sim.experiments.effects import p_greater
 

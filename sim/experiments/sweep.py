@@ -144,16 +144,16 @@ def code_id() -> str:
     """
     global _CODE_ID
     if _CODE_ID is None:
-        import sim
+        from sim import __version__
 
-        root = Path(sim.__file__).resolve().parent
+        root = Path(__file__).resolve().parent.parent  # the package's folder, sim/
         h = hashlib.sha256()
         for f in sorted(root.rglob("*.py")):
             if f.relative_to(root).parts[0] in SHIPPED_FOLDERS:
                 continue
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())
-        _CODE_ID = f"{sim.__version__}+{h.hexdigest()[:12]}"
+        _CODE_ID = f"{__version__}+{h.hexdigest()[:12]}"
     return _CODE_ID
 
 
@@ -460,7 +460,7 @@ def _bool(data: dict, key: str, source: str, default: bool) -> bool:
 
 def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> Sweep:
     """Read and validate a sweep file (or mapping); expand its points. Raises :class:`SweepError`."""
-    from sim.api import resolve_engine
+    from sim.engines import resolve_engine
     from sim.core.scenarios import _suggest, load_scenario
 
     if isinstance(spec, Mapping):
@@ -757,7 +757,7 @@ def _run_one(task: dict, ctx: Mapping, cache: dict) -> dict:
     engine = task.get("engine") or ctx.get("engine")
     timeseries = task.get("timeseries", ctx.get("timeseries"))
     try:
-        from sim.api import resolve_engine
+        from sim.engines import resolve_engine
         from sim.engines import make_model
         from sim.experiments.compare import run_stats, run_stats_rows
 
@@ -847,7 +847,7 @@ def _watch_parent(ppid: int) -> None:  # pragma: no cover - runs in workers
 
 def _worker_init(ppid: int) -> None:  # pragma: no cover - runs in workers
     _watch_parent(ppid)
-    import sim.api  # noqa: F401  - pay the imports once per worker, not per run
+    import sim.runner  # noqa: F401  - pay the imports once per worker, not per run
 
 
 # ----------------------------------------------------------------------------- the output folder
