@@ -504,7 +504,8 @@ def cmd_dashboard(args) -> int:
     from sim.core.shipped import DASHBOARD_APP
 
     if importlib.util.find_spec("solara") is None:
-        raise UsageError("solara is not installed: pip install '.[dashboard]' (make test installs it)")
+        raise UsageError("solara is not installed: install the dashboard extra, pip install '.[dashboard]' (or "
+                         "pipx install '.[dashboard]') in a clone; make test installs it")
     # this interpreter runs solara, so the app is the one installed beside this command
     solara = sys.executable
     cmd = [solara, "-m", "solara", "run", DASHBOARD_APP, "--host", args.host, "--port", str(args.port),
