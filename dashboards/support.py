@@ -21,7 +21,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -1111,21 +1111,6 @@ def metrics_csv(df: pd.DataFrame) -> bytes:
 
 
 # ----------------------------------------------------------------------------- Compare
-
-
-@dataclass
-class ArmSpec:
-    """One arm of a comparison: toggles and at most one changed parameter."""
-
-    toggles: dict[str, bool] = field(default_factory=dict)
-    param: str | None = None
-    value: Any = None
-
-    def overrides(self) -> dict[str, Any]:
-        out = {k: bool(v) for k, v in self.toggles.items() if k in TOGGLES}
-        if self.param:
-            out[self.param] = clamp(self.param, self.value)
-        return out
 
 
 #: one-click trainer questions: (label, base scenario, A overrides, B overrides)

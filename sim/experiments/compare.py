@@ -156,12 +156,6 @@ def run_stats_rows(rows: list[dict]) -> dict[str, float]:
     return _stats_matrix(names, np.array([[r[c] for r in rows] for c in names], dtype=np.float64))
 
 
-def run_stats_arrays(cols: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """:func:`run_stats` from one float array per metric."""
-    names = _stat_names(cols)
-    return _stats_matrix(names, np.array([np.asarray(cols[c], dtype=np.float64) for c in names]))
-
-
 def _stats_matrix(names: list[str], mat: np.ndarray) -> dict[str, float]:
     """The statistics from a (metrics x days) C-ordered float matrix whose rows are ``names``; ``mean_``
     is over days 1..steps (day 0 alone when nothing was simulated), NaN-safe, as
