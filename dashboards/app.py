@@ -1,6 +1,6 @@
 """The mutual-aid dashboard (Solara).
 
-    mutualaid dashboard                      # or: solara run dashboards/app.py
+    mutualaid dashboard                      # or: solara run sim.dashboards.app
 
 Three views:
 
@@ -16,22 +16,17 @@ Three views:
 Each browser session has its own model (component state). The Explore model
 steps in a worker thread at a bounded frame rate; the Compare runs happen in
 a worker thread too. Everything non-visual lives in
-:mod:`dashboards.support`.
+:mod:`sim.dashboards.support` (this folder, ``dashboards/``, ships in the
+package as ``sim.dashboards``).
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 
@@ -39,9 +34,9 @@ import solara  # noqa: E402
 import solara.lab  # noqa: E402
 from solara.alias import rv  # noqa: E402
 
-from dashboards import texts  # noqa: E402
-from dashboards import support as ds  # noqa: E402
 from sim.core.scenarios import ScenarioError  # noqa: E402
+from sim.dashboards import support as ds  # noqa: E402
+from sim.dashboards import texts  # noqa: E402
 
 DEFAULT_SCENARIO = "baseline"
 #: while playing, the curves are redrawn at most this often (seconds); the population every frame

@@ -21,7 +21,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -1234,21 +1234,6 @@ def metrics_csv(df: pd.DataFrame) -> bytes:
 # ----------------------------------------------------------------------------- Compare
 
 
-@dataclass
-class ArmSpec:
-    """One arm of a comparison: toggles and at most one changed parameter."""
-
-    toggles: dict[str, bool] = field(default_factory=dict)
-    param: str | None = None
-    value: Any = None
-
-    def overrides(self) -> dict[str, Any]:
-        out = {k: bool(v) for k, v in self.toggles.items() if k in TOGGLES}
-        if self.param:
-            out[self.param] = clamp(self.param, self.value)
-        return out
-
-
 #: one-click trainer questions: (label, base scenario, A overrides, B overrides)
 PRESETS: dict[str, tuple[str, str, dict, dict]] = {
     "checkins": ("Check-ins: on vs off", "baseline", {"checkins.enabled": True}, {"checkins.enabled": False}),
@@ -1535,10 +1520,10 @@ def arm_summary(df: pd.DataFrame) -> dict[str, float]:
 
 
 def results_root() -> Path:
-    """Where the Results view looks for sweep folders: ``results/`` (or ``$MUTUALAID_RESULTS_DIR``,
+    """Where the Results view looks for sweep folders: ``results/`` in the folder the server started in (or ``$MUTUALAID_RESULTS_DIR``,
     set by whoever starts the server, never by the page)."""
     env = os.environ.get("MUTUALAID_RESULTS_DIR")
-    return Path(env).resolve() if env else (SCENARIO_DIR.parent / "results").resolve()
+    return Path(env).resolve() if env else Path("results").resolve()
 
 
 def find_sweeps(root: Path | None = None, max_depth: int = 4, limit: int = 200) -> list[str]:
@@ -1663,7 +1648,7 @@ def odd_html() -> str:
     if "html" not in _odd_cache:
         import markdown
 
-        path = SCENARIO_DIR.parent / "docs" / "ODD.md"
+        from sim.core.shipped import ODD_PATH as path
         text = path.read_text(encoding="utf-8") if path.is_file() else "# ODD\n\ndocs/ODD.md is missing."
         _odd_cache["html"] = markdown.markdown(
             text, extensions=["tables", "toc"], extension_configs={"toc": {"slugify": lambda v, sep: github_slug(v)}})

@@ -583,18 +583,20 @@ def cmd_bench(args) -> int:
 
 
 def cmd_dashboard(args) -> int:
-    """Serve the Solara dashboard (``dashboards/app.py``) until interrupted."""
-    import shutil
+    """Serve the Solara dashboard (``sim.dashboards.app``, shipped in the package) until interrupted."""
+    import importlib.util
     import subprocess
 
     check_listen_address(args.host, args.port)  # before anything is announced
-    app = Path(__file__).resolve().parent.parent / "dashboards" / "app.py"
-    if not app.is_file():
-        raise UsageError(f"dashboard app not found: {app}")
-    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
-    if solara is None:
-        raise UsageError("solara is not installed: pip install -e '.[dashboard]' (make test installs it)")
-    cmd = [solara, "run", str(app), "--host", args.host, "--port", str(args.port), "--production"]
+    from sim.core.shipped import DASHBOARD_APP
+
+    if importlib.util.find_spec("solara") is None:
+        raise UsageError("solara is not installed: install the dashboard extra, pip install '.[dashboard]' (or "
+                         "pipx install '.[dashboard]') in a clone; make test installs it")
+    # this interpreter runs solara, so the app is the one installed beside this command
+    solara = sys.executable
+    cmd = [solara, "-m", "solara", "run", DASHBOARD_APP, "--host", args.host, "--port", str(args.port),
+           "--production"]
     if not args.open:
         cmd.append("--no-open")
     print(f"dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr)
@@ -831,7 +833,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a parameter sweep (resumable, parallel, Dask)",
                        description="Run the runs of a sweep file in parallel; rerun the same command to resume "
                                    "(default folder: results/sweeps/<sweep name>/).")
-    p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see scenarios/sweeps/)")
+    p.add_argument("sweep", metavar="SWEEP.yaml", help="a sweep file, or the name of a shipped one in "
+                   "scenarios/sweeps/ (checkins-x-isolation)")
     _option(p, "--out", help="a sweep's folder is resumed")
     _option(p, "--workers", type=_int_at_least(1), help="with --dask local: the cluster's workers")
     p.add_argument("--dask", metavar="ADDRESS|local", type=dask_address,
@@ -867,7 +870,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("dashboard", help="serve the interactive dashboard (Solara)",
-                       description="Serve the Explore / Compare / Results dashboard (dashboards/app.py).")
+                       description="Serve the Explore / Compare / Results dashboard (sim.dashboards.app).")
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_int_at_least(1, high=65535), default=8765, metavar="P",
                    help="port, 1 to 65535 (default 8765)")

@@ -15,9 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.core.scenarios import SCENARIO_DIR
-
-INFO_DIR = SCENARIO_DIR / "info"
+from sim.core.shipped import INFO_DIR
 SECTIONS = ("What it is", "How it works", "Things to notice", "Things to try", "How to cite")
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -171,11 +171,6 @@ def title_lines(name: str, seed: int, changed: Mapping[str, Any] | None, day: in
     return name, f"seed {int(seed)}  \u00b7  {settings}", f"day {int(day)} of {int(days)}"
 
 
-def title_text(name: str, seed: int, changed: Mapping[str, Any] | None, day: int, days: int) -> str:
-    """The title bar as one line: ``"kropotkin — seed 42 · game.T=1.9 — day 12 of 365"``."""
-    return " \u2014 ".join(title_lines(name, seed, changed, day, days))
-
-
 def readout_text(metrics_row: Mapping[str, Any], relapses_so_far: float, members: int,
                  psychology: bool = True) -> str:
     """``"helpers 63%   using 2.1%   relapses so far 4.2 per 100 members"``."""

@@ -23,8 +23,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.core.schema import Scenario
-
-ODD_PATH = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
+from sim.core.shipped import ODD_PATH  # (docs/ODD.md in a checkout, sim/docs/ODD.md installed)
 
 #: (begin marker, end marker) of each generated block, by block name.
 MARKERS: dict[str, tuple[str, str]] = {

@@ -450,9 +450,9 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[key] = None
     if out["sim"] is None:
-        import sim
+        from sim import __version__
 
-        out["sim"] = sim.__version__
+        out["sim"] = __version__
     return out
 
 

@@ -48,11 +48,13 @@ def run_cli(capsys, *argv):
 def forbid_runs(monkeypatch):
     """Any run started from here on fails the test: bad input must be caught before a run starts."""
     import sim.api
+    import sim.runner
 
     def no_run(*a, **k):
         raise AssertionError("bad input must be caught before any run starts")
 
-    monkeypatch.setattr(sim.api, "run", no_run)
+    monkeypatch.setattr(sim.api, "run", no_run)  # mutualaid run
+    monkeypatch.setattr(sim.runner, "run", no_run)  # the experiments (compare, trial, ...)
 
 
 def old_results(tmp_path, manifest: bool = False):

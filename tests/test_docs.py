@@ -206,6 +206,12 @@ def test_readme_command_parses(line):
             resolve_scenario_path(spec)
     for item in getattr(args, "set", None) or []:
         parse_override(item)
+    sweep = getattr(args, "sweep", None)
+    if isinstance(sweep, str):  # a shipped sweep's name, or a path from the repository's root
+        from sim.experiments.sweep import resolve_sweep_path
+
+        p = resolve_sweep_path(sweep)
+        assert p.is_file() or (ROOT / p).is_file(), f"{line}: no sweep {sweep!r}"
 
 
 def test_readme_lists_every_metric_column():

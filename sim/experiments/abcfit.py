@@ -87,7 +87,7 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
 
 def simulate(theta: dict) -> dict[str, float]:
     """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
-    import sim
+    from sim import runner
     from sim.core import threads
     from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
 
@@ -95,7 +95,7 @@ def simulate(theta: dict) -> dict[str, float]:
 
     over = {k: float(v) for k, v in theta.items()}
     over["population.size"] = SIZE
-    r = sim.run("baseline", engine="kernel", seed=_seed(theta), steps=YEAR + ENTRY_DAYS, members=True, set=over)
+    r = runner.run("baseline", engine="kernel", seed=_seed(theta), steps=YEAR + ENTRY_DAYS, members=True, set=over)
     return patterns(measure(r))
 
 

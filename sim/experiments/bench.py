@@ -47,7 +47,8 @@ def _timed_steps(model, min_seconds: float, max_steps: int) -> tuple[int, float]
 
 
 def _model(engine: str, n: int, name: str = "baseline", **extra):
-    from sim.api import make_model, prepare
+    from sim.engines import make_model
+    from sim.runner import prepare
 
     # the step is measured, not the burn-in (population.burn_in ordinary days before day 0)
     over = {"population.size": n, "population.burn_in": 0} if name == "baseline" else {}

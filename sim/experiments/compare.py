@@ -161,12 +161,6 @@ def run_stats_rows(rows: list[dict]) -> dict[str, float]:
     return _stats_matrix(names, np.array([[r[c] for r in rows] for c in names], dtype=np.float64))
 
 
-def run_stats_arrays(cols: Mapping[str, np.ndarray]) -> dict[str, float]:
-    """:func:`run_stats` from one float array per metric."""
-    names = _stat_names(cols)
-    return _stats_matrix(names, np.array([np.asarray(cols[c], dtype=np.float64) for c in names]))
-
-
 def _stats_matrix(names: list[str], mat: np.ndarray) -> dict[str, float]:
     """The statistics from a (metrics x days) C-ordered float matrix whose rows are ``names``; ``mean_``
     is over days 1..steps (day 0 alone when nothing was simulated), NaN-safe, as
@@ -301,7 +295,8 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
                  set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
                  replicates: int = DEFAULT_REPLICATES, via: str = "--set"):
     """Validate everything a comparison needs before any run: ``(sc_a, sc_b, seed, engines)``."""
-    from sim.api import prepare, resolve_engine
+    from sim.engines import resolve_engine
+    from sim.runner import prepare
 
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise ScenarioError(f"replicates = {replicates!r}: must be an integer >= 1")
@@ -375,7 +370,7 @@ def _runs(sc_a: Scenario, sc_b: Scenario, seeds: list[int], engines: Mapping[str
     """``((replicate, arm), metrics)`` of every run, as they finish: in this process (``workers`` 1), else in
     a pool of worker processes (the sweep's); the same numbers either way."""
     if workers <= 1:
-        from sim.api import run
+        from sim.runner import run
 
         for r, s in enumerate(seeds):
             for arm, sc in (("A", sc_a), ("B", sc_b)):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import sim
+from sim import runner
 from sim.experiments.patterns import ENTRY_DAYS, YEAR, absence_spells, entry_cohort, measure
 
 #: The arms: each differs from its pair in one respect (see the module docstring).
@@ -123,7 +123,7 @@ def run_arms(seeds, steps: int = STEPS, engine: str = "kernel", arms=ARMS) -> di
     out: dict[str, list[dict]] = {a: [] for a in arms}
     for s in seeds:
         for a in arms:
-            r = sim.run(a, seed=int(s), steps=steps, engine=engine, members=True, member_days=True)
+            r = runner.run(a, seed=int(s), steps=steps, engine=engine, members=True, member_days=True)
             out[a].append(figures(r))
     return out
 
@@ -286,7 +286,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="effect sizes of check-ins, sponsorship and a closure")
     ap.add_argument("--seeds", type=int, default=20)
     a = ap.parse_args(argv)
-    from sim.experiments.validate import VALIDATION_SEEDS
+    from sim.experiments.patterns import VALIDATION_SEEDS
 
     runs = run_arms(VALIDATION_SEEDS[: a.seeds])
     print(table(effects(runs), a.seeds))

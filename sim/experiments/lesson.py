@@ -155,7 +155,7 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
     lowest share of helpers and its day). Runs on the kernel, ``workers`` processes (default up to 2;
     never more than the machine's cores; ``mutualaid lesson`` passes its --workers, default the cores).
     """
-    from sim.api import prepare
+    from sim.runner import prepare
     from sim.experiments.sweep import _iter_inline, _iter_pool
 
     tasks, sizes = [], {}
@@ -190,7 +190,7 @@ def run_lesson(scenario: str = "kropotkin", seeds: int = DEFAULT_SEEDS, arms: tu
                workers: int | None = None, steps: int | None = None,
                progress: Callable[[int, int], None] | None = None, seed: int | None = None) -> LessonResult:
     """Run every arm on the same ``seeds`` paired seeds (children of ``seed``, default the scenario's)."""
-    from sim.api import prepare
+    from sim.runner import prepare
     from sim.experiments.compare import replicate_seeds
     from sim.experiments.effects import p_greater
 

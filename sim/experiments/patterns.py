@@ -35,6 +35,11 @@ import numpy as np
 
 YEAR = 365
 
+#: Seeds of the calibration (the fitted patterns are reported on these) and of the validation
+#: (the independent patterns, the effect sizes); the two sets do not overlap.
+CALIBRATION_SEEDS = range(0, 1000)
+VALIDATION_SEEDS = range(1000, 2000)
+
 #: Bins of time abstinent on day 0 (days, lower bound inclusive, upper exclusive).
 DENNIS_BINS = {"1-12 months": (30, 365), "1-3 years": (365, 3 * 365), "3+ years": (3 * 365, 10 ** 9)}
 #: Every stratum of Dennis, Foss & Scott (2007), Eval Rev 31:585: the share who sustained abstinence a
@@ -96,7 +101,7 @@ def _used_within_year(mem) -> np.ndarray:
 
 
 def measure(result) -> dict[str, float]:
-    """The patterns of one run (a :class:`sim.api.RunResult` with members and >= 365 steps)."""
+    """The patterns of one run (a :class:`sim.runner.RunResult` with members and >= 365 steps)."""
     sc = result.scenario
     if result.members is None or sc.steps < YEAR:
         raise ValueError("patterns need a run of at least 365 days with members=True")
@@ -204,12 +209,12 @@ def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def run_seeds(scenario="baseline", seeds=range(8), set=None, steps: int = YEAR, size: int | None = None):
     """:func:`measure` on one run per seed (kernel engine)."""
-    import sim
+    from sim import runner
 
     over = dict(set or {})
     if size is not None:
         over["population.size"] = size
-    return [measure(sim.run(scenario, engine="kernel", seed=s, steps=steps, members=True, set=over))
+    return [measure(runner.run(scenario, engine="kernel", seed=s, steps=steps, members=True, set=over))
             for s in seeds]
 
 

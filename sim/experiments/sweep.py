@@ -130,24 +130,30 @@ class SweepError(ScenarioError):
 
 
 _CODE_ID: str | None = None
+#: subpackages of ``sim`` that hold shipped files, mapped from the repository's top-level folders
+SHIPPED_FOLDERS = ("scenarios", "dashboards", "docs")
 
 
 def code_id() -> str:
-    """The code's identity: the package version and a hash of every ``sim/**/*.py`` (path and bytes).
+    """The code's identity: the package version and a hash of every ``sim/**/*.py`` (path and bytes) but
+    the shipped folders' (``sim.scenarios``, ``sim.dashboards``, ``sim.docs``: not the simulation's code,
+    and outside ``sim/`` in a checkout), so a checkout and an installed wheel of one commit agree.
 
     It is part of a sweep's fingerprint (a resume on changed code is refused) and of every row, and a
     worker whose code differs does not run the sweep's tasks.
     """
     global _CODE_ID
     if _CODE_ID is None:
-        import sim
+        from sim import __version__
 
-        root = Path(sim.__file__).resolve().parent
+        root = Path(__file__).resolve().parent.parent  # the package's folder, sim/
         h = hashlib.sha256()
         for f in sorted(root.rglob("*.py")):
+            if f.relative_to(root).parts[0] in SHIPPED_FOLDERS:
+                continue
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())
-        _CODE_ID = f"{sim.__version__}+{h.hexdigest()[:12]}"
+        _CODE_ID = f"{__version__}+{h.hexdigest()[:12]}"
     return _CODE_ID
 
 
@@ -399,12 +405,31 @@ def point_scenario(sweep: Sweep, values: Mapping[str, Any], whole: bool = False)
         raise SweepError(f"{sweep.source}: parameters: {msg}" + (f" (at {where})" if where else "")) from None
 
 
+def sweep_names() -> list[str]:
+    """Names of the sweeps shipped in ``scenarios/sweeps/`` (without ``.yaml``)."""
+    from sim.core.shipped import SWEEP_DIR
+
+    return sorted(p.stem for p in SWEEP_DIR.glob("*.yaml"))
+
+
+def resolve_sweep_path(spec: str | os.PathLike) -> Path:
+    """A path to a sweep file, or the name of one shipped in ``scenarios/sweeps/`` (``checkins-x-isolation``)."""
+    from sim.core.shipped import SWEEP_DIR
+
+    p = Path(spec)
+    if p.is_file() or p.suffix in (".yaml", ".yml") or len(p.parts) != 1:
+        return p
+    named = SWEEP_DIR / f"{p.name}.yaml"
+    return named if named.is_file() else p
+
+
 def read_sweep_file(path: str | os.PathLike) -> dict:
     from sim.core.scenarios import load_yaml_file
 
     p = Path(path)
     if not p.is_file():
-        raise SweepError(f"sweep file not found: {path}")
+        raise SweepError(f"sweep file not found: {path} (a path to a .yaml file, or a shipped sweep: "
+                         f"{', '.join(sweep_names())})")
     try:
         data = load_yaml_file(p, "sweep")
     except ScenarioError as e:
@@ -435,12 +460,13 @@ def _bool(data: dict, key: str, source: str, default: bool) -> bool:
 
 def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> Sweep:
     """Read and validate a sweep file (or mapping); expand its points. Raises :class:`SweepError`."""
-    from sim.api import resolve_engine
+    from sim.engines import resolve_engine
     from sim.core.scenarios import _suggest, load_scenario
 
     if isinstance(spec, Mapping):
         data, src, here = dict(spec), source or "sweep", Path.cwd()
     else:
+        spec = resolve_sweep_path(spec)
         data, src, here = read_sweep_file(spec), str(spec), Path(spec).resolve().parent
     for k in data:
         if k not in SWEEP_KEYS:
@@ -739,7 +765,7 @@ def _run_one(task: dict, ctx: Mapping, cache: dict) -> dict:
     engine = task.get("engine") or ctx.get("engine")
     timeseries = task.get("timeseries", ctx.get("timeseries"))
     try:
-        from sim.api import resolve_engine
+        from sim.engines import resolve_engine
         from sim.engines import make_model
         from sim.experiments.compare import run_stats, run_stats_rows
 
@@ -829,7 +855,7 @@ def _watch_parent(ppid: int) -> None:  # pragma: no cover - runs in workers
 
 def _worker_init(ppid: int) -> None:  # pragma: no cover - runs in workers
     _watch_parent(ppid)
-    import sim.api  # noqa: F401  - pay the imports once per worker, not per run
+    import sim.runner  # noqa: F401  - pay the imports once per worker, not per run
 
 
 # ----------------------------------------------------------------------------- the output folder

@@ -122,13 +122,13 @@ def per_member(result, intervention: str, arm: int | None = None) -> tuple[pd.Da
 
 def _task(task: dict) -> dict:
     """One run of a trial (in a worker process): the per-member rows and spells, tagged."""
-    from sim.api import run
+    from sim import runner
     from sim.core import threads
     from sim.core.schema import Scenario
 
     threads.choose(1)  # one thread per worker process: the workers are the parallelism
     sc = Scenario.model_validate(task["scenario"])
-    res = run(sc, members=True, member_days=True)  # the scenario's engine: auto is the kernel (the same bits)
+    res = runner.run(sc, members=True, member_days=True)  # the scenario's engine: auto is the kernel (the same bits)
     rows, sp = per_member(res, task["intervention"], task["arm"])
     tags = {"design": task["design"], "seed": task["seed"], "replicate": task["replicate"]}
     return {"rows": rows.assign(**tags), "spells": sp.assign(**tags)}
@@ -176,7 +176,7 @@ class TrialResult:
 
 
 def _tasks(scenario, intervention, seeds, steps, overrides, designs) -> tuple[list[dict], dict]:
-    from sim.api import prepare
+    from sim.runner import prepare
 
     tasks, settings = [], {}
     for design in designs:
@@ -199,7 +199,7 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
               progress: Callable[[int, int], None] | None = None, via: str = "run_trial") -> TrialResult:
     """Run the trial (see the module notes); ``seeds`` paired seeds, children of ``seed`` (default the
     scenario's)."""
-    from sim.api import prepare
+    from sim.runner import prepare
     from sim.core.scenarios import parse_override
     from sim.experiments.compare import replicate_seeds
 
@@ -218,7 +218,7 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
         if key in overrides:  # the trial's own option decides it: an override would be silently replaced
             raise ScenarioError(f"trial: {via} {key}={overrides[key]!r}: give the trial's {key} with {option}")
     base = prepare(scenario, steps=steps, set=overrides, via=via)
-    from sim.api import resolve_engine
+    from sim.engines import resolve_engine
     from sim.core.members import member_days_too_many
 
     resolve_engine(base)  # an unknown engine, or the Mesa engine above its cap, before any run

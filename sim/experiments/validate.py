@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-import sim
+from sim import runner
+from sim.experiments.patterns import CALIBRATION_SEEDS, VALIDATION_SEEDS  # noqa: F401  (named here too)
 
 
 @dataclass
@@ -75,7 +76,7 @@ def summary(checks: list[Check]) -> str:
 
 def _run(name, **kw):
     kw.setdefault("engine", "kernel")
-    return sim.run(name, **kw)
+    return runner.run(name, **kw)
 
 
 #: Where the Nowak-May payoffs tie (Moore neighbourhood with self-interaction, R=1, T=b, S=P=0): a
@@ -220,12 +221,6 @@ def death_birth_threshold(quick: bool) -> list[Check]:
                          f"by b/c {shares}; at b/c = {k}: {at_k.mean():.3f} (binomial p = {p_k:.1g}); {runs} runs "
                          f"each, one death at a time, from half helping"))
     return out
-
-
-#: Seeds of the calibration (the fitted patterns are reported on these) and of the validation
-#: (the independent patterns); the two sets do not overlap.
-CALIBRATION_SEEDS = range(0, 1000)
-VALIDATION_SEEDS = range(1000, 2000)
 
 
 def _paired_p(x, y) -> float:
