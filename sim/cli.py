@@ -659,7 +659,8 @@ def cmd_replay(args) -> int:
     import hashlib
     import time
 
-    from sim.core.choices import ChoiceError, DecisionLog, replay
+    from sim.core.choices import ChoiceError, DecisionLog
+    from sim.runner import replay
     from sim.output import StagedFiles, base_manifest, check_out_dir, run_summary, safe_name
 
     path = Path(args.log)

@@ -207,3 +207,16 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
         model=model,
         member_days=days.frame() if days is not None else None,
     )
+
+
+def replay(log, steps: int | None = None):
+    """Run a decision log's scenario again on its engine with its people's decisions on their days
+    (:class:`sim.core.choices.DecisionLog`; docs/ODD.md 7.0); returns the model after ``steps`` days (the
+    scenario's by default). The same log gives the same run, bit for bit."""
+    model = make_model(log.scenario, engine=log.engine)
+    days = log.by_day()
+    for day in range(1, (steps if steps is not None else log.scenario.steps) + 1):
+        model.decide(days.get(day, ()))
+        model.step()
+    return model
+

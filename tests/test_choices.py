@@ -8,6 +8,7 @@ from sim.core import choices, rng
 from sim.core.choices import ChoiceError, Decision, DecisionLog
 from sim.core.scenarios import load_scenario
 from sim.engines import make_model
+from sim.runner import replay
 
 from .test_stages import HELP, COMPETE, checkin_community, community, run, set_state
 
@@ -81,7 +82,7 @@ def test_a_run_and_its_decision_log_replay_exactly(tmp_path, engine):
         model.step()
         bots.step()
     path = log.write(tmp_path / "session.jsonl")
-    again = choices.replay(DecisionLog.read(path))
+    again = replay(DecisionLog.read(path))
     assert again.metrics_frame().equals(model.metrics_frame())
     for name, values in model.state_arrays().items():
         assert np.array_equal(values, again.state_arrays()[name]), name

@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("outputs", ("sim.output", "sim.progress", "sim.draw", "sim.movie", "sim.info", "sim.odd")),
     ("the run layer", ("sim.runner",)),
     ("engines", ("sim.engines",)),
-    ("core", ("sim.core",)),
+    ("core", ("sim.core", "sim.limits")),
     ("shipped files", ("sim.scenarios", "sim.docs")),
 )
 

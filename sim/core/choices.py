@@ -23,8 +23,8 @@ member. A :class:`Decision` says what one person decided for one day:
 through the arrays of group ``choice`` (:data:`sim.core.community.MEMBER_ARRAYS`),
 which both engines and the reference read in the stage that makes the
 decision, so a run and its decisions replay bit for bit
-(:func:`replay`): a :class:`DecisionLog` records the scenario and every
-decision as JSON lines.
+(:func:`sim.runner.replay`): a :class:`DecisionLog` records the scenario and
+every decision as JSON lines.
 """
 
 from __future__ import annotations
@@ -163,17 +163,4 @@ class DecisionLog:
         for d in self.decisions:
             out.setdefault(d.day, []).append(d)
         return out
-
-
-def replay(log: DecisionLog, steps: int | None = None):
-    """Run the log's scenario again on its engine with its people's decisions on their days; returns
-    the model after ``steps`` days (the scenario's by default)."""
-    from sim.engines import make_model
-
-    model = make_model(log.scenario, engine=log.engine)
-    days = log.by_day()
-    for day in range(1, (steps if steps is not None else log.scenario.steps) + 1):
-        model.decide(days.get(day, ()))
-        model.step()
-    return model
 
