@@ -221,7 +221,6 @@ def Explore(present: bool, link: ds.Link):
     generation = solara.use_reactive(0)  # bumps on every reset: restarts the play thread
     opened = solara.use_reactive(frozenset({"Mechanisms", "Community"}))
     movie_status = solara.use_reactive("")
-    dismissed = solara.use_reactive(frozenset())  # link notices the visitor closed
     shown_lock = solara.use_memo(threading.Lock, [])
 
     def view_mode():  # the curves are drawn at the size the mode shows them
@@ -420,10 +419,8 @@ def Explore(present: bool, link: ds.Link):
             solara.Text(movie_status.value, classes=["ma-movie-status"])
         solara.HTML(tag="div", classes=["ma-link-row"], unsafe_innerHTML=_link_html(query))
 
-    for i, note in enumerate(link.notices):
-        if i not in dismissed.value:  # each notice can be closed (its x); the others stay
-            solara.Warning(note, classes=["ma-link-notice"], dismissible=True,
-                           on_v_model=lambda v, i=i: None if v else dismissed.set(dismissed.value | {i}))
+    for note in link.notices:  # each can be closed with its x (in the browser; the others stay)
+        solara.Warning(note, classes=["ma-link-notice"], dismissible=True)
     if present:
         with solara.Column(classes=["ma-present-view"]):
             with solara.Row():
