@@ -1491,11 +1491,17 @@ def trial_result(scenario: str, intervention: str, seeds: int, progress=None) ->
             _trial_cache[key] = {"headline": res.headline, "findings": trial_findings(res), "png": png,
                                  "effects": trial.effects_table(res),
                                  "published": trial.published_table(res),
-                                 "handout": trial.handout_html(res, png).encode("utf-8"),
+                                 "handout": _handout_html(res, png).encode("utf-8"),
                                  # the PDF is drawn when the button asks for it
                                  "handout_pdf": lambda res=res, png=png: _handout_pdf(res, png),
                                  "csv": metrics_csv(res.members)}
         return _trial_cache[key]
+
+
+def _handout_html(res, png: bytes) -> str:
+    from sim.experiments import handout
+
+    return handout.handout_html(res, png)
 
 
 def _handout_pdf(res, png: bytes) -> bytes:

@@ -440,8 +440,10 @@ def cmd_trial(args) -> int:
 
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100)
-            files.write_text("handout.html", trial.handout_html(res, buf.getvalue(), command))
-            files.write_file("handout.pdf", lambda p: trial.handout_pdf(res, p, command))
+            from sim.experiments import handout
+
+            files.write_text("handout.html", handout.handout_html(res, buf.getvalue(), command))
+            files.write_file("handout.pdf", lambda p: handout.handout_pdf(res, p, command))
         manifest["files"] = files.names + ["manifest.json"]
         files.write_json("manifest.json", manifest)
     if not args.quiet:

@@ -26,7 +26,7 @@ def _png(res) -> bytes:
 
 
 def test_the_front_speaks_a_trainer_s_words_and_agrees_with_the_figures(res):
-    page = trial.handout_html(res, _png(res), "mutualaid trial baseline --handout")
+    page = handout.handout_html(res, _png(res), "mutualaid trial baseline --handout")
     front, back = page.split('<section class="back">', 1)
     text = re.sub(r"<[^>]+>", " ", front)
     for word in ("hazard", "member-years", "needed to treat", "seed", "Cox", "Kaplan"):
@@ -55,7 +55,7 @@ def test_the_front_speaks_a_trainer_s_words_and_agrees_with_the_figures(res):
 
 def test_the_handout_prints_on_two_a4_sides_and_the_pdf_has_two_pages(res, tmp_path):
     pdf = tmp_path / "handout.pdf"
-    trial.handout_pdf(res, pdf)
+    handout.handout_pdf(res, pdf)
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) == 2
     chromium = Path("/usr/bin/chromium")
@@ -66,7 +66,7 @@ def test_the_handout_prints_on_two_a4_sides_and_the_pdf_has_two_pages(res, tmp_p
     if not chromium.exists():
         pytest.skip("chromium is not installed")
     html = tmp_path / "handout.html"
-    html.write_text(trial.handout_html(res, _png(res)))
+    html.write_text(handout.handout_html(res, _png(res)))
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(chromium), args=["--headless", "--no-sandbox"])
         try:

@@ -6,8 +6,9 @@ statistics table of every design, the full curves, settings and seeds. Every sen
 result is generated from the trial's own figures (sim/experiments/findings.py), so it says "sooner" only
 when the interval shows it and says so when it does not.
 
-``mutualaid trial ... --handout`` writes it (HTML and PDF) through :func:`sim.experiments.trial.handout_html`
-and :func:`~sim.experiments.trial.handout_pdf`; the dashboard's trial view offers both downloads.
+``mutualaid trial ... --handout`` writes it (HTML and PDF) through :func:`handout_html` and
+:func:`handout_pdf`; the dashboard's trial view offers both downloads. This module reads the trial's
+results (:mod:`sim.experiments.trial`); the trial does not import it.
 """
 
 from __future__ import annotations
@@ -231,3 +232,20 @@ def pdf_bytes(res, curves_png: bytes, command: str = "") -> bytes:
                   color="#4a5568")
         pdf.savefig(back)
     return buf.getvalue()
+
+
+def handout_html(res, png: bytes, command: str = "") -> str:
+    """The trainer's handout as HTML: one page in a trainer's words, the statistics (``png``: the curves of
+    every design) on the back."""
+    return html_page(res, png, command)
+
+
+def handout_pdf(res, path, command: str = "") -> None:
+    """The same handout as a two-page PDF (matplotlib: no other dependency)."""
+    from sim.experiments.trial import plot_curves
+
+    buf = io.BytesIO()
+    plot_curves(res).savefig(buf, format="png", dpi=110)
+    with open(path, "wb") as f:
+        f.write(pdf_bytes(res, buf.getvalue(), command))
+

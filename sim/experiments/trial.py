@@ -570,23 +570,3 @@ def _designs_sentence(res: TrialResult) -> str:
 
     return findings.which_larger("randomising members", row("individual"), "randomising the whole community",
                                  row("community"), f"fewer relapses per 100 member-years with {INTERVENTIONS[res.intervention]}")
-
-
-def handout_html(res: TrialResult, png: bytes, command: str = "") -> str:
-    """The trainer's handout as HTML: one page in a trainer's words, the statistics (``png``: the curves of
-    every design) on the back (sim/experiments/handout.py)."""
-    from sim.experiments import handout
-
-    return handout.html_page(res, png, command)
-
-
-def handout_pdf(res: TrialResult, path, command: str = "") -> None:
-    """The same handout as a two-page PDF (matplotlib: no other dependency)."""
-    import io
-
-    from sim.experiments import handout
-
-    buf = io.BytesIO()
-    plot_curves(res).savefig(buf, format="png", dpi=110)
-    with open(path, "wb") as f:
-        f.write(handout.pdf_bytes(res, buf.getvalue(), command))
