@@ -162,13 +162,13 @@ def code_id() -> str:
 
 def stat_columns() -> list[str]:
     """Every per-run summary column: ``mean_<m>``, ``final_<m>``, ``total_<count>``."""
-    from sim.experiments.compare import METRICS, TOTALS
+    from sim.experiments.stats import METRICS, TOTALS
 
     return [f"mean_{m}" for m in METRICS] + [f"final_{m}" for m in METRICS] + [f"total_{m}" for m in TOTALS]
 
 
 def _metric_column(name: Any, source: str) -> str:
-    from sim.experiments.compare import METRICS, TOTALS
+    from sim.experiments.stats import METRICS, TOTALS
 
     cols = stat_columns()
     if isinstance(name, str) and name in cols:
@@ -767,7 +767,7 @@ def _run_one(task: dict, ctx: Mapping, cache: dict) -> dict:
     try:
         from sim.engines import resolve_engine
         from sim.engines import make_model
-        from sim.experiments.compare import run_stats, run_stats_rows
+        from sim.experiments.stats import run_stats, run_stats_rows
 
         sc = _task_scenario(task, ctx, cache)
         engine = resolve_engine(sc, engine) if task.get("engine") is None else engine
