@@ -18,6 +18,7 @@ terminal and in a log alike).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import IO, Optional
 
@@ -74,6 +75,19 @@ class Progress:
         self._width = 0
         self._first: Optional[tuple[float, int]] = None
         self._phase: Optional[str] = None  # "burn-in" while the community lives its past
+        self._last: Optional[tuple] = None  # (line function, done, total) of the latest report
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: Optional[threading.Thread] = None
+        if self.compiling:
+            self._start_beat()
+
+    def _start_beat(self) -> None:
+        """In a log, a line every few seconds even while one long step (a compile, a long run) is under way:
+        started at the first report (or at once while compiling), stopped by :meth:`close`."""
+        if self.log and self._beat is None and not self._stop.is_set():
+            self._beat = threading.Thread(target=self._heartbeat, name="progress-log", daemon=True)
+            self._beat.start()
 
     def line(self, done: int, total: int) -> str:
         """The text drawn for ``done`` of ``total``.
@@ -96,11 +110,33 @@ class Progress:
         return f"{self.unit} {done}/{total}  {pct:3.0f}%  {eta}"
 
     def _write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):
-            self.enabled = self.log = False
+        with self._lock:
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.enabled = self.log = False
+
+    def _heartbeat(self) -> None:
+        """In a log: repeat the latest line (or say what is under way) when nothing was written for
+        ``log_interval`` seconds, until :meth:`close`."""
+        while not self._stop.wait(max(self.log_interval, 0.5)):
+            if not self.log:
+                return
+            now = time.perf_counter()
+            if now - self._last_log < self.log_interval:
+                continue
+            so_far = format_duration(now - self._start)
+            if self._last is not None:
+                line, done, total = self._last
+                text = f"{line(done, total)}  (working: {so_far} so far)"
+            elif self.compiling:
+                text = f"compiling the simulation kernel ... ({so_far} so far)"
+            else:
+                text = f"{self.unit} 0  (starting: {so_far} so far)"
+            self._last_log = now
+            self._logged = True
+            self._write(text + "\n")
 
     def _compiled(self) -> None:
         if self.compiling:
@@ -130,6 +166,9 @@ class Progress:
 
     def _show(self, line, done: int, total: int) -> None:
         now = time.perf_counter()
+        self._last = (line, done, total)
+        if self._beat is None:
+            self._start_beat()
         if self.enabled:
             if done < total and now - self._last_draw < self.min_interval:
                 return
@@ -155,7 +194,10 @@ class Progress:
         self._width = 0
 
     def close(self) -> None:
-        """Erase the line (if one was drawn)."""
+        """Erase the line (if one was drawn); stop the lines of a log."""
+        self._stop.set()
+        if self._beat is not None and self._beat is not threading.current_thread():
+            self._beat.join(timeout=2)
         self._clear()
 
     def __enter__(self) -> "Progress":

@@ -743,3 +743,23 @@ def test_compare_refuses_replicates_beyond_its_cap_before_running(capsys):
     """`--replicates 100000000` used to run until memory ran out."""
     rc, out, err = run_cli(capsys, "compare", "baseline", "no-checkins", "--replicates", "100000000")
     assert rc == 2 and err.count("\n") == 1 and "more than the 10,000" in err and "hours" in err
+
+
+def test_a_long_step_in_a_log_still_gets_a_line_every_few_seconds(monkeypatch):
+    """One long run (or the first compile) between two reports used to leave a log silent for its length."""
+    import time
+
+    from sim import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.5)
+    log = io.StringIO()
+    with progress_for("run", stream=log, compiling=True) as p:
+        time.sleep(1.3)  # compiling: no report yet
+        p(1, 3)
+        time.sleep(1.3)  # the second run takes long
+    lines = log.getvalue().splitlines()
+    assert any(x.startswith("compiling the simulation kernel ... (") for x in lines), lines
+    assert any(x.startswith("run 1/3") and "(working:" in x for x in lines), lines
+    n = len(lines)
+    time.sleep(1.2)
+    assert len(log.getvalue().splitlines()) == n  # closed: no more lines
