@@ -24,6 +24,11 @@ from typing import IO, Optional
 
 #: seconds between lines of progress in a log (stderr not a terminal)
 LOG_INTERVAL = 5.0
+#: whether progress (and a first compile) is written to a log at all; the test suite turns it off, since
+#: there the lines would depend on the machine's speed and numba's cache (tests of these lines turn it on)
+LOG = True
+#: what a line of progress in a log looks like (for tools that read the log apart from other messages)
+LOG_LINE = r"^(compil(ing|ed) the simulation kernel|burn-in \w+ \d|(day|run|runs) \d)"
 
 
 def is_terminal(stream: IO | None) -> bool:
@@ -64,7 +69,7 @@ class Progress:
         self.stream = sys.stderr if stream is None else stream
         terminal = is_terminal(self.stream)
         self.enabled = terminal if enabled is None else bool(enabled)
-        self.log = enabled is None and not terminal  # whole lines, now and then
+        self.log = enabled is None and not terminal and LOG  # whole lines, now and then
         self.min_interval = min_interval
         self.log_interval = LOG_INTERVAL if log_interval is None else log_interval
         self.compiling = compiling and (self.enabled or self.log)
@@ -233,7 +238,7 @@ def compile_notice(quiet: bool, stream: IO | None = None) -> bool:
     """One line before a cold compile (the first run after install waits for it), on a terminal and in a log
     alike; returns whether it was said (pass it as ``progress_for(..., compiling=...)`` to say when it ends)."""
     stream = sys.stderr if stream is None else stream
-    if quiet or kernel_compiled():
+    if quiet or (not LOG and not is_terminal(stream)) or kernel_compiled():
         return False
     try:
         print("compiling the simulation kernel (once after install, about a minute) ...", file=stream, flush=True)
