@@ -411,6 +411,8 @@ def cmd_trial(args) -> int:
     out = check_out_dir(args.out if args.out is not None else
                         Path("results") / "trial" / f"{safe_name(name)}_{args.intervention}", kind="trial")
     workers = _workers(args)
+    if args.engine and any(x.split("=", 1)[0].strip() == "engine" for x in args.set):
+        raise UsageError(f"--engine {args.engine} and --set engine=...: give the engine once")
     sets = list(args.set) + ([f"engine={args.engine}"] if args.engine else [])
 
     from sim.experiments import trial

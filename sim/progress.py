@@ -18,11 +18,17 @@ terminal and in a log alike).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import IO, Optional
 
 #: seconds between lines of progress in a log (stderr not a terminal)
 LOG_INTERVAL = 5.0
+#: whether progress (and a first compile) is written to a log at all; the test suite turns it off, since
+#: there the lines would depend on the machine's speed and numba's cache (tests of these lines turn it on)
+LOG = True
+#: what a line of progress in a log looks like (for tools that read the log apart from other messages)
+LOG_LINE = r"^(compil(ing|ed) the simulation kernel|burn-in \w+ \d|(day|run|runs) \d)"
 
 
 def is_terminal(stream: IO | None) -> bool:
@@ -63,7 +69,7 @@ class Progress:
         self.stream = sys.stderr if stream is None else stream
         terminal = is_terminal(self.stream)
         self.enabled = terminal if enabled is None else bool(enabled)
-        self.log = enabled is None and not terminal  # whole lines, now and then
+        self.log = enabled is None and not terminal and LOG  # whole lines, now and then
         self.min_interval = min_interval
         self.log_interval = LOG_INTERVAL if log_interval is None else log_interval
         self.compiling = compiling and (self.enabled or self.log)
@@ -74,6 +80,19 @@ class Progress:
         self._width = 0
         self._first: Optional[tuple[float, int]] = None
         self._phase: Optional[str] = None  # "burn-in" while the community lives its past
+        self._last: Optional[tuple] = None  # (line function, done, total) of the latest report
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: Optional[threading.Thread] = None
+        if self.compiling:
+            self._start_beat()
+
+    def _start_beat(self) -> None:
+        """In a log, a line every few seconds even while one long step (a compile, a long run) is under way:
+        started at the first report (or at once while compiling), stopped by :meth:`close`."""
+        if self.log and self._beat is None and not self._stop.is_set():
+            self._beat = threading.Thread(target=self._heartbeat, name="progress-log", daemon=True)
+            self._beat.start()
 
     def line(self, done: int, total: int) -> str:
         """The text drawn for ``done`` of ``total``.
@@ -96,11 +115,33 @@ class Progress:
         return f"{self.unit} {done}/{total}  {pct:3.0f}%  {eta}"
 
     def _write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):
-            self.enabled = self.log = False
+        with self._lock:
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.enabled = self.log = False
+
+    def _heartbeat(self) -> None:
+        """In a log: repeat the latest line (or say what is under way) when nothing was written for
+        ``log_interval`` seconds, until :meth:`close`."""
+        while not self._stop.wait(max(self.log_interval, 0.5)):
+            if not self.log:
+                return
+            now = time.perf_counter()
+            if now - self._last_log < self.log_interval:
+                continue
+            so_far = format_duration(now - self._start)
+            if self._last is not None:
+                line, done, total = self._last
+                text = f"{line(done, total)}  (working: {so_far} so far)"
+            elif self.compiling:
+                text = f"compiling the simulation kernel ... ({so_far} so far)"
+            else:
+                text = f"{self.unit} 0  (starting: {so_far} so far)"
+            self._last_log = now
+            self._logged = True
+            self._write(text + "\n")
 
     def _compiled(self) -> None:
         if self.compiling:
@@ -130,6 +171,9 @@ class Progress:
 
     def _show(self, line, done: int, total: int) -> None:
         now = time.perf_counter()
+        self._last = (line, done, total)
+        if self._beat is None:
+            self._start_beat()
         if self.enabled:
             if done < total and now - self._last_draw < self.min_interval:
                 return
@@ -155,7 +199,10 @@ class Progress:
         self._width = 0
 
     def close(self) -> None:
-        """Erase the line (if one was drawn)."""
+        """Erase the line (if one was drawn); stop the lines of a log."""
+        self._stop.set()
+        if self._beat is not None and self._beat is not threading.current_thread():
+            self._beat.join(timeout=2)
         self._clear()
 
     def __enter__(self) -> "Progress":
@@ -191,7 +238,7 @@ def compile_notice(quiet: bool, stream: IO | None = None) -> bool:
     """One line before a cold compile (the first run after install waits for it), on a terminal and in a log
     alike; returns whether it was said (pass it as ``progress_for(..., compiling=...)`` to say when it ends)."""
     stream = sys.stderr if stream is None else stream
-    if quiet or kernel_compiled():
+    if quiet or (not LOG and not is_terminal(stream)) or kernel_compiled():
         return False
     try:
         print("compiling the simulation kernel (once after install, about a minute) ...", file=stream, flush=True)

@@ -69,7 +69,7 @@ def keyword_overrides(keywords: Mapping[str, Any], via: str = "sim.run") -> dict
     :class:`ScenarioError` naming the call and the closest keyword."""
     from sim.core.scenarios import flat_overrides
 
-    return flat_overrides(keywords, via) if keywords else {}
+    return flat_overrides(keywords, via, top_level=False) if keywords else {}
 
 
 def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: int | None = None,

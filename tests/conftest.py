@@ -24,3 +24,13 @@ def _threads_by_size():
 
     threads.choose(None)
     threads.choose(None, this_thread=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_in_logs(monkeypatch):
+    """pytest's captured stderr is a log: progress lines there would depend on the machine's speed (a line
+    every few seconds) and on numba's cache (the first compile), so the suite turns them off; the tests of
+    those lines turn them on (``monkeypatch.setattr(progress, "LOG", True)``)."""
+    from sim import progress
+
+    monkeypatch.setattr(progress, "LOG", False)

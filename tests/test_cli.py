@@ -468,6 +468,13 @@ def test_help_exits_0(capsys):
 # ----------------------------------------------------------------------------- progress
 
 
+def log_on(monkeypatch):
+    """Progress lines in a log, which the suite turns off elsewhere (tests/conftest.py)."""
+    from sim import progress
+
+    monkeypatch.setattr(progress, "LOG", True)
+
+
 class FakeTerminal(io.StringIO):
     def isatty(self):
         return True
@@ -484,7 +491,8 @@ def test_progress_draws_one_updating_line_on_a_terminal():
     assert text.endswith("\r")  # erased at the end
 
 
-def test_progress_off_terminal_is_silent_for_short_work_and_with_quiet():
+def test_progress_off_terminal_is_silent_for_short_work_and_with_quiet(monkeypatch):
+    log_on(monkeypatch)
     plain = io.StringIO()
     p = progress_for("run", stream=plain)
     p(1, 2)
@@ -505,6 +513,7 @@ def test_progress_off_terminal_is_silent_for_short_work_and_with_quiet():
 
 def test_progress_in_a_log_is_a_line_every_few_seconds_and_a_last_one(monkeypatch):
     """Without a terminal (CI, `make run > log`) long work used to print nothing at all."""
+    log_on(monkeypatch)
     from sim import progress
 
     now = [0.0]
@@ -523,6 +532,7 @@ def test_progress_in_a_log_is_a_line_every_few_seconds_and_a_last_one(monkeypatc
 
 
 def test_the_burn_in_is_its_own_phase_on_a_terminal_and_in_a_log(monkeypatch):
+    log_on(monkeypatch)
     term = FakeTerminal()
     with Progress("day", stream=term, min_interval=0) as p:
         for d in range(0, 5):
@@ -545,6 +555,7 @@ def test_the_burn_in_is_its_own_phase_on_a_terminal_and_in_a_log(monkeypatch):
 def test_a_run_without_a_terminal_reports_its_burn_in_and_days_in_the_log(tmp_path, capsys, monkeypatch):
     """A 100,000-member run used to print nothing for the 20-30 s of its burn-in: the burn-in was not in the
     progress line, and off a terminal there was no progress at all."""
+    log_on(monkeypatch)
     from sim import progress
 
     monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # every report makes a line
@@ -555,6 +566,7 @@ def test_a_run_without_a_terminal_reports_its_burn_in_and_days_in_the_log(tmp_pa
     lines = err.splitlines()
     assert "burn-in day 4/4  100%" in " ".join(lines) and lines[-1].startswith("day 3/3  100%  done in")
     assert lines.index(next(x for x in lines if x.startswith("burn-in"))) < lines.index(lines[-1])
+    assert all(re.match(progress.LOG_LINE, x) for x in lines), lines
 
 
 def test_format_duration():
@@ -580,7 +592,10 @@ def test_console_script_runs_and_exits_0(tmp_path, tiny_yaml):
     res = subprocess.run([str(exe), "run", str(tiny_yaml), "--out", str(out), *SMALL],
                          capture_output=True, text=True, env=_env(), timeout=120)
     assert res.returncode == 0, res.stderr
-    assert res.stderr == ""  # piped: no progress
+    from sim.progress import LOG_LINE
+
+    # piped: a log, which gets progress lines only (the first compile; a line every few seconds of a slow run)
+    assert all(re.match(LOG_LINE, line) for line in res.stderr.splitlines()), res.stderr
     assert "totals:" in res.stdout
     assert (out / "metrics.parquet").is_file()
 
@@ -630,6 +645,7 @@ def test_the_python_api_takes_one_override_string_and_numpy_integers():
 
 def test_a_cold_compile_is_announced_in_a_log_too_with_its_end(monkeypatch):
     """With output redirected nothing appeared for the minute of the first compile."""
+    log_on(monkeypatch)
     import io
 
     from sim import progress
@@ -747,3 +763,25 @@ def test_compare_refuses_replicates_beyond_its_cap_before_running(capsys):
     """`--replicates 100000000` used to run until memory ran out."""
     rc, out, err = run_cli(capsys, "compare", "baseline", "no-checkins", "--replicates", "100000000")
     assert rc == 2 and err.count("\n") == 1 and "more than the 10,000" in err and "hours" in err
+
+
+def test_a_long_step_in_a_log_still_gets_a_line_every_few_seconds(monkeypatch):
+    """One long run (or the first compile) between two reports used to leave a log silent for its length."""
+    log_on(monkeypatch)
+    import time
+
+    from sim import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.5)
+    log = io.StringIO()
+    with progress_for("run", stream=log, compiling=True) as p:
+        time.sleep(1.3)  # compiling: no report yet
+        p(1, 3)
+        time.sleep(1.3)  # the second run takes long
+    lines = log.getvalue().splitlines()
+    assert any(x.startswith("compiling the simulation kernel ... (") for x in lines), lines
+    assert any(x.startswith("run 1/3") and "(working:" in x for x in lines), lines
+    assert all(re.match(progress.LOG_LINE, x) for x in lines), lines  # what a tool reading the log looks for
+    n = len(lines)
+    time.sleep(1.2)
+    assert len(log.getvalue().splitlines()) == n  # closed: no more lines

@@ -95,6 +95,11 @@ def test_trial_takes_the_engine_as_an_override_of_both_arms(monkeypatch, tmp_pat
     assert "engine=agents" in seen["set"] and seen["seeds"] == 2 and seen["workers"] == 1
 
 
+def test_trial_refuses_the_engine_given_twice(capsys):
+    assert main(["trial", "baseline", "--engine", "agents", "--set", "engine=kernel"]) == 2
+    assert "give the engine once" in capsys.readouterr().err
+
+
 def test_lesson_seed_changes_the_paired_seeds(monkeypatch, tmp_path):
     from sim.experiments import lesson
 

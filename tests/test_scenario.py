@@ -228,7 +228,7 @@ def test_unreadable_scenario_files_get_one_clear_line(tmp_path, capsys, content,
 
 
 @pytest.mark.parametrize("content,fragment", [
-    (b"", "the file is empty (or only comments): a sweep needs at least 'scenario' and 'parameters'"),
+    (b"", "the file is empty (or only comments): a sweep needs at least 'scenario' (and 'parameters' to vary"),
     (b"name: \xff\n", "not UTF-8 text (undecodable byte at offset 6)"),
     (b"name: x\x00\n", "a sweep file is plain text"),
 ])
@@ -292,8 +292,11 @@ def test_api_keywords_apply_and_errors_name_the_call():
 
     import sim.api
 
-    sc = sim.api.prepare("baseline", population_size=123, checkins_prob=0.7, set={"checkins.prob": 0.1})
-    assert sc.population.size == 123 and sc.checkins.prob == 0.7  # keywords after set
+    sc = sim.api.prepare("baseline", population_size=123, checkins_prob=0.7, set={"checkins.prob": 0.7})
+    assert sc.population.size == 123 and sc.checkins.prob == 0.7
+    # a key given both ways with different values is an error (it used to take the keyword's silently)
+    with pytest.raises(ScenarioError, match=r"^sim.run: checkins.prob is given twice, set 0.1 and checkins_prob=0.7"):
+        sim.api.prepare("baseline", checkins_prob=0.7, set={"checkins.prob": 0.1})
     with pytest.raises(ScenarioError, match=r"^sim.run: unknown keyword 'population_sise' \(did you mean population_size\?\)"):
         sim.run("baseline", steps=1, population_sise=3)
     with pytest.raises(ScenarioError, match=r"^sim.run: population.size = -3: must be >= 2$"):

@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.core.schema import Scenario
-from sim.core.shipped import SCENARIO_DIR  # noqa: F401  (re-exported: where the shipped scenarios are)
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 class ScenarioError(ValueError):
@@ -400,12 +401,12 @@ def dotted_key(flat: str) -> str:
     return f"{section}.{key}"
 
 
-def flat_overrides(flat: Mapping[str, Any], via: str | None = None) -> dict[str, Any]:
+def flat_overrides(flat: Mapping[str, Any], via: str | None = None, top_level: bool = True) -> dict[str, Any]:
     """``{"checkins_enabled": False}`` -> ``{"checkins.enabled": False}``. With ``via`` (the Python call that
     took them as keywords), an unknown keyword is a :class:`ScenarioError` naming the call and the closest
-    keyword."""
+    keyword; ``top_level`` False refuses the top-level keys too (``steps``: a call with its own argument)."""
     if via is not None:
-        known = {flat_key(k): k for k in all_keys()}  # top-level keys too (steps, name: SolaraViz passes them)
+        known = {flat_key(k): k for k in all_keys() if top_level or "." in k}
         for k in flat:
             if k not in known:
                 close = difflib.get_close_matches(k, list(known), n=1, cutoff=0.6)
