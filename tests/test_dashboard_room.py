@@ -9,7 +9,6 @@ The server, browser and page fixtures are those of tests/test_dashboard_browser.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import pytest
 from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
     START_TIMEOUT, UI_TIMEOUT, _day, _free_port, _missing, _open, _wait_until, browser, page, results_dir, server,
 )
+
+from .servers import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -222,15 +223,7 @@ def mesa_server(results_dir):
             time.sleep(0.5)
         yield url, log_path
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
+        stop_group(proc)
         log.close()
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from .servers import stop_group
 
 pytestmark = pytest.mark.wheel
 
@@ -260,12 +261,4 @@ def test_tour_dashboard_page_in_chromium(tour):
             finally:
                 browser.close()
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=15)
+        stop_group(proc, timeout=15)
