@@ -16,8 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.core.schema import Scenario
-
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+from sim.core.shipped import SCENARIO_DIR  # noqa: F401  (re-exported: where the shipped scenarios are)
 
 
 class ScenarioError(ValueError):
