@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -104,16 +105,40 @@ def browser():
             b.close()
 
 
+def offline_context(browser, server, **options):
+    """A browser context that reaches only the server: any request to another host is refused and recorded
+    in ``ctx.outside`` (the page once fetched KaTeX from a CDN: 20+ failures and an uncaught page error in
+    the trial flow; the README says nothing from outside is needed)."""
+    host = urllib.parse.urlparse(server).netloc
+    ctx = browser.new_context(**options)
+    ctx.outside = []
+
+    def route(r):
+        u = urllib.parse.urlparse(r.request.url)
+        if u.scheme in ("data", "blob") or u.netloc == host:
+            r.continue_()
+        else:
+            ctx.outside.append(r.request.url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    return ctx
+
+
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    """A page at 1400 x 1000 with the network beyond the server cut off: every test that uses it also checks
+    that its views fetch nothing from outside."""
+    ctx = offline_context(browser, server, viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
     pg.set_default_timeout(UI_TIMEOUT)
     pg.errors = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     yield pg
+    outside = list(ctx.outside)
     ctx.close()
+    assert outside == [], f"the page fetched from outside the server: {outside[:5]}"
 
 
 def _open(page, server, query: str = ""):
@@ -242,6 +267,11 @@ def test_lesson_tab_runs_the_factorial_and_shows_figure_and_table(page, server):
     for arm in ("all off", "Partner choice only", "Survival of the supported only", "all on"):
         assert arm in text
     assert "5 paired seeds per arm" in text
+    # the notes: a list in words, without scenario keys
+    items = page.locator(".ma-lesson-notes li").all_inner_texts()
+    assert len(items) == 5 and items[0].startswith("Network reciprocity")
+    notes = page.inner_text(".ma-lesson-notes")
+    assert "conflict_loss" not in notes and "turnover." not in notes and "`" not in notes
     assert page.errors == []
 
 

@@ -41,8 +41,15 @@ def _click_slider(page, container, label, fraction):
     slider = container.locator(".v-input", has_text=label).locator(".v-slider")
     slider.wait_for(state="visible")
     slider.scroll_into_view_if_needed()
-    time.sleep(0.6)  # the panel's opening animation: the slider's box moves until it ends
-    box = slider.bounding_box()
+    # a panel's opening animation moves the slider's box, longer on a loaded machine: wait until two readings
+    # 0.3 s apart agree (the fixed 0.6 s wait clicked beside the slider under CI load)
+    box, deadline = slider.bounding_box(), time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        again = slider.bounding_box()
+        if again == box and box and box["width"] > 0:
+            break
+        box = again
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
