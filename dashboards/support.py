@@ -1401,37 +1401,46 @@ def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
     ra, rb = per(frames_a, sc_a), per(frames_b, sc_b)
     d, lo, hi, n = paired_difference(ra, rb)
     return findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
-                               reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)")
+                               reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)") + (
+        " Counted: every member, newcomers included.")
 
 
 def trial_findings(res) -> list[str]:
-    """The trial's findings as sentences generated from its effects table: relapses and coming back in the
-    whole-community design (or the first design run), and which design found the larger effect on
-    relapses."""
+    """The trial's findings as sentences generated from its effects table, each saying whom it counts (the
+    trial's cohort, not every member as the comparison above does): relapses, days without using, the first
+    lapse and coming back in the whole-community design (or the first design run), each whichever way it
+    went; and which of every design run found the largest effect on relapses."""
     from sim.experiments import findings, trial
 
     e = res.effects
     what = trial.INTERVENTIONS[res.intervention]
-    cohort = "members" if res.intervention == "checkins" else "newcomers"
+    cohort = trial.COHORT[res.intervention]
 
     def row(design, start):
         r = e[(e["design"] == design) & (e["measure"].str.startswith(start))].iloc[0]
         return float(r["estimate"]), float(r["low"]), float(r["high"])
 
+    measures = set(e["measure"])
     design = "community" if "community" in res.designs else res.designs[0]
     where = trial.DESIGN_LABELS[design]
     n = len(res.seeds)
     est, lo, hi = row(design, "relapses per 100")
-    out = [findings.difference(f"In the trial ({where}, {n} paired seeds), {cohort} without {what} had",
-                               "relapses per 100 member-years", est, lo, hi, n, than=f"{cohort} with {what}",
-                               runs="paired seeds")]
+    out = [findings.difference(f"In the trial ({where}, {n} paired seeds; counted: the {cohort}), those "
+                               f"without {what} had", "relapses per 100 member-years", est, lo, hi, n,
+                               than=f"those with {what}", runs="paired seeds")]
+    if any(m.startswith("days abstinent a year") for m in measures):
+        out.append(findings.difference(f"The {cohort} with {what} had", "days without using a year",
+                                       *row(design, "days abstinent a year"), n, than=f"those without",
+                                       runs="paired seeds"))
+    if any(m.startswith("hazard ratio of a first lapse") for m in measures):
+        out.append(findings.ratio(f"The {cohort} with {what}", *row(design, "hazard ratio of a first lapse"),
+                                  above="had a first lapse sooner", below="went longer before a first lapse"))
     hr = row(design, "hazard ratio of returning")
-    out.append(findings.ratio(f"After a first absence, {cohort} with {what}", *hr, above="came back sooner",
+    out.append(findings.ratio(f"After a first absence, the {cohort} with {what}", *hr, above="came back sooner",
                               below="came back later"))
-    if "individual" in res.designs and "community" in res.designs:
-        out.append(findings.which_larger(
-            "randomising members", row("individual", "relapses per 100"), "randomising the whole community",
-            row("community", "relapses per 100"), f"fewer relapses per 100 member-years with {what}"))
+    if len(res.designs) >= 2:
+        out.append(findings.largest(trial.design_rows(res, "relapses per 100"),
+                                    f"fewer relapses per 100 member-years with {what}"))
     return out
 
 
@@ -1491,23 +1500,23 @@ def trial_result(scenario: str, intervention: str, seeds: int, progress=None) ->
             _trial_cache[key] = {"headline": res.headline, "findings": trial_findings(res), "png": png,
                                  "effects": trial.effects_table(res),
                                  "published": trial.published_table(res),
-                                 "handout": _handout_html(res, png).encode("utf-8"),
+                                 "handout": _handout_html(res).encode("utf-8"),
                                  # the PDF is drawn when the button asks for it
-                                 "handout_pdf": lambda res=res, png=png: _handout_pdf(res, png),
+                                 "handout_pdf": lambda res=res: _handout_pdf(res),
                                  "csv": metrics_csv(res.members)}
         return _trial_cache[key]
 
 
-def _handout_html(res, png: bytes) -> str:
+def _handout_html(res) -> str:
     from sim.experiments import handout
 
-    return handout.handout_html(res, png)
+    return handout.handout_html(res)
 
 
-def _handout_pdf(res, png: bytes) -> bytes:
+def _handout_pdf(res) -> bytes:
     from sim.experiments import handout
 
-    return handout.pdf_bytes(res, png)
+    return handout.pdf_bytes(res)
 
 
 def arm_summary(df: pd.DataFrame) -> dict[str, float]:
