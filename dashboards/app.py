@@ -553,6 +553,9 @@ def _info_html(name: str) -> str:
     # the files name the tests behind their claims (for readers of the repository); the page says so in words
     text = re.sub(r"\s*\(test: tests/[^)]*\)", " (a test checks this)", text)
     text = re.sub(r"`tests/[^`]*`", "a test", text)
+    # the files name settings by their scenario keys (for `--set`); the page names them as its sliders do
+    text = re.sub(r"`([a-z_]+\.[a-z_]+)`", lambda m: f"*{ds.LABELS[m.group(1)]}*" if m.group(1) in ds.LABELS
+                  else m.group(0), text)
     # the files link as a reader on GitHub needs (relative to scenarios/info/); the page serves the ODD itself
     text = text.replace("](../../docs/ODD.md#", "](?view=odd#").replace("](../../docs/ODD.md)", "](?view=odd)")
     out = markdown.markdown(text, extensions=["tables"])

@@ -69,17 +69,29 @@ PAGE_LIMITS: dict[str, tuple[float, float]] = {
     "network.height": (2, 200),
     "network.degree": (2, 20),
     "steps": (10, MAX_PAGE_STEPS),
-    "game.R": (-2.0, 3.0),
-    "game.S": (-2.0, 3.0),
-    "game.T": (-2.0, 3.0),
-    "game.P": (-2.0, 3.0),
+    "game.R": (-1.0, 3.0),
+    "game.S": (-1.0, 3.0),
+    "game.T": (-1.0, 3.0),
+    "game.P": (-1.0, 3.0),
     "evolution.interval": (1, 60),
-    "evolution.temperature": (0.01, 2.0),
+    "evolution.temperature": (0.02, 2.0),
     "evolution.wellbeing_weight": (0.0, 5.0),
     "evolution.mutation": (0.0, 0.05),
     "ties.conflict_loss": (0.0, 0.2),
-    "turnover.crisis_days": (1, 100000),
+    # a week to four months in crisis; the lesson's "off" (nobody drops out in crisis) is a Compare preset
+    "turnover.crisis_days": (7, 120),
 }
+
+#: narrower ranges still for one scenario's sliders: the values its texts name, each a click apart
+#: (Nowak and May's thresholds 7/4, 9/5 and 2 need a grid of 0.01 between 1 and 2.2)
+SCENARIO_LIMITS: dict[str, dict[str, tuple[float, float]]] = {
+    "nowak-may-1992": {"game.T": (1.0, 2.2)},
+    "fermi-lattice": {"game.T": (0.9, 2.0)},  # its T = 1.02 and the small steps its Info asks for
+}
+
+#: a slider has at most this many steps, so that each is at least a pixel apart on the narrowest track the
+#: page draws (tests/test_dashboard_projector.py: 120 px) and a value a card names can be clicked
+MAX_POSITIONS = 100
 
 #: the controls of the Explore view, in order: (section title, dotted keys)
 CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -150,8 +162,9 @@ def _bounds(field_info) -> tuple[float | None, float | None, bool, bool]:
     return lo, hi, lo_open, hi_open
 
 
-def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
-    """One control in SolaraViz's ``model_params`` form, from the schema."""
+def control_spec(dotted: str, value: Any = None, scenario: str | None = None) -> dict[str, Any]:
+    """One control in SolaraViz's ``model_params`` form, from the schema (``scenario``: its own narrower
+    range in :data:`SCENARIO_LIMITS`, if any)."""
     f = field_of(dotted)
     ann = f.annotation
     label = LABELS.get(dotted, dotted)
@@ -165,11 +178,14 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
                 "description": desc}
     lo, hi, lo_open, hi_open = _bounds(f)
     is_int = ann is int or (getattr(ann, "__args__", None) and int in ann.__args__ and float not in ann.__args__)
-    if dotted in PAGE_LIMITS:
-        plo, phi = PAGE_LIMITS[dotted]
+    limits = SCENARIO_LIMITS.get(scenario or "", {}).get(dotted) or PAGE_LIMITS.get(dotted)
+    if limits:
+        plo, phi = limits
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             # a shipped scenario's own value is always on its slider (death-birth ships R=5, T=6)
             plo, phi = min(plo, value), max(phi, value)
+        lo_open = lo_open and (lo is None or plo <= lo)  # an open bound matters only where the page reaches it
+        hi_open = hi_open and (hi is None or phi >= hi)
         lo = plo if lo is None else max(lo, plo)
         hi = phi if hi is None else min(hi, phi)
     if is_int:
@@ -177,8 +193,7 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
         hi = int(math.floor(hi - (1 if hi_open else 0)))
         step = 1
     else:
-        span = hi - lo
-        step = 10 ** math.floor(math.log10(span / 100)) if span > 0 else 0.01
+        step = grid_step(lo, hi, default)
         if lo_open:
             lo = lo + step
         if hi_open:
@@ -186,6 +201,29 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
     v = clamp_number(default if default is not None else lo, lo, hi, is_int)
     return {"type": "SliderInt" if is_int else "SliderFloat", "value": v, "min": lo, "max": hi, "step": step,
             "label": label, "description": desc}
+
+
+def grid_step(lo: float, hi: float, value: Any = None) -> float:
+    """A float slider's step: the finest of 1, 2, 5 x 10^k giving at most :data:`MAX_POSITIONS` steps from
+    ``lo`` to ``hi``, made finer only when the scenario's own ``value`` would not lie on that grid (fermi's
+    T = 1.02)."""
+    span = hi - lo
+    if not span > 0:
+        return 0.01
+    base = 10 ** math.floor(math.log10(span / MAX_POSITIONS))
+    ladder = [base, 2 * base, 5 * base, 10 * base]
+    coarse = next(c for c in ladder if span / c <= MAX_POSITIONS + 1e-9)
+
+    def on_grid(c: float) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            return True
+        x = (value - lo) / c
+        return abs(x - round(x)) < 1e-6
+
+    for c in reversed(ladder[: ladder.index(coarse) + 1]):
+        if on_grid(c):
+            return float(f"{c:.10g}")
+    return float(f"{base:.10g}")
 
 
 def clamp_number(value, lo, hi, is_int: bool):
@@ -241,7 +279,7 @@ def model_params(sc: Scenario) -> dict[str, dict[str, Any]]:
             if k == "network.degree" and sc.network.kind not in ("ring", "watts_strogatz", "erdos_renyi", "sbm",
                                                                   "barabasi_albert"):
                 continue
-            out[flat_key(k)] = control_spec(k, value_of(sc, k))
+            out[flat_key(k)] = control_spec(k, value_of(sc, k), sc.name)
     return out
 
 

@@ -1,0 +1,124 @@
+"""What the page's texts tell a class to do can be done with its controls (dashboards/texts.py, the Info
+files as the page shows them): every value a card, a walk-through step or a "thing to try" names lies on
+its slider's grid, on a slider a mouse can set step by step; slider ranges are ones a class would use;
+settings are named in plain words."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from dashboards import support as ds
+from dashboards import texts
+
+NUMBER = r"(-?\d+(?:\.\d+)?)"
+#: the one-letter payoffs the texts use, as the sliders name them ("T: compete meets help")
+LETTERS = {"R": "game.R", "S": "game.S", "T": "game.T", "P": "game.P"}
+
+
+def _key_of(name: str) -> str:
+    """A setting named in a text (*T*, *Partner choice*, `ties.conflict_loss`) -> its dotted key; a name
+    no slider carries fails the test (the text would send the class looking for a control that is not
+    there)."""
+    if name in LETTERS:
+        return LETTERS[name]
+    if name in ds.LABELS:
+        return name
+    hits = [k for k, label in ds.LABELS.items() if label.lower().startswith(name.lower())]
+    assert len(hits) == 1, f"{name!r} names no slider (labels: {sorted(ds.LABELS.values())})"
+    return hits[0]
+
+
+def _named(text: str) -> list[tuple[str, float]]:
+    """(dotted key, value) for every "*Name* to V", "*Name* = V" and "`key` to V" in ``text``."""
+    out = []
+    for m in re.finditer(r"(?:\*([^*]+)\*|`([a-z_]+\.[a-z_]+)`)(?: from {0})?(?: to|\s*=)\s*{0}".format(NUMBER)
+                         .replace("{0}", NUMBER), text):
+        name = m.group(1) or m.group(2)
+        out.append((_key_of(name), float(m.group(4))))
+    return out
+
+
+def _places() -> list[tuple[str, str, str]]:
+    """(where, scenario, text) for every card, walk-through step and Info file the page shows."""
+    from sim.info import read_info
+
+    out = [(f"card {n}", n, t) for n, t in texts.WATCH.items()]
+    out += [(f"walk-through {title}", scn, t) for title, t, scn, _ in texts.KROPOTKIN_STEPS]
+    for n in ds.names():
+        try:
+            info = read_info(n)
+        except (OSError, ValueError):
+            continue
+        out.append((f"Info {n}", n, "\n".join(info.values())))
+    return out
+
+
+def _check_on_grid(where: str, scenario: str, key: str, value: float) -> None:
+    sc = ds.build_scenario(scenario)
+    specs = ds.model_params(sc)
+    flat = ds.flat_key(key)
+    assert flat in specs, f"{where}: {key} = {value} names a setting the page has no control for on {scenario}"
+    spec = specs[flat]
+    lo, hi, step = spec["min"], spec["max"], spec.get("step", 1)
+    assert lo - 1e-9 <= value <= hi + 1e-9, f"{where}: {key} = {value} outside its slider {lo}..{hi}"
+    k = (value - lo) / step
+    assert abs(k - round(k)) < 1e-6, f"{where}: {key} = {value} is not on its slider's grid ({lo} + n x {step})"
+    # a float slider's steps are at least a pixel apart on the narrowest track the page draws (120 px), so
+    # a mouse can land on every one of them (whole-number sliders: the arrow keys step by one)
+    if spec["type"] == "SliderFloat" or not where.startswith("Info"):
+        assert round((hi - lo) / step, 6) <= 120, f"{where}: {key}'s slider has {(hi - lo) / step:.0f} steps"
+
+
+def test_the_texts_name_their_values_in_a_form_the_test_reads():
+    """The parser finds what the walk-through asks (it was "Move it to 2.1": now each value names its slider)."""
+    step5 = next(t for title, t, *_ in texts.KROPOTKIN_STEPS if title.startswith("5."))
+    assert _named(step5) == [("game.T", 1.7), ("game.T", 2.1)]
+    step4 = next(t for title, t, *_ in texts.KROPOTKIN_STEPS if title.startswith("4."))
+    assert ("game.T", 1.6) in _named(step4) and ("evolution.wellbeing_weight", 0.0) in _named(step4)
+    assert ("ties.conflict_loss", 0.0) in _named(texts.WATCH["kropotkin"])
+
+
+@pytest.mark.parametrize("where, scenario, text", _places(), ids=lambda v: v if " " in str(v) else None)
+def test_every_value_a_text_names_can_be_set_on_its_slider(where, scenario, text):
+    for key, value in _named(text):
+        _check_on_grid(where, scenario, key, value)
+
+
+def test_every_walk_through_setting_lies_on_its_slider():
+    for title, _, scn, over in texts.KROPOTKIN_STEPS:
+        for key, value in over.items():
+            _check_on_grid(f"walk-through {title}", scn, key, float(value))
+
+
+def test_slider_ranges_are_ones_a_class_would_use():
+    """No float slider of a shipped scenario has more steps than a 120 px track has pixels, nor the days in
+    crisis (they ran 1..100000)."""
+    for n in ds.names():
+        sc = ds.build_scenario(n)
+        for flat, spec in ds.model_params(sc).items():
+            if spec["type"] not in ("SliderFloat", "SliderInt"):
+                continue
+            positions = round((spec["max"] - spec["min"]) / spec["step"], 6)
+            if spec["type"] == "SliderFloat" or flat == "turnover_crisis_days":
+                assert positions <= 120, (n, flat, spec)
+    crisis = ds.control_spec("turnover.crisis_days", 30)
+    assert 7 <= crisis["min"] and crisis["max"] <= 365  # a week to a year, never 100000 days
+
+
+def test_the_info_panel_names_settings_in_plain_words():
+    """The Info files name settings by their keys (for --set); on the page they read as the sliders do."""
+    from dashboards.app import _info_html
+
+    page = _info_html("kropotkin")
+    assert "ties.conflict_loss" not in page and ds.LABELS["ties.conflict_loss"] in page
+    assert not re.search(r"<code>(game|ties|evolution|population|checkins|isolation)\.[a-z_]+</code>", page)
+
+
+def test_fermi_s_own_temptation_stays_on_its_slider():
+    """1.02 needs a finer grid than 0.05: the step is made finer rather than the value moved."""
+    spec = ds.control_spec("game.T", 1.02)
+    k = (1.02 - spec["min"]) / spec["step"]
+    assert abs(k - round(k)) < 1e-6 and not math.isclose(spec["step"], 0.05)
