@@ -348,6 +348,9 @@ def Explore(present: bool, link: ds.Link):
         return {ds.dotted_key(k): v for k, v in applied.value.items() if k in shipped and v != shipped[k]}
 
     specs = solara.use_memo(lambda: ds.model_params(runner.scenario), [generation.value])
+    # the run on the screen named with its changed settings (a walk-through step's variant, not its base)
+    shown_as = solara.use_memo(lambda: ds.caption(name.value, changed_settings()),
+                               [name.value, tuple(sorted(applied.value.items()))])
     pending = (params.value != applied.value or (seed_value is not None and seed_value != runner.scenario.seed)
                or engine.value != runner.engine)
     view_px = ds.VIEW_PX["present" if present else "normal"]
@@ -398,7 +401,8 @@ def Explore(present: bool, link: ds.Link):
     def view():
         LiveView(frame, error, fps.value * per_frame.value, runner.scenario.psychology.enabled, view_px,
                  inspect_at, stop_inspecting, legend=ds.view_legend(runner.scenario, present),
-                 prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None)
+                 prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None,
+                 revision=ds.revision_note(runner.scenario))
 
     def downloads():
         stem = f"{runner.scenario.name}_seed{runner.scenario.seed}"
@@ -430,7 +434,7 @@ def Explore(present: bool, link: ds.Link):
                 solara.Button("Step", on_click=step_once, disabled=playing.value or runner.done,
                               classes=["ma-step"])
                 solara.Button("Reset", on_click=lambda: reset(), classes=["ma-reset"], disabled=bool(seed_why))
-                solara.Text(runner.scenario.name, classes=["ma-present-name"])
+                solara.Text(shown_as, classes=["ma-present-name"])
             view()
             with Panel("Controls", "Controls" in opened.value, lambda v: toggle("Controls", v)).key("panel-C"):
                 controls()
@@ -440,7 +444,7 @@ def Explore(present: bool, link: ds.Link):
             with solara.Column(classes=["ma-sidebar"]):
                 controls()
             with solara.Column():
-                with solara.Card(runner.scenario.name):
+                with solara.Card(shown_as):
                     Prose(texts.WATCH.get(name.value) or ds.scenario_description(name.value), ["ma-watch"])
                 view()
                 downloads()
@@ -460,10 +464,11 @@ def Explore(present: bool, link: ds.Link):
 
 @solara.component
 def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psych: bool, view_px: int,
-             on_click, on_close, legend: str = "", prompt: str | None = None):
+             on_click, on_close, legend: str = "", prompt: str | None = None, revision: str = ""):
     """The part of Explore that changes every frame (the rest of the page is not re-rendered).
 
-    ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode)."""
+    ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode);
+    ``revision``: what the curves' revision-day ticks mean (ds.revision_note), under them."""
     fr = frame.value
     if error.value:
         solara.Error(error.value, classes=["ma-error"])
@@ -494,6 +499,8 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
             if fr.curves:
                 # shown at the size it is drawn (Runner.set_view): no scaling, so its text is as tall as drawn
                 solara.Image(fr.curves, classes=["ma-curves"], width=f"{curves_w}px")
+                if revision:
+                    solara.Text(revision, classes=["ma-revision-note"], style={"display": "block"})
             if fr.member:
                 MemberCard(fr.member, on_close)
 
@@ -510,7 +517,7 @@ def ClickableView(picture: bytes, px: int, view: str, on_click):
 
 def _title(runner, changed: dict) -> str:
     sc = runner.scenario
-    extra = ", ".join(f"{k}={ds.format_value(v)}" for k, v in changed.items())
+    extra = ", ".join(f"{ds.LABELS.get(k, k)} = {ds.format_value(v)}" for k, v in changed.items())
     return f"{sc.name}, seed {sc.seed}" + (f" ({extra})" if extra else "") + f", day {runner.day}"
 
 
@@ -525,7 +532,7 @@ def MemberCard(m: dict, on_close):
                                        + ")" if m["strongest"] else "") + "; drawn in black in the view"]
         solara.Text("\n".join(rows), classes=["ma-member-text", "ma-readout"])
         if m["history_png"]:
-            solara.Image(m["history_png"], classes=["ma-member-history"])
+            solara.Image(m["history_png"], classes=["ma-member-history"], width=f"{ds.HISTORY_PX}px")
         solara.Button("Stop inspecting", on_click=on_close, text=True, classes=["ma-member-close"])
 
 
@@ -721,9 +728,12 @@ def Compare(active: bool):
 
 @solara.component
 def CompareResult(res: dict, stale: bool):
-    """The finished comparison: headline, both arms, curves and gap, downloads."""
+    """The finished comparison: headline, both arms, curves and gap, downloads. A comparison of other
+    settings than those chosen (``stale``) is not shown: its headline would speak of a run no longer set up."""
     if stale:
-        solara.Text("updating ...", style={"color": "#b26a00"})
+        solara.Text("The settings changed: running the comparison again for them ...",
+                    classes=["ma-compare-stale"], style={"color": "#b26a00"})
+        return
     solara.Text(res["headline"], classes=["ma-headline"])
     solara.Text(res["finding"], classes=["ma-finding"])
     with solara.Row(classes=["ma-wrap"]):
@@ -816,6 +826,10 @@ def _long(df_a, df_b):
 # ----------------------------------------------------------------------------- Lesson
 
 
+#: the lesson's figure is shown at the width it is drawn
+from sim.experiments.lesson import PROJECTOR_PX as LESSON_PX  # noqa: E402
+
+
 @solara.component
 def Lesson(active: bool):
     seeds = solara.use_reactive(20)
@@ -827,12 +841,11 @@ def Lesson(active: bool):
         if not active or not started.value:
             return
         n = seeds.value
-        status.set(f"running the lesson: 12 arms x {n} seeds ...")
-        t0 = time.perf_counter()
+        eta = ds.Eta()
+        status.set(f"running the lesson: 12 arms x {n} seeds; " + eta.text(0, 12 * n).split("; ", 1)[1])
 
-        def progress(done, total):  # the time left, from this machine's pace so far (not a guess)
-            left = (time.perf_counter() - t0) / max(done, 1) * (total - done)
-            status.set(f"runs {done} of {total}; about {left:.0f} s left at the pace so far ...")
+        def progress(done, total):  # the time left, from the speed measured on this machine after the first run
+            status.set(eta.text(done, total))
 
         try:
             result.set(ds.lesson_result(n, progress=progress))
@@ -859,12 +872,13 @@ def Lesson(active: bool):
     res = result.value
     if res is not None:
         solara.Text(res["finding"], classes=["ma-lesson-finding", "ma-headline"])
-        solara.Image(res["png"], classes=["ma-lesson"])
+        solara.Image(res["png"], classes=["ma-lesson"], width=f"{LESSON_PX}px")
         Table(res["table"])
         solara.HTML(tag="div", unsafe_innerHTML=res["notes_html"], classes=["ma-lesson-notes"])
         with solara.Row():
             solara.FileDownload(res["csv"], filename="lesson_runs.csv", label="Every run (CSV)")
-            solara.FileDownload(res["png"], filename="lesson.png", label="Figure (PNG)", mime_type="image/png")
+            solara.FileDownload(res["png_full"], filename="lesson.png", label="Figure, every measure (PNG)",
+                                mime_type="image/png")
 
 
 # ----------------------------------------------------------------------------- Results

@@ -422,6 +422,30 @@ def revision_days(sc: Scenario, upto: int | None = None) -> np.ndarray:
     return np.arange(sc.evolution.interval, end + 1, sc.evolution.interval)
 
 
+def revision_note(sc: Scenario) -> str:
+    """One sentence under the curves on what their revision-day ticks mean, from the scenario's own
+    interval: why the share of helpers moves in steps (empty when strategies never change)."""
+    if not sc.evolution.enabled:
+        return ""
+    n = int(sc.evolution.interval)
+    if n <= 1:
+        return ("Every day is a revision day: members compare how they fare with their neighbours and may "
+                "switch between helping and competing, so the share of helpers can move every day.")
+    return (f"The ticks on the day axis are revision days, every {n} days: only on those days do members "
+            f"compare how they fare with their neighbours and switch between helping and competing, so the "
+            f"share of helpers jumps on a tick and stays level for the {n - 1} days between.")
+
+
+def caption(name: str, changed: Mapping[str, Any]) -> str:
+    """What is on the screen, named as the page names it: the scenario and every setting changed from it
+    (a walk-through step's variant), in the sliders' words ("kropotkin, with Partner choice: ties to
+    competitors wear away = 0")."""
+    if not changed:
+        return name
+    parts = [f"{LABELS.get(k, k)} = {format_value(v)}" for k, v in changed.items()]
+    return f"{name}, with " + "; ".join(parts)
+
+
 def _col(df, col: str) -> np.ndarray:
     """A column of a metrics table or of a mapping of arrays, as floats."""
     v = df[col]
@@ -945,6 +969,11 @@ def view_legend(sc: Scenario, present: bool = False) -> str:
     return out
 
 
+#: a member's history plot: its width on the page (CSS pixels, drawn at that size) and its text height by
+#: mode (presentation mode: the 18 px the room reads)
+HISTORY_PX = 420
+HISTORY_FONT_PX = {"normal": 12, "present": 20}
+
 #: the picture's width on the page in CSS pixels (fixed, so that a click maps to a member)
 VIEW_PX = {"normal": 480, "present": 440}
 
@@ -960,11 +989,13 @@ class Runner:
         self.lock = threading.Lock()
         self.inspect: int | None = None
         self.curves_px, self.curves_font = CURVES_PX["normal"]
+        self.history_font = HISTORY_FONT_PX["normal"]
         self.reset(sc, engine)
 
     def set_view(self, mode: str) -> None:
         """Draw the live curves for the page's mode ("normal" or "present"), at the size it shows them."""
         size, font = CURVES_PX[mode]
+        self.history_font = HISTORY_FONT_PX[mode]
         if (size, font) != (self.curves_px, self.curves_font):
             self.curves_px, self.curves_font = size, font
             self._curves = None
@@ -1068,7 +1099,7 @@ class Runner:
             if self.inspect is None:
                 return None
             return member_info(self.model.state_arrays(), self.model.tie_arrays(), self.inspect,
-                               self._history, self.scenario)
+                               self._history, self.scenario, self.history_font)
 
     def neighbours(self) -> np.ndarray:
         if self.inspect is None:
@@ -1128,8 +1159,10 @@ class Runner:
                      rate=rate, frames=frames, member=self.member())
 
 
-def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | None, sc: Scenario) -> dict:
-    """What the page shows of one member: state, recovery, sponsor, ties and a small history plot."""
+def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | None, sc: Scenario,
+                font_px: int = HISTORY_FONT_PX["normal"]) -> dict:
+    """What the page shows of one member: state, recovery, sponsor, ties and a small history plot (its
+    text ``font_px`` tall as shown)."""
     ptr, nbr, w = ties
     lo, hi = int(ptr[slot]), int(ptr[slot + 1])
     partners = sorted(zip(np.asarray(w)[lo:hi].tolist(), np.asarray(nbr)[lo:hi].tolist()), reverse=True)
@@ -1147,15 +1180,19 @@ def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | N
         "sponsor": sponsor if sponsor >= 0 else None, "sponsees": int(st["sponsees"][slot]),
         "missed": int(st["missed"][slot]),
         "ties": len(partners), "strongest": [(int(j), float(x)) for x, j in partners[:6]],
-        "history_png": member_history_png(history) if history and len(history["day"]) else None,
+        "history_png": member_history_png(history, font_px) if history and len(history["day"]) else None,
     }
     return info
 
 
-def member_history_png(h: dict) -> bytes:
-    """Small curves of one member's stress, craving and lapses (shaded) since day 0."""
-    fig = _figure(3.6, 1.7, constrained=False)
-    fig.subplots_adjust(left=0.14, right=0.98, top=0.95, bottom=0.2)
+def member_history_png(h: dict, font_px: int = 11) -> bytes:
+    """Curves of one member's stress, craving and lapses (shaded) since day 0, drawn at the size the page
+    shows them (:data:`HISTORY_PX` wide, 100 dpi) with text ``font_px`` pixels tall: 18 or more in
+    presentation mode."""
+    dpi = 100
+    w = HISTORY_PX
+    h_px = max(140, 7 * font_px + 40)
+    fig = _figure(w / dpi, h_px / dpi, constrained=True)
     ax = fig.add_subplot()
     d = np.asarray(h["day"])
     use = np.asarray(h["using"]) > 0
@@ -1168,9 +1205,10 @@ def member_history_png(h: dict) -> bytes:
     ax.plot(d, h["craving"], color="tab:brown", lw=1.2, label="craving", marker="o" if d.size <= 2 else None)
     ax.set_ylim(0, 1)
     ax.set_xlim(0, max(1, int(d.max())))
-    ax.tick_params(labelsize=7)
-    ax.legend(loc="upper right", fontsize=6, ncol=3)
-    return fig_png(fig, dpi=80)
+    pt = font_px * 72 / dpi
+    ax.tick_params(labelsize=pt)
+    ax.legend(loc="upper right", fontsize=pt, ncol=3, borderpad=0.2, handlelength=1.0, columnspacing=0.8)
+    return fig_png(fig, dpi=dpi)
 
 
 # ----------------------------------------------------------------------------- the Kropotkin lesson
@@ -1195,12 +1233,39 @@ def lesson_result(seeds: int, progress=None) -> dict:
             from sim.experiments import lesson
 
             res = lesson.run_lesson("kropotkin", seeds=seeds, progress=progress)
-            _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
+            _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res, projector=True), dpi=100),
+                                    "png_full": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
                                     "notes": lesson.notes(res), "notes_html": lesson_notes_html(res),
                                     "finding": lesson_finding(res.summary),
                                     "csv": metrics_csv(res.runs),
                                     "summary": res.summary}
         return _lesson_cache[seeds]
+
+
+class Eta:
+    """The time left of a long job, from the speed measured on this machine: the first run's time (worker
+    start, compiling) is left out, and until a second run has finished the page says it is measuring.
+
+    ``text(done, total)`` is the status line after ``done`` of ``total`` runs."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self.first: tuple[int, float] | None = None
+
+    def text(self, done: int, total: int) -> str:
+        now = self.clock()
+        if done <= 0:
+            return f"runs 0 of {total}; measuring this machine's speed on the first runs ..."
+        if self.first is None:
+            self.first = (done, now)
+            return f"runs {done} of {total}; measuring this machine's speed on the first runs ..."
+        runs, secs = done - self.first[0], now - self.first[1]
+        if runs <= 0 or secs <= 0:
+            return f"runs {done} of {total}; measuring this machine's speed on the first runs ..."
+        left = (total - done) * secs / runs
+        when = f"{left:.0f} s" if left < 90 else f"{left / 60:.0f} min"
+        return (f"runs {done} of {total}; about {when} left, estimated from the speed measured so far "
+                f"({60 * runs / secs:.0f} runs a minute)")
 
 
 def lesson_notes_html(res) -> str:

@@ -129,7 +129,8 @@ TRAINER_INTRO = (
     "drawn from the same random numbers in A and B. Each arm has lived its own past under its own settings "
     "before day 0, so the two can already differ on day 0 (each arm's day-0 stress is shown below). "
     "The shaded area is the difference. Below, several replicates (different seeds, still paired) show "
-    "how sure we can be: a band that stays away from zero is a real effect."
+    "how sure we can be: a band that stays away from zero means these runs show a difference in that "
+    "direction, of a size within the band; it is what the model does, not a measurement of a real group."
 )
 
 RESULTS_INTRO = (

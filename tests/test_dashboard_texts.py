@@ -122,3 +122,80 @@ def test_fermi_s_own_temptation_stays_on_its_slider():
     spec = ds.control_spec("game.T", 1.02)
     k = (1.02 - spec["min"]) / spec["step"]
     assert abs(k - round(k)) < 1e-6 and not math.isclose(spec["step"], 0.05)
+
+
+def test_no_text_claims_more_than_an_interval_supports():
+    """An interval away from zero shows a direction in these runs; "a real effect" said more than that."""
+    every = [*texts.WATCH.values(), *(t for _, t, *_ in texts.KROPOTKIN_STEPS), texts.LESSON_INTRO,
+             texts.TRIAL_INTRO, texts.TRAINER_INTRO, texts.RESULTS_INTRO]
+    for t in every:
+        assert "real effect" not in t and "proves" not in t, t
+    assert "within the band" in texts.TRAINER_INTRO
+
+
+def test_the_caption_names_the_variant_on_the_screen():
+    """Presentation mode's caption named the base scenario while a walk-through variant ran."""
+    assert ds.caption("kropotkin", {}) == "kropotkin"
+    cap = ds.caption("kropotkin", {"ties.conflict_loss": 0.0})
+    assert cap == f"kropotkin, with {ds.LABELS['ties.conflict_loss']} = 0"
+    cap = ds.caption("nowak-may-1992", {"game.T": 2.1, "population.initial_helpers": 0.5})
+    assert "T: compete meets help = 2.1" in cap and "Helpers on day 0 = 0.5" in cap
+
+
+def test_the_revision_note_explains_the_steps_from_the_scenario_s_interval():
+    kro = ds.build_scenario("kropotkin")
+    note = ds.revision_note(kro)
+    n = kro.evolution.interval
+    assert f"every {n} days" in note and "jumps" in note and f"{n - 1} days between" in note
+    assert ds.revision_note(ds.build_scenario("baseline")) == ""  # nobody changes strategy there
+    every_day = ds.revision_note(ds.build_scenario("nowak-may-1992"))
+    assert every_day.startswith("Every day is a revision day")
+
+
+def test_the_lesson_s_time_left_comes_from_the_measured_speed():
+    """The first run (workers starting, compiling) took 30 s, each later one 2 s: the time left is 2 s a
+    run, not the 7 s a run an average over the first runs said; before a second run it says it measures."""
+    t = [0.0]
+    eta = ds.Eta(clock=lambda: t[0])
+    assert "measuring" in eta.text(0, 60)
+    t[0] = 30.0
+    assert "measuring" in eta.text(1, 60) and "left" not in eta.text(1, 60)
+    for done in range(2, 6):
+        t[0] += 2.0
+        line = eta.text(done, 60)
+    assert line.startswith("runs 5 of 60; about 2 min left")  # 55 runs x 2 s and "30 runs a minute" in line
+    t[0] += 2.0 * 50
+    assert "about 10 s left" in eta.text(55, 60)
+
+
+def test_the_lesson_figure_and_the_member_history_are_drawn_for_a_projector():
+    """Text in the lesson's page figure and in a member's history (presentation mode) is 18 px or more at
+    the size they are shown (the lesson figure was 16 inches scaled into a column: about 9 px)."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+    from matplotlib.text import Text
+    from PIL import Image
+
+    from sim.experiments import lesson
+
+    arms = ["all off", *[f"{m.name} only" for m in lesson.MECHANISMS], "all on",
+            *[f"all but {m.name.lower()}" for m in lesson.MECHANISMS]]
+    cols = {c: np.linspace(0.1, 0.9, len(arms)) for c in lesson.PROJECTOR_COLS}
+    summary = pd.DataFrame({"arm": arms, **cols, **{f"{c}_low": v - 0.05 for c, v in cols.items()},
+                            **{f"{c}_high": v + 0.05 for c, v in cols.items()}})
+    res = type("R", (), dict(summary=summary, seeds=list(range(5)), scenario="kropotkin"))()
+    fig = lesson.plot(res, projector=True)
+    fig.canvas.draw()
+    px = [t.get_fontsize() * 100 / 72 for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    assert px and min(px) >= 18
+    png = ds.fig_png(fig, dpi=100)
+    assert Image.open(io.BytesIO(png)).size[0] == lesson.PROJECTOR_PX  # shown unscaled at that width
+    from dashboards.app import LESSON_PX
+
+    assert LESSON_PX == lesson.PROJECTOR_PX <= 1024 - 48
+    hist = {"day": np.arange(30), "using": np.zeros(30), "member_id": np.ones(30), "stress": np.full(30, 0.4),
+            "craving": np.full(30, 0.2)}
+    img = Image.open(io.BytesIO(ds.member_history_png(hist, ds.HISTORY_FONT_PX["present"])))
+    assert img.size[0] == ds.HISTORY_PX and ds.HISTORY_FONT_PX["present"] >= 18
