@@ -601,6 +601,7 @@ def Compare(active: bool):
     a_tog = solara.use_reactive(_A0)
     b_tog = solara.use_reactive(_B0)
     b_param = solara.use_reactive("(none)")
+    fixed = solara.use_reactive(({}, {}))  # a preset's own settings beyond the toggles (A, B)
     b_value = solara.use_reactive(None)
     seed_text = solara.use_reactive("42")
     steps = solara.use_reactive(365)
@@ -623,14 +624,16 @@ def Compare(active: bool):
     if b_param.value != "(none)":
         b_over[b_param.value] = ds.clamp(b_param.value, b_value.value if b_value.value is not None
                                          else ds.value_of(base_sc, b_param.value))
+    fixed_a, fixed_b = fixed.value
     key = (base.value, tuple(sorted(a_over.items())), tuple(sorted(b_over.items())), seed_now, steps.value,
-           replicates.value)
+           replicates.value, tuple(sorted(fixed_a.items())), tuple(sorted(fixed_b.items())))
 
     def work(cancel: threading.Event):
         if not active:
             return
         try:
-            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value)
+            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value,
+                                         fixed_a=fixed_a, fixed_b=fixed_b)
         except ScenarioError as e:
             status.set(str(e))
             return
@@ -649,7 +652,7 @@ def Compare(active: bool):
                 return
         from sim.experiments.compare import arm_labels
 
-        label_a, label_b = (f"{x}: {y}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
+        label_a, label_b = (f"{x}: {ds.plain_keys(y)}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
         title = f"{base.value}, seed {sc_a.seed}: {label_b}"
         seeds = replicate_seeds(sc_a.seed, replicates.value)
         result.set({
@@ -673,8 +676,10 @@ def Compare(active: bool):
     def preset(k: str):
         _, scn, a, b = ds.PRESETS[k]
         base.set(scn)
-        a_tog.set(dict(a))
-        b_tog.set(dict(b))
+        a_tog.set({x: v for x, v in a.items() if x in ds.TOGGLES})
+        b_tog.set({x: v for x, v in b.items() if x in ds.TOGGLES})
+        fixed.set(({x: v for x, v in a.items() if x not in ds.TOGGLES},
+                   {x: v for x, v in b.items() if x not in ds.TOGGLES}))
         b_param.set("(none)")
         b_value.set(None)
 
@@ -682,11 +687,15 @@ def Compare(active: bool):
     with solara.Row(classes=["ma-presets"]):
         for k, (label, *_rest) in ds.PRESETS.items():
             solara.Button(label, on_click=lambda k=k: preset(k), outlined=True, classes=[f"ma-preset-{k}"])
+    # a preset's settings beyond the check boxes, said where they apply (they are not on the controls below)
+    solara.Text(("Preset: " + "; ".join(f"{arm}: {ds.caption('', f)[len(', with '):]}" for arm, f in
+                                        (("A", fixed_a), ("B", fixed_b)) if f)) if (fixed_a or fixed_b) else "",
+                classes=["ma-preset-fixed"], style={"display": "block", "min-height": "1.2em"})
     with solara.Columns([1, 1, 1]):
         with solara.Column():
             solara.Select(label="Community (scenario)", value=base.value,
                           values=ds.compare_names(),
-                          on_value=lambda v: base.set(v) if v in SCENARIOS else None)
+                          on_value=lambda v: (base.set(v), fixed.set(({}, {}))) if v in SCENARIOS else None)
             # no Reset here: the comparison on screen keeps the last valid seed, and says which
             why = seed_why and seed_why.replace("Reset keeps the run's seed", f"the comparison keeps seed {seed_now}")
             _seed_field(seed_text, why, "Seed (whole number, the same for A and B)", "ma-compare-seed")

@@ -1349,6 +1349,21 @@ PRESETS: dict[str, tuple[str, str, dict, dict]] = {
                            {"isolation.enabled": True, "checkins.enabled": False}),
 }
 
+
+def _mechanism_presets() -> dict[str, tuple[str, str, dict, dict]]:
+    """The Lesson's mechanisms that one setting switches (sim.experiments.lesson.MECHANISMS), on (A)
+    against off (B) in ``kropotkin``: the comparisons the lesson speaks of, with its own on/off values
+    (dropping out in crisis is off at 100000 days, beyond any slider)."""
+    from sim.experiments.lesson import MECHANISMS
+
+    words = {"partner_choice": "Partner choice", "wellbeing": "Wellbeing counts as success",
+             "survival": "Survival of the supported (dropping out in crisis)"}
+    return {f"mechanism_{m.key}": (f"{words[m.key]}: on vs off", "kropotkin", dict(m.on), dict(m.off))
+            for m in MECHANISMS if m.key in words}
+
+
+PRESETS.update(_mechanism_presets())
+
 #: parameters that B may change in the Compare view
 COMPARE_PARAMS = ("checkins.prob", "checkins.missed_threshold", "sponsorship.answer_prob", "sponsorship.capacity",
                   "isolation.share", "isolation.duration", "population.initial_helpers", "game.T",
@@ -1356,14 +1371,21 @@ COMPARE_PARAMS = ("checkins.prob", "checkins.missed_threshold", "sponsorship.ans
 
 
 def compare_pair(name: str, a: Mapping[str, Any], b: Mapping[str, Any], *, seed: Any, steps: int,
-                 members: int | None = None) -> tuple[Scenario, Scenario]:
-    """The two scenarios of a comparison, same seed, page limits applied."""
+                 members: int | None = None, fixed_a: Mapping[str, Any] | None = None,
+                 fixed_b: Mapping[str, Any] | None = None) -> tuple[Scenario, Scenario]:
+    """The two scenarios of a comparison, same seed, page limits applied to ``a`` and ``b`` (a visitor's
+    settings); ``fixed_a``/``fixed_b`` are a preset's own values (the lesson's "off" for dropping out in
+    crisis is 100000 days), checked by the schema only."""
     common: dict[str, Any] = {"steps": int(clamp_number(steps, 10, MAX_PAGE_STEPS, True))}
     base = load_scenario(scenario_path(name))
     if members is not None and base.network.kind != "lattice":
         common["population.size"] = int(clamp_number(members, 20, MAX_COMPARE_MEMBERS, True))
     sc_a = build_scenario(name, {**common, **dict(a)}, seed=seed)
     sc_b = build_scenario(name, {**common, **dict(b)}, seed=seed)
+    if fixed_a:
+        sc_a = load_scenario(sc_a, dict(fixed_a))
+    if fixed_b:
+        sc_b = load_scenario(sc_b, dict(fixed_b))
     for sc in (sc_a, sc_b):
         if sc.population.size > MAX_COMPARE_MEMBERS:
             raise ScenarioError(f"{sc.population.size} members: Compare allows at most {MAX_COMPARE_MEMBERS}")
@@ -1471,13 +1493,23 @@ def gap_png(frames_a, frames_b, title: str = "", hi_res: bool = False) -> bytes:
     return fig_png(fig, dpi=_dpi(fig, hi_res))
 
 
+def plain_keys(text: str) -> str:
+    """Scenario keys in a generated sentence ("turnover.crisis_days = 100000") named as the page's sliders
+    name them ("Survival: days in crisis before dropping out = 100000"): the command line's labels are
+    keys, the page's are words."""
+    import re
+
+    return re.sub(r"\b([a-z_]+\.[a-z_]+)\b", lambda m: LABELS.get(m.group(1), m.group(1)), text)
+
+
 def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
-    """The plain-words headline of the paired replicates (as ``mutualaid compare`` prints it)."""
+    """The plain-words headline of the paired replicates (as ``mutualaid compare`` prints it, settings named
+    in the page's words)."""
     from sim.experiments.compare import headline_of
 
-    return headline_of(sc_a, sc_b, [f["relapses"].iloc[1:].sum() for f in frames_a],
+    return plain_keys(headline_of(sc_a, sc_b, [f["relapses"].iloc[1:].sum() for f in frames_a],
                        [f["relapses"].iloc[1:].sum() for f in frames_b],
-                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b])
+                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b]))
 
 
 def _lower_first(text: str) -> str:
@@ -1491,7 +1523,7 @@ def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
     from sim.experiments import findings
     from sim.experiments.compare import arm_labels, classic, paired_difference
 
-    la, lb = arm_labels(sc_a, sc_b)
+    la, lb = (plain_keys(x) for x in arm_labels(sc_a, sc_b))
     if classic(sc_a, sc_b):
         ha = [float(f["helpers"].iloc[-1]) for f in frames_a]
         hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
@@ -1503,9 +1535,17 @@ def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
                               for f in frames]
     ra, rb = per(frames_a, sc_a), per(frames_b, sc_b)
     d, lo, hi, n = paired_difference(ra, rb)
-    return findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
-                               reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)") + (
+    out = findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
+                              reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)") + (
         " Counted: every member, newcomers included.")
+    if sc_a.evolution.enabled or sc_b.evolution.enabled:  # strategies change: the share of helpers too
+        ha = [float(f["helpers"].iloc[-1]) for f in frames_a]
+        hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
+        d, lo, hi, n = paired_difference(ha, hb)
+        out += " " + findings.difference(f"{lb} (B), the community had a", "share of helpers at the end", d, lo,
+                                         hi, n, more="higher", fewer="lower", digits=3,
+                                         than=f"{_lower_first(la)} (A)")
+    return out
 
 
 def trial_findings(res) -> list[str]:

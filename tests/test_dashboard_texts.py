@@ -199,3 +199,31 @@ def test_the_lesson_figure_and_the_member_history_are_drawn_for_a_projector():
             "craving": np.full(30, 0.2)}
     img = Image.open(io.BytesIO(ds.member_history_png(hist, ds.HISTORY_FONT_PX["present"])))
     assert img.size[0] == ds.HISTORY_PX and ds.HISTORY_FONT_PX["present"] >= 18
+
+
+def test_compare_offers_the_mechanisms_the_lesson_speaks_of():
+    """Partner choice, wellbeing counting as success and survival of the supported, each on (A) against
+    off (B) in kropotkin with the lesson's own values (dropping out in crisis off at 100000 days, beyond
+    the slider), and the sentence then speaks of helpers too, settings in the sliders' words."""
+    from sim.experiments import lesson
+
+    mech = {m.key: m for m in lesson.MECHANISMS}
+    for key in ("partner_choice", "wellbeing", "survival"):
+        label, scn, a, b = ds.PRESETS[f"mechanism_{key}"]
+        assert scn == "kropotkin" and a == dict(mech[key].on) and b == dict(mech[key].off)
+        assert label.endswith(": on vs off")
+        sc_a, sc_b = ds.compare_pair(scn, {}, {}, seed=1, steps=30, fixed_a=a, fixed_b=b)
+        for k, v in b.items():
+            assert ds.value_of(sc_b, k) == v and ds.value_of(sc_a, k) == a[k]
+    import numpy as np
+    import pandas as pd
+
+    def frames(helpers):
+        return [pd.DataFrame({"step": np.arange(31), "relapses": np.full(31, 0.1),
+                              "helpers": np.full(31, h)}) for h in helpers]
+
+    _, scn, a, b = ds.PRESETS["mechanism_survival"]
+    sc_a, sc_b = ds.compare_pair(scn, {}, {}, seed=1, steps=30, fixed_a=a, fixed_b=b)
+    s = ds.compare_finding(sc_a, sc_b, frames([0.9, 0.92, 0.91, 0.93]), frames([0.5, 0.55, 0.52, 0.5]))
+    assert "lower share of helpers at the end" in s and "show a decrease" in s
+    assert "turnover.crisis_days" not in s and "Survival: days in crisis before dropping out = 100000" in s
