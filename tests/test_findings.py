@@ -275,3 +275,17 @@ def test_the_lesson_s_sentence_follows_its_table():
             **{f"all but {n.lower()}": (0.88, 0.8, 0.95) for n in names}}
     s = ds.lesson_finding(_summary(none))
     assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s
+
+
+def test_the_lesson_s_verdict_is_read_from_the_figures_as_its_table_shows_them():
+    """An interval ending at 0.151 beside one starting at 0.149 reads 0.15 and 0.15 in the table: not
+    "clearly more"."""
+    from dashboards import support as ds
+
+    names = ("Network reciprocity", "Wellbeing counts as success", "Partner choice", "Newcomers re-seed helpers",
+             "Survival of the supported")
+    rows = {"all off": (0.10, 0.05, 0.149), "all on": (0.90, 0.852, 0.95),
+            **{f"{n} only": (0.2, 0.151, 0.25) for n in names},
+            **{f"all but {n.lower()}": (0.8, 0.7, 0.848) for n in names}}
+    s = ds.lesson_finding(_summary(rows))
+    assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s
