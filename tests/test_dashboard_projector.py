@@ -183,7 +183,7 @@ def test_compare_fits_its_columns_at_1024(browser, server):
             assert w <= 1024 - 24 and abs(w - nw) <= 1, (sel, nw, w)
         # a change of settings clears the headline at once: no sentence about the previous run stays up
         old = page.inner_text(".ma-headline")
-        page.get_by_label("B: Sponsorship").click()
+        page.get_by_label("B: Sponsorship").click(force=True)
         _wait_until(lambda: page.locator(".ma-compare-stale").count() == 1 or (
             page.locator(".ma-headline").count() == 1 and page.inner_text(".ma-headline") != old), timeout=20,
             what="the headline cleared or replaced after B changed")
