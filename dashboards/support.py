@@ -1569,19 +1569,20 @@ def trial_findings(res) -> list[str]:
     where = trial.DESIGN_LABELS[design]
     n = len(res.seeds)
     est, lo, hi = row(design, "relapses per 100")
+    # members are counted by the arm they were assigned to, whether or not a call came (intention to treat)
     out = [findings.difference(f"In the trial ({where}, {n} paired seeds; counted: the {cohort}), those "
-                               f"without {what} had", "relapses per 100 member-years", est, lo, hi, n,
-                               than=f"those with {what}", runs="paired seeds")]
+                               f"not offered {what} had", "relapses per 100 member-years", est, lo, hi, n,
+                               than=f"those offered {what}", runs="paired seeds")]
     if any(m.startswith("days abstinent a year") for m in measures):
-        out.append(findings.difference(f"The {cohort} with {what} had", "days without using a year",
-                                       *row(design, "days abstinent a year"), n, than=f"those without",
+        out.append(findings.difference(f"The {cohort} offered {what} had", "days without using a year",
+                                       *row(design, "days abstinent a year"), n, than="those not offered it",
                                        runs="paired seeds"))
     if any(m.startswith("hazard ratio of a first lapse") for m in measures):
-        out.append(findings.ratio(f"The {cohort} with {what}", *row(design, "hazard ratio of a first lapse"),
+        out.append(findings.ratio(f"The {cohort} offered {what}", *row(design, "hazard ratio of a first lapse"),
                                   above="had a first lapse sooner", below="went longer before a first lapse"))
     hr = row(design, "hazard ratio of returning")
-    out.append(findings.ratio(f"After a first absence, the {cohort} with {what}", *hr, above="came back sooner",
-                              below="came back later"))
+    out.append(findings.ratio(f"After a first absence, the {cohort} offered {what}", *hr,
+                              above="came back sooner", below="came back later"))
     if len(res.designs) >= 2:
         out.append(findings.largest(trial.design_rows(res, "relapses per 100"),
                                     f"fewer relapses per 100 member-years with {what}"))

@@ -193,7 +193,7 @@ def test_the_trial_s_sentences_follow_its_effects_table():
                                   designs=["individual", "community"], seeds=list(range(8))))()
 
     s = ds.trial_findings(fake((7.2, 3.3, 11.1), (4.0, 1.4, 6.2), (1.47, 1.2, 1.8)))
-    assert "those without check-ins had more relapses" in s[0] and "4.0 more" in s[0] and "8 paired seeds" in s[0]
+    assert "those not offered check-ins had more relapses" in s[0] and "4.0 more" in s[0] and "8 paired seeds" in s[0]
     assert "counted: the members present on day 0" in s[0]  # whom it counts (Compare counts every member)
     assert "came back sooner" in s[1] and "1.47" in s[1]
     assert s[2].startswith("Randomising members gave the largest estimate, 7.2") and "intervals overlap" in s[2]
@@ -224,7 +224,8 @@ def test_the_trial_reports_every_headline_outcome_whichever_way_it_went():
                                   seeds=list(range(8))))()
 
     against = " ".join(ds.trial_findings(fake((-2.2, -4.0, -0.5), (1.3, 1.1, 1.5))))
-    assert "fewer days without using a year than those without: 2.2 fewer" in against
+    assert "offered check-ins had fewer days without using a year than those not offered it: 2.2 fewer" in against
+    assert "checked on" not in against  # counted by what they were offered (intention to treat)
     assert "had a first lapse sooner" in against and "show a decrease" in against
     assert "The whole community both ways gave the largest estimate, 5.0" in against
     assert "randomising meetings" in against and "randomising members" in against
