@@ -137,9 +137,9 @@ def test_put_plainly_follows_the_interval_for_every_result(a, b, c, n):
     lo, est, hi = sorted((a, b, c))
     s = findings.plainly("relapses", 40.0, 40.0 - est, "without", "with", est, lo, hi, n)
     if round(lo) > 0:
-        assert "more without (the runs put it between" in s
+        assert "more without (the runs put it " in s
     elif round(hi) < 0:
-        assert "fewer without (the runs put it between" in s
+        assert "fewer without (the runs put it " in s
     else:
         assert "do not make clear which way" in s and "without (the runs" not in s
 

@@ -45,8 +45,8 @@ def test_the_front_speaks_a_trainer_s_words_and_agrees_with_the_figures(res):
     without, with_ = handout.arm_rates(res, "community")
     plain = handout.takeaways(res)[1]
     assert plain.startswith(f"Put plainly: about {without:.0f} relapses for every 100 members followed for a year")
-    assert f"about {with_:.0f} among members offered" in plain
-    assert ("the runs put it between" in plain) or ("do not make clear" in plain)  # how sure, always
+    assert f"about {with_:.0f} among those offered" in plain
+    assert ("the runs put it " in plain) or ("do not make clear" in plain)  # how sure, always
     assert html.escape(plain) in front
     assert len(re.findall(r"<li>", front)) == 3 and "For the group" in front
     assert "not a prediction" in text

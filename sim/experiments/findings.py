@@ -153,10 +153,12 @@ def plainly(count: str, without: float, with_: float, label_without: str, label_
     avg = f"average of {n} runs of the simulation"
     if not _known(lo, hi) or n < 2:
         return head + f" ({avg}); too few runs to say how sure that is."
+    span = lambda a, b, word: (f"the runs put it at {f(a)} {word}" if a == b  # noqa: E731
+                               else f"the runs put it between {f(a)} and {f(b)} {word}")
     if lo > 0:
-        return head + f": about {f(e)} {more} without (the runs put it between {f(lo)} and {f(hi)} {more}; {avg})."
+        return head + f": about {f(e)} {more} without ({span(lo, hi, more)}; {avg})."
     if hi < 0:
-        return head + f": about {f(e)} {fewer} without (the runs put it between {f(hi)} and {f(lo)} {fewer}; {avg})."
+        return head + f": about {f(e)} {fewer} without ({span(hi, lo, fewer)}; {avg})."
     word = lambda v: "no difference" if v == 0 else f"{f(v)} {more if v > 0 else fewer}"  # noqa: E731
     return head + (f" ({avg}). The runs do not make clear which way it goes: without, the difference could be "
                    f"anything from {word(lo)} to {word(hi)}.")

@@ -99,7 +99,7 @@ def takeaways(res) -> list[str]:
     est, lo, hi = _row(res, d, "relapses per 100")
     without, with_ = arm_rates(res, d)
     out.append(findings.plainly(f"relapses for every 100 {w['who']} followed for a year", without, with_,
-                                f"among {withheld}", f"among {given}", est, lo, hi, n))
+                                f"among those {w['withheld']}", f"among those {w['given']}", est, lo, hi, n))
     e, lo, hi = _row(res, d, "days abstinent a year")
     out.append(findings.difference(f"{given.capitalize()} had", "days without using in a year", e, lo, hi, n,
                                    than=withheld, runs="pairs of runs"))
@@ -118,7 +118,7 @@ def picture_png(res, dpi: int = 110) -> bytes:
     w = WORDS[res.intervention]
     d = main_design(res)
     sp = first_spells(res.spells[res.spells["design"] == d])
-    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.0, 3.6), layout="constrained")
     ax = fig.subplots()
     for arm, colour, label in ((1, "#2b6cb0", f"{w['who']} {w['given']}"), (0, "#c05621", f"{w['who']} {w['withheld']}")):
         s = sp[sp["arm"] == arm]
