@@ -795,9 +795,10 @@ def TrialView(base: str, active: bool):
     with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Community for the trial", value=scenario, values=options,
                       on_value=lambda v: chosen.set(v) if v in options else None)
-        solara.Select(label="Withheld from the control arm", value=intervention.value,
-                      values=["checkins", "sponsorship"],
-                      on_value=lambda v: intervention.set(v) if v in ("checkins", "sponsorship") else None)
+        words = ds.intervention_words()  # the choice in words ("check-ins"), not the scenario key
+        solara.Select(label="Withheld from the control arm", value=words[intervention.value],
+                      values=list(words.values()),
+                      on_value=lambda v: intervention.set(ds.intervention_key(v)) if ds.intervention_key(v) else None)
         solara.Select(label="Trial: paired seeds", value=seeds.value, values=list(ds.TRIAL_SEEDS),
                       on_value=lambda v: seeds.set(v) if v in ds.TRIAL_SEEDS else None)
         solara.Button("Run the trial", on_click=lambda: started.set(started.value + 1), color="primary",

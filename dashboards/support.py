@@ -1617,6 +1617,18 @@ _trial_lock = threading.Lock()
 _trial_cache: dict[tuple, dict] = {}
 
 
+def intervention_words() -> dict[str, str]:
+    """The trial's interventions as the page offers them: key -> words ("checkins" -> "check-ins")."""
+    from sim.experiments.trial import INTERVENTIONS
+
+    return dict(INTERVENTIONS)
+
+
+def intervention_key(words: str) -> str | None:
+    """The intervention a choice on the page names (None for anything else)."""
+    return next((k for k, w in intervention_words().items() if w == words), None)
+
+
 def trial_eligible(name: str, intervention: str) -> bool:
     """Whether a shipped scenario can host a trial of ``intervention`` on the page (it is switched on, and
     the community is small enough for the Compare view)."""

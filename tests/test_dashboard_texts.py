@@ -34,8 +34,8 @@ def _key_of(name: str) -> str:
 def _named(text: str) -> list[tuple[str, float]]:
     """(dotted key, value) for every "*Name* to V", "*Name* = V" and "`key` to V" in ``text``."""
     out = []
-    for m in re.finditer(r"(?:\*([^*]+)\*|`([a-z_]+\.[a-z_]+)`)(?: from {0})?(?: to|\s*=)\s*{0}".format(NUMBER)
-                         .replace("{0}", NUMBER), text):
+    for m in re.finditer(r"(?:\*([^*]+)\*|`([a-z_]+\.[a-z_]+)`)(?: from {0})?(?: to|\s*=)\s*{0}".format(NUMBER),
+                         text):
         name = m.group(1) or m.group(2)
         out.append((_key_of(name), float(m.group(4))))
     return out
@@ -81,7 +81,7 @@ def test_the_texts_name_their_values_in_a_form_the_test_reads():
     assert ("ties.conflict_loss", 0.0) in _named(texts.WATCH["kropotkin"])
 
 
-@pytest.mark.parametrize("where, scenario, text", _places(), ids=lambda v: v if " " in str(v) else None)
+@pytest.mark.parametrize("where, scenario, text", [pytest.param(*p, id=p[0]) for p in _places()])
 def test_every_value_a_text_names_can_be_set_on_its_slider(where, scenario, text):
     for key, value in _named(text):
         _check_on_grid(where, scenario, key, value)
@@ -227,3 +227,12 @@ def test_compare_offers_the_mechanisms_the_lesson_speaks_of():
     s = ds.compare_finding(sc_a, sc_b, frames([0.9, 0.92, 0.91, 0.93]), frames([0.5, 0.55, 0.52, 0.5]))
     assert "lower share of helpers at the end" in s and "show a decrease" in s
     assert "turnover.crisis_days" not in s and "Survival: days in crisis before dropping out = 100000" in s
+
+
+def test_the_trial_s_choice_is_offered_in_words():
+    """The trial's "Withheld from the control arm" offered the scenario keys checkins and sponsorship."""
+    words = ds.intervention_words()
+    assert set(words) == {"checkins", "sponsorship"}
+    for key, w in words.items():
+        assert w != key and "." not in w and ds.intervention_key(w) == key
+    assert ds.intervention_key("checkins") is None
