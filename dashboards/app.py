@@ -348,6 +348,9 @@ def Explore(present: bool, link: ds.Link):
         return {ds.dotted_key(k): v for k, v in applied.value.items() if k in shipped and v != shipped[k]}
 
     specs = solara.use_memo(lambda: ds.model_params(runner.scenario), [generation.value])
+    # the run on the screen named with its changed settings (a walk-through step's variant, not its base)
+    shown_as = solara.use_memo(lambda: ds.caption(name.value, changed_settings()),
+                               [name.value, tuple(sorted(applied.value.items()))])
     pending = (params.value != applied.value or (seed_value is not None and seed_value != runner.scenario.seed)
                or engine.value != runner.engine)
     view_px = ds.VIEW_PX["present" if present else "normal"]
@@ -398,7 +401,8 @@ def Explore(present: bool, link: ds.Link):
     def view():
         LiveView(frame, error, fps.value * per_frame.value, runner.scenario.psychology.enabled, view_px,
                  inspect_at, stop_inspecting, legend=ds.view_legend(runner.scenario, present),
-                 prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None)
+                 prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None,
+                 revision=ds.revision_note(runner.scenario))
 
     def downloads():
         stem = f"{runner.scenario.name}_seed{runner.scenario.seed}"
@@ -430,7 +434,7 @@ def Explore(present: bool, link: ds.Link):
                 solara.Button("Step", on_click=step_once, disabled=playing.value or runner.done,
                               classes=["ma-step"])
                 solara.Button("Reset", on_click=lambda: reset(), classes=["ma-reset"], disabled=bool(seed_why))
-                solara.Text(runner.scenario.name, classes=["ma-present-name"])
+                solara.Text(shown_as, classes=["ma-present-name"])
             view()
             with Panel("Controls", "Controls" in opened.value, lambda v: toggle("Controls", v)).key("panel-C"):
                 controls()
@@ -440,7 +444,7 @@ def Explore(present: bool, link: ds.Link):
             with solara.Column(classes=["ma-sidebar"]):
                 controls()
             with solara.Column():
-                with solara.Card(runner.scenario.name):
+                with solara.Card(shown_as):
                     Prose(texts.WATCH.get(name.value) or ds.scenario_description(name.value), ["ma-watch"])
                 view()
                 downloads()
@@ -460,10 +464,11 @@ def Explore(present: bool, link: ds.Link):
 
 @solara.component
 def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psych: bool, view_px: int,
-             on_click, on_close, legend: str = "", prompt: str | None = None):
+             on_click, on_close, legend: str = "", prompt: str | None = None, revision: str = ""):
     """The part of Explore that changes every frame (the rest of the page is not re-rendered).
 
-    ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode)."""
+    ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode);
+    ``revision``: what the curves' revision-day ticks mean (ds.revision_note), under them."""
     fr = frame.value
     if error.value:
         solara.Error(error.value, classes=["ma-error"])
@@ -494,6 +499,8 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
             if fr.curves:
                 # shown at the size it is drawn (Runner.set_view): no scaling, so its text is as tall as drawn
                 solara.Image(fr.curves, classes=["ma-curves"], width=f"{curves_w}px")
+                if revision:
+                    solara.Text(revision, classes=["ma-revision-note"], style={"display": "block"})
             if fr.member:
                 MemberCard(fr.member, on_close)
 
@@ -510,7 +517,7 @@ def ClickableView(picture: bytes, px: int, view: str, on_click):
 
 def _title(runner, changed: dict) -> str:
     sc = runner.scenario
-    extra = ", ".join(f"{k}={ds.format_value(v)}" for k, v in changed.items())
+    extra = ", ".join(f"{ds.LABELS.get(k, k)} = {ds.format_value(v)}" for k, v in changed.items())
     return f"{sc.name}, seed {sc.seed}" + (f" ({extra})" if extra else "") + f", day {runner.day}"
 
 
@@ -525,7 +532,7 @@ def MemberCard(m: dict, on_close):
                                        + ")" if m["strongest"] else "") + "; drawn in black in the view"]
         solara.Text("\n".join(rows), classes=["ma-member-text", "ma-readout"])
         if m["history_png"]:
-            solara.Image(m["history_png"], classes=["ma-member-history"])
+            solara.Image(m["history_png"], classes=["ma-member-history"], width=f"{ds.HISTORY_PX}px")
         solara.Button("Stop inspecting", on_click=on_close, text=True, classes=["ma-member-close"])
 
 
@@ -553,6 +560,9 @@ def _info_html(name: str) -> str:
     # the files name the tests behind their claims (for readers of the repository); the page says so in words
     text = re.sub(r"\s*\(test: tests/[^)]*\)", " (a test checks this)", text)
     text = re.sub(r"`tests/[^`]*`", "a test", text)
+    # the files name settings by their scenario keys (for `--set`); the page names them as its sliders do
+    text = re.sub(r"`([a-z_]+\.[a-z_]+)`", lambda m: f"*{ds.LABELS[m.group(1)]}*" if m.group(1) in ds.LABELS
+                  else m.group(0), text)
     # the files link as a reader on GitHub needs (relative to scenarios/info/); the page serves the ODD itself
     text = text.replace("](../../docs/ODD.md#", "](?view=odd#").replace("](../../docs/ODD.md)", "](?view=odd)")
     out = markdown.markdown(text, extensions=["tables"])
@@ -591,6 +601,7 @@ def Compare(active: bool):
     a_tog = solara.use_reactive(_A0)
     b_tog = solara.use_reactive(_B0)
     b_param = solara.use_reactive("(none)")
+    fixed = solara.use_reactive(({}, {}))  # a preset's own settings beyond the toggles (A, B)
     b_value = solara.use_reactive(None)
     seed_text = solara.use_reactive("42")
     steps = solara.use_reactive(365)
@@ -613,14 +624,16 @@ def Compare(active: bool):
     if b_param.value != "(none)":
         b_over[b_param.value] = ds.clamp(b_param.value, b_value.value if b_value.value is not None
                                          else ds.value_of(base_sc, b_param.value))
+    fixed_a, fixed_b = fixed.value
     key = (base.value, tuple(sorted(a_over.items())), tuple(sorted(b_over.items())), seed_now, steps.value,
-           replicates.value)
+           replicates.value, tuple(sorted(fixed_a.items())), tuple(sorted(fixed_b.items())))
 
     def work(cancel: threading.Event):
         if not active:
             return
         try:
-            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value)
+            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value,
+                                         fixed_a=fixed_a, fixed_b=fixed_b)
         except ScenarioError as e:
             status.set(str(e))
             return
@@ -639,7 +652,7 @@ def Compare(active: bool):
                 return
         from sim.experiments.compare import arm_labels
 
-        label_a, label_b = (f"{x}: {y}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
+        label_a, label_b = (f"{x}: {ds.plain_keys(y)}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
         title = f"{base.value}, seed {sc_a.seed}: {label_b}"
         seeds = replicate_seeds(sc_a.seed, replicates.value)
         result.set({
@@ -663,8 +676,10 @@ def Compare(active: bool):
     def preset(k: str):
         _, scn, a, b = ds.PRESETS[k]
         base.set(scn)
-        a_tog.set(dict(a))
-        b_tog.set(dict(b))
+        a_tog.set({x: v for x, v in a.items() if x in ds.TOGGLES})
+        b_tog.set({x: v for x, v in b.items() if x in ds.TOGGLES})
+        fixed.set(({x: v for x, v in a.items() if x not in ds.TOGGLES},
+                   {x: v for x, v in b.items() if x not in ds.TOGGLES}))
         b_param.set("(none)")
         b_value.set(None)
 
@@ -672,11 +687,15 @@ def Compare(active: bool):
     with solara.Row(classes=["ma-presets"]):
         for k, (label, *_rest) in ds.PRESETS.items():
             solara.Button(label, on_click=lambda k=k: preset(k), outlined=True, classes=[f"ma-preset-{k}"])
+    # a preset's settings beyond the check boxes, said where they apply (they are not on the controls below)
+    solara.Text(("Preset: " + "; ".join(f"{arm}: {ds.caption('', f)[len(', with '):]}" for arm, f in
+                                        (("A", fixed_a), ("B", fixed_b)) if f)) if (fixed_a or fixed_b) else "",
+                classes=["ma-preset-fixed"], style={"display": "block", "min-height": "1.2em"})
     with solara.Columns([1, 1, 1]):
         with solara.Column():
             solara.Select(label="Community (scenario)", value=base.value,
                           values=ds.compare_names(),
-                          on_value=lambda v: base.set(v) if v in SCENARIOS else None)
+                          on_value=lambda v: (base.set(v), fixed.set(({}, {}))) if v in SCENARIOS else None)
             # no Reset here: the comparison on screen keeps the last valid seed, and says which
             why = seed_why and seed_why.replace("Reset keeps the run's seed", f"the comparison keeps seed {seed_now}")
             _seed_field(seed_text, why, "Seed (whole number, the same for A and B)", "ma-compare-seed")
@@ -718,9 +737,12 @@ def Compare(active: bool):
 
 @solara.component
 def CompareResult(res: dict, stale: bool):
-    """The finished comparison: headline, both arms, curves and gap, downloads."""
+    """The finished comparison: headline, both arms, curves and gap, downloads. A comparison of other
+    settings than those chosen (``stale``) is not shown: its headline would speak of a run no longer set up."""
     if stale:
-        solara.Text("updating ...", style={"color": "#b26a00"})
+        solara.Text("The settings changed: running the comparison again for them ...",
+                    classes=["ma-compare-stale"], style={"color": "#b26a00"})
+        return
     solara.Text(res["headline"], classes=["ma-headline"])
     solara.Text(res["finding"], classes=["ma-finding"])
     with solara.Row(classes=["ma-wrap"]):
@@ -773,9 +795,10 @@ def TrialView(base: str, active: bool):
     with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Community for the trial", value=scenario, values=options,
                       on_value=lambda v: chosen.set(v) if v in options else None)
-        solara.Select(label="Withheld from the control arm", value=intervention.value,
-                      values=["checkins", "sponsorship"],
-                      on_value=lambda v: intervention.set(v) if v in ("checkins", "sponsorship") else None)
+        words = ds.intervention_words()  # the choice in words ("check-ins"), not the scenario key
+        solara.Select(label="Withheld from the control arm", value=words[intervention.value],
+                      values=list(words.values()),
+                      on_value=lambda v: intervention.set(ds.intervention_key(v)) if ds.intervention_key(v) else None)
         solara.Select(label="Trial: paired seeds", value=seeds.value, values=list(ds.TRIAL_SEEDS),
                       on_value=lambda v: seeds.set(v) if v in ds.TRIAL_SEEDS else None)
         solara.Button("Run the trial", on_click=lambda: started.set(started.value + 1), color="primary",
@@ -813,6 +836,10 @@ def _long(df_a, df_b):
 # ----------------------------------------------------------------------------- Lesson
 
 
+#: the lesson's figure is shown at the width it is drawn
+from sim.experiments.lesson import PROJECTOR_PX as LESSON_PX  # noqa: E402
+
+
 @solara.component
 def Lesson(active: bool):
     seeds = solara.use_reactive(20)
@@ -824,12 +851,11 @@ def Lesson(active: bool):
         if not active or not started.value:
             return
         n = seeds.value
-        status.set(f"running the lesson: 12 arms x {n} seeds ...")
-        t0 = time.perf_counter()
+        eta = ds.Eta()
+        status.set(f"running the lesson: 12 arms x {n} seeds; " + eta.text(0, 12 * n).split("; ", 1)[1])
 
-        def progress(done, total):  # the time left, from this machine's pace so far (not a guess)
-            left = (time.perf_counter() - t0) / max(done, 1) * (total - done)
-            status.set(f"runs {done} of {total}; about {left:.0f} s left at the pace so far ...")
+        def progress(done, total):  # the time left, from the speed measured on this machine after the first run
+            status.set(eta.text(done, total))
 
         try:
             result.set(ds.lesson_result(n, progress=progress))
@@ -856,12 +882,13 @@ def Lesson(active: bool):
     res = result.value
     if res is not None:
         solara.Text(res["finding"], classes=["ma-lesson-finding", "ma-headline"])
-        solara.Image(res["png"], classes=["ma-lesson"])
+        solara.Image(res["png"], classes=["ma-lesson"], width=f"{LESSON_PX}px")
         Table(res["table"])
         solara.HTML(tag="div", unsafe_innerHTML=res["notes_html"], classes=["ma-lesson-notes"])
         with solara.Row():
             solara.FileDownload(res["csv"], filename="lesson_runs.csv", label="Every run (CSV)")
-            solara.FileDownload(res["png"], filename="lesson.png", label="Figure (PNG)", mime_type="image/png")
+            solara.FileDownload(res["png_full"], filename="lesson.png", label="Figure, every measure (PNG)",
+                                mime_type="image/png")
 
 
 # ----------------------------------------------------------------------------- Results

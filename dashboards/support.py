@@ -69,17 +69,29 @@ PAGE_LIMITS: dict[str, tuple[float, float]] = {
     "network.height": (2, 200),
     "network.degree": (2, 20),
     "steps": (10, MAX_PAGE_STEPS),
-    "game.R": (-2.0, 3.0),
-    "game.S": (-2.0, 3.0),
-    "game.T": (-2.0, 3.0),
-    "game.P": (-2.0, 3.0),
+    "game.R": (-1.0, 3.0),
+    "game.S": (-1.0, 3.0),
+    "game.T": (-1.0, 3.0),
+    "game.P": (-1.0, 3.0),
     "evolution.interval": (1, 60),
-    "evolution.temperature": (0.01, 2.0),
+    "evolution.temperature": (0.02, 2.0),
     "evolution.wellbeing_weight": (0.0, 5.0),
     "evolution.mutation": (0.0, 0.05),
     "ties.conflict_loss": (0.0, 0.2),
-    "turnover.crisis_days": (1, 100000),
+    # a week to four months in crisis; the lesson's "off" (nobody drops out in crisis) is a Compare preset
+    "turnover.crisis_days": (7, 120),
 }
+
+#: narrower ranges still for one scenario's sliders: the values its texts name, each a click apart
+#: (Nowak and May's thresholds 7/4, 9/5 and 2 need a grid of 0.01 between 1 and 2.2)
+SCENARIO_LIMITS: dict[str, dict[str, tuple[float, float]]] = {
+    "nowak-may-1992": {"game.T": (1.0, 2.2)},
+    "fermi-lattice": {"game.T": (0.9, 2.0)},  # its T = 1.02 and the small steps its Info asks for
+}
+
+#: a slider has at most this many steps, so that each is at least a pixel apart on the narrowest track the
+#: page draws (tests/test_dashboard_projector.py: 120 px) and a value a card names can be clicked
+MAX_POSITIONS = 100
 
 #: the controls of the Explore view, in order: (section title, dotted keys)
 CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -150,8 +162,9 @@ def _bounds(field_info) -> tuple[float | None, float | None, bool, bool]:
     return lo, hi, lo_open, hi_open
 
 
-def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
-    """One control in SolaraViz's ``model_params`` form, from the schema."""
+def control_spec(dotted: str, value: Any = None, scenario: str | None = None) -> dict[str, Any]:
+    """One control in SolaraViz's ``model_params`` form, from the schema (``scenario``: its own narrower
+    range in :data:`SCENARIO_LIMITS`, if any)."""
     f = field_of(dotted)
     ann = f.annotation
     label = LABELS.get(dotted, dotted)
@@ -165,11 +178,14 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
                 "description": desc}
     lo, hi, lo_open, hi_open = _bounds(f)
     is_int = ann is int or (getattr(ann, "__args__", None) and int in ann.__args__ and float not in ann.__args__)
-    if dotted in PAGE_LIMITS:
-        plo, phi = PAGE_LIMITS[dotted]
+    limits = SCENARIO_LIMITS.get(scenario or "", {}).get(dotted) or PAGE_LIMITS.get(dotted)
+    if limits:
+        plo, phi = limits
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             # a shipped scenario's own value is always on its slider (death-birth ships R=5, T=6)
             plo, phi = min(plo, value), max(phi, value)
+        lo_open = lo_open and (lo is None or plo <= lo)  # an open bound matters only where the page reaches it
+        hi_open = hi_open and (hi is None or phi >= hi)
         lo = plo if lo is None else max(lo, plo)
         hi = phi if hi is None else min(hi, phi)
     if is_int:
@@ -177,8 +193,7 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
         hi = int(math.floor(hi - (1 if hi_open else 0)))
         step = 1
     else:
-        span = hi - lo
-        step = 10 ** math.floor(math.log10(span / 100)) if span > 0 else 0.01
+        step = grid_step(lo, hi, default)
         if lo_open:
             lo = lo + step
         if hi_open:
@@ -186,6 +201,29 @@ def control_spec(dotted: str, value: Any = None) -> dict[str, Any]:
     v = clamp_number(default if default is not None else lo, lo, hi, is_int)
     return {"type": "SliderInt" if is_int else "SliderFloat", "value": v, "min": lo, "max": hi, "step": step,
             "label": label, "description": desc}
+
+
+def grid_step(lo: float, hi: float, value: Any = None) -> float:
+    """A float slider's step: the finest of 1, 2, 5 x 10^k giving at most :data:`MAX_POSITIONS` steps from
+    ``lo`` to ``hi``, made finer only when the scenario's own ``value`` would not lie on that grid (fermi's
+    T = 1.02)."""
+    span = hi - lo
+    if not span > 0:
+        return 0.01
+    base = 10 ** math.floor(math.log10(span / MAX_POSITIONS))
+    ladder = [base, 2 * base, 5 * base, 10 * base]
+    coarse = next(c for c in ladder if span / c <= MAX_POSITIONS + 1e-9)
+
+    def on_grid(c: float) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            return True
+        x = (value - lo) / c
+        return abs(x - round(x)) < 1e-6
+
+    for c in reversed(ladder[: ladder.index(coarse) + 1]):
+        if on_grid(c):
+            return float(f"{c:.10g}")
+    return float(f"{base:.10g}")
 
 
 def clamp_number(value, lo, hi, is_int: bool):
@@ -241,7 +279,7 @@ def model_params(sc: Scenario) -> dict[str, dict[str, Any]]:
             if k == "network.degree" and sc.network.kind not in ("ring", "watts_strogatz", "erdos_renyi", "sbm",
                                                                   "barabasi_albert"):
                 continue
-            out[flat_key(k)] = control_spec(k, value_of(sc, k))
+            out[flat_key(k)] = control_spec(k, value_of(sc, k), sc.name)
     return out
 
 
@@ -382,6 +420,30 @@ def revision_days(sc: Scenario, upto: int | None = None) -> np.ndarray:
         return np.zeros(0, dtype=int)
     end = sc.steps if upto is None else upto
     return np.arange(sc.evolution.interval, end + 1, sc.evolution.interval)
+
+
+def revision_note(sc: Scenario) -> str:
+    """One sentence under the curves on what their revision-day ticks mean, from the scenario's own
+    interval: why the share of helpers moves in steps (empty when strategies never change)."""
+    if not sc.evolution.enabled:
+        return ""
+    n = int(sc.evolution.interval)
+    if n <= 1:
+        return ("Every day is a revision day: members compare how they fare with their neighbours and may "
+                "switch between helping and competing, so the share of helpers can move every day.")
+    return (f"The ticks on the day axis are revision days, every {n} days: only on those days do members "
+            f"compare how they fare with their neighbours and switch between helping and competing, so the "
+            f"share of helpers jumps on a tick and stays level for the {n - 1} days between.")
+
+
+def caption(name: str, changed: Mapping[str, Any]) -> str:
+    """What is on the screen, named as the page names it: the scenario and every setting changed from it
+    (a walk-through step's variant), in the sliders' words ("kropotkin, with Partner choice: ties to
+    competitors wear away = 0")."""
+    if not changed:
+        return name
+    parts = [f"{LABELS.get(k, k)} = {format_value(v)}" for k, v in changed.items()]
+    return f"{name}, with " + "; ".join(parts)
 
 
 def _col(df, col: str) -> np.ndarray:
@@ -907,6 +969,11 @@ def view_legend(sc: Scenario, present: bool = False) -> str:
     return out
 
 
+#: a member's history plot: its width on the page (CSS pixels, drawn at that size) and its text height by
+#: mode (presentation mode: the 18 px the room reads)
+HISTORY_PX = 420
+HISTORY_FONT_PX = {"normal": 12, "present": 20}
+
 #: the picture's width on the page in CSS pixels (fixed, so that a click maps to a member)
 VIEW_PX = {"normal": 480, "present": 440}
 
@@ -922,11 +989,13 @@ class Runner:
         self.lock = threading.Lock()
         self.inspect: int | None = None
         self.curves_px, self.curves_font = CURVES_PX["normal"]
+        self.history_font = HISTORY_FONT_PX["normal"]
         self.reset(sc, engine)
 
     def set_view(self, mode: str) -> None:
         """Draw the live curves for the page's mode ("normal" or "present"), at the size it shows them."""
         size, font = CURVES_PX[mode]
+        self.history_font = HISTORY_FONT_PX[mode]
         if (size, font) != (self.curves_px, self.curves_font):
             self.curves_px, self.curves_font = size, font
             self._curves = None
@@ -1030,7 +1099,7 @@ class Runner:
             if self.inspect is None:
                 return None
             return member_info(self.model.state_arrays(), self.model.tie_arrays(), self.inspect,
-                               self._history, self.scenario)
+                               self._history, self.scenario, self.history_font)
 
     def neighbours(self) -> np.ndarray:
         if self.inspect is None:
@@ -1090,8 +1159,10 @@ class Runner:
                      rate=rate, frames=frames, member=self.member())
 
 
-def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | None, sc: Scenario) -> dict:
-    """What the page shows of one member: state, recovery, sponsor, ties and a small history plot."""
+def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | None, sc: Scenario,
+                font_px: int = HISTORY_FONT_PX["normal"]) -> dict:
+    """What the page shows of one member: state, recovery, sponsor, ties and a small history plot (its
+    text ``font_px`` tall as shown)."""
     ptr, nbr, w = ties
     lo, hi = int(ptr[slot]), int(ptr[slot + 1])
     partners = sorted(zip(np.asarray(w)[lo:hi].tolist(), np.asarray(nbr)[lo:hi].tolist()), reverse=True)
@@ -1109,15 +1180,19 @@ def member_info(st: Mapping[str, np.ndarray], ties, slot: int, history: dict | N
         "sponsor": sponsor if sponsor >= 0 else None, "sponsees": int(st["sponsees"][slot]),
         "missed": int(st["missed"][slot]),
         "ties": len(partners), "strongest": [(int(j), float(x)) for x, j in partners[:6]],
-        "history_png": member_history_png(history) if history and len(history["day"]) else None,
+        "history_png": member_history_png(history, font_px) if history and len(history["day"]) else None,
     }
     return info
 
 
-def member_history_png(h: dict) -> bytes:
-    """Small curves of one member's stress, craving and lapses (shaded) since day 0."""
-    fig = _figure(3.6, 1.7, constrained=False)
-    fig.subplots_adjust(left=0.14, right=0.98, top=0.95, bottom=0.2)
+def member_history_png(h: dict, font_px: int = 11) -> bytes:
+    """Curves of one member's stress, craving and lapses (shaded) since day 0, drawn at the size the page
+    shows them (:data:`HISTORY_PX` wide, 100 dpi) with text ``font_px`` pixels tall: 18 or more in
+    presentation mode."""
+    dpi = 100
+    w = HISTORY_PX
+    h_px = max(140, 7 * font_px + 40)
+    fig = _figure(w / dpi, h_px / dpi, constrained=True)
     ax = fig.add_subplot()
     d = np.asarray(h["day"])
     use = np.asarray(h["using"]) > 0
@@ -1130,9 +1205,10 @@ def member_history_png(h: dict) -> bytes:
     ax.plot(d, h["craving"], color="tab:brown", lw=1.2, label="craving", marker="o" if d.size <= 2 else None)
     ax.set_ylim(0, 1)
     ax.set_xlim(0, max(1, int(d.max())))
-    ax.tick_params(labelsize=7)
-    ax.legend(loc="upper right", fontsize=6, ncol=3)
-    return fig_png(fig, dpi=80)
+    pt = font_px * 72 / dpi
+    ax.tick_params(labelsize=pt)
+    ax.legend(loc="upper right", fontsize=pt, ncol=3, borderpad=0.2, handlelength=1.0, columnspacing=0.8)
+    return fig_png(fig, dpi=dpi)
 
 
 # ----------------------------------------------------------------------------- the Kropotkin lesson
@@ -1157,12 +1233,39 @@ def lesson_result(seeds: int, progress=None) -> dict:
             from sim.experiments import lesson
 
             res = lesson.run_lesson("kropotkin", seeds=seeds, progress=progress)
-            _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
+            _lesson_cache[seeds] = {"png": fig_png(lesson.plot(res, projector=True), dpi=100),
+                                    "png_full": fig_png(lesson.plot(res), dpi=90), "table": lesson.table(res),
                                     "notes": lesson.notes(res), "notes_html": lesson_notes_html(res),
                                     "finding": lesson_finding(res.summary),
                                     "csv": metrics_csv(res.runs),
                                     "summary": res.summary}
         return _lesson_cache[seeds]
+
+
+class Eta:
+    """The time left of a long job, from the speed measured on this machine: the first run's time (worker
+    start, compiling) is left out, and until a second run has finished the page says it is measuring.
+
+    ``text(done, total)`` is the status line after ``done`` of ``total`` runs."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self.first: tuple[int, float] | None = None
+
+    def text(self, done: int, total: int) -> str:
+        now = self.clock()
+        if done <= 0:
+            return f"runs 0 of {total}; measuring this machine's speed on the first runs ..."
+        if self.first is None:
+            self.first = (done, now)
+            return f"runs {done} of {total}; measuring this machine's speed on the first runs ..."
+        runs, secs = done - self.first[0], now - self.first[1]
+        if runs <= 0 or secs <= 0:
+            return f"runs {done} of {total}; measuring this machine's speed on the first runs ..."
+        left = (total - done) * secs / runs
+        when = f"{left:.0f} s" if left < 90 else f"{left / 60:.0f} min"
+        return (f"runs {done} of {total}; about {when} left, estimated from the speed measured so far "
+                f"({60 * runs / secs:.0f} runs a minute)")
 
 
 def lesson_notes_html(res) -> str:
@@ -1201,7 +1304,8 @@ def lesson_finding(summary: pd.DataFrame) -> str:
     off, on = rows["all off"], rows["all on"]
     f = lambda v: f"{v:.2f}"  # noqa: E731
     alone = [a[: -len(" only")] for a in rows if a.endswith(" only")]
-    lift = [a for a in alone if rows[f"{a} only"]["helpers_low"] > off["helpers_high"]]
+    r2 = lambda v: round(float(v), 2)  # noqa: E731  (the verdict from the figures as the table shows them)
+    lift = [a for a in alone if r2(rows[f"{a} only"]["helpers_low"]) > r2(off["helpers_high"])]
     rest = [a for a in alone if a not in lift]
     if lift:
         vals = ", ".join(f(rows[f"{a} only"]["helpers"]) for a in lift)
@@ -1213,7 +1317,7 @@ def lesson_finding(summary: pd.DataFrame) -> str:
         s1 = (f"No mechanism alone ends with clearly more helpers than every mechanism off "
               f"({f(off['helpers'])}): the intervals overlap.")
     but = [a for a in rows if a.startswith("all but ")]
-    drop = [a for a in but if rows[a]["helpers_high"] < on["helpers_low"]]
+    drop = [a for a in but if r2(rows[a]["helpers_high"]) < r2(on["helpers_low"])]
     if drop:
         vals = ", ".join(f(rows[a]["helpers"]) for a in drop)
         s2 = (f" Taking {_names([a[len('all but '):] for a in drop])} away from all on leaves clearly fewer "
@@ -1246,6 +1350,21 @@ PRESETS: dict[str, tuple[str, str, dict, dict]] = {
                            {"isolation.enabled": True, "checkins.enabled": False}),
 }
 
+
+def _mechanism_presets() -> dict[str, tuple[str, str, dict, dict]]:
+    """The Lesson's mechanisms that one setting switches (sim.experiments.lesson.MECHANISMS), on (A)
+    against off (B) in ``kropotkin``: the comparisons the lesson speaks of, with its own on/off values
+    (dropping out in crisis is off at 100000 days, beyond any slider)."""
+    from sim.experiments.lesson import MECHANISMS
+
+    words = {"partner_choice": "Partner choice", "wellbeing": "Wellbeing counts as success",
+             "survival": "Survival of the supported (dropping out in crisis)"}
+    return {f"mechanism_{m.key}": (f"{words[m.key]}: on vs off", "kropotkin", dict(m.on), dict(m.off))
+            for m in MECHANISMS if m.key in words}
+
+
+PRESETS.update(_mechanism_presets())
+
 #: parameters that B may change in the Compare view
 COMPARE_PARAMS = ("checkins.prob", "checkins.missed_threshold", "sponsorship.answer_prob", "sponsorship.capacity",
                   "isolation.share", "isolation.duration", "population.initial_helpers", "game.T",
@@ -1253,14 +1372,21 @@ COMPARE_PARAMS = ("checkins.prob", "checkins.missed_threshold", "sponsorship.ans
 
 
 def compare_pair(name: str, a: Mapping[str, Any], b: Mapping[str, Any], *, seed: Any, steps: int,
-                 members: int | None = None) -> tuple[Scenario, Scenario]:
-    """The two scenarios of a comparison, same seed, page limits applied."""
+                 members: int | None = None, fixed_a: Mapping[str, Any] | None = None,
+                 fixed_b: Mapping[str, Any] | None = None) -> tuple[Scenario, Scenario]:
+    """The two scenarios of a comparison, same seed, page limits applied to ``a`` and ``b`` (a visitor's
+    settings); ``fixed_a``/``fixed_b`` are a preset's own values (the lesson's "off" for dropping out in
+    crisis is 100000 days), checked by the schema only."""
     common: dict[str, Any] = {"steps": int(clamp_number(steps, 10, MAX_PAGE_STEPS, True))}
     base = load_scenario(scenario_path(name))
     if members is not None and base.network.kind != "lattice":
         common["population.size"] = int(clamp_number(members, 20, MAX_COMPARE_MEMBERS, True))
     sc_a = build_scenario(name, {**common, **dict(a)}, seed=seed)
     sc_b = build_scenario(name, {**common, **dict(b)}, seed=seed)
+    if fixed_a:
+        sc_a = load_scenario(sc_a, dict(fixed_a))
+    if fixed_b:
+        sc_b = load_scenario(sc_b, dict(fixed_b))
     for sc in (sc_a, sc_b):
         if sc.population.size > MAX_COMPARE_MEMBERS:
             raise ScenarioError(f"{sc.population.size} members: Compare allows at most {MAX_COMPARE_MEMBERS}")
@@ -1368,13 +1494,23 @@ def gap_png(frames_a, frames_b, title: str = "", hi_res: bool = False) -> bytes:
     return fig_png(fig, dpi=_dpi(fig, hi_res))
 
 
+def plain_keys(text: str) -> str:
+    """Scenario keys in a generated sentence ("turnover.crisis_days = 100000") named as the page's sliders
+    name them ("Survival: days in crisis before dropping out = 100000"): the command line's labels are
+    keys, the page's are words."""
+    import re
+
+    return re.sub(r"\b([a-z_]+\.[a-z_]+)\b", lambda m: LABELS.get(m.group(1), m.group(1)), text)
+
+
 def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
-    """The plain-words headline of the paired replicates (as ``mutualaid compare`` prints it)."""
+    """The plain-words headline of the paired replicates (as ``mutualaid compare`` prints it, settings named
+    in the page's words)."""
     from sim.experiments.compare import headline_of
 
-    return headline_of(sc_a, sc_b, [f["relapses"].iloc[1:].sum() for f in frames_a],
+    return plain_keys(headline_of(sc_a, sc_b, [f["relapses"].iloc[1:].sum() for f in frames_a],
                        [f["relapses"].iloc[1:].sum() for f in frames_b],
-                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b])
+                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b]))
 
 
 def _lower_first(text: str) -> str:
@@ -1388,7 +1524,7 @@ def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
     from sim.experiments import findings
     from sim.experiments.compare import arm_labels, classic, paired_difference
 
-    la, lb = arm_labels(sc_a, sc_b)
+    la, lb = (plain_keys(x) for x in arm_labels(sc_a, sc_b))
     if classic(sc_a, sc_b):
         ha = [float(f["helpers"].iloc[-1]) for f in frames_a]
         hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
@@ -1400,38 +1536,56 @@ def compare_finding(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
                               for f in frames]
     ra, rb = per(frames_a, sc_a), per(frames_b, sc_b)
     d, lo, hi, n = paired_difference(ra, rb)
-    return findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
-                               reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)")
+    out = findings.difference(f"{lb} (B), members had", "relapses per 100 members a year", d, lo, hi, n,
+                              reference=float(np.mean(ra)), than=f"{_lower_first(la)} (A)") + (
+        " Counted: every member, newcomers included.")
+    if sc_a.evolution.enabled or sc_b.evolution.enabled:  # strategies change: the share of helpers too
+        ha = [float(f["helpers"].iloc[-1]) for f in frames_a]
+        hb = [float(f["helpers"].iloc[-1]) for f in frames_b]
+        d, lo, hi, n = paired_difference(ha, hb)
+        out += " " + findings.difference(f"{lb} (B), the community had a", "share of helpers at the end", d, lo,
+                                         hi, n, more="higher", fewer="lower", digits=3,
+                                         than=f"{_lower_first(la)} (A)")
+    return out
 
 
 def trial_findings(res) -> list[str]:
-    """The trial's findings as sentences generated from its effects table: relapses and coming back in the
-    whole-community design (or the first design run), and which design found the larger effect on
-    relapses."""
+    """The trial's findings as sentences generated from its effects table, each saying whom it counts (the
+    trial's cohort, not every member as the comparison above does): relapses, days without using, the first
+    lapse and coming back in the whole-community design (or the first design run), each whichever way it
+    went; and which of every design run found the largest effect on relapses."""
     from sim.experiments import findings, trial
 
     e = res.effects
     what = trial.INTERVENTIONS[res.intervention]
-    cohort = "members" if res.intervention == "checkins" else "newcomers"
+    cohort = trial.COHORT[res.intervention]
 
     def row(design, start):
         r = e[(e["design"] == design) & (e["measure"].str.startswith(start))].iloc[0]
         return float(r["estimate"]), float(r["low"]), float(r["high"])
 
+    measures = set(e["measure"])
     design = "community" if "community" in res.designs else res.designs[0]
     where = trial.DESIGN_LABELS[design]
     n = len(res.seeds)
     est, lo, hi = row(design, "relapses per 100")
-    out = [findings.difference(f"In the trial ({where}, {n} paired seeds), {cohort} without {what} had",
-                               "relapses per 100 member-years", est, lo, hi, n, than=f"{cohort} with {what}",
-                               runs="paired seeds")]
+    # members are counted by the arm they were assigned to, whether or not a call came (intention to treat)
+    out = [findings.difference(f"In the trial ({where}, {n} paired seeds; counted: the {cohort}), those "
+                               f"not offered {what} had", "relapses per 100 member-years", est, lo, hi, n,
+                               than=f"those offered {what}", runs="paired seeds")]
+    if any(m.startswith("days abstinent a year") for m in measures):
+        out.append(findings.difference(f"The {cohort} offered {what} had", "days without using a year",
+                                       *row(design, "days abstinent a year"), n, than="those not offered it",
+                                       runs="paired seeds"))
+    if any(m.startswith("hazard ratio of a first lapse") for m in measures):
+        out.append(findings.ratio(f"The {cohort} offered {what}", *row(design, "hazard ratio of a first lapse"),
+                                  above="had a first lapse sooner", below="went longer before a first lapse"))
     hr = row(design, "hazard ratio of returning")
-    out.append(findings.ratio(f"After a first absence, {cohort} with {what}", *hr, above="came back sooner",
-                              below="came back later"))
-    if "individual" in res.designs and "community" in res.designs:
-        out.append(findings.which_larger(
-            "randomising members", row("individual", "relapses per 100"), "randomising the whole community",
-            row("community", "relapses per 100"), f"fewer relapses per 100 member-years with {what}"))
+    out.append(findings.ratio(f"After a first absence, the {cohort} offered {what}", *hr,
+                              above="came back sooner", below="came back later"))
+    if len(res.designs) >= 2:
+        out.append(findings.largest(trial.design_rows(res, "relapses per 100"),
+                                    f"fewer relapses per 100 member-years with {what}"))
     return out
 
 
@@ -1463,6 +1617,18 @@ _trial_lock = threading.Lock()
 _trial_cache: dict[tuple, dict] = {}
 
 
+def intervention_words() -> dict[str, str]:
+    """The trial's interventions as the page offers them: key -> words ("checkins" -> "check-ins")."""
+    from sim.experiments.trial import INTERVENTIONS
+
+    return dict(INTERVENTIONS)
+
+
+def intervention_key(words: str) -> str | None:
+    """The intervention a choice on the page names (None for anything else)."""
+    return next((k for k, w in intervention_words().items() if w == words), None)
+
+
 def trial_eligible(name: str, intervention: str) -> bool:
     """Whether a shipped scenario can host a trial of ``intervention`` on the page (it is switched on, and
     the community is small enough for the Compare view)."""
@@ -1491,23 +1657,23 @@ def trial_result(scenario: str, intervention: str, seeds: int, progress=None) ->
             _trial_cache[key] = {"headline": res.headline, "findings": trial_findings(res), "png": png,
                                  "effects": trial.effects_table(res),
                                  "published": trial.published_table(res),
-                                 "handout": _handout_html(res, png).encode("utf-8"),
+                                 "handout": _handout_html(res).encode("utf-8"),
                                  # the PDF is drawn when the button asks for it
-                                 "handout_pdf": lambda res=res, png=png: _handout_pdf(res, png),
+                                 "handout_pdf": lambda res=res: _handout_pdf(res),
                                  "csv": metrics_csv(res.members)}
         return _trial_cache[key]
 
 
-def _handout_html(res, png: bytes) -> str:
+def _handout_html(res) -> str:
     from sim.experiments import handout
 
-    return handout.handout_html(res, png)
+    return handout.handout_html(res)
 
 
-def _handout_pdf(res, png: bytes) -> bytes:
+def _handout_pdf(res) -> bytes:
     from sim.experiments import handout
 
-    return handout.pdf_bytes(res, png)
+    return handout.pdf_bytes(res)
 
 
 def arm_summary(df: pd.DataFrame) -> dict[str, float]:

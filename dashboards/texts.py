@@ -36,7 +36,7 @@ WATCH = {
     "no-sponsorship": "Newcomers have no sponsor to call. **Watch the newcomers' lapses** early in the year.",
     "nowak-may-1992": (
         "The classic spatial Prisoner's Dilemma (psychology off). **Watch the shifting blue and orange "
-        "patterns**: with T = 1.85 neither side wins. Try T = 1.7 or 2.1 and Reset."
+        "patterns**: with *T* = 1.85 neither side wins. Try *T* = 1.7, then *T* = 2.1, and Reset."
     ),
     "fermi-lattice": (
         "Noisy imitation on a 50 x 50 lattice. **Watch helpers survive only in compact clusters** at small "
@@ -46,7 +46,7 @@ WATCH = {
         "Death-birth updating on a ring with benefit 6 and cost 1: theory favours helpers when benefit/cost "
         "exceeds the number of neighbours (4), but selection is weak and one run drifts. **Watch the helper "
         "curve wander** up and down over hundreds of days; whether helpers gain shows over many runs (the Info "
-        "panel). Set T = 3 and R = 2 (benefit/cost 3, below 4) and Reset to compare."
+        "panel). Set *T* = 3 and *R* = 2 (benefit/cost 3, below 4) and Reset to compare."
     ),
 }
 
@@ -80,9 +80,9 @@ KROPOTKIN_STEPS = (
     ),
     (
         "4. Benefit and cost",
-        "Raise the temptation *T* (what a competitor gains from a helper) from 1 to 1.6. Press **Play** and "
+        "Raise the temptation (what a competitor gains from a helper): move *T* from 1 to 1.6. Press **Play** and "
         "compare with step 2: helpers still become the majority, but fewer of them, and stress stays higher. "
-        "Try *Weight of wellbeing* = 0 as well: success is then payoff alone.",
+        "Try *Wellbeing counts as success* = 0 as well: success is then payoff alone.",
         "kropotkin",
         {"game_T": 1.6},
     ),
@@ -90,7 +90,7 @@ KROPOTKIN_STEPS = (
         "5. Who meets whom",
         "Structure matters in the classic spatial game (Nowak & May 1992, psychology off): helpers survive in "
         "clusters, in ever-changing patterns, though a well-mixed population would lose them all. Move *T* to "
-        "1.7 and Reset: clusters of helpers hold most of the lattice. Move it to 2.1 and Reset: competitors "
+        "1.7 and Reset: clusters of helpers hold most of the lattice. Move *T* to 2.1 and Reset: competitors "
         "take over.",
         "nowak-may-1992",
         {},
@@ -129,7 +129,8 @@ TRAINER_INTRO = (
     "drawn from the same random numbers in A and B. Each arm has lived its own past under its own settings "
     "before day 0, so the two can already differ on day 0 (each arm's day-0 stress is shown below). "
     "The shaded area is the difference. Below, several replicates (different seeds, still paired) show "
-    "how sure we can be: a band that stays away from zero is a real effect."
+    "how sure we can be: a band that stays away from zero means these runs show a difference in that "
+    "direction, of a size within the band; it is what the model does, not a measurement of a real group."
 )
 
 RESULTS_INTRO = (

@@ -438,13 +438,9 @@ def cmd_trial(args) -> int:
         files.write_file("members.parquet", lambda p: res.members.to_parquet(p, index=False))
         files.write_file("spells.parquet", lambda p: res.spells.to_parquet(p, index=False))
         if args.handout:
-            import io
-
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=100)
             from sim.experiments import handout
 
-            files.write_text("handout.html", handout.handout_html(res, buf.getvalue(), command))
+            files.write_text("handout.html", handout.handout_html(res, command))
             files.write_file("handout.pdf", lambda p: handout.handout_pdf(res, p, command))
         manifest["files"] = files.names + ["manifest.json"]
         files.write_json("manifest.json", manifest)

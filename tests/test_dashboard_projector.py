@@ -163,7 +163,9 @@ def test_compare_fits_its_columns_at_1024(browser, server):
         page.get_by_role("tab", name="Compare").click()
         page.wait_for_selector(".ma-headline", timeout=240_000)
         _wait_until(lambda: page.locator(".ma-compare-status").count() == 0, timeout=240, what="compare to finish")
-        assert page.locator(".ma-presets .v-btn").count() == 4
+        from dashboards import support as ds
+
+        assert page.locator(".ma-presets .v-btn").count() == len(ds.PRESETS) == 7
         assert page.evaluate(_OVERFLOW) == []
         # the sentence under the headline agrees with the headline's own numbers
         head = page.inner_text(".ma-headline")
@@ -179,6 +181,14 @@ def test_compare_fits_its_columns_at_1024(browser, server):
         for sel in ("img.ma-compare", "img.ma-gap"):
             nw, nh, w, h = page.eval_on_selector(sel, _NATURAL)
             assert w <= 1024 - 24 and abs(w - nw) <= 1, (sel, nw, w)
+        # a change of settings clears the headline at once: no sentence about the previous run stays up
+        old = page.inner_text(".ma-headline")
+        page.get_by_label("B: Sponsorship").click(force=True)
+        _wait_until(lambda: page.locator(".ma-compare-stale").count() == 1 or (
+            page.locator(".ma-headline").count() == 1 and page.inner_text(".ma-headline") != old), timeout=20,
+            what="the headline cleared or replaced after B changed")
+        if page.locator(".ma-headline").count():
+            assert page.inner_text(".ma-headline") != old
     finally:
         ctx.close()
 
@@ -264,5 +274,43 @@ def test_a_walk_through_step_opens_only_the_section_of_its_control(browser, serv
         assert slider.bounding_box()["width"] >= MIN_TRACK
         page.get_by_role("button", name=re.compile("^Load: struggle")).click()
         _wait_until(lambda: not any(_is_open(_panel(page, s)) for s in sections), what="every section closed")
+    finally:
+        ctx.close()
+
+
+def test_presentation_mode_names_the_variant_explains_revision_days_and_shows_a_member_large(browser, server):
+    """At 1024 x 768: a walk-through step's variant (Partner choice = 0) is named in presentation mode's
+    caption, not only its base scenario; the revision-day ticks are explained under the curves; a member's
+    card and its history are text of 18 px or more, the history shown at the size drawn."""
+    from dashboards import support as ds
+    from tests.test_dashboard_classroom import _panel
+
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = ctx.new_page()
+    page.set_default_timeout(UI_TIMEOUT)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open(page, server, "?scenario=kropotkin")
+        _panel(page, "Kropotkin: a guided walk-through").locator(".v-expansion-panel-header").click()
+        page.get_by_role("button", name=re.compile("^Load: kropotkin with Partner choice")).click()
+        _wait_until(lambda: "0" == page.locator(".v-input", has_text="Partner choice").locator(
+            "[role=slider]").get_attribute("aria-valuenow"), what="partner choice set to 0")
+        page.locator(".ma-present-toggle input").click(force=True)
+        page.wait_for_selector(".ma-present .ma-present-name")
+        want = ds.caption("kropotkin", {"ties.conflict_loss": 0.0})
+        _wait_until(lambda: page.inner_text(".ma-present-name") == want, what=f"the caption {want!r}")
+        note = page.locator(".ma-revision-note")
+        sc = ds.build_scenario("kropotkin")
+        assert note.is_visible() and note.inner_text() == ds.revision_note(sc)
+        assert float(note.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= MIN_TEXT
+        pic = page.locator("img.ma-picture").bounding_box()
+        page.mouse.click(pic["x"] + pic["width"] / 2, pic["y"] + pic["height"] / 2)
+        page.wait_for_selector(".ma-member img.ma-member-history")
+        time.sleep(0.5)
+        assert page.evaluate(_SMALL_TEXT) == []  # the member's card among every text on the page
+        nw, nh, w, h = page.eval_on_selector("img.ma-member-history", _NATURAL)
+        assert abs(w - nw) <= 1 and nw == ds.HISTORY_PX  # drawn at the size shown (20 px text)
+        assert errors == []
     finally:
         ctx.close()

@@ -56,12 +56,60 @@ def test_which_design_found_the_larger_effect_and_whether_that_is_sure():
     members, community = (7.2, 3.3, 11.1), (4.0, 1.4, 6.2)
     s = findings.which_larger("randomising members", members, "randomising whole communities", community,
                               "fewer relapses per 100 member-years")
-    assert s.startswith("Randomising members gave the larger estimate, 7.2")
+    assert s.startswith("Randomising members gave the largest estimate, 7.2")
     assert "against 4.0 (1.4 to 6.2) for randomising whole communities" in s and "intervals overlap" in s
     s = findings.which_larger("randomising members", (2.0, 1.0, 3.0), "randomising whole communities",
                               (9.0, 7.0, 11.0), "fewer relapses per 100 member-years")
-    assert s.startswith("Randomising whole communities gave the larger estimate, 9.0")
-    assert "do not overlap" in s
+    assert s.startswith("Randomising whole communities gave the largest estimate, 9.0")
+    assert "lies above the other" in s
+
+
+def test_the_largest_estimate_is_found_over_every_design_shown():
+    """A trial of three designs: the sentence weighs all three (it compared two and could miss the largest)."""
+    three = [("randomising members", (3.5, 1.0, 6.0)), ("randomising meetings", (5.0, 2.0, 8.0)),
+             ("the whole community both ways", (5.1, 2.5, 7.7))]
+    s = findings.largest(three, "fewer relapses")
+    assert s.startswith("The whole community both ways gave the largest estimate, 5.1")
+    assert "3.5 (1.0 to 6.0) for randomising members" in s and "5.0 (2.0 to 8.0) for randomising meetings" in s
+    assert "intervals overlap" in s and "than the others" in s
+    clear = [("a", (1.0, 0.5, 1.5)), ("b", (2.0, 1.6, 2.4)), ("c", (9.0, 8.0, 10.0))]
+    s = findings.largest(clear, "fewer relapses")
+    assert s.startswith("C gave the largest estimate, 9.0") and "lies above all the others" in s
+    # the largest clear of one design but not of the other is not clear
+    s = findings.largest([("a", (1.0, 0.5, 1.5)), ("b", (7.0, 6.0, 8.5)), ("c", (9.0, 8.0, 10.0))], "fewer")
+    assert "intervals overlap" in s
+
+
+def test_the_verdict_is_read_from_the_figures_as_shown():
+    """A sentence never says "more" beside figures that read the same when rounded, nor that an interval
+    shown as starting at 0.0 lies above zero."""
+    s = findings.difference("Without check-ins, members had", MEASURE, 3.0, 0.04, 6.0, 8)
+    assert "includes zero" in s and "+0.0 to +6.0" in s and "show an increase" not in s
+    s = findings.difference("Without check-ins, members had", MEASURE, -3.0, -6.0, -0.04, 8)
+    assert "includes zero" in s and "show a decrease" not in s
+    s = findings.difference("Without check-ins, members had", MEASURE, 0.04, 0.01, 0.06, 8)
+    assert "includes zero" in s and "+0.0 " in s and "more relapses" not in s
+    r = findings.ratio("Members offered check-ins", 1.2, 1.004, 1.4, above="came back sooner",
+                       below="came back later")
+    assert "includes 1" in r and "1.00 to 1.40" in r and "show it" not in r
+    s = findings.largest([("randomising members", (4.04, 1.0, 7.0)), ("the whole community", (3.96, 1.5, 6.5))],
+                         "fewer relapses")
+    assert "gave the same estimate, 4.0" in s and "largest" not in s
+    p = findings.plainly("relapses", 41.4, 41.2, "without", "with", 0.2, 0.1, 0.4, 8)
+    assert "do not make clear" in p and "more without" not in p
+
+
+def test_put_plainly_keeps_how_sure_both_signs_and_none():
+    kw = dict(count="relapses for every 100 members followed for a year", label_without="without check-ins",
+              label_with="with them", n=8)
+    up = findings.plainly(without=41.2, with_=37.1, estimate=4.1, low=1.4, high=6.2, **kw)
+    assert "about 41 relapses" in up and "about 37 with them" in up and "about 4 more without" in up
+    assert "between 1 and 6 more" in up and "8 runs" in up
+    down = findings.plainly(without=30.0, with_=33.0, estimate=-3.0, low=-5.2, high=-1.1, **kw)
+    assert "about 3 fewer without" in down and "between 1 and 5 fewer" in down and "more without" not in down
+    none = findings.plainly(without=33.0, with_=32.0, estimate=1.0, low=-2.0, high=4.0, **kw)
+    assert "do not make clear which way" in none and "from 2 fewer to 4 more" in none
+    assert "more without (" not in none and "fewer without (" not in none
 
 
 finite = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False)
@@ -72,15 +120,28 @@ def test_the_sentence_follows_the_interval_for_every_result(a, b, c, n):
     lo, est, hi = sorted((a, b, c))
     s = findings.difference("Without check-ins, members had", MEASURE, est, lo, hi, n)
     assert f"{n} paired runs" in s
-    if lo > 0:
+    # the verdict agrees with the interval as printed (one decimal)
+    if round(lo, 1) > 0:
         assert "more relapses" in s and "show an increase" in s and "fewer" not in s
-    elif hi < 0:
+    elif round(hi, 1) < 0:
         assert "fewer relapses" in s and "show a decrease" in s and " more " not in s
     else:
         assert "includes zero" in s and "show an increase" not in s and "show a decrease" not in s
     # every number in the sentence is one of the figures (to the digit shown), never another
     shown = {float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*\.\d", s)}
-    assert shown <= {round(abs(v), 1) for v in (est, lo, hi)}
+    assert shown <= {abs(round(v, 1)) for v in (est, lo, hi)}
+
+
+@given(a=finite, b=finite, c=finite, n=st.integers(min_value=2, max_value=200))
+def test_put_plainly_follows_the_interval_for_every_result(a, b, c, n):
+    lo, est, hi = sorted((a, b, c))
+    s = findings.plainly("relapses", 40.0, 40.0 - est, "without", "with", est, lo, hi, n)
+    if round(lo) > 0:
+        assert "more without (the runs put it " in s
+    elif round(hi) < 0:
+        assert "fewer without (the runs put it " in s
+    else:
+        assert "do not make clear which way" in s and "without (the runs" not in s
 
 
 # ----------------------------------------------------------------------------- the page's sentences
@@ -132,12 +193,62 @@ def test_the_trial_s_sentences_follow_its_effects_table():
                                   designs=["individual", "community"], seeds=list(range(8))))()
 
     s = ds.trial_findings(fake((7.2, 3.3, 11.1), (4.0, 1.4, 6.2), (1.47, 1.2, 1.8)))
-    assert "members without check-ins had more relapses" in s[0] and "4.0 more" in s[0] and "8 paired seeds" in s[0]
+    assert "those not offered check-ins had more relapses" in s[0] and "4.0 more" in s[0] and "8 paired seeds" in s[0]
+    assert "counted: the members present on day 0" in s[0]  # whom it counts (Compare counts every member)
     assert "came back sooner" in s[1] and "1.47" in s[1]
-    assert s[2].startswith("Randomising members gave the larger estimate, 7.2") and "intervals overlap" in s[2]
+    assert s[2].startswith("Randomising members gave the largest estimate, 7.2") and "intervals overlap" in s[2]
     s = ds.trial_findings(fake((-1.0, -3.0, 1.0), (-2.0, -5.0, 1.0), (0.95, 0.8, 1.1)))
     assert "includes zero" in s[0] and "includes 1" in s[1]
-    assert s[2].startswith("Randomising members gave the larger estimate, -1.0")
+    assert s[2].startswith("Randomising members gave the largest estimate, -1.0")
+
+
+def test_the_trial_reports_every_headline_outcome_whichever_way_it_went():
+    """Days without using against the intervention (-2.2 days) and a first lapse sooner are said, not
+    left out; so is a result for it; and the largest effect is weighed over all three designs."""
+    import pandas as pd
+
+    from dashboards import support as ds
+
+    def fake(days, first, designs=("individual", "meetings", "community")):
+        rows = []
+        for k, design in enumerate(designs):
+            rows += [dict(design=design, measure="relapses per 100 member-years, control - intervention",
+                          estimate=3.0 + k, low=1.0 + k, high=5.0 + k),
+                     dict(design=design, measure="days abstinent a year, intervention - control",
+                          estimate=days[0], low=days[1], high=days[2]),
+                     dict(design=design, measure="hazard ratio of a first lapse", estimate=first[0], low=first[1],
+                          high=first[2]),
+                     dict(design=design, measure="hazard ratio of returning after a first absence", estimate=1.4,
+                          low=1.2, high=1.6)]
+        return type("R", (), dict(effects=pd.DataFrame(rows), intervention="checkins", designs=list(designs),
+                                  seeds=list(range(8))))()
+
+    against = " ".join(ds.trial_findings(fake((-2.2, -4.0, -0.5), (1.3, 1.1, 1.5))))
+    assert "offered check-ins had fewer days without using a year than those not offered it: 2.2 fewer" in against
+    assert "checked on" not in against  # counted by what they were offered (intention to treat)
+    assert "had a first lapse sooner" in against and "show a decrease" in against
+    assert "The whole community both ways gave the largest estimate, 5.0" in against
+    assert "randomising meetings" in against and "randomising members" in against
+    for_it = " ".join(ds.trial_findings(fake((2.2, 0.5, 4.0), (0.8, 0.7, 0.9))))
+    assert "more days without using a year" in for_it and "went longer before a first lapse" in for_it
+    none = " ".join(ds.trial_findings(fake((0.3, -1.0, 1.6), (1.0, 0.9, 1.1))))
+    assert none.count("includes zero") == 1 and "includes 1" in none
+
+
+def test_compare_and_trial_say_whom_they_count():
+    from dashboards import support as ds
+    from sim.experiments import trial
+
+    sc_a, sc_b = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=42,
+                                 steps=365)
+    base = [100.0, 110.0, 95.0, 105.0]
+    s = ds.compare_finding(sc_a, sc_b, _frames(base), _frames([x + 20 for x in base]))
+    assert "Counted: every member, newcomers included" in s
+    from sim.experiments.compare import headline_of
+
+    h = headline_of(sc_a, sc_b, base, [x + 20 for x in base], [0.5] * 4, [0.5] * 4)
+    assert "every member counted, newcomers included" in h
+    assert trial.COHORT["checkins"] == "members present on day 0"
 
 
 def _summary(helpers: dict[str, tuple[float, float, float]]):
@@ -164,4 +275,18 @@ def test_the_lesson_s_sentence_follows_its_table():
     none = {**base, **{f"{n} only": (0.12, 0.05, 0.2) for n in names},
             **{f"all but {n.lower()}": (0.88, 0.8, 0.95) for n in names}}
     s = ds.lesson_finding(_summary(none))
+    assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s
+
+
+def test_the_lesson_s_verdict_is_read_from_the_figures_as_its_table_shows_them():
+    """An interval ending at 0.151 beside one starting at 0.149 reads 0.15 and 0.15 in the table: not
+    "clearly more"."""
+    from dashboards import support as ds
+
+    names = ("Network reciprocity", "Wellbeing counts as success", "Partner choice", "Newcomers re-seed helpers",
+             "Survival of the supported")
+    rows = {"all off": (0.10, 0.05, 0.149), "all on": (0.90, 0.852, 0.95),
+            **{f"{n} only": (0.2, 0.151, 0.25) for n in names},
+            **{f"all but {n.lower()}": (0.8, 0.7, 0.848) for n in names}}
+    s = ds.lesson_finding(_summary(rows))
     assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s

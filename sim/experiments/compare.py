@@ -126,7 +126,8 @@ def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, hel
     diff, lo, hi, k = paired_difference(per(relapses_a, a), per(relapses_b, b))
     span = "over a year" if a.steps == 365 else f"a year (from {a.steps} days)"
     ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if k >= 2 else ""
-    return f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span} ({ci}{_paired(k)})"
+    return (f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span}, every member counted, "
+            f"newcomers included ({ci}{_paired(k)})")
 
 
 def _paired(k: int) -> str:

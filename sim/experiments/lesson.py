@@ -270,12 +270,31 @@ def notes(res: LessonResult) -> str:
     return "\n".join(lines)
 
 
-def plot(res: LessonResult):
-    """One figure a teacher can project: helpers and four health measures by arm, with intervals."""
+#: the dashboard's projector figure: helpers and stress only, drawn at the pixels it is shown (PROJECTOR_PX
+#: wide at 100 dpi) with text PROJECTOR_FONT_PX tall
+PROJECTOR_COLS = ("helpers", "stress")
+PROJECTOR_PX = 960
+PROJECTOR_FONT_PX = 20
+
+
+def plot(res: LessonResult, projector: bool = False):
+    """One figure a teacher can project: helpers and four health measures by arm, with intervals.
+
+    ``projector``: the page's version, helpers and stress only, :data:`PROJECTOR_PX` pixels wide at 100 dpi
+    with every piece of text :data:`PROJECTOR_FONT_PX` pixels tall, shown unscaled (the five-measure
+    figure, 16 inches wide, is scaled down to a column and its text to about 9 px)."""
+    if projector:
+        pt = PROJECTOR_FONT_PX * 72 / 100
+        return _plot(res, list(PROJECTOR_COLS), (PROJECTOR_PX / 100, 0.5 * len(res.summary) + 1.6), pt, pt, pt)
+    return _plot(res, ["helpers", "abstinent", "stress", "relapses_per_100", "dropouts_per_100"],
+                 (16, 0.42 * len(res.summary) + 1.8), 11, 12, None)
+
+
+def _plot(res: LessonResult, cols: list[str], size: tuple[float, float], title_pt: float, head_pt: float,
+          tick_pt: float | None):
     from matplotlib.figure import Figure
 
-    cols = ["helpers", "abstinent", "stress", "relapses_per_100", "dropouts_per_100"]
-    fig = Figure(figsize=(16, 0.42 * len(res.summary) + 1.8), layout="constrained")
+    fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(1, len(cols), sharey=True)
     s = res.summary.iloc[::-1]
     y = np.arange(len(s))
@@ -284,7 +303,9 @@ def plot(res: LessonResult):
         err = np.vstack([mean - s[f"{col}_low"].to_numpy(), s[f"{col}_high"].to_numpy() - mean])
         colour = "#2b6cb0" if col == "helpers" else "#4a5568"
         ax.errorbar(mean, y, xerr=err, fmt="o", color=colour, ecolor=colour, capsize=3)
-        ax.set_title(MEASURES[col], fontsize=11)
+        ax.set_title(MEASURES[col], fontsize=title_pt)
+        if tick_pt:
+            ax.tick_params(labelsize=tick_pt)
         ax.grid(axis="x", alpha=0.3)
         if col in ("helpers", "abstinent", "stress"):
             ax.set_xlim(-0.02, 1.02)
@@ -297,6 +318,9 @@ def plot(res: LessonResult):
                     (names[k + 1] == "all off"):
                 ax.axhline(k + 0.5, color="#a0aec0", lw=0.8)
     axes[0].set_yticks(y, names)
-    fig.suptitle(f"Which mechanisms let mutual aid win? {res.scenario}, {len(res.seeds)} paired seeds per arm "
-                 "(95% intervals)", fontsize=12)
+    head = (f"Which mechanisms let mutual aid win? {res.scenario}, {len(res.seeds)} paired seeds per arm "
+            "(95% intervals)")
+    if tick_pt:  # the projector's: two lines, so that it fits at its size
+        head = f"Which mechanisms let mutual aid win?\n{len(res.seeds)} paired seeds per arm, 95% intervals"
+    fig.suptitle(head, fontsize=head_pt)
     return fig

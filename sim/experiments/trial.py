@@ -401,14 +401,19 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
     return df
 
 
+#: whom the trial counts, in the words of its sentences (not everyone in the community: see per_member)
+COHORT = {"checkins": "members present on day 0", "sponsorship": f"newcomers of days 1-{ENTRY_DAYS}"}
+
+
 def headline(res: TrialResult) -> str:
-    """'Without check-ins: +X relapses per 100 members over a year (95% interval a to b, N paired runs)'
-    (newcomers, for sponsorship: its cohort); from the whole-community design where it ran."""
+    """'Without check-ins: +X relapses per 100 members present on day 0 over a year (95% interval a to b,
+    N paired runs)' (newcomers of the first days, for sponsorship: its cohort); from the whole-community
+    design where it ran. It names whom it counts: ``mutualaid compare`` counts every member."""
     e = res.effects
     design = "community" if "community" in res.designs else res.designs[0]
     row = e[(e["design"] == design) & (e["measure"].str.startswith("relapses per 100"))].iloc[0]
     what = INTERVENTIONS[res.intervention]
-    cohort = "members" if res.intervention == "checkins" else "newcomers"
+    cohort = COHORT[res.intervention]
     who = cohort if design == "community" else f"{cohort} ({DESIGN_LABELS[design]})"
     return (f"Without {what}: {row['estimate']:+.1f} relapses per 100 {who} over a year "
             f"(95% interval {row['low']:+.1f} to {row['high']:+.1f}, {len(res.seeds)} paired runs)")
@@ -557,16 +562,26 @@ def report_markdown(res: TrialResult, command: str = "") -> str:
 
 
 def _designs_sentence(res: TrialResult) -> str:
-    """Which design found the larger effect on relapses, from this trial's figures (findings.which_larger)."""
+    """Which design found the largest effect on relapses, over every design the trial ran
+    (findings.largest), from this trial's figures."""
     from sim.experiments import findings
 
-    if not ("individual" in res.designs and "community" in res.designs):
+    if len(res.designs) < 2:
         return ""
+    return findings.largest(design_rows(res, "relapses per 100"),
+                            f"fewer relapses per 100 member-years with {INTERVENTIONS[res.intervention]}")
+
+
+#: each design as the sentences name it
+DESIGN_WORDS = {"individual": "randomising members", "meetings": "randomising meetings",
+                "community": "the whole community both ways"}
+
+
+def design_rows(res: TrialResult, start: str) -> list[tuple[str, tuple[float, float, float]]]:
+    """Every design's (words, (estimate, low, high)) of the measure starting with ``start``."""
     e = res.effects
-
-    def row(d):
-        r = e[(e["design"] == d) & e["measure"].str.startswith("relapses per 100")].iloc[0]
-        return float(r["estimate"]), float(r["low"]), float(r["high"])
-
-    return findings.which_larger("randomising members", row("individual"), "randomising the whole community",
-                                 row("community"), f"fewer relapses per 100 member-years with {INTERVENTIONS[res.intervention]}")
+    out = []
+    for d in res.designs:
+        r = e[(e["design"] == d) & e["measure"].str.startswith(start)].iloc[0]
+        out.append((DESIGN_WORDS[d], (float(r["estimate"]), float(r["low"]), float(r["high"]))))
+    return out
