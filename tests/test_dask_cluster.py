@@ -5,6 +5,7 @@ result must equal a one-worker run exactly, with no infrastructure failure store
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -161,3 +162,37 @@ def test_a_cluster_with_no_worker_says_so_after_the_wait(tmp_path, monkeypatch):
         assert time.monotonic() - t0 < 60
     finally:
         _kill(procs)
+
+
+def test_ctrl_c_on_a_local_cluster_says_one_line_and_keeps_what_finished(tmp_path):
+    """``--dask local`` stopped by Ctrl-C (issue 26: a 13-line ``RuntimeError: dictionary changed size during
+    iteration``, a leftover ``.lock``, and workers logging their cancelled tasks): exit 130, one line, no lock,
+    and what finished kept for the same command to resume (resuming is tested in tests/test_sweep.py)."""
+    spec = {"name": "stopped", "scenario": "baseline", "seed": 3, "replicates": 60, "steps": 100,
+            "parameters": {"checkins.prob": [0.2, 0.8], "population.size": 100}, "metrics": ["relapses"]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "out"
+    cmd = [str(BIN / "mutualaid"), "sweep", str(path), "--out", str(out), "--dask", "local", "--workers", "2"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its own process group, as a terminal's foreground job
+    lines: list[str] = []
+    try:
+        for line in proc.stderr:  # progress lines in a log, every few seconds
+            lines.append(line.rstrip("\n"))
+            m = re.match(r"runs (\d+)/120 ", line)
+            if m and 0 < int(m.group(1)) < 120:  # some runs done, most still to do
+                os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole group, the cluster's workers included
+                break
+        lines += proc.communicate(timeout=120)[1].splitlines()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = "\n".join(lines)
+    assert proc.returncode == 130, err
+    said = [line for line in err.splitlines() if line.strip() and not line.startswith("runs ")]
+    assert said[-1] == "mutualaid: interrupted", err
+    assert not any("Traceback" in line or "Error" in line or "WARNING" in line for line in said), err
+    assert not (out / ".lock").exists()
+    assert (out / "parts").is_dir() and not (out / "runs.parquet").exists()  # what finished is kept, to resume

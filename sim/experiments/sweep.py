@@ -1314,7 +1314,22 @@ def _iter_dask(tasks: list[dict], address: str, workers: int,
         lg.setLevel(logging.CRITICAL)
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # silence_logs: the workers share the terminal's process group, so Ctrl-C reaches them too and each
+        # would log its cancelled task; the sweep says "interrupted" once
+        # and they start with Ctrl-C ignored (a disposition their new interpreters inherit), else each prints
+        # its own KeyboardInterrupt traceback while this process closes the cluster; a Ctrl-C in the few
+        # seconds the cluster takes to start is ignored with them
+        import signal
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        before = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.CRITICAL)
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, before)
         client = Client(cluster)
     else:
         try:
