@@ -1,0 +1,373 @@
+"""A classroom room: students each play a member of a small community, bots play the rest (issue 28).
+
+A teacher opens a :class:`Room` for a scenario; students join with its code and are each given a member
+(a late joiner takes over a bot; one who leaves hands the member back to a bot). The room plays in
+rounds, one day each: a round takes the decisions of the students who answer (help or compete with their
+ties, go to a meeting or not, check on a tie who has gone missing, call their sponsor), and ends when
+everyone seated has answered, when its time is up, or when the teacher advances it. A student who does
+not answer leaves that day to the rules, as a bot would decide it.
+
+Every decision enters the model through :meth:`sim.engines.Engine.decide` (docs/ODD.md 7.0) and is kept
+in a :class:`sim.core.choices.DecisionLog`, so the class's run replays bit for bit
+(:func:`sim.runner.replay`) and the debrief sets it beside the same community and seed played by bots
+alone (:meth:`Room.debrief`).
+
+The room holds no network code: the dashboard's pages (teacher and phone) call it, one room per process.
+Time is read from ``clock`` (``time.monotonic`` by default) so that tests can move it.
+
+>>> room = Room("baseline", seed=3, set={"population.size": 40})
+>>> alice = room.join("Alice")
+>>> room.start()
+>>> room.decide(alice, help=True, attend=True)
+>>> room.tick()  # everyone seated has answered: the day is played
+True
+>>> room.day
+1
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+import numpy as np
+
+from sim.core.choices import ChoiceError, Decision, DecisionLog
+from sim.core.scenarios import ScenarioError
+from sim.engines import make_model
+from sim.runner import prepare
+
+#: a room's community: small enough that each student's member matters, large enough for a community
+MIN_MEMBERS, MAX_MEMBERS = 10, 300
+#: seconds a round waits for answers unless the teacher says otherwise
+ROUND_SECONDS = 45
+#: letters of a room's code: no 0/O, 1/I/L, 2/Z, 5/S, 8/B that a class misreads from a projector
+CODE_LETTERS = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 5
+NAME_LIMIT = 24
+#: the room's states, in order
+LOBBY, PLAYING, PAUSED, ENDED = "lobby", "playing", "paused", "ended"
+
+
+class RoomError(ScenarioError):
+    """Something a room cannot do (a full room, an unknown seat, a decision out of turn): one line."""
+
+
+@dataclass
+class Seat:
+    """A student's place: a secret token (in the student's link), a name, the member played."""
+
+    token: str
+    name: str
+    member: int
+    since_day: int
+    left_day: Optional[int] = None
+    members: list = field(default_factory=list)  # every member this seat has played, in order
+
+
+def _clean_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise RoomError(f"a name must be text, not {type(name).__name__}")
+    name = " ".join(name.split())
+    if not name:
+        raise RoomError("a name cannot be empty")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise RoomError("a name cannot hold control characters")
+    if len(name) > NAME_LIMIT:
+        raise RoomError(f"a name has at most {NAME_LIMIT} characters, not {len(name)}")
+    return name
+
+
+class Room:
+    """One class playing one community. See the module's description."""
+
+    def __init__(self, scenario="baseline", *, seed: int | None = None, set: Mapping[str, Any] | Iterable[str] = (),
+                 engine: str = "kernel", round_seconds: float = ROUND_SECONDS, code: str | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.scenario = prepare(scenario, seed=seed, set=set, via="classroom")
+        if not (isinstance(round_seconds, (int, float)) and not isinstance(round_seconds, bool)
+                and 5 <= round_seconds <= 3600):
+            raise RoomError(f"round_seconds = {round_seconds!r}: between 5 and 3600 seconds")
+        self.engine = engine
+        self.model = make_model(self.scenario, engine=engine)
+        n = self.present().size
+        if not MIN_MEMBERS <= n <= MAX_MEMBERS:
+            raise RoomError(f"classroom {self.scenario.name}: {n} members on day 0; a room plays {MIN_MEMBERS} to "
+                            f"{MAX_MEMBERS} (e.g. --set population.size=60, or network.width and network.height "
+                            f"for a lattice)")
+        self.code = code or "".join(secrets.choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
+        self.round_seconds = float(round_seconds)
+        self.clock = clock
+        self.state = LOBBY
+        self.seats: dict[str, Seat] = {}
+        self.pending: dict[int, dict[str, Any]] = {}  # member -> this round's decisions
+        self.log = DecisionLog(self.scenario, engine)
+        self.deadline: float | None = None
+        self._left: float | None = None  # seconds left when paused
+        # members handed out at random, not by id (ids run in the order of the burn-in's arrivals)
+        self._pick = random.Random(f"{self.scenario.seed}-{self.code}")
+        self.history: list[dict[str, Any]] = []  # one row per seated member per day played
+
+    # ------------------------------------------------------------------ who is in the community
+    @property
+    def day(self) -> int:
+        return int(self.model.day)
+
+    def present(self) -> np.ndarray:
+        return np.asarray(self.model.community["member_id"]).copy()
+
+    def _slot(self, member: int) -> int | None:
+        where = np.flatnonzero(self.present() == member)
+        return int(where[0]) if where.size else None
+
+    def held(self) -> dict[int, str]:
+        """Members played by a student now: member id -> the seat's token."""
+        return {s.member: t for t, s in self.seats.items() if s.left_day is None and s.member >= 0}
+
+    # ------------------------------------------------------------------ seats
+    def _free_member(self) -> int:
+        held = self.held()
+        free = [int(m) for m in self.present() if int(m) not in held]
+        if not free:
+            raise RoomError(f"room {self.code} is full: every one of its {self.present().size} members is played "
+                            f"by a student")
+        return self._pick.choice(sorted(free))
+
+    def join(self, name: str) -> str:
+        """Seat a student; returns the secret token of the seat (the student's link carries it). A student who
+        joins after the start takes over a member a bot was playing."""
+        if self.state == ENDED:
+            raise RoomError(f"room {self.code} has ended")
+        name = _clean_name(name)
+        token = secrets.token_urlsafe(12)
+        m = self._free_member()
+        self.seats[token] = Seat(token, name, m, self.day, members=[m])
+        return token
+
+    def seat(self, token: str) -> Seat:
+        s = self.seats.get(token) if isinstance(token, str) else None
+        if s is None or s.left_day is not None:
+            raise RoomError("this seat is not in the room (its link is old, or the student left)")
+        return s
+
+    def leave(self, token: str) -> None:
+        """The student leaves; a bot plays the member again from the next day."""
+        s = self.seat(token)
+        self.pending.pop(s.member, None)
+        s.left_day = self.day
+
+    def reseat(self, token: str) -> int:
+        """A student whose member has left the community is given another (returns its id)."""
+        s = self.seat(token)
+        if self._slot(s.member) is not None:
+            raise RoomError(f"member {s.member} is still in the community")
+        s.member = -1
+        s.member = self._free_member()
+        s.members.append(s.member)
+        return s.member
+
+    # ------------------------------------------------------------------ rounds
+    def start(self) -> None:
+        if self.state == ENDED:
+            raise RoomError(f"room {self.code} has ended")
+        if self.state in (LOBBY, PAUSED):
+            left = self._left if self.state == PAUSED and self._left is not None else self.round_seconds
+            self.deadline = self.clock() + left
+            self.state = PLAYING
+
+    def pause(self) -> None:
+        if self.state == PLAYING:
+            self._left = max(0.0, self.deadline - self.clock()) if self.deadline is not None else None
+            self.state = PAUSED
+
+    def end(self) -> None:
+        self.state = ENDED
+        self.deadline = None
+
+    def seconds_left(self) -> float | None:
+        if self.state == PAUSED:
+            return self._left
+        if self.state != PLAYING or self.deadline is None:
+            return None
+        return max(0.0, self.deadline - self.clock())
+
+    def options(self, token: str) -> dict[str, Any]:
+        """The choices open to a seat's member this round: always help/compete and go/stay away; the ties
+        who have gone missing it may check on; whether it has a sponsor to call."""
+        s = self.seat(token)
+        i = self._slot(s.member)
+        if i is None:
+            return {"help": False, "attend": False, "checkin": [], "call": False}
+        comm = self.model.community
+        ptr, nbr, w = self.model.tie_arrays()
+        ids = self.present()
+        missing = [int(ids[j]) for j, wt in zip(nbr[ptr[i]:ptr[i + 1]], w[ptr[i]:ptr[i + 1]])
+                   if j >= 0 and wt > 0 and bool(comm["due"][j])]
+        return {"help": True, "attend": True, "checkin": sorted(missing), "call": int(comm["sponsor"][i]) >= 0}
+
+    def decide(self, token: str, *, help: bool | None = None, attend: bool | None = None,
+               checkin: int | str | None = None, call: bool | None = None) -> None:
+        """A student's decisions for the round under way (given again, the last answer counts)."""
+        s = self.seat(token)
+        if self.state != PLAYING:
+            raise RoomError(f"room {self.code} is not playing a round ({self.state})")
+        try:  # the Decision checks the kinds of the values (true/false/none; a member id or 'nobody')
+            d = Decision(self.day + 1, s.member, help=help, attend=attend, checkin=checkin, call=call)
+        except ChoiceError as e:
+            raise RoomError(str(e)) from None
+        opts = self.options(token)
+        if self._slot(s.member) is None:
+            raise RoomError(f"member {s.member} has left the community; ask for another")
+        if checkin is not None and checkin != "nobody" and checkin not in opts["checkin"]:
+            raise RoomError(f"member {checkin!r} is not a tie of member {s.member} who has gone missing")
+        if call and not opts["call"]:
+            raise RoomError(f"member {s.member} has no sponsor to call")
+        self.pending[s.member] = {k: getattr(d, k) for k in ("help", "attend", "checkin", "call")}
+
+    def answered(self) -> set[int]:
+        held = self.held()
+        return {m for m in self.pending if m in held}
+
+    def everyone_answered(self) -> bool:
+        held = {m for m in self.held() if self._slot(m) is not None}
+        return bool(held) and held <= set(self.pending)
+
+    def tick(self) -> bool:
+        """Plays the day if the round is over (all seated answered, or its time is up); returns whether it
+        did. The page calls it every second or so."""
+        if self.state != PLAYING:
+            return False
+        if self.everyone_answered() or (self.deadline is not None and self.clock() >= self.deadline):
+            self.advance()
+            return True
+        return False
+
+    def advance(self) -> None:
+        """Plays the next day now, with the decisions given so far (the teacher's button)."""
+        if self.state == ENDED:
+            raise RoomError(f"room {self.code} has ended")
+        held = self.held()
+        decisions = [Decision(self.day + 1, m, **d) for m, d in sorted(self.pending.items())
+                     if m in held and self._slot(m) is not None]
+        self.model.decide(decisions)
+        self.log.add(decisions)
+        answered = {d.member for d in decisions}
+        self.model.step()
+        self.pending = {}
+        self._record(held, answered)
+        if self.day >= self.scenario.steps:
+            self.end()
+        elif self.state == PLAYING:
+            self.deadline = self.clock() + self.round_seconds
+
+    # ------------------------------------------------------------------ what each one sees
+    def _record(self, held: Mapping[int, str], answered: set[int]) -> None:
+        comm = self.model.community
+        for m, token in sorted(held.items()):
+            i = self._slot(m)
+            row = {"day": self.day, "name": self.seats[token].name, "member": m, "answered": m in answered,
+                   "in_community": i is not None}
+            if i is not None:
+                row.update({
+                    "helps": int(comm["strategy"][i]) == 1, "stress": float(comm["stress"][i]),
+                    "craving": float(comm["craving"][i]), "using": bool(comm["using"][i]),
+                    "went_to_meeting": bool(comm["attended"][i]), "checked_on": bool(comm["reached"][i]),
+                    "called_sponsor": bool(comm["called"][i]), "lapsed": bool(comm["lapsed"][i]),
+                    "days_without_using": int(comm["sober_days"][i]),
+                })
+            self.history.append(row)
+
+    def student_view(self, token: str) -> dict[str, Any]:
+        """What a student's phone shows: the member's state, its ties and who among them is struggling or
+        missing, what happened yesterday, the round's choices and time left."""
+        s = self.seat(token)
+        view: dict[str, Any] = {"room": self.code, "name": s.name, "member": s.member, "day": self.day,
+                                "days": self.scenario.steps, "state": self.state,
+                                "seconds_left": self.seconds_left(), "answered": s.member in self.pending}
+        i = self._slot(s.member)
+        view["in_community"] = i is not None
+        if i is None:
+            return view
+        comm = self.model.community
+        ids = self.present()
+        ptr, nbr, w = self.model.tie_arrays()
+        ties = []
+        for j, wt in zip(nbr[ptr[i]:ptr[i + 1]], w[ptr[i]:ptr[i + 1]]):
+            if j < 0 or wt <= 0:
+                continue
+            ties.append({"member": int(ids[j]), "strength": float(wt), "helps": int(comm["strategy"][j]) == 1,
+                         "struggling": bool(comm["using"][j]) or int(comm["crisis_days"][j]) > 0,
+                         "missing": bool(comm["due"][j]), "student": int(ids[j]) in self.held()})
+        ties.sort(key=lambda t: -t["strength"])
+        view.update({
+            "helps": int(comm["strategy"][i]) == 1, "stress": float(comm["stress"][i]),
+            "craving": float(comm["craving"][i]), "recovery": float(comm["capital"][i]),
+            "using": bool(comm["using"][i]), "days_without_using": int(comm["sober_days"][i]),
+            "has_sponsor": int(comm["sponsor"][i]) >= 0, "ties": ties,
+            "yesterday": {"went_to_meeting": bool(comm["attended"][i]), "checked_on": bool(comm["reached"][i]),
+                          "called_sponsor": bool(comm["called"][i]), "lapsed": bool(comm["lapsed"][i]),
+                          "payoff": float(comm["payoff"][i])} if self.day > 0 else None,
+            "options": self.options(token),
+        })
+        return view
+
+    def teacher_view(self) -> dict[str, Any]:
+        """What the projector shows: the room's code, who plays, who has answered, the class's curves."""
+        held = self.held()
+        return {"room": self.code, "scenario": self.scenario.name, "seed": self.scenario.seed, "day": self.day,
+                "days": self.scenario.steps, "state": self.state, "seconds_left": self.seconds_left(),
+                "students": [{"name": self.seats[t].name, "member": m, "answered": m in self.pending,
+                              "in_community": self._slot(m) is not None} for m, t in sorted(held.items())],
+                "members": int(self.present().size), "curves": self.model.metrics_frame()}
+
+    # ------------------------------------------------------------------ the debrief
+    def bots_alone(self):
+        """The same community and seed, the same days, every member played by the rules."""
+        model = make_model(self.scenario, engine=self.engine)
+        for _ in range(self.day):
+            model.step()
+        return model
+
+    def debrief(self, columns: Iterable[str] = ("helpers", "mean_stress", "using", "lapses", "dropouts")) -> dict:
+        """The class's run beside the bots' run of the same community and seed: the last day's figures of
+        each and their difference, the decisions made, and whether the log replays the class's run."""
+        from sim.runner import replay
+
+        ours = self.model.metrics_frame()
+        bots = self.bots_alone().metrics_frame()
+        cols = [c for c in columns if c in ours.columns]
+        # counts (lapses, drop-outs) over the days played; shares and means on the last day
+        from sim.core.metrics import COUNT_COLUMNS
+
+        def figure(frame, c):
+            return float(frame[c].iloc[1:].sum() if c in COUNT_COLUMNS else frame[c].iloc[-1])
+
+        last = {c: {"class": figure(ours, c), "bots": figure(bots, c),
+                    "difference": figure(ours, c) - figure(bots, c)} for c in cols}
+        again = replay(self.log, steps=self.day).metrics_frame()
+        return {"days": self.day, "decisions": len(self.log.decisions), "last_day": last,
+                "replays": bool(again.equals(ours)), "class": ours, "bots": bots}
+
+    def decisions_csv(self) -> str:
+        """Every decision and its member's day, one row per seated member per day played."""
+        keys = ["day", "name", "member", "answered", "in_community", "help", "attend", "checkin", "call",
+                "helps", "stress", "craving", "using", "went_to_meeting", "checked_on", "called_sponsor",
+                "lapsed", "days_without_using"]
+        made = {(d.day, d.member): d for d in self.log.decisions}
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for row in self.history:
+            d = made.get((row["day"], row["member"]))
+            out = dict(row)
+            for k in ("help", "attend", "checkin", "call"):
+                v = getattr(d, k) if d is not None else None
+                out[k] = "" if v is None else v
+            w.writerow(out)
+        return buf.getvalue()

@@ -1,0 +1,206 @@
+"""The classroom room (sim.experiments.classroom): seats, rounds, decisions reaching the model, the debrief's
+replay and its bots-alone twin. The pages that show a room are tested in the browser tests."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from sim.core.rules import COMPETE, HELP
+from sim.experiments.classroom import MAX_MEMBERS, PAUSED, PLAYING, Room, RoomError
+from sim.runner import run
+
+SMALL = {"population.size": 40, "steps": 60}
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def _room(clock, **kw):
+    return Room("baseline", seed=kw.pop("seed", 11), set={**SMALL, **kw.pop("set", {})}, clock=clock,
+                round_seconds=30, **kw)
+
+
+def _slot(room, member):
+    return int(np.flatnonzero(room.present() == member)[0])
+
+
+def test_students_get_different_members_and_names_are_checked(clock):
+    room = _room(clock)
+    tokens = [room.join(n) for n in ("Ana", "Ben", "  Chen   Li ")]
+    members = [room.seat(t).member for t in tokens]
+    assert len(set(members)) == 3 and all(m in set(room.present().tolist()) for m in members)
+    assert room.seat(tokens[2]).name == "Chen Li"
+    assert len(room.code) == 5 and room.code.isalnum()
+    for bad, said in (("", "empty"), ("x" * 25, "at most 24"), ("a\x00b", "control"), (7, "text")):
+        with pytest.raises(RoomError, match=said):
+            room.join(bad)
+
+
+def test_a_room_refuses_a_community_too_big_or_full(clock):
+    with pytest.raises(RoomError, match=f"a room plays 10 to {MAX_MEMBERS}.*population.size"):
+        Room("baseline", set={"population.size": 400}, clock=clock)
+    room = Room("baseline", seed=2, set={"population.size": 10, "steps": 5}, clock=clock)
+    n = room.present().size
+    for k in range(n):
+        room.join(f"s{k}")
+    with pytest.raises(RoomError, match="full"):
+        room.join("one too many")
+
+
+def test_a_students_decisions_reach_their_member_and_the_rest_is_left_to_the_rules(clock):
+    room = _room(clock, set={"evolution.interval": 1000})  # no strategy revision: only the student changes hers
+    a, b = room.join("Ana"), room.join("Ben")
+    ma, mb = room.seat(a).member, room.seat(b).member
+    room.start()
+    room.decide(a, help=False, attend=False)
+    assert room.tick() is False  # Ben has not answered and the time is not up
+    room.decide(b, help=True, attend=True)
+    assert room.answered() == {ma, mb}
+    assert room.tick() is True and room.day == 1
+    comm = room.model.community
+    assert comm["strategy"][_slot(room, ma)] == COMPETE and comm["strategy"][_slot(room, mb)] == HELP
+    assert not comm["attended"][_slot(room, ma)]
+    assert room.answered() == set()  # a new round
+    view = room.student_view(a)
+    assert view["yesterday"]["went_to_meeting"] is False and view["helps"] is False
+
+
+def test_a_round_ends_when_its_time_is_up_and_pause_keeps_the_time_left(clock):
+    room = _room(clock)
+    a = room.join("Ana")
+    room.join("Ben")
+    room.start()
+    room.decide(a, attend=True)
+    clock.t += 20
+    assert room.tick() is False and room.seconds_left() == pytest.approx(10)
+    room.pause()
+    clock.t += 100  # paused: the clock runs, the round does not
+    assert room.state == PAUSED and room.tick() is False and room.seconds_left() == pytest.approx(10)
+    room.start()
+    assert room.state == PLAYING
+    clock.t += 10
+    assert room.tick() is True and room.day == 1  # Ben never answered: the rules decided for him
+    assert room.seconds_left() == pytest.approx(30)
+
+
+def test_decisions_out_of_turn_or_beyond_the_options_are_refused_in_one_line(clock):
+    room = _room(clock)
+    a = room.join("Ana")
+    with pytest.raises(RoomError, match="not playing"):
+        room.decide(a, help=True)
+    room.start()
+    opts = room.options(a)
+    me = room.seat(a).member
+    stranger = next(int(m) for m in room.present() if int(m) != me and int(m) not in opts["checkin"])
+    with pytest.raises(RoomError, match="not a tie .* gone missing"):
+        room.decide(a, checkin=stranger)
+    with pytest.raises(RoomError):
+        room.decide(a, help="yes")
+    if not opts["call"]:
+        with pytest.raises(RoomError, match="no sponsor"):
+            room.decide(a, call=True)
+    with pytest.raises(RoomError, match="not in the room"):
+        room.decide("made-up-token", help=True)
+    with pytest.raises(RoomError, match="round_seconds"):
+        Room("baseline", set=SMALL, round_seconds=0)
+
+
+def test_a_student_who_leaves_hands_the_member_to_a_bot_and_a_late_joiner_takes_a_bot(clock):
+    room = _room(clock)
+    a, b = room.join("Ana"), room.join("Ben")
+    room.start()
+    room.decide(a, help=False)
+    room.leave(a)
+    assert room.seat(b).member in room.held() and len(room.held()) == 1
+    with pytest.raises(RoomError, match="not in the room"):
+        room.student_view(a)
+    room.advance()
+    c = room.join("Cleo")  # late: a member the bots were playing
+    assert room.seat(c).member not in (room.seat(b).member,) and room.seat(c).since_day == 1
+    assert room.log.decisions == []  # Ana's answer went with her
+
+
+def _play(room, rounds, seed):
+    """Students answering at random among their options, as a class might."""
+    pick = random.Random(seed)
+    for _ in range(rounds):
+        for t in list(room.held().values()):
+            if not room.student_view(t)["in_community"]:
+                room.reseat(t)
+            opts = room.options(t)
+            room.decide(t, help=pick.choice([True, False, None]), attend=pick.choice([True, False, None]),
+                        checkin=pick.choice(opts["checkin"] + ["nobody", None]),
+                        call=pick.choice([True, False, None]) if opts["call"] else None)
+        room.advance()
+
+
+def test_the_class_run_replays_from_its_log_and_differs_from_the_bots_alone(clock):
+    room = _room(clock, set={"population.size": 30})
+    for k in range(12):
+        room.join(f"s{k}")
+    room.start()
+    _play(room, 40, seed=5)
+    d = room.debrief()
+    assert d["days"] == 40 and d["decisions"] > 12 * 30
+    assert d["replays"] is True
+    assert not d["class"].equals(d["bots"])  # twelve of thirty members decided otherwise
+    for figure in d["last_day"].values():
+        assert figure["difference"] == pytest.approx(figure["class"] - figure["bots"])
+    lines = room.decisions_csv().splitlines()
+    assert lines[0].startswith("day,name,member,answered")
+    assert len(lines) - 1 == len(room.history) == sum(1 for _ in room.history)
+    assert len(room.history) >= 40 * 12
+
+
+def test_a_room_nobody_plays_is_the_plain_run(clock):
+    room = _room(clock)
+    room.start()
+    for _ in range(25):
+        assert room.tick() is False  # nobody seated: rounds wait for the clock or the teacher
+        room.advance()
+    plain = run("baseline", seed=11, set={**SMALL, "steps": 25}).metrics
+    assert room.model.metrics_frame().equals(plain)
+    assert room.debrief()["replays"] is True
+
+
+def test_the_room_ends_with_the_scenarios_days(clock):
+    room = Room("baseline", seed=4, set={"population.size": 30, "steps": 3}, clock=clock)
+    a = room.join("Ana")
+    room.start()
+    for _ in range(3):
+        room.advance()
+    assert room.state == "ended" and room.tick() is False
+    with pytest.raises(RoomError, match="ended"):
+        room.advance()
+    with pytest.raises(RoomError, match="ended"):
+        room.join("Late")
+    assert room.teacher_view()["students"][0]["member"] == room.seat(a).member
+
+
+def test_the_student_view_lists_ties_and_who_is_missing(clock):
+    room = _room(clock)
+    a = room.join("Ana")
+    room.start()
+    for _ in range(10):
+        room.advance()
+    v = room.student_view(a)
+    if not v["in_community"]:
+        room.reseat(a)
+        v = room.student_view(a)
+    strengths = [t["strength"] for t in v["ties"]]
+    assert strengths == sorted(strengths, reverse=True)
+    assert sorted(t["member"] for t in v["ties"] if t["missing"]) == v["options"]["checkin"]
+    assert 0 <= v["stress"] <= 1 and 0 <= v["craving"] <= 1 and v["day"] == 10
