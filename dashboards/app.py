@@ -37,6 +37,7 @@ from solara.alias import rv  # noqa: E402
 from sim.core.scenarios import ScenarioError  # noqa: E402
 from sim.dashboards import support as ds  # noqa: E402
 from sim.dashboards import texts  # noqa: E402
+from sim.dashboards.widgets import Prose, Table  # noqa: E402
 
 DEFAULT_SCENARIO = "baseline"
 #: while playing, the curves are redrawn at most this often (seconds); the population every frame
@@ -124,26 +125,6 @@ def Control(key: str, spec: dict, value, on_value, prefix: str = ""):
     else:
         solara.SliderFloat(label=f"{label}: {float(value):g}", value=float(value), min=spec["min"],
                            max=spec["max"], step=spec["step"], on_value=set_, thumb_label=False)
-
-
-def Table(markdown_text: str):
-    """A Markdown table as HTML, rendered here (solara.Markdown would fetch KaTeX from a CDN)."""
-    import markdown
-
-    return solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(markdown_text, extensions=["tables"]),
-                       classes=["ma-table"])
-
-
-def Prose(text: str, classes=()):
-    """Plain-language text with **bold** and *italic* (no Markdown renderer: it would fetch KaTeX from a CDN)."""
-    import html
-    import re
-
-    body = html.escape(text)
-    body = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", body)
-    body = re.sub(r"\*(.+?)\*", r"<i>\1</i>", body)
-    body = re.sub(r"`(.+?)`", r"<code>\1</code>", body)
-    return solara.HTML(tag="div", unsafe_innerHTML=body, classes=list(classes), style={"line-height": "1.5"})
 
 
 # ----------------------------------------------------------------------------- Explore

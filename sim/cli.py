@@ -145,11 +145,11 @@ VOCABULARY: dict[str, tuple[str | None, str | None, str, tuple[str, ...]]] = {
     "--replicates": ("-r", "R", "runs per arm, over paired seeds (default 12; lesson 20); trial and lesson "
                      "also take the earlier spelling --seeds", ("compare", "trial", "lesson")),
     "--seed": (None, "N", "seed the runs' seeds come from (default: the scenario's)",
-               ("run", "compare", "trial", "lesson")),
+               ("run", "compare", "trial", "lesson", "classroom")),
     "--steps": (None, "N", "days to simulate (default: the scenario's; trial 365)",
-                ("run", "compare", "trial", "lesson")),
+                ("run", "compare", "trial", "lesson", "classroom")),
     "--engine": (None, "E", "auto, agents (Mesa) or kernel (numba) (default: the scenario's)",
-                 ("run", "compare", "trial")),
+                 ("run", "compare", "trial", "classroom")),
     "--workers": ("-j", "N", "worker processes (default: the machine's cores, and never more; the results are "
                   "the same for any N)", ("compare", "trial", "lesson", "sweep")),
     "--threads": (None, "N", "threads of the kernel (default: one per 6,000 members, at most the cores; never "
@@ -654,6 +654,53 @@ def check_listen_address(host: str, port: int) -> None:
         raise UsageError(f"--host {host} --port {port}: cannot listen there ({e.strerror})") from None
 
 
+def _lan_address() -> str:
+    """This machine's address on its local network (where phones reach it), else 127.0.0.1."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+def cmd_classroom(args) -> int:
+    """Open a room and serve the classroom's pages (``sim.dashboards.classroom``) until interrupted."""
+    import importlib.util
+    import json
+    import secrets
+    import subprocess
+
+    from sim.api import prepare
+
+    check_listen_address(args.host, args.port)  # before anything is announced
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("segno") is None:
+        raise UsageError("the classroom needs the dashboard extra: pip install '.[dashboard]' in a clone")
+    sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set, via="--set")
+    from sim.experiments.classroom import Room
+
+    Room(sc, engine=args.engine or "auto", round_seconds=args.round_seconds)  # refuses a room it cannot open
+    host = _lan_address() if args.host in ("0.0.0.0", "") else args.host
+    base = f"http://{host}:{args.port}/"
+    key = secrets.token_urlsafe(9)
+    os.environ["MUTUALAID_CLASSROOM"] = json.dumps({
+        "scenario": sc.model_dump(mode="json"), "round_seconds": args.round_seconds,
+        "engine": args.engine or "auto", "teacher_key": key})
+    os.environ["MUTUALAID_CLASSROOM_URL"] = base
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), SOLARA_COOKIE_WARNING]))
+    print(f"classroom {sc.name}: the teacher's screen is {base}?teacher={key}  (keep this link; Ctrl-C stops "
+          f"the room)", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    cmd = [sys.executable, "-m", "solara", "run", "sim.dashboards.classroom", "--host", args.host, "--port",
+           str(args.port), "--production", "--no-open"]
+    if hasattr(os, "execv"):
+        os.execv(sys.executable, cmd)
+    return subprocess.call(cmd)  # pragma: no cover - platforms without exec
+
+
 def cmd_replay(args) -> int:
     """Run a recorded session again with its people's decisions (docs/ODD.md 7.0): the same numbers."""
     import hashlib
@@ -877,6 +924,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port, 1 to 65535 (default 8765)")
     p.add_argument("--open", action="store_true", help="also open a browser")
     p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("classroom", help="serve a classroom: students play members from their phones",
+                       description="Open a room for SCENARIO (a community of 10 to 300 members) and serve its pages: "
+                                   "the teacher's screen (its link is printed) shows a join link, a code and a QR "
+                                   "code; each student who joins plays one member from a phone, bots play the rest; "
+                                   "one day a round. At the end: the class's run beside the same community played "
+                                   "by bots alone, and every decision (replay it with mutualaid replay).")
+    p.add_argument("scenario", metavar="SCENARIO", help="a shipped scenario's name or a YAML file")
+    _option(p, "--seed", type=_int_at_least(0, "seed"))
+    _option(p, "--steps", type=_int_at_least(1, "steps"), help="the days the class plays")
+    _option(p, "--engine", choices=ENGINES)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set population.size=60 (repeatable)")
+    p.add_argument("--round-seconds", type=_int_at_least(5, high=3600), default=45, metavar="S",
+                   help="seconds a round waits for answers, 5 to 3600 (default 45); the teacher can play the "
+                        "day sooner")
+    p.add_argument("--host", default="0.0.0.0", metavar="H",
+                   help="address to listen on (default 0.0.0.0: phones on the same network can join)")
+    p.add_argument("--port", type=_int_at_least(1, high=65535), default=8766, metavar="P",
+                   help="port, 1 to 65535 (default 8766)")
+    p.set_defaults(func=cmd_classroom)
 
     p = sub.add_parser("replay", help="run a recorded session again with its people's decisions",
                        description="Replay a decision log (a classroom session: the scenario, then every person's "

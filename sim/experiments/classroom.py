@@ -94,7 +94,11 @@ class Room:
         if not (isinstance(round_seconds, (int, float)) and not isinstance(round_seconds, bool)
                 and 5 <= round_seconds <= 3600):
             raise RoomError(f"round_seconds = {round_seconds!r}: between 5 and 3600 seconds")
-        self.engine = engine
+        from sim.engines import resolve_engine
+
+        if engine not in ("auto", "kernel", "agents"):
+            raise RoomError(f"engine = {engine!r}: auto, kernel or agents")
+        self.engine = engine = resolve_engine(self.scenario, engine)
         self.model = make_model(self.scenario, engine=engine)
         n = self.present().size
         if not MIN_MEMBERS <= n <= MAX_MEMBERS:

@@ -1,0 +1,321 @@
+"""The classroom (Solara): students each play a member of one community from their phones.
+
+    mutualaid classroom baseline --set population.size=60      # prints the teacher's link
+
+One room per server (:class:`sim.experiments.classroom.Room`), made when the server starts from
+``MUTUALAID_CLASSROOM`` (JSON: scenario, seed, set, round_seconds, engine; the command sets it). Pages:
+
+- ``/?teacher=KEY`` the teacher's screen, for a projector: the join link, its code and a QR code; start,
+  pause, next day, end; who has answered; the class's curves; at the end the debrief (the class beside
+  the same community played by bots alone) and every decision as CSV.
+- ``/`` a student's join form (the code and a first name), then ``/?seat=TOKEN``: the member's day in
+  plain words and the round's choices, for a phone (360 px wide and up). Reloading keeps the seat.
+
+Every page ticks the room once a second (under one lock), so a round ends when everyone has answered or its
+time is up whoever is watching.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import threading
+import time
+import urllib.parse
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import solara  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sim.dashboards.widgets import Prose, Table  # noqa: E402
+from sim.experiments.classroom import ENDED, LOBBY, PLAYING, Room, RoomError  # noqa: E402
+
+ENV = "MUTUALAID_CLASSROOM"
+SETTINGS = json.loads(os.environ.get(ENV) or "{}")
+ROOM = Room(SETTINGS.get("scenario", "baseline"), seed=SETTINGS.get("seed"),
+            set=SETTINGS.get("set") or ({} if "scenario" in SETTINGS else {"population.size": 60}),
+            round_seconds=SETTINGS.get("round_seconds", 45), engine=SETTINGS.get("engine", "kernel"))
+TEACHER_KEY = SETTINGS.get("teacher_key") or secrets.token_urlsafe(9)
+LOCK = threading.RLock()  # re-entrant: a render inside a handler that holds it must not wait for itself
+
+CSS = """
+.mc-page { max-width: 100%; overflow-x: hidden; font-size: 18px; }
+.mc-big { font-size: 22px; font-weight: 600; }
+.mc-code { font-size: 64px; font-weight: 700; letter-spacing: 0.15em; }
+.mc-link { font-size: 24px; word-break: break-all; }
+.mc-choice .v-btn-toggle { display: flex; flex-wrap: wrap; background: transparent; }
+.mc-choice .v-btn { min-height: 52px !important; font-size: 18px !important; margin: 4px 4px 4px 0;
+                    text-transform: none; letter-spacing: normal; flex: 1 1 auto; border-radius: 6px !important; }
+.mc-choice .v-btn--active { background: #1b7837 !important; color: white !important; }
+.mc-send.v-btn { min-height: 56px !important; font-size: 20px !important; width: 100%; text-transform: none; }
+.mc-bar { height: 14px; background: #ddd; border-radius: 7px; }
+.mc-bar > div { height: 14px; border-radius: 7px; }
+.mc-tie { padding: 4px 0; border-bottom: 1px solid #eee; }
+.mc-note { color: #444; }
+.mc-teacher { font-size: 22px; }
+.mc-teacher .v-btn { min-height: 56px !important; font-size: 20px !important; margin-right: 8px; text-transform: none; }
+.mc-qr svg { width: 320px; height: 320px; }
+/* the "runs on Solara" note: after the content, never over a button */
+div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
+"""
+
+
+def join_url(base: str) -> str:
+    return f"{base.rstrip('/')}/?" + urllib.parse.urlencode({"join": ROOM.code})
+
+
+def qr_svg(text: str, scale: int = 10) -> str:
+    """The QR code of ``text`` as an SVG element (drawn here: nothing is fetched)."""
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True)
+    return buf.getvalue().decode()
+
+
+def curves_png(frame, width_px: int = 960, height_px: int = 420) -> bytes:
+    """The class's curves (helpers, mean stress, share using) drawn at the size shown, 18 px text."""
+    dpi = 100
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    ax = fig.add_subplot()
+    for col, label, color in (("helpers", "helping", "#1b7837"), ("mean_stress", "stress", "#b2182b"),
+                              ("using", "using", "#762a83")):
+        ax.plot(frame["step"], frame[col], label=label, color=color, lw=3)
+    ax.set_xlabel("day", fontsize=18)
+    ax.set_ylim(0, 1)
+    ax.tick_params(labelsize=16)
+    ax.legend(fontsize=16, loc="upper left", ncol=3, frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _ticker(counter) -> None:
+    """Re-render once a second; play the day when its round is over."""
+
+    def loop(cancel: threading.Event):
+        while not cancel.wait(1.0):
+            with LOCK:
+                ROOM.tick()
+            counter.set(counter.value + 1)
+
+    solara.use_thread(loop, dependencies=[], intrusive_cancel=False)
+
+
+def _bar(label: str, value: float, color: str):
+    with solara.Column(gap="2px"):
+        solara.Text(f"{label}: {value:.0%}")
+        solara.HTML(unsafe_innerHTML=f'<div class="mc-bar"><div style="width:{100 * value:.0f}%;'
+                                     f'background:{color}"></div></div>')
+
+
+def _yesterday(y: dict) -> str:
+    said = ["You went to the meeting." if y["went_to_meeting"] else "You did not go to a meeting."]
+    if y["checked_on"]:
+        said.append("Someone checked on you.")
+    if y["called_sponsor"]:
+        said.append("You called your sponsor.")
+    if y["lapsed"]:
+        said.append("You used again.")
+    return " ".join(said)
+
+
+@solara.component
+def Student(token: str):
+    counter = solara.use_reactive(0)
+    _ticker(counter)
+    _ = counter.value  # read while rendering: each tick re-renders the page
+    help_ = solara.use_reactive(None)
+    attend = solara.use_reactive(None)
+    checkin = solara.use_reactive(None)
+    call = solara.use_reactive(None)
+    message = solara.use_reactive("")
+    with LOCK:
+        try:
+            v = ROOM.student_view(token)
+        except RoomError as e:
+            solara.Error(str(e))
+            return
+    solara.Style(CSS)
+    with solara.Column(classes=["mc-page"]):
+        left = v["seconds_left"]
+        Prose(f"**{v['name']}** · day {v['day']} of {v['days']}"
+              + (f" · {left:.0f} s left" if left is not None and v["state"] == PLAYING else ""), classes=["mc-top"])
+        if not v["in_community"]:
+            solara.Text("Your member has left the community.", classes=["mc-big"])
+
+            def another():
+                with LOCK:
+                    ROOM.reseat(token)
+                counter.set(counter.value + 1)
+
+            solara.Button("Play another member", on_click=another, classes=["mc-send"])
+            return
+        solara.Text(f"You are member {v['member']}: you "
+                    + ("help the people you know." if v["helps"] else "look after yourself first."),
+                    classes=["mc-big"])
+        _bar("Stress", v["stress"], "#b2182b")
+        _bar("Craving", v["craving"], "#762a83")
+        _bar("Recovery", v["recovery"], "#1b7837")
+        solara.Text(("You are using today." if v["using"] else
+                     f"Days without using: {v['days_without_using']}"), classes=["mc-big"])
+        if v["yesterday"]:
+            solara.Text(_yesterday(v["yesterday"]), classes=["mc-note"])
+        Prose("**The people you know**")
+        if not v["ties"]:
+            solara.Text("Nobody yet: go to a meeting to meet people.", classes=["mc-note"])
+        for t in v["ties"][:8]:
+            state = "missing" if t["missing"] else ("struggling" if t["struggling"] else "doing all right")
+            who = " (a classmate)" if t["student"] else ""
+            solara.Text(f"Member {t['member']}{who}: {state}", classes=["mc-tie"])
+        if v["state"] == ENDED:
+            solara.Text("The game has ended: look at the big screen.", classes=["mc-big"])
+            return
+        if v["state"] != PLAYING:
+            solara.Text("Waiting for the teacher to start the day.", classes=["mc-big"])
+            return
+        opts = v["options"]
+        Prose("**Today**")
+        with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+            solara.ToggleButtonsSingle(value=help_, mandatory=False, children=[
+                solara.Button("Help the people I know", value=True), solara.Button("Look after myself", value=False)])
+        with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+            solara.ToggleButtonsSingle(value=attend, mandatory=False, children=[
+                solara.Button("Go to the meeting", value=True), solara.Button("Stay away", value=False)])
+        if opts["checkin"]:
+            solara.Text("Check on someone who has gone missing:")
+            with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+                solara.ToggleButtonsSingle(value=checkin, mandatory=False, children=[
+                    *[solara.Button(f"Member {m}", value=m) for m in opts["checkin"]],
+                    solara.Button("Nobody", value="nobody")])
+        if opts["call"]:
+            with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+                solara.ToggleButtonsSingle(value=call, mandatory=False, children=[
+                    solara.Button("Call my sponsor", value=True), solara.Button("Don't call", value=False)])
+
+        def send():
+            try:
+                with LOCK:
+                    ROOM.decide(token, help=help_.value, attend=attend.value, checkin=checkin.value,
+                                call=call.value if opts["call"] else None)
+                message.set("Sent. You can change your mind until the day is played.")
+            except RoomError as e:
+                message.set(str(e))
+            counter.set(counter.value + 1)
+
+        solara.Button("Send my choices", on_click=send, color="primary", classes=["mc-send"])
+        if v["answered"] or message.value:
+            solara.Text(message.value or "Sent. Waiting for the others.", classes=["mc-note"])
+
+
+@solara.component
+def Join(code: str):
+    router = solara.use_router()
+    name = solara.use_reactive("")
+    typed = solara.use_reactive(code)
+    error = solara.use_reactive("")
+    solara.Style(CSS)
+
+    def go():
+        if typed.value.strip().upper() != ROOM.code:
+            error.set(f"That is not this room's code ({len(ROOM.code)} letters, on the big screen).")
+            return
+        try:
+            with LOCK:
+                token = ROOM.join(name.value)
+        except RoomError as e:
+            error.set(str(e))
+            return
+        router.push("/?" + urllib.parse.urlencode({"seat": token}))
+
+    with solara.Column(classes=["mc-page"]):
+        solara.Text("Join the class's community", classes=["mc-big"])
+        solara.InputText("Room code", value=typed)
+        solara.InputText("Your first name", value=name)
+        solara.Button("Join", on_click=go, color="primary", classes=["mc-send"])
+        if error.value:
+            solara.Error(error.value)
+
+
+@solara.component
+def Teacher(base: str):
+    counter = solara.use_reactive(0)
+    _ticker(counter)
+    _ = counter.value  # read while rendering: each tick re-renders the page
+    debrief = solara.use_reactive(None)
+    solara.Style(CSS)
+    with LOCK:
+        tv = ROOM.teacher_view()
+    link = join_url(base)
+
+    def act(fn):
+        def run():
+            with LOCK:
+                fn()
+            counter.set(counter.value + 1)
+        return run
+
+    with solara.Column(classes=["mc-teacher"]):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.HTML(unsafe_innerHTML=qr_svg(link), classes=["mc-qr"])
+            with solara.Column():
+                solara.Text("Join on your phone:", classes=["mc-big"])
+                solara.Text(link, classes=["mc-link"])
+                solara.Text(ROOM.code, classes=["mc-code"])
+        left = tv["seconds_left"]
+        answered = sum(s["answered"] for s in tv["students"])
+        solara.Text(f"Day {tv['day']} of {tv['days']} · {len(tv['students'])} students, {answered} answered"
+                    + (f" · {left:.0f} s left" if left is not None else "") + f" · {tv['state']}",
+                    classes=["mc-big"])
+        with solara.Row():
+            if tv["state"] in (LOBBY, "paused"):
+                solara.Button("Start" if tv["state"] == LOBBY else "Resume", on_click=act(ROOM.start),
+                              color="primary")
+            if tv["state"] == PLAYING:
+                solara.Button("Pause", on_click=act(ROOM.pause))
+                solara.Button("Next day now", on_click=act(ROOM.advance))
+            if tv["state"] != ENDED:
+                solara.Button("End", on_click=act(ROOM.end))
+        solara.Text(" · ".join(f"{s['name']} {'✓' if s['answered'] else '…'}" for s in tv["students"])
+                    or "Nobody has joined yet.", classes=["mc-note"])
+        solara.Image(curves_png(tv["curves"]), classes=["mc-curves"])
+        if tv["state"] == ENDED or tv["day"] > 0:
+            def make():
+                with LOCK:
+                    d = ROOM.debrief()
+                debrief.set(d)  # outside the lock: setting it renders the page, which takes the lock
+
+            solara.Button("Debrief: our run beside the bots'", on_click=make)
+        if debrief.value is not None:
+            d = debrief.value
+            rows = "\n".join(f"| {k} | {f['class']:.3g} | {f['bots']:.3g} | {f['difference']:+.3g} |"
+                             for k, f in d["last_day"].items())
+            Prose(f"After {d['days']} days, {d['decisions']} decisions by the class.")
+            Table(f"| measure | our class | bots alone | difference |\n|---|---|---|---|\n{rows}")
+            Prose("The decision log replays the class's run exactly." if d["replays"]
+                  else "The decision log did NOT replay the run.")
+            with LOCK:
+                csv_text = ROOM.decisions_csv()
+                log_text = "\n".join(ROOM.log.lines()) + "\n"
+            solara.FileDownload(csv_text.encode(), filename=f"classroom-{ROOM.code}.csv",
+                                label="Every decision and outcome (CSV)")
+            solara.FileDownload(log_text.encode(), filename=f"classroom-{ROOM.code}.jsonl",
+                                label="Decision log (replay it: mutualaid replay FILE)")
+
+
+@solara.component
+def Page():
+    router = solara.use_router()
+    q = urllib.parse.parse_qs((router.search or "").lstrip("?"))
+    if q.get("teacher", [""])[0] == TEACHER_KEY:
+        base = os.environ.get("MUTUALAID_CLASSROOM_URL", "")
+        return Teacher(base)
+    if "seat" in q:
+        return Student(q["seat"][0])
+    return Join(q.get("join", [""])[0])
