@@ -1510,7 +1510,9 @@ def compare_headline(sc_a: Scenario, sc_b: Scenario, frames_a, frames_b) -> str:
 
     return plain_keys(headline_of(sc_a, sc_b, [f["relapses"].iloc[1:].sum() for f in frames_a],
                        [f["relapses"].iloc[1:].sum() for f in frames_b],
-                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b]))
+                       [f["helpers"].iloc[-1] for f in frames_a], [f["helpers"].iloc[-1] for f in frames_b],
+                       [f["dropouts"].iloc[1:].sum() for f in frames_a],
+                       [f["dropouts"].iloc[1:].sum() for f in frames_b]))
 
 
 def _lower_first(text: str) -> str:

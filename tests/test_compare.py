@@ -233,3 +233,25 @@ def test_two_classic_games_compare_the_game_not_psychology():
     small = load_scenario("baseline", {"population.size": 60, "population.burn_in": 0})
     mixed = compare("nowak-may-1992", small, replicates=2, steps=5)
     assert "relapses per 100 members" in headline(mixed) and "mean_stress (mean)" in summary_text(mixed)
+
+
+def test_the_headline_says_how_many_more_left_beside_the_relapses():
+    """Leaving is a harm (issue 24): a setting that lowers relapses by losing members shows it in the
+    headline, with its own interval, computed per 100 members a year from the replicates' drop-outs."""
+    from scipy import stats
+
+    from sim.core.scenarios import load_scenario
+    from sim.experiments.compare import headline_of
+
+    a = load_scenario("baseline", {"population.size": 200, "steps": 365})
+    b = load_scenario("baseline", {"population.size": 200, "steps": 365, "checkins.enabled": False})
+    drop_a, drop_b = [40, 44, 38, 42], [30, 36, 31, 33]  # fewer leave in B
+    h = headline_of(a, b, [100, 110, 95, 105], [90, 98, 91, 99], [0.5] * 4, [0.5] * 4, drop_a, drop_b)
+    d = (np.array(drop_b) - np.array(drop_a)) * 100 / 200
+    lo, hi = stats.t.interval(0.95, 3, loc=d.mean(), scale=d.std(ddof=1) / 2)
+    assert h.endswith(f"; {d.mean():+.1f} drop-outs per 100 members over a year (95% interval {lo:+.1f} to "
+                      f"{hi:+.1f})"), h
+    closed_a = load_scenario("baseline", {"population.size": 200, "turnover.enabled": False})
+    closed_b = load_scenario("baseline", {"population.size": 200, "turnover.enabled": False,
+                                          "checkins.enabled": False})
+    assert "drop-outs" not in headline_of(closed_a, closed_b, [1, 2], [2, 3], [0.5] * 2, [0.5] * 2, [0, 0], [0, 0])

@@ -107,7 +107,7 @@ def headline(res: "CompareResult") -> str:
     ra = res.runs[res.runs["arm"] == "A"].sort_values("replicate")
     rb = res.runs[res.runs["arm"] == "B"].sort_values("replicate")
     return headline_of(res.a, res.b, ra["total_relapses"], rb["total_relapses"], ra["final_helpers"],
-                       rb["final_helpers"])
+                       rb["final_helpers"], ra.get("total_dropouts"), rb.get("total_dropouts"))
 
 
 def classic(a: Scenario, b: Scenario) -> bool:
@@ -115,9 +115,12 @@ def classic(a: Scenario, b: Scenario) -> bool:
     return not a.psychology.enabled and not b.psychology.enabled
 
 
-def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, helpers_b) -> str:
+def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, helpers_b,
+                dropouts_a=None, dropouts_b=None) -> str:
     """The headline from each replicate's total relapses and final share of helpers, arm by arm (one
-    definition for ``mutualaid compare`` and the dashboard's Compare tab)."""
+    definition for ``mutualaid compare`` and the dashboard's Compare tab). Given each replicate's drop-outs,
+    the headline says beside the relapses how many more (or fewer) members left: leaving is a harm, and a
+    setting that lowers relapses by losing members shows it."""
     if classic(a, b):
         diff, lo, hi, k = paired_difference(np.asarray(helpers_a, float), np.asarray(helpers_b, float))
         ci = f"95% interval {lo:+.3f} to {hi:+.3f}, " if k >= 2 else ""
@@ -126,8 +129,13 @@ def headline_of(a: Scenario, b: Scenario, relapses_a, relapses_b, helpers_a, hel
     diff, lo, hi, k = paired_difference(per(relapses_a, a), per(relapses_b, b))
     span = "over a year" if a.steps == 365 else f"a year (from {a.steps} days)"
     ci = f"95% interval {lo:+.1f} to {hi:+.1f}, " if k >= 2 else ""
-    return (f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span}, every member counted, "
+    text = (f"{difference_label(a, b)}: {diff:+.1f} relapses per 100 members {span}, every member counted, "
             f"newcomers included ({ci}{_paired(k)})")
+    if dropouts_a is not None and dropouts_b is not None and (a.turnover.enabled or b.turnover.enabled):
+        d, lo, hi, k = paired_difference(per(dropouts_a, a), per(dropouts_b, b))
+        ci = f" (95% interval {lo:+.1f} to {hi:+.1f})" if k >= 2 else ""
+        text += f"; {d:+.1f} drop-outs per 100 members {span}{ci}"
+    return text
 
 
 def _paired(k: int) -> str:
