@@ -274,3 +274,42 @@ def test_trial_bad_options_exit_2_with_one_line(argv, fragment, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
+
+
+def test_leaving_is_an_outcome_beside_the_relapses(checkins_trial):
+    """Leaving is censoring in the survival figures and, beside them, an outcome (issue 24): each design has
+    the paired difference in the share of its cohort who left, computed from the members' rows, and the
+    headline says it."""
+    m = checkins_trial.members
+    e = checkins_trial.effects.set_index(["design", "measure"])
+    for d in ("individual", "community"):
+        rows = m[m["design"] == d]
+        by_seed = rows.groupby(["seed", "arm"])["left"].mean().unstack()
+        want = float((by_seed[0] - by_seed[1]).mean())
+        got = e.loc[(d, "share who left, control - intervention")]
+        assert got["estimate"] == pytest.approx(want) and got["low"] <= want <= got["high"]
+        assert rows["left"].any()  # a year of turnover: some of the day-0 members leave
+    g = e.loc[("community", "share who left, control - intervention")]
+    assert f"; {100 * g['estimate']:+.1f} of every 100 of them left" in checkins_trial.headline
+
+
+def test_the_number_needed_to_treat_is_none_when_no_fewer_relapse():
+    """A share difference that is zero but for a float's rounding (1e-17) gave an NNT of 1.4e17."""
+    # members who relapse out of 10, by seed: control 0, 0, 4; intervention 0, 1, 3: differences 0, -0.1,
+    # +0.1, whose mean in floating point is 9.3e-18, not 0
+    relapsing = {(0, 0): 0, (1, 0): 0, (2, 0): 4, (0, 1): 0, (1, 1): 1, (2, 1): 3}
+    rows = []
+    for seed in range(3):
+        for arm in (0, 1):
+            for i in range(10):
+                r = i < relapsing[(seed, arm)]
+                rows.append(dict(design="individual", seed=seed, arm=arm, meeting=i % 4, id=10 * arm + i,
+                                 followed=365.0, at_risk=True, t_lapse=100.0 if r else 365.0, lapsed=r,
+                                 days_abstinent=0.9, relapses=int(r), relapsed=r, left=i == 9))
+    members = pd.DataFrame(rows)
+    spells = pd.DataFrame(dict(design="individual", seed=[s for s in range(3) for _ in (0, 1)],
+                               arm=[a for _ in range(3) for a in (0, 1)], meeting=0, id=[0, 10] * 3,
+                               duration=[5.0, 4.0] * 3, returned=True))
+    e = trial.estimate(members, spells, ["individual"], list(range(3))).set_index("measure")
+    assert 0 < e.loc["share who relapse, control - intervention", "estimate"] < 1e-15
+    assert math.isinf(e.loc["number needed to treat (one member fewer relapses)", "estimate"])

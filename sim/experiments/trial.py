@@ -113,7 +113,8 @@ def per_member(result, intervention: str, arm: int | None = None) -> tuple[pd.Da
         "arm": c["trial_arm"].to_numpy(np.int64) if arm is None else np.full(len(c), arm, dtype=np.int64),
         "meeting": c["meeting"].to_numpy(np.int64), "followed": followed, "at_risk": at_risk,
         "t_lapse": t_lapse, "lapsed": lapsed, "days_abstinent": sober_share,
-        "relapses": c["relapses"].to_numpy(np.int64), "relapsed": c["relapses"].to_numpy(np.int64) > 0})
+        "relapses": c["relapses"].to_numpy(np.int64), "relapsed": c["relapses"].to_numpy(np.int64) > 0,
+        "left": (c["left_step"].notna() & (end < steps)).to_numpy(bool)})
     md = result.member_days
     md = md[(md["step"] >= 1) & md["id"].isin(rows["id"])]
     sp = _spells(md, result.scenario.checkins.missed_threshold).merge(rows[["id", "arm", "meeting"]], on="id")
@@ -371,11 +372,19 @@ def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.
             p = p_greater(d, np.zeros_like(d))
             out.append(dict(design=design, measure=measure, estimate=float(_nanmean(d)), low=lo, high=hi, p=p))
         arr = out[-1]
-        nnt = 1.0 / arr["estimate"] if arr["estimate"] > 0 else math.inf
-        nnt_ci = ((1.0 / arr["high"] if arr["high"] > 0 else math.inf), (1.0 / arr["low"] if arr["low"] > 0
-                                                                         else math.inf))
+
+        def inverse(x: float) -> float:  # a share difference below one in 10^9 is none (a float's rounding)
+            return 1.0 / x if x > 1e-9 else math.inf
+
         out.append(dict(design=design, measure="number needed to treat (one member fewer relapses)",
-                        estimate=nnt, low=nnt_ci[0], high=nnt_ci[1], p=arr["p"]))
+                        estimate=inverse(arr["estimate"]), low=inverse(arr["high"]), high=inverse(arr["low"]),
+                        p=arr["p"]))
+        if "left" in m.columns:  # leaving is an outcome beside the censoring it is in the survival figures
+            gone = _per_seed(m, lambda g: g["left"].mean())
+            d = -(gone[1] - gone[0]).to_numpy(float)
+            lo, hi = _boot_paired(d, _nanmean, rng)
+            out.append(dict(design=design, measure="share who left, control - intervention",
+                            estimate=float(_nanmean(d)), low=lo, high=hi, p=p_greater(d, np.zeros_like(d))))
         ratio = (ret[1] / ret[0]).to_numpy(float)
         lo, hi = _boot_paired(ratio, _nanmean, rng)
         out.append(dict(design=design, measure="days from an absence to returning, intervention / control",
@@ -415,8 +424,14 @@ def headline(res: TrialResult) -> str:
     what = INTERVENTIONS[res.intervention]
     cohort = COHORT[res.intervention]
     who = cohort if design == "community" else f"{cohort} ({DESIGN_LABELS[design]})"
-    return (f"Without {what}: {row['estimate']:+.1f} relapses per 100 {who} over a year "
+    text = (f"Without {what}: {row['estimate']:+.1f} relapses per 100 {who} over a year "
             f"(95% interval {row['low']:+.1f} to {row['high']:+.1f}, {len(res.seeds)} paired runs)")
+    gone = e[(e["design"] == design) & (e["measure"] == "share who left, control - intervention")]
+    if len(gone):  # leaving is a harm: how many more (or fewer) of them left, said beside the relapses
+        g = gone.iloc[0]
+        text += (f"; {100 * g['estimate']:+.1f} of every 100 of them left (95% interval {100 * g['low']:+.1f} "
+                 f"to {100 * g['high']:+.1f})")
+    return text
 
 
 def published(res: TrialResult) -> pd.DataFrame:
