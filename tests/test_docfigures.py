@@ -148,3 +148,11 @@ def test_the_readme_names_the_expensive_blocks():
     for fig in df.REGISTRY.values():
         if not fig.cheap:
             assert f"`{fig.name}`" in df.strip_blocks(text), f"README does not name the expensive block {fig.name}"
+
+
+def test_the_info_page_does_not_show_the_markers():
+    from sim.info import read_info
+
+    for name in ("kropotkin", "struggle"):
+        notice = read_info(name)["Things to notice"]
+        assert "figures:" not in notice and notice.startswith("- "), name

@@ -610,3 +610,41 @@ def validation() -> str:
 
     checks = validate.run(quick=False, log=lambda _: None)
     return f"Result: {validate.summary(checks)}.\n\n{validate.table(checks)}"
+
+
+# ----------------------------------------------------------------------------- docs/SENSITIVITY.md
+
+#: where the Sobol sweep of docs/SENSITIVITY.md is written (its commands' --out): a finished one is read
+SOBOL_OUT = Path("results") / "sweeps" / "sobol-psychology"
+
+
+@figure("sensitivity-ranking", "mutualaid sweep sobol-psychology --out results/sweeps/sobol-psychology; mutualaid "
+        "report results/sweeps/sobol-psychology; python -m sim.experiments.sensitivity "
+        "results/sweeps/sobol-psychology", "the sweep's seed (common seeds, one run a sample)", cheap=False)
+def sensitivity_ranking() -> str:
+    """docs/SENSITIVITY.md: the eight largest total Sobol indices per outcome. The sweep resumes from
+    ``results/sweeps/sobol-psychology/`` under the current folder (nothing runs when it is finished there;
+    otherwise 1,728 runs, about 5 minutes on 2 cores)."""
+    import pandas as pd
+
+    from sim.experiments.report import write_report
+    from sim.experiments.sensitivity import markdown
+    from sim.experiments.sweep import load_sweep, run_sweep
+
+    run_sweep(load_sweep("sobol-psychology"), SOBOL_OUT)
+    write_report(SOBOL_OUT)
+    return markdown(pd.read_csv(SOBOL_OUT / "sobol.csv"), top=8)
+
+
+# ----------------------------------------------------------------------------- docs/ODD.md
+
+@figure("odd-effects", "mutualaid validate (its effect sizes: python -m sim.experiments.effects on the same runs)",
+        "validation seeds 1000-1019, 730 days", cheap=False)
+def odd_effects() -> str:
+    """docs/ODD.md 1.3: the effect sizes of check-ins, sponsorship and a closure on the validation runs of the
+    full ``mutualaid validate`` (shared with the ``validation`` block when both run in one command)."""
+    from sim.experiments.effects import effects, table
+    from sim.experiments.validate import validation_runs
+
+    runs = validation_runs(False)
+    return table(effects(runs), len(runs["baseline"]))
