@@ -719,7 +719,7 @@ def cmd_docs(args) -> int:
     if out.current:
         print(f"up to date: {', '.join(out.current)}")
     if out.unchecked:
-        print(f"not rerun (expensive; their hashes hold; mutualaid docs --only NAME reruns one): "
+        print(f"not rerun, their hashes hold (mutualaid docs --only NAME reruns one): "
               f"{', '.join(out.unchecked)}")
     return 0
 
