@@ -561,6 +561,22 @@ def info_struggle_notice() -> str:
     ])
 
 
+def _sweep_into(name: str, out: Path) -> None:
+    """Run (or resume, or find finished) the shipped sweep ``name`` in ``out``. A folder of the same sweep run
+    by other code is never read: the sweep refuses it (its fingerprint holds a hash of ``sim/``), and so does
+    this, saying what to do."""
+    from sim.experiments.sweep import SweepError, load_sweep, run_sweep
+
+    try:
+        run_sweep(load_sweep(name), out)
+    except SweepError as e:
+        if "different sweep" not in str(e):
+            raise
+        raise DocsError(f"docs: {out} holds the {name} sweep as other code (or another file) ran it, and its "
+                        f"figures are not this code's: move that folder away, then rerun (it runs the sweep "
+                        f"anew)") from None
+
+
 # ----------------------------------------------------------------------------- the phase diagram (a sweep)
 
 #: where ``mutualaid sweep kropotkin-phase`` writes by default: a finished sweep there is read, not rerun
@@ -575,10 +591,10 @@ def tour_phase_diagram() -> str:
     and nothing runs; otherwise it runs (about 2 minutes on 2 cores)."""
     import pandas as pd
 
-    from sim.experiments.sweep import load_sweep, run_sweep
+    from sim.experiments.sweep import load_sweep
 
     sweep = load_sweep("kropotkin-phase")
-    run_sweep(sweep, PHASE_OUT)
+    _sweep_into("kropotkin-phase", PHASE_OUT)
     runs = pd.read_parquet(PHASE_OUT / "runs.parquet")
     means = runs.groupby(["psychology.enabled", "network.degree", "donation.b_over_c"])["final_helpers"].mean()
 
@@ -629,9 +645,8 @@ def sensitivity_ranking() -> str:
 
     from sim.experiments.report import write_report
     from sim.experiments.sensitivity import markdown
-    from sim.experiments.sweep import load_sweep, run_sweep
 
-    run_sweep(load_sweep("sobol-psychology"), SOBOL_OUT)
+    _sweep_into("sobol-psychology", SOBOL_OUT)
     write_report(SOBOL_OUT)
     return markdown(pd.read_csv(SOBOL_OUT / "sobol.csv"), top=8)
 
