@@ -663,3 +663,13 @@ def odd_effects() -> str:
 
     runs = validation_runs(False)
     return table(effects(runs), len(runs["baseline"]))
+
+
+@figure("odd-lesson", "mutualaid lesson kropotkin", "replicate_seeds(42, 20) (children of the scenario's seed)",
+        cheap=False)
+def odd_lesson() -> str:
+    """docs/ODD.md 1.4: the lesson's table, as ``mutualaid lesson kropotkin`` prints it (240 runs, a few
+    minutes on 2 cores)."""
+    from sim.experiments.lesson import run_lesson, table
+
+    return table(run_lesson("kropotkin"))
