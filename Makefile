@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # quiet: the build backend's notices (setuptools' editable-install banner) are not for users
 PIP    := PYTHONWARNINGS=ignore $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test dashboard install install-dev clean
+.PHONY: run test dashboard docs install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: install-dev
 
 dashboard: install-dev
 	$(VENV)/bin/mutualaid dashboard
+
+# the figures the README, docs/ and scenarios/info/ quote from runs (sim/experiments/docfigures.py); the
+# expensive blocks are rerun one at a time: .venv/bin/mutualaid docs --only NAME
+docs: install
+	$(VENV)/bin/mutualaid docs
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -7,6 +7,7 @@
                            [--set KEY=VALUE ...] [--out DIR] [--quiet]
     mutualaid schema
     mutualaid scenarios
+    mutualaid docs [--check] [--only NAME]
 
 Exit codes (docs: ``CONTRACT.md``): 0 success; 2 bad input, reported as one
 line ``mutualaid: error: ...`` on stderr; 1 a failure of the machine (a full
@@ -745,6 +746,27 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    """Rewrite (or with --check, verify) the figure blocks of the README, the docs and the Info files."""
+    from sim.experiments import docfigures
+
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    out = docfigures.update(check=args.check, only=args.only, log=log)
+    if out.problems:
+        verb = "stale" if args.check else "not rewritten"
+        _error(f"docs: {len(out.problems)} figure block{'s' * (len(out.problems) != 1)} {verb}: "
+               f"{'; '.join(out.problems)}{'; run mutualaid docs' if args.check else ''}")
+        return 2
+    for name in out.written:
+        print(f"rewrote {name}")
+    if out.current:
+        print(f"up to date: {', '.join(out.current)}")
+    if out.unchecked:
+        print(f"not rerun, their hashes hold (mutualaid docs --only NAME reruns one): "
+              f"{', '.join(out.unchecked)}")
+    return 0
+
+
 def cmd_schema(args) -> int:
     """Print the JSON Schema of a scenario file (the schema's keys and ``extends``)."""
     import json
@@ -954,6 +976,16 @@ def build_parser() -> argparse.ArgumentParser:
     _option(p, "--out")
     _option(p, "--quiet")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("docs", help="write the figures the README, the docs and the Info files quote from runs",
+                       description="Rerun what every marked figure block of README.md, docs/*.md and "
+                                   "scenarios/info/*.md reports and rewrite the blocks (the cheap ones; an "
+                                   "expensive one with --only NAME); every block's hash is checked. Exit code 2 "
+                                   "when a block is stale or was edited by hand.")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 2 naming each stale block")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="only this block (repeatable); the only way to rerun an expensive block")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("schema", help="print the JSON Schema of a scenario",
                        description="Print the JSON Schema of a scenario file (every key, its type, range, default "

@@ -20,6 +20,7 @@ SECTIONS = ("What it is", "How it works", "Things to notice", "Things to try", "
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_FIGURES = re.compile(r"^<!-- /?figures:")
 
 
 class InfoError(ValueError):
@@ -48,6 +49,8 @@ def read_info(name: str) -> dict[str, str]:
     preamble: list[str] = []
     fenced = False
     for line in text.splitlines():
+        if _FIGURES.match(line):  # the markers of a generated block (mutualaid docs) are not the page's text
+            continue
         if _FENCE.match(line):
             fenced = not fenced
         heading = None if fenced else re.match(r"^## +(.+?)\s*#*\s*$", line)
