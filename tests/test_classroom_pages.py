@@ -9,8 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
     START_TIMEOUT, UI_TIMEOUT, _free_port, _missing, _wait_until, browser, offline_context,
 )
 
-from .servers import stop_group
+from .servers import stop_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,19 +37,7 @@ def classroom(tmp_path_factory):
                             stderr=open(err_path, "wb"), start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the classroom exited with {proc.returncode}: {err_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the classroom server did not answer")
-            time.sleep(0.5)
+        wait_until_serving(proc, base, err_path, START_TIMEOUT, what="the classroom")
         first = err_path.read_text().splitlines()[0]
         m = re.search(r"(http://\S+\?teacher=\S+)", first)
         assert m, first

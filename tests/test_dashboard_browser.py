@@ -14,13 +14,12 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from .servers import stop_group
+from .servers import stop_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,20 +68,7 @@ def server(results_dir):
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"solara exited with {proc.returncode}: "
-                                   f"{(results_dir / 'server.log').read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"solara did not answer within {START_TIMEOUT} s")
-            time.sleep(0.5)
+        wait_until_serving(proc, url, results_dir / "server.log", START_TIMEOUT, what="solara")
         yield url
     finally:
         stop_group(proc)
@@ -106,16 +92,16 @@ def browser():
 
 
 def offline_context(browser, server, **options):
-    """A browser context that reaches only the server: any request to another host is refused and recorded
-    in ``ctx.outside`` (the page once fetched KaTeX from a CDN: 20+ failures and an uncaught page error in
+    """A browser context that reaches only this machine's servers: any request to another host is refused
+    and recorded in ``ctx.outside`` (the page once fetched KaTeX from a CDN: 20+ failures and an uncaught page error in
     the trial flow; the README says nothing from outside is needed)."""
-    host = urllib.parse.urlparse(server).netloc
+    host = urllib.parse.urlparse(server).hostname
     ctx = browser.new_context(**options)
     ctx.outside = []
 
-    def route(r):
+    def route(r):  # this machine's servers (a test may start a second one on another port) and nothing else
         u = urllib.parse.urlparse(r.request.url)
-        if u.scheme in ("data", "blob") or u.netloc == host:
+        if u.scheme in ("data", "blob") or u.hostname in (host, "127.0.0.1", "localhost"):
             r.continue_()
         else:
             ctx.outside.append(r.request.url)

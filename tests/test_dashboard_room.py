@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
     START_TIMEOUT, UI_TIMEOUT, _day, _free_port, _missing, _open, _wait_until, browser, page, results_dir, server,
 )
 
-from .servers import stop_group
+from .servers import stop_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,19 +158,7 @@ def mesa_server(results_dir):
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"solara exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"solara did not answer within {START_TIMEOUT} s")
-            time.sleep(0.5)
+        wait_until_serving(proc, url, log_path, START_TIMEOUT, what="solara")
         yield url, log_path
     finally:
         stop_group(proc)

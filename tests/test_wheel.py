@@ -28,15 +28,13 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from .servers import stop_group
+from .servers import stop_group, wait_until_serving
 
 pytestmark = pytest.mark.wheel
 
@@ -233,17 +231,7 @@ def test_tour_dashboard_page_in_chromium(tour):
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"the dashboard exited: {log_path.read_text(errors='replace')[-3000:]}"
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the dashboard did not answer within 180 s"
-            time.sleep(0.5)
+        wait_until_serving(proc, url, log_path, 180, what="the dashboard")
         # it serves the installed app (ps shows the module, run by the venv's interpreter)
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert b"sim.dashboards.app" in cmdline and Path(cmdline[0].decode()).parent == mutualaid.parent
