@@ -93,8 +93,8 @@ def browser():
 
 def offline_context(browser, server, **options):
     """A browser context that reaches only this machine's servers: any request to another host is refused
-    and recorded in ``ctx.outside`` (the page once fetched KaTeX from a CDN: 20+ failures and an uncaught page error in
-    the trial flow; the README says nothing from outside is needed)."""
+    and recorded in ``ctx.outside`` (the page once fetched KaTeX from a CDN: 20+ failures and an uncaught
+    page error in the trial flow; the README says nothing from outside is needed)."""
     host = urllib.parse.urlparse(server).hostname
     ctx = browser.new_context(**options)
     ctx.outside = []
