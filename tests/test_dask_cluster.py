@@ -196,3 +196,37 @@ def test_ctrl_c_on_a_local_cluster_says_one_line_and_keeps_what_finished(tmp_pat
     assert not any("Traceback" in line or "Error" in line or "WARNING" in line for line in said), err
     assert not (out / ".lock").exists()
     assert (out / "parts").is_dir() and not (out / "runs.parquet").exists()  # what finished is kept, to resume
+
+
+def test_ctrl_c_while_the_local_cluster_starts_is_not_ignored(tmp_path):
+    """A Ctrl-C in the seconds the local cluster takes to start was ignored (the sweep then ran to its end
+    and exited 0): it stops the sweep, with nothing recorded as done."""
+    spec = {"name": "early", "scenario": "baseline", "seed": 3, "replicates": 60, "steps": 100,
+            "parameters": {"checkins.prob": [0.2, 0.8], "population.size": 100}, "metrics": ["relapses"]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(BIN / "mutualaid"), "sweep", str(path), "--out", str(out), "--dask", "local",
+                             "--workers", "2", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    def children() -> int:
+        n = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                n += int(stat.read_text().rsplit(")", 1)[1].split()[1]) == proc.pid
+            except (OSError, IndexError, ValueError):
+                pass
+        return n
+
+    try:
+        deadline = time.monotonic() + 120
+        while children() == 0:  # the cluster's first processes are being made: the start is under way
+            assert proc.poll() is None and time.monotonic() < deadline, "no cluster was started"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode in (130, -signal.SIGINT)  # stopped, not run to its end (0)
+    assert not (out / "runs.parquet").exists() and not (out / ".lock").exists()

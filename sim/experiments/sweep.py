@@ -1312,33 +1312,33 @@ def _iter_dask(tasks: list[dict], address: str, workers: int,
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.CRITICAL)
-    cluster = None
-    if address == "local":
-        # silence_logs: the workers share the terminal's process group, so Ctrl-C reaches them too and each
-        # would log its cancelled task; the sweep says "interrupted" once
-        # and they start with Ctrl-C ignored (a disposition their new interpreters inherit), else each prints
-        # its own KeyboardInterrupt traceback while this process closes the cluster; a Ctrl-C in the few
-        # seconds the cluster takes to start is ignored with them
-        import signal
-        import threading
-
-        main = threading.current_thread() is threading.main_thread()
-        before = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-        try:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.CRITICAL)
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, before)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(address, timeout=20)
-        except (OSError, TimeoutError, ValueError) as e:
-            raise SweepError(f"--dask {address}: cannot reach the scheduler ({e})") from None
+    cluster = client = None
     token = secrets.token_hex(6)
     seq = itertools.count()
     try:
+        if address == "local":
+            # Ctrl-C is for this process, which closes the cluster: each worker ignores it once started
+            # (sim.experiments.dask_worker), else each printed its own KeyboardInterrupt traceback, and their
+            # logs are silenced; here a Ctrl-C during the start is held back (blocked) and raised as soon as
+            # the cluster exists, so that it is closed below
+            import signal
+            import threading
+
+            main = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+            before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if main else None
+            try:
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.CRITICAL,
+                                       preload=["sim.experiments.dask_worker"])
+                client = Client(cluster)
+            finally:
+                if main:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a Ctrl-C held back is raised here
+        else:
+            try:
+                client = Client(address, timeout=20)
+            except (OSError, TimeoutError, ValueError) as e:
+                raise SweepError(f"--dask {address}: cannot reach the scheduler ({e})") from None
         _check_workers(client, address)
         try:
             threads = sum(client.nthreads().values()) or workers
@@ -1404,7 +1404,8 @@ def _iter_dask(tasks: list[dict], address: str, workers: int,
                 yield from results
     finally:
         try:
-            client.close(timeout=10)
+            if client is not None:
+                client.close(timeout=10)
         except Exception:  # noqa: BLE001 - the scheduler may be gone
             pass
         if cluster is not None:
