@@ -210,3 +210,23 @@ def test_a_full_disk_while_a_run_saves_keeps_the_earlier_results(tmp_path, monke
     assert len(err) == 1 and "metrics.parquet: No space left on device;" in err[0] and "as they were" in err[0], err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_script_without_a_main_guard_runs_its_sweep_once(tmp_path):
+    """The README's Python examples have no ``if __name__ == "__main__":``. Run as a script with workers,
+    each spawned worker ran the script again (starting workers of its own): every run came back as a
+    crashed worker, with exit 0 and thousands of lines of RuntimeError. The workers now skip the script."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "my_sweep.py"
+    script.write_text(
+        "import sim\n"
+        "print('script body ran')\n"
+        "runs = sim.batch_run('baseline', {'checkins.prob': [0.2, 0.8], 'population.size': 60}, steps=20,\n"
+        f"                    replicates=3, workers=2, out={str(tmp_path / 'out')!r})\n"
+        "print('runs', len(runs), 'failed', int(runs['error'].notna().sum()) if 'error' in runs else 0)\n")
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.splitlines() == ["script body ran", "runs 6 failed 0"], res.stdout[-2000:]
+    assert "bootstrapping" not in res.stderr and "Traceback" not in res.stderr, res.stderr[-3000:]

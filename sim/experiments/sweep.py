@@ -1181,6 +1181,45 @@ def _crash_row(t: dict, why: str = CRASH) -> dict:
                     "wall_time_s": float("nan"), "worker": None}, "timeseries": None}
 
 
+if os.name == "posix":
+    from multiprocessing import context as _mp_context
+    from multiprocessing import popen_spawn_posix as _popen_spawn
+
+    class _SpawnPopen(_popen_spawn.Popen):
+        """Starts a spawned child with preparation data that name no main module to import."""
+
+        def _launch(self, process_obj):
+            main = sys.modules["__main__"]
+            hidden = {k: main.__dict__.pop(k) for k in ("__file__",) if k in main.__dict__}
+            spec, main.__spec__ = getattr(main, "__spec__", None), None
+            try:
+                super()._launch(process_obj)
+            finally:
+                main.__dict__.update(hidden)
+                main.__spec__ = spec
+
+    class _SpawnProcess(_mp_context.SpawnProcess):
+        @staticmethod
+        def _Popen(process_obj):
+            return _SpawnPopen(process_obj)
+
+    class _SpawnContext(_mp_context.SpawnContext):
+        Process = _SpawnProcess
+
+
+def spawn_context():
+    """The process pools' start method: ``spawn`` (numba's threads and Dask do not survive ``fork``), with
+    children that do not run the caller's main module again. Plain ``spawn`` re-runs a script in each
+    worker; a script calling ``sim.sweep`` without ``if __name__ == "__main__":`` then started workers
+    from its workers, and every run came back as a crashed worker (the review found it). The workers need
+    nothing from the main module: what they run lives in ``sim``."""
+    if os.name != "posix":  # pragma: no cover - the pools' children import the main module there
+        import multiprocessing as mp
+
+        return mp.get_context("spawn")
+    return _SpawnContext()
+
+
 def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None,
                pack: Callable[[list[dict]], dict] = _plain_pack) -> Iterable[dict]:
     """Results of ``tasks`` from a spawn-context process pool, as they finish.
@@ -1195,12 +1234,11 @@ def _iter_pool(tasks: list[dict], workers: int, keep: Optional[dict] = None,
     run that kills its worker every time is found and recorded as such (:data:`CRASH`, a result of
     that run) and the others finish; then a fresh pool takes the rest.
     """
-    import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     def pool(n):
-        return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
+        return ProcessPoolExecutor(max_workers=n, mp_context=spawn_context(),
                                    initializer=_worker_init, initargs=(os.getpid(),))
 
     def alone(t):

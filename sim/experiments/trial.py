@@ -142,13 +142,12 @@ def _pool(tasks: list[dict], workers: int, progress=None) -> Iterable[dict]:
             if progress:
                 progress(k, len(tasks))
         return
-    import multiprocessing as mp
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from sim.experiments.sweep import _worker_init
+    from sim.experiments.sweep import _worker_init, spawn_context
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn_context(),
                              initializer=_worker_init, initargs=(os.getpid(),)) as ex:
         futures = [ex.submit(_task, t) for t in tasks]
         for k, fut in enumerate(as_completed(futures), 1):
