@@ -15,7 +15,8 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sim.core.schema import Scenario  # noqa: E402
 
-__all__ = ["Scenario", "__version__", "batch_run", "load_scenario", "run", "set_threads", "sweep"]
+__all__ = ["MutualAidModel", "Scenario", "ScenarioError", "__version__", "batch_run", "load_scenario", "run",
+           "set_threads", "sweep"]
 
 
 def __getattr__(name):
@@ -28,6 +29,14 @@ def __getattr__(name):
         from sim.api import run
 
         return run
+    if name == "ScenarioError":  # what every bad argument raises (sim.core.scenarios.ScenarioError)
+        from sim.core.scenarios import ScenarioError
+
+        return ScenarioError
+    if name == "MutualAidModel":  # the Mesa model (sim.engines.agents)
+        from sim.engines.agents import MutualAidModel
+
+        return MutualAidModel
     if name in ("set_threads", "batch_run", "sweep"):
         import sim.api
 

@@ -562,8 +562,9 @@ def cmd_validate(args) -> int:
     wall = time.perf_counter() - t0
     cmd = "mutualaid validate" + (" --quick" if args.quick else "")
     files = validate.write(checks, out, cmd, wall, argv=args.argv)
-    print(validate.table(checks))
-    print(f"\n{validate.summary(checks)} in {wall:.0f} s; wrote {out}/ ({', '.join(files)})")
+    if not args.quiet:  # --quiet: no summary; the table is in validation.md (a failed check still exits 1)
+        print(validate.table(checks))
+        print(f"\n{validate.summary(checks)} in {wall:.0f} s; wrote {out}/ ({', '.join(files)})")
     return 0 if all(c.passed for c in checks if c.is_check) else 1
 
 

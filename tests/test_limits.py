@@ -259,3 +259,15 @@ def test_the_api_and_the_cli_agree_on_workers(capsys, tmp_path):
 def test_the_same_value_both_ways_is_fine():
     r = sim.run("baseline", steps=1, set={"population.size": 30}, population_size=30, engine="kernel")
     assert r.scenario.population.size == 30
+
+
+def test_the_package_names_its_error_and_the_mesa_model():
+    """The README says a wrong argument raises ``sim.ScenarioError``; ``from sim import ScenarioError`` and
+    ``sim.MutualAidModel`` were missing (the review found it)."""
+    import sim
+    from sim.core.scenarios import ScenarioError
+    from sim.engines.agents import MutualAidModel
+
+    assert sim.ScenarioError is ScenarioError and sim.MutualAidModel is MutualAidModel
+    with pytest.raises(sim.ScenarioError, match="scenario = None"):
+        sim.run(None)
