@@ -292,6 +292,13 @@ def _movie_plan(args, sc, out: Path) -> dict | None:
             raise UsageError(f"--movie {text}: is a folder")
         if not p.parent.is_dir():
             raise UsageError(f"--movie {text}: folder {p.parent} does not exist")
+        from sim.output import folder_kind
+
+        for folder in [p.parent.resolve(), *p.parent.resolve().parents]:  # never into another command's results
+            kind = folder_kind(folder)
+            if kind is not None:
+                raise UsageError(f"--movie {text}: {folder} holds a {kind}'s results; write the movie elsewhere, "
+                                 f"or give a file name to write it in --out")
         if not os.access(p.parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
             raise UsageError(f"--movie {text}: {p if p.exists() else p.parent} is not writable")
         where = p

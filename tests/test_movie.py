@@ -213,6 +213,19 @@ def test_cli_movie_at_an_absolute_path_is_written_there(tmp_path, tiny_yaml, cap
     assert [p.name for p in target.parent.iterdir()] == ["run.mp4"]   # no staging file left
 
 
+def test_cli_movie_is_never_written_into_another_commands_folder(tmp_path, tiny_yaml, capsys, monkeypatch):
+    """``--movie /abs/path`` into another run's folder overwrote its movie, and into a lesson's or sweep's
+    folder added a file (the review of issue 26 found it): refused in one line, the folder untouched."""
+    forbid_runs(monkeypatch)
+    other = old_results(tmp_path, manifest=True)  # an earlier run's folder (its manifest says run)
+    (other / "sub").mkdir()
+    for target in (other / "movie.gif", other / "sub" / "m.mp4"):
+        rc, _, err = run_cli(capsys, "run", tiny_yaml, "--out", tmp_path / "new", "--movie", target)
+        assert rc == 2 and len(err.strip().splitlines()) == 1 and "holds a run's results" in err, err
+    assert sorted(p.name for p in other.iterdir()) == ["manifest.json", "metrics.csv", "sub"]
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize("extra, fragments", [
     (["--movie", "x.avi"], ["--movie x.avi", ".gif or .mp4"]),
     (["--movie", "x.gif", "--movie-every", "0"], ["--movie-every", "0"]),
