@@ -26,7 +26,7 @@ from sim.runner import (  # noqa: F401  (re-exported)
 def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] | None = None, *,
               replicates: int = 1, steps: int | None = None, seed: int = 0, sampling: str = "grid",
               samples: int | None = None, metrics: Iterable[str] | None = None, workers: int | None = 1,
-              out: str | Path | None = None, common_seeds: bool = True) -> "pd.DataFrame":
+              out: str | Path | None = None, common_seeds: bool = True, **unknown: Any) -> "pd.DataFrame":
     """A parameter scan from Python, on the sweep machinery (``mutualaid sweep``); one row per run.
 
     ``parameters`` maps dotted keys (or keywords, ``population_size``) to a list of values (swept) or a
@@ -45,6 +45,10 @@ def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] |
     from sim.limits import check_count
 
     via = "sim.batch_run"
+    if unknown:
+        raise ScenarioError(f"{via}: unknown keyword {next(iter(unknown))!r}; it takes replicates, steps, seed, "
+                            f"sampling, samples, metrics, workers, out and common_seeds (scenario keys go in "
+                            f"parameters)")
     if isinstance(scenario, bool) or not isinstance(scenario, (str, Path)):
         raise ScenarioError(f"{via}: scenario = {short_repr_(scenario)}: expected a scenario name (e.g. "
                             f"'baseline') or a path")
@@ -59,7 +63,11 @@ def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] |
     for k, v in (parameters or {}).items():  # dotted keys or keywords
         if not isinstance(k, str):
             raise ScenarioError(f"{via}: parameter {short_repr_(k)}: expected a key such as 'checkins.prob'")
-        spec["parameters"].update({k: v} if "." in k else keyword_overrides({k: v}, "sim.batch_run"))
+        for key, value in ({k: v} if "." in k else keyword_overrides({k: v}, "sim.batch_run")).items():
+            if key in spec["parameters"] and spec["parameters"][key] != value:
+                raise ScenarioError(f"{via}: {key} is given twice in parameters, {short_repr_(spec['parameters'][key])}"
+                                    f" and {short_repr_(value)}; give it once")
+            spec["parameters"][key] = value
     if steps is not None:
         spec["steps"] = steps
     if samples is not None:
@@ -70,7 +78,7 @@ def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] |
 
 
 def sweep(spec: str | Path | Mapping[str, Any], *, out: str | Path | None = None,
-          workers: int | None = None) -> "pd.DataFrame":
+          workers: int | None = None, **unknown: Any) -> "pd.DataFrame":
     """Run (or resume) a sweep file or mapping from Python; returns ``runs.parquet`` as a DataFrame."""
     import shutil
     import tempfile
@@ -80,6 +88,9 @@ def sweep(spec: str | Path | Mapping[str, Any], *, out: str | Path | None = None
     from sim.limits import check_count
     from sim.output import check_out_dir
 
+    if unknown:
+        raise ScenarioError(f"sim.sweep: unknown keyword {next(iter(unknown))!r}; it takes out and workers (the "
+                            f"sweep's own keys go in its file or mapping)")
     if isinstance(spec, bool) or not isinstance(spec, (str, Path, Mapping)):
         raise ScenarioError(f"sim.sweep: spec = {short_repr_(spec)}: expected a sweep file's path or a mapping "
                             f"of its keys")

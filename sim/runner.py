@@ -99,6 +99,10 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
     if isinstance(set, str):
         set = [set]
     if isinstance(set, Mapping):
+        for k in set:
+            if not isinstance(k, str):
+                raise ScenarioError(f"{via}: set key {short_repr_(k)}: expected a dotted key such as "
+                                    f"'population.size'")
         overrides.update(set)
     else:
         try:

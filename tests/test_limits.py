@@ -209,6 +209,18 @@ def test_donation_keys_must_be_positive(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_donation_game_and_the_games_payoffs_cannot_both_be_set(tmp_path, capsys):
+    """Fixed ``donation.b_over_c: 3`` beside ``game.T: 5`` ran with T = 3, game.T dropped without a word (the
+    review of issue 26 found it)."""
+    p = tmp_path / "d.yaml"
+    p.write_text("name: d\nscenario: baseline\nsteps: 3\nreplicates: 1\nseed: 1\n"
+                 "parameters:\n  donation.b_over_c: 3\n  game.T: 5\n  population.size: 40\n")
+    rc, _, err = run_cli(capsys, "sweep", p, "--out", tmp_path / "o")
+    assert rc == 2
+    one_short_line(err, "game.T and donation.b_over_c both set the game's payoffs", "give one")
+    assert not (tmp_path / "o").exists()
+
+
 def test_an_empty_sweep_file_says_what_a_sweep_needs(tmp_path, capsys):
     empty = tmp_path / "e.yaml"
     empty.write_text("# nothing\n")
@@ -232,6 +244,12 @@ def test_an_empty_sweep_file_says_what_a_sweep_needs(tmp_path, capsys):
     (lambda: sim.run("baseline", steps=1, set={"population.size": 50}, population_size=60),
      "population.size is given twice"),
     (lambda: sim.run("baseline", set={"seed": 3}, seed=4, steps=1), "seed is given twice"),
+    # found by the review of issue 26: raw TypeErrors, and a key given twice used silently
+    (lambda: sim.run("baseline", set={1: 2}, steps=1), "sim.run: set key 1: expected a dotted key"),
+    (lambda: sim.sweep({"scenario": "baseline"}, bogus=1), "sim.sweep: unknown keyword 'bogus'"),
+    (lambda: sim.batch_run("baseline", {"population.size": 30}, bogus=1), "sim.batch_run: unknown keyword 'bogus'"),
+    (lambda: sim.batch_run("baseline", {"population.size": [50], "population_size": 60}),
+     "sim.batch_run: population.size is given twice in parameters"),
 ])
 def test_the_python_api_raises_scenario_error(call, fragment):
     with pytest.raises(ScenarioError) as e:

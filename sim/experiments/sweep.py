@@ -528,6 +528,11 @@ def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> 
     keys = set(all_keys())
     fixed: dict[str, Any] = {}
     swept: dict[str, Any] = {}
+    game = sorted(k for k in params if k in ("game.R", "game.S", "game.T", "game.P"))
+    if game and any(k in params for k in DONATION_KEYS):  # the donation keys set R, S, T and P
+        raise SweepError(f"{src}: parameters: {game[0]} and {next(k for k in DONATION_KEYS if k in params)} both "
+                         f"set the game's payoffs (a donation game sets R, S, T and P from b/c and the cost); "
+                         f"give one")
     for k, v in params.items():
         where = f"{src}: parameters: {k}"
         if k not in keys and k not in DONATION_KEYS:
