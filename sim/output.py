@@ -236,6 +236,8 @@ def _refusal(p: Path, option: str, text: str, kind: str | None) -> str | None:
 #: the longest path and file name accepted in an --out (most file systems: 255 bytes a name, 4096 a path)
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4000
+#: the most folders deep an --out may go (making 2,000 nested folders at once overflowed Python's recursion)
+MAX_PATH_DEPTH = 200
 
 
 def check_path_text(text: str, option: str = "--out") -> None:
@@ -258,6 +260,10 @@ def check_path_text(text: str, option: str = "--out") -> None:
     if len(raw) > MAX_PATH_BYTES:
         raise OutputPathError(f"{option} {short_repr(text)}: a path of {len(raw)} bytes is too long (at most "
                               f"{MAX_PATH_BYTES})")
+    depth = sum(1 for part in raw.split(b"/") if part)
+    if depth > MAX_PATH_DEPTH:
+        raise OutputPathError(f"{option} {short_repr(text)}: {depth} folders deep is too deep (at most "
+                              f"{MAX_PATH_DEPTH})")
     long = next((part for part in raw.split(b"/") if len(part) > MAX_NAME_BYTES), None)
     if long is not None:
         raise OutputPathError(f"{option} {short_repr(text)}: a folder name of {len(long)} bytes is too long "

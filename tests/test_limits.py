@@ -119,7 +119,8 @@ def test_a_scenario_file_with_a_huge_integer_is_one_line(tmp_path, capsys):
     ("a\x07b", "control character"),
     ("a\nb", "control character"),
     ("/".join(["d" * 200] * 25), "too long"),
-], ids=["long-name", "dash", "bell", "newline", "long-path"])
+    ("/".join(["d"] * 2000), "2000 folders deep is too deep"),  # a RecursionError before (the review)
+], ids=["long-name", "dash", "bell", "newline", "long-path", "deep-path"])
 def test_bad_out_paths_are_refused_before_anything_runs(tmp_path, capsys, monkeypatch, out, fragment):
     monkeypatch.chdir(tmp_path)
     for argv in (["run", "baseline", *SMALL], ["validate", "--quick"], ["sweep", sweep_file(tmp_path)]):
