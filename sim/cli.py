@@ -216,6 +216,23 @@ def _workers(args) -> int:
 # ----------------------------------------------------------------------------- commands
 
 
+def _folder_name(given: str, sc) -> str:
+    """The default results folder's name: the scenario's, or a scenario file's own name when the file does not
+    name itself (``extends: baseline`` alone inherits "baseline", and its run replaced baseline's own results
+    in ``results/baseline/``)."""
+    p = Path(given)
+    if p.suffix.lower() in (".yaml", ".yml") and p.is_file():
+        import yaml
+
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeError, yaml.YAMLError):
+            return sc.name
+        if isinstance(data, dict) and "name" not in data:
+            return p.stem
+    return sc.name
+
+
 def cmd_run(args) -> int:
     """Run one scenario and write its metrics, manifest and (optionally) members and plot."""
     from sim.api import prepare, resolve_engine
@@ -224,7 +241,9 @@ def cmd_run(args) -> int:
     # everything that can be wrong with the input is checked before the run
     sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set, via="--set")
     engine = resolve_engine(sc, args.engine)
-    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(sc.name), kind="run")
+    out = check_out_dir(args.out if args.out is not None else Path("results") / safe_name(_folder_name(args.scenario,
+                                                                                                      sc)),
+                        kind="run")
     if args.member_days:
         from sim.core.members import member_days_too_many
 

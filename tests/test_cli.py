@@ -785,3 +785,22 @@ def test_a_long_step_in_a_log_still_gets_a_line_every_few_seconds(monkeypatch):
     n = len(lines)
     time.sleep(1.2)
     assert len(log.getvalue().splitlines()) == n  # closed: no more lines
+
+
+def test_a_scenario_file_that_does_not_name_itself_gets_its_own_folder(tmp_path, capsys, monkeypatch):
+    """``extends: baseline`` alone inherits the name "baseline": its run went to results/baseline/ and
+    replaced baseline's own results there (the review of issue 26 found it). Its folder is now the file's."""
+    monkeypatch.chdir(tmp_path)
+    small = ["--steps", "2", "--set", "population.size=40", "-q"]
+    rc, _, err = run_cli(capsys, "run", "baseline", *small)
+    assert rc == 0, err
+    before = (tmp_path / "results" / "baseline" / "manifest.json").read_bytes()
+    (tmp_path / "variant.yaml").write_text("extends: baseline\ncheckins:\n  enabled: false\n")
+    rc, _, err = run_cli(capsys, "run", "variant.yaml", *small)
+    assert rc == 0, err
+    assert (tmp_path / "results" / "baseline" / "manifest.json").read_bytes() == before
+    man = json.loads((tmp_path / "results" / "variant" / "manifest.json").read_text())
+    assert man["scenario"]["checkins"]["enabled"] is False
+    (tmp_path / "named.yaml").write_text("name: my-variant\nextends: baseline\n")
+    rc, _, err = run_cli(capsys, "run", "named.yaml", *small)
+    assert rc == 0 and (tmp_path / "results" / "my-variant" / "manifest.json").is_file(), err
