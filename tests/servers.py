@@ -41,3 +41,16 @@ def wait_until_serving(proc: subprocess.Popen, url: str, log_path, timeout: floa
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
         time.sleep(0.5)
+
+
+def child_count(pid: int) -> int:
+    """How many processes ``pid`` has started that are still alive (read from /proc)."""
+    from pathlib import Path
+
+    n = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            n += int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
+        except (OSError, IndexError, ValueError):
+            pass
+    return n

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from .servers import child_count  # noqa: E402
+
 pytest.importorskip("distributed")
 BIN = Path(sys.executable).parent
 
@@ -209,18 +211,9 @@ def test_ctrl_c_while_the_local_cluster_starts_is_not_ignored(tmp_path):
     proc = subprocess.Popen([str(BIN / "mutualaid"), "sweep", str(path), "--out", str(out), "--dask", "local",
                              "--workers", "2", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    def children() -> int:
-        n = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                n += int(stat.read_text().rsplit(")", 1)[1].split()[1]) == proc.pid
-            except (OSError, IndexError, ValueError):
-                pass
-        return n
-
     try:
         deadline = time.monotonic() + 120
-        while children() == 0:  # the cluster's first processes are being made: the start is under way
+        while child_count(proc.pid) == 0:  # the cluster's first processes are being made: the start is under way
             assert proc.poll() is None and time.monotonic() < deadline, "no cluster was started"
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)

@@ -230,3 +230,38 @@ def test_a_script_without_a_main_guard_runs_its_sweep_once(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.splitlines() == ["script body ran", "runs 6 failed 0"], res.stdout[-2000:]
     assert "bootstrapping" not in res.stderr and "Traceback" not in res.stderr, res.stderr[-3000:]
+
+
+def test_ctrl_c_while_the_pools_workers_start_says_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group: each process-pool worker still starting printed its own
+    KeyboardInterrupt traceback (80-100 lines after "interrupted", the review of issue 26 found it). The
+    workers start with Ctrl-C ignored; the sweep answers it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from .servers import child_count
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"name": "stop", "scenario": "baseline", "seed": 3, "replicates": 60,
+                                    "steps": 100, "metrics": ["relapses"],
+                                    "parameters": {"checkins.prob": [0.2, 0.8], "population.size": 100}}))
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "mutualaid"), "sweep", str(path), "-j", "2", "--out",
+                             str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while child_count(proc.pid) < 2:  # the pool's workers are being made (and import as we go)
+            assert proc.poll() is None and time.monotonic() < deadline, "no pool was started"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    said = [line for line in err.splitlines() if line.strip() and not line.startswith("runs ")]
+    assert proc.returncode == 130 and said == ["mutualaid: interrupted"], err[-3000:]

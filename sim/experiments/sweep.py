@@ -1191,15 +1191,26 @@ if os.name == "posix":
     from multiprocessing import popen_spawn_posix as _popen_spawn
 
     class _SpawnPopen(_popen_spawn.Popen):
-        """Starts a spawned child with preparation data that name no main module to import."""
+        """Starts a spawned child with preparation data that name no main module to import, and with Ctrl-C
+        ignored: the terminal sends it to the whole process group, and the parent answers it (it stops
+        without waiting; a worker whose parent is gone exits, ``_watch_parent``), where each worker printed
+        its own KeyboardInterrupt traceback. The child inherits the ignored signal when it is made, so the
+        parent ignores Ctrl-C for those few milliseconds."""
 
         def _launch(self, process_obj):
+            import signal
+            import threading
+
             main = sys.modules["__main__"]
             hidden = {k: main.__dict__.pop(k) for k in ("__file__",) if k in main.__dict__}
             spec, main.__spec__ = getattr(main, "__spec__", None), None
+            own = threading.current_thread() is threading.main_thread()
+            before = signal.signal(signal.SIGINT, signal.SIG_IGN) if own else None
             try:
                 super()._launch(process_obj)
             finally:
+                if own:
+                    signal.signal(signal.SIGINT, before)
                 main.__dict__.update(hidden)
                 main.__spec__ = spec
 
