@@ -885,7 +885,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario_a", metavar="SCENARIO_A", help="the reference scenario (name or YAML path)")
     p.add_argument("scenario_b", metavar="SCENARIO_B", help="the scenario compared with it; differences are B - A")
     _option(p, "--replicates", type=_int_at_least(1), default=12)
-    _add_scenario_options(p, seed_help="the same for A and B (default: A's scenario seed)")
+    _add_scenario_options(p, seed_help="one for A and B: A's scenario's seed unless given")
     _option(p, "--workers", type=_int_at_least(1))
     p.set_defaults(func=cmd_compare)
 
