@@ -96,8 +96,10 @@ def curves_png(frame, width_px: int = 960, height_px: int = 420) -> bytes:
     return buf.getvalue()
 
 
-def _ticker(counter) -> None:
-    """Re-render once a second; play the day when its round is over."""
+def _ticker():
+    """Re-render the page once a second, and play the day when its round is over; returns the counter (a
+    hook: call it first in a page's component)."""
+    counter = solara.use_reactive(0)
 
     def loop(cancel: threading.Event):
         while not cancel.wait(1.0):
@@ -106,6 +108,8 @@ def _ticker(counter) -> None:
             counter.set(counter.value + 1)
 
     solara.use_thread(loop, dependencies=[], intrusive_cancel=False)
+    _ = counter.value  # read while rendering: each tick re-renders the page
+    return counter
 
 
 def _bar(label: str, value: float, color: str):
@@ -128,9 +132,7 @@ def _yesterday(y: dict) -> str:
 
 @solara.component
 def Student(token: str):
-    counter = solara.use_reactive(0)
-    _ticker(counter)
-    _ = counter.value  # read while rendering: each tick re-renders the page
+    counter = _ticker()
     help_ = solara.use_reactive(None)
     attend = solara.use_reactive(None)
     checkin = solara.use_reactive(None)
@@ -245,9 +247,7 @@ def Join(code: str):
 
 @solara.component
 def Teacher(base: str):
-    counter = solara.use_reactive(0)
-    _ticker(counter)
-    _ = counter.value  # read while rendering: each tick re-renders the page
+    counter = _ticker()
     debrief = solara.use_reactive(None)
     solara.Style(CSS)
     with LOCK:
