@@ -11,8 +11,9 @@ One room per server (:class:`sim.experiments.classroom.Room`), made when the ser
 - ``/`` a student's join form (the code and a first name), then ``/?seat=TOKEN``: the member's day in
   plain words and the round's choices, for a phone (360 px wide and up). Reloading keeps the seat.
 
-Every page ticks the room once a second (under one lock), so a round ends when everyone has answered or its
-time is up whoever is watching.
+Every page ticks the room once a second (under one lock), so a round ends when its time is up whoever is
+watching; a change any page makes (an answer, a day played, the teacher's buttons) wakes every page at once
+(:data:`CHANGED`), so the last answer of a round shows the new day on every phone without waiting for a tick.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ ROOM = Room(SETTINGS.get("scenario", "baseline"), seed=SETTINGS.get("seed"),
             round_seconds=SETTINGS.get("round_seconds", 45), engine=SETTINGS.get("engine", "kernel"))
 TEACHER_KEY = SETTINGS.get("teacher_key") or secrets.token_urlsafe(9)
 LOCK = threading.RLock()  # re-entrant: a render inside a handler that holds it must not wait for itself
+#: notified (under LOCK) whenever the room changes: every page's ticker wakes and redraws
+CHANGED = threading.Condition(LOCK)
+
+
+def changed() -> None:
+    """Play the day if its round is over, then wake every page (call after changing the room)."""
+    with CHANGED:
+        ROOM.tick()
+        CHANGED.notify_all()
 
 CSS = """
 .mc-page { max-width: 100%; overflow-x: hidden; font-size: 18px; }
@@ -60,6 +70,8 @@ CSS = """
 .mc-teacher { font-size: 22px; }
 .mc-teacher .v-btn { min-height: 56px !important; font-size: 20px !important; margin-right: 8px; text-transform: none; }
 .mc-qr svg { width: 320px; height: 320px; }
+.mc-community img, .mc-curves img { max-width: 100%; }
+.mc-leave.v-btn { margin-top: 24px; text-transform: none; min-height: 44px !important; color: #555 !important; }
 /* the "runs on Solara" note: after the content, never over a button */
 div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
 """
@@ -96,16 +108,30 @@ def curves_png(frame, width_px: int = 960, height_px: int = 420) -> bytes:
     return buf.getvalue()
 
 
-def _ticker():
-    """Re-render the page once a second, and play the day when its round is over; returns the counter (a
-    hook: call it first in a page's component)."""
+def _everything():
+    return ROOM.version
+
+
+def _the_day():
+    return ROOM.day, ROOM.state
+
+
+def _ticker(watch=_everything):
+    """Re-render the page once a second and as soon as what it ``watch``-es changes (:data:`CHANGED`: the
+    teacher's page watches every change, a phone only the day and the room's state, so forty answers do not
+    redraw forty phones forty times), and play the day when its round is over; returns the counter (a hook:
+    call it first in a page's component)."""
     counter = solara.use_reactive(0)
 
     def loop(cancel: threading.Event):
-        while not cancel.wait(1.0):
-            with LOCK:
-                ROOM.tick()
-            counter.set(counter.value + 1)
+        while not cancel.is_set():
+            with CHANGED:
+                seen = watch()
+                CHANGED.wait_for(lambda: watch() != seen or cancel.is_set(), timeout=1.0)
+                if ROOM.tick():
+                    CHANGED.notify_all()
+            if not cancel.is_set():
+                counter.set(counter.value + 1)
 
     solara.use_thread(loop, dependencies=[], intrusive_cancel=False)
     _ = counter.value  # read while rendering: each tick re-renders the page
@@ -132,7 +158,7 @@ def _yesterday(y: dict) -> str:
 
 @solara.component
 def Student(token: str):
-    counter = _ticker()
+    _ticker(_the_day)
     help_ = solara.use_reactive(None)
     attend = solara.use_reactive(None)
     checkin = solara.use_reactive(None)
@@ -142,7 +168,10 @@ def Student(token: str):
         try:
             v = ROOM.student_view(token)
         except RoomError as e:
-            solara.Error(str(e))
+            solara.Style(CSS)
+            with solara.Column(classes=["mc-page"]):
+                solara.Text(str(e)[0].upper() + str(e)[1:] + ".", classes=["mc-big"])
+                Prose(f"[Join again]({'/?' + urllib.parse.urlencode({'join': ROOM.code})})")
             return
     solara.Style(CSS)
     with solara.Column(classes=["mc-page"]):
@@ -155,7 +184,7 @@ def Student(token: str):
             def another():
                 with LOCK:
                     ROOM.reseat(token)
-                counter.set(counter.value + 1)
+                changed()
 
             solara.Button("Play another member", on_click=another, classes=["mc-send"])
             return
@@ -209,11 +238,19 @@ def Student(token: str):
                 message.set("Sent. You can change your mind until the day is played.")
             except RoomError as e:
                 message.set(str(e))
-            counter.set(counter.value + 1)
+            changed()
 
         solara.Button("Send my choices", on_click=send, color="primary", classes=["mc-send"])
         if v["answered"] or message.value:
             solara.Text(message.value or "Sent. Waiting for the others.", classes=["mc-note"])
+
+        def leave():
+            with LOCK:
+                ROOM.leave(token)
+            changed()
+
+        solara.Button("Leave the game (the computer plays my member)", on_click=leave, text=True,
+                      classes=["mc-leave"])
 
 
 @solara.component
@@ -234,6 +271,7 @@ def Join(code: str):
         except RoomError as e:
             error.set(str(e))
             return
+        changed()
         router.push("/?" + urllib.parse.urlencode({"seat": token}))
 
     with solara.Column(classes=["mc-page"]):
@@ -247,8 +285,9 @@ def Join(code: str):
 
 @solara.component
 def Teacher(base: str):
-    counter = _ticker()
+    _ticker()
     debrief = solara.use_reactive(None)
+    out = solara.use_reactive("")
     solara.Style(CSS)
     with LOCK:
         tv = ROOM.teacher_view()
@@ -258,7 +297,7 @@ def Teacher(base: str):
         def run():
             with LOCK:
                 fn()
-            counter.set(counter.value + 1)
+            changed()
         return run
 
     with solara.Column(classes=["mc-teacher"]):
@@ -284,7 +323,19 @@ def Teacher(base: str):
                 solara.Button("End", on_click=act(ROOM.end))
         solara.Text(" · ".join(f"{s['name']} {'✓' if s['answered'] else '…'}" for s in tv["students"])
                     or "Nobody has joined yet.", classes=["mc-note"])
-        solara.Image(curves_png(tv["curves"]), classes=["mc-curves"])
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+            with LOCK:
+                picture = ROOM.picture(420)
+            solara.Image(picture, classes=["mc-community"])
+            solara.Image(curves_png(tv["curves"], width_px=560, height_px=420), classes=["mc-curves"])
+        Prose("Blue: helps the people they know. Orange: looks after themselves first. Darker: more stressed. "
+              "Crimson: using. Black rings: members played by the class.", classes=["mc-note"])
+        names = sorted({s["name"] for s in tv["students"]})
+        if names and tv["state"] != ENDED:
+            with solara.Row(style={"align-items": "center"}):
+                solara.Select(label="Take a student out of the game", value=out, values=names)
+                if out.value in names:
+                    solara.Button(f"Take {out.value} out", on_click=act(lambda: ROOM.remove(out.value)))
         if tv["state"] == ENDED or tv["day"] > 0:
             def make():
                 with LOCK:

@@ -4,6 +4,7 @@ replay and its bots-alone twin. The pages that show a room are tested in the bro
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -204,3 +205,102 @@ def test_the_student_view_lists_ties_and_who_is_missing(clock):
     assert strengths == sorted(strengths, reverse=True)
     assert sorted(t["member"] for t in v["ties"] if t["missing"]) == v["options"]["checkin"]
     assert 0 <= v["stress"] <= 1 and 0 <= v["craving"] <= 1 and v["day"] == 10
+
+
+def test_nicknames_hold_letters_digits_and_a_few_marks_only(clock):
+    room = _room(clock)
+    assert room.seat(room.join("Zoë O'Neil-Smith Jr.")).name == "Zoë O'Neil-Smith Jr."
+    assert room.seat(room.join("李 2")).name == "李 2"
+    for bad, odd in (("<b>x</b>", "</>"), ("see x.io/a", "/"), ("a@b", "@"), ("hi :)", "):")):
+        with pytest.raises(RoomError, match=re.escape(f"not {''.join(sorted(odd))!r}")):
+            room.join(bad)
+
+
+def test_a_seat_hammering_answers_and_a_flood_of_joins_are_refused(clock):
+    from sim.experiments import classroom
+
+    room = _room(clock)
+    t = room.join("Ana")
+    room.start()
+    for _ in range(classroom.SEAT_ANSWERS):
+        room.decide(t, help=True)
+    with pytest.raises(RoomError, match="answers: too many in 10 seconds"):
+        room.decide(t, help=False)
+    assert room.pending[room.seat(t).member]["help"] is True  # the refused answer changed nothing
+    clock.t += classroom.RATE_WINDOW  # the window has passed: answers are taken again
+    room.decide(t, help=False)
+    room.advance()
+    for _ in range(classroom.SEAT_ANSWERS):  # a new round counts afresh
+        room.decide(t, help=True)
+
+    crowd = _room(clock, set={"population.size": 200})
+    for k in range(classroom.ROOM_JOINS):
+        crowd.join(f"s{k}")
+    with pytest.raises(RoomError, match="joining room .*too many"):
+        crowd.join("late")
+    clock.t += classroom.RATE_WINDOW
+    crowd.join("late")
+
+
+def test_the_teacher_takes_a_nickname_out_and_a_bot_plays_its_member(clock):
+    room = _room(clock)
+    rude, kind = room.join("Rude"), room.join("Kind")
+    twice = room.join("Rude")
+    m = room.seat(rude).member
+    room.start()
+    v0 = room.version
+    assert room.remove("Rude") == 2 and room.version > v0
+    for t in (rude, twice):
+        with pytest.raises(RoomError, match="teacher has taken this seat out"):
+            room.student_view(t)
+        with pytest.raises(RoomError, match="teacher has taken"):
+            room.decide(t, help=True)
+    assert m not in room.held() and room.seat(kind).member in room.held()
+    assert room.remove("Nobody") == 0
+
+
+def test_every_change_a_page_shows_moves_the_version(clock):
+    room = _room(clock)
+    seen = [room.version]
+
+    def moved():
+        seen.append(room.version)
+        return seen[-1] > seen[-2]
+
+    t = room.join("Ana")
+    assert moved()
+    room.start()
+    assert moved()
+    room.decide(t, attend=True)
+    assert moved()
+    room.advance()
+    assert moved()
+    room.pause()
+    assert moved()
+    room.start()
+    assert moved()
+    room.tick()  # nothing to do: the round is under way and Ana has not answered
+    assert not moved()
+    room.end()
+    assert moved()
+
+
+@pytest.mark.parametrize("scenario,cut", [("baseline", {"population.size": 40}),
+                                          ("kropotkin", {"network.width": 10, "network.height": 10,
+                                                         "population.size": 100})])
+def test_the_community_picture_rings_the_members_students_play(clock, scenario, cut):
+    from io import BytesIO
+
+    from PIL import Image
+
+    room = Room(scenario, seed=5, set=cut, clock=clock)
+    plain = np.asarray(Image.open(BytesIO(room.picture(420))).convert("RGB")).astype(int)
+    room.join("Ana")
+    ringed = np.asarray(Image.open(BytesIO(room.picture(420))).convert("RGB")).astype(int)
+    assert plain.shape == ringed.shape == (420, 420, 3)
+    differs = np.argwhere(np.abs(plain - ringed).sum(axis=2) > 0)
+    assert differs.size  # the ring and the name are drawn
+    black = (ringed.sum(axis=2) < 60) & (plain.sum(axis=2) >= 60)
+    assert black.sum() >= 40  # a ring a class sees from the back, not a speck
+    ys, xs = np.nonzero(black)
+    assert xs.min() >= 0 and xs.max() < 420 and ys.max() < 420

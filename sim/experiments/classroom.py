@@ -53,6 +53,14 @@ CODE_LENGTH = 5
 NAME_LIMIT = 24
 #: the room's states, in order
 LOBBY, PLAYING, PAUSED, ENDED = "lobby", "playing", "paused", "ended"
+#: at most this many answers from one seat in :data:`RATE_WINDOW` seconds of one round (a round needs one
+#: or two; a script hammering the server is refused)
+SEAT_ANSWERS = 20
+#: at most this many students join a room in :data:`RATE_WINDOW` seconds (a class joins within a minute)
+ROOM_JOINS = 120
+RATE_WINDOW = 10.0
+#: what a nickname may hold besides letters and digits of any script: a space and ' - .
+NAME_MARKS = " '-."
 
 
 class RoomError(ScenarioError):
@@ -68,6 +76,7 @@ class Seat:
     member: int
     since_day: int
     left_day: Optional[int] = None
+    removed: bool = False  # sent away by the teacher (the phone says so)
     members: list = field(default_factory=list)  # every member this seat has played, in order
 
 
@@ -81,7 +90,25 @@ def _clean_name(name: Any) -> str:
         raise RoomError("a name cannot hold control characters")
     if len(name) > NAME_LIMIT:
         raise RoomError(f"a name has at most {NAME_LIMIT} characters, not {len(name)}")
+    odd = sorted({c for c in name if not (unicodedata.category(c)[0] in "LMN" or c in NAME_MARKS)})
+    if odd:
+        raise RoomError(f"a name holds letters, digits, spaces and ' - . only, not {''.join(odd)!r}")
     return name
+
+
+class _Rate:
+    """At most ``most`` events in any ``window`` seconds of ``clock`` (a sliding window)."""
+
+    def __init__(self, most: int, window: float, clock: Callable[[], float]):
+        self.most, self.window, self.clock = most, window, clock
+        self.times: list[float] = []
+
+    def take(self, what: str) -> None:
+        now = self.clock()
+        self.times = [t for t in self.times if now - t < self.window]
+        if len(self.times) >= self.most:
+            raise RoomError(f"{what}: too many in {self.window:.0f} seconds; wait a moment")
+        self.times.append(now)
 
 
 class Room:
@@ -117,6 +144,11 @@ class Room:
         # members handed out at random, not by id (ids run in the order of the burn-in's arrivals)
         self._pick = random.Random(f"{self.scenario.seed}-{self.code}")
         self.history: list[dict[str, Any]] = []  # one row per seated member per day played
+        #: counts every change a page shows (a seat, an answer, a day, the state): pages redraw when it moves
+        self.version = 0
+        self._joins = _Rate(ROOM_JOINS, RATE_WINDOW, clock)
+        self._answers: dict[str, _Rate] = {}
+        self._pos: np.ndarray | None = None  # the community picture's layout (by slot), made once
 
     # ------------------------------------------------------------------ who is in the community
     @property
@@ -149,13 +181,17 @@ class Room:
         if self.state == ENDED:
             raise RoomError(f"room {self.code} has ended")
         name = _clean_name(name)
+        self._joins.take(f"joining room {self.code}")
         token = secrets.token_urlsafe(12)
         m = self._free_member()
         self.seats[token] = Seat(token, name, m, self.day, members=[m])
+        self.version += 1
         return token
 
     def seat(self, token: str) -> Seat:
         s = self.seats.get(token) if isinstance(token, str) else None
+        if s is not None and s.removed:
+            raise RoomError("the teacher has taken this seat out of the game")
         if s is None or s.left_day is not None:
             raise RoomError("this seat is not in the room (its link is old, or the student left)")
         return s
@@ -165,6 +201,16 @@ class Room:
         s = self.seat(token)
         self.pending.pop(s.member, None)
         s.left_day = self.day
+        self.version += 1
+
+    def remove(self, name: str) -> int:
+        """The teacher sends away every seat of this name (an unkind nickname, a student seated twice); a bot
+        plays their members from the next day. Returns how many seats left."""
+        gone = [t for t, s in self.seats.items() if s.left_day is None and s.name == name]
+        for t in gone:
+            self.leave(t)
+            self.seats[t].removed = True
+        return len(gone)
 
     def reseat(self, token: str) -> int:
         """A student whose member has left the community is given another (returns its id)."""
@@ -174,6 +220,7 @@ class Room:
         s.member = -1
         s.member = self._free_member()
         s.members.append(s.member)
+        self.version += 1
         return s.member
 
     # ------------------------------------------------------------------ rounds
@@ -184,15 +231,18 @@ class Room:
             left = self._left if self.state == PAUSED and self._left is not None else self.round_seconds
             self.deadline = self.clock() + left
             self.state = PLAYING
+            self.version += 1
 
     def pause(self) -> None:
         if self.state == PLAYING:
             self._left = max(0.0, self.deadline - self.clock()) if self.deadline is not None else None
             self.state = PAUSED
+            self.version += 1
 
     def end(self) -> None:
         self.state = ENDED
         self.deadline = None
+        self.version += 1
 
     def seconds_left(self) -> float | None:
         if self.state == PAUSED:
@@ -221,6 +271,7 @@ class Room:
         s = self.seat(token)
         if self.state != PLAYING:
             raise RoomError(f"room {self.code} is not playing a round ({self.state})")
+        self._answers.setdefault(token, _Rate(SEAT_ANSWERS, RATE_WINDOW, self.clock)).take("answers")
         try:  # the Decision checks the kinds of the values (true/false/none; a member id or 'nobody')
             d = Decision(self.day + 1, s.member, help=help, attend=attend, checkin=checkin, call=call)
         except ChoiceError as e:
@@ -233,6 +284,7 @@ class Room:
         if call and not opts["call"]:
             raise RoomError(f"member {s.member} has no sponsor to call")
         self.pending[s.member] = {k: getattr(d, k) for k in ("help", "attend", "checkin", "call")}
+        self.version += 1
 
     def answered(self) -> set[int]:
         held = self.held()
@@ -264,7 +316,9 @@ class Room:
         answered = {d.member for d in decisions}
         self.model.step()
         self.pending = {}
+        self._answers = {}  # a new round: each seat's answers are counted afresh
         self._record(held, answered)
+        self.version += 1
         if self.day >= self.scenario.steps:
             self.end()
         elif self.state == PLAYING:
@@ -329,6 +383,45 @@ class Room:
                 "students": [{"name": self.seats[t].name, "member": m, "answered": m in self.pending,
                               "in_community": self._slot(m) is not None} for m, t in sorted(held.items())],
                 "members": int(self.present().size), "curves": self.model.metrics_frame()}
+
+    def picture(self, size_px: int = 480) -> bytes:
+        """The community as the dashboard draws it (sim.draw: blue helps, orange competes, darker with
+        stress, crimson while using), each member a student plays ringed in black with the student's name."""
+        from PIL import ImageDraw, ImageFont
+
+        from sim import draw
+
+        model = self.model
+        st = model.state_arrays()
+        g = model.graph
+        if getattr(g, "width", None) and getattr(g, "height", None) and self.scenario.network.kind == "lattice":
+            from PIL import Image
+
+            img = Image.open(io.BytesIO(draw.lattice_png(st, g.width, g.height, target=size_px))).convert("RGB")
+            cell = img.width / g.width
+            xy = np.array([((i % g.width + 0.5) * cell, (i // g.width + 0.5) * cell) for i in range(g.n)])
+            r = max(4.0, 0.6 * cell)
+        else:
+            if self._pos is None:
+                self._pos = draw.network_positions(g, self.scenario.seed)
+            img = draw.network_image(st, model.tie_arrays(), self._pos, size_px=size_px)
+            scale = size_px / 520.0
+            xy = draw.node_xy(self._pos, size_px, margin=int(12 * scale))
+            r = 10 * scale
+        pen = ImageDraw.Draw(img)
+        font = ImageFont.load_default(size=max(14, size_px // 24))
+        for m, token in sorted(self.held().items()):
+            i = self._slot(m)
+            if i is None:
+                continue
+            x, y = xy[i]
+            pen.ellipse((x - r, y - r, x + r, y + r), outline=(0, 0, 0), width=3)
+            name = self.seats[token].name
+            wide = pen.textlength(name, font=font)
+            tx = x + r + 2 if x + r + 2 + wide <= img.width else x - r - 2 - wide  # inside the picture
+            pen.text((max(0.0, tx), min(max(0.0, y - r), img.height - font.size - 4)), name, fill=(0, 0, 0),
+                     font=font, stroke_width=2, stroke_fill=(255, 255, 255))
+        return draw.png_bytes(img)
 
     # ------------------------------------------------------------------ the debrief
     def bots_alone(self):
