@@ -102,6 +102,7 @@ def test_three_phones_and_a_projector_play_a_round_and_read_the_debrief(browser,
         assert "You went to the meeting." in phones[1].inner_text("body")
 
         teacher.get_by_role("button", name="End").click()
+        _wait_until(lambda: "· ended" in teacher.inner_text("body"), timeout=30, what="the game to end")
         teacher.get_by_role("button", name=re.compile("^Debrief")).click()
         teacher.wait_for_selector(".ma-table table")
         table = teacher.inner_text(".ma-table")
