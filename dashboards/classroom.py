@@ -362,7 +362,7 @@ def Teacher(base: str):
                   else "The decision log did NOT replay the run.")
             with LOCK:
                 csv_text = ROOM.decisions_csv()
-                log_text = "\n".join(ROOM.log.lines()) + "\n"
+                log_text = "\n".join(ROOM.export_log().lines()) + "\n"
             solara.FileDownload(csv_text.encode(), filename=f"classroom-{ROOM.code}.csv",
                                 label="Every decision and outcome (CSV)")
             solara.FileDownload(log_text.encode(), filename=f"classroom-{ROOM.code}.jsonl",

@@ -11,7 +11,7 @@ import pytest
 
 from sim.core.rules import COMPETE, HELP
 from sim.experiments.classroom import MAX_MEMBERS, PAUSED, PLAYING, Room, RoomError
-from sim.runner import run
+from sim.runner import replay, run
 
 SMALL = {"population.size": 40, "steps": 60}
 
@@ -126,7 +126,8 @@ def test_a_student_who_leaves_hands_the_member_to_a_bot_and_a_late_joiner_takes_
     room.decide(a, help=False)
     room.leave(a)
     assert room.seat(b).member in room.held() and len(room.held()) == 1
-    with pytest.raises(RoomError, match="not in the room"):
+    with pytest.raises(RoomError, match=f"you left the game on day 0: the computer plays member "
+                                        f"{room.seats[a].member} now"):
         room.student_view(a)
     room.advance()
     c = room.join("Cleo")  # late: a member the bots were playing
@@ -164,6 +165,9 @@ def test_the_class_run_replays_from_its_log_and_differs_from_the_bots_alone(cloc
     assert lines[0].startswith("day,name,member,answered")
     assert len(lines) - 1 == len(room.history) == sum(1 for _ in room.history)
     assert len(room.history) >= 40 * 12
+    exported = room.export_log()  # what the teacher downloads: the days the class played, then it stops
+    assert exported.scenario.steps == 40 and exported.decisions == room.log.decisions
+    assert replay(exported).metrics_frame().equals(d["class"])
 
 
 def test_a_room_nobody_plays_is_the_plain_run(clock):

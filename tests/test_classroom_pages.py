@@ -22,7 +22,7 @@ from .servers import stop_group, wait_until_serving
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def classroom(tmp_path_factory):
     """``mutualaid classroom`` serving a 40-member baseline; yields (the teacher's link, the server's base)."""
     if not (Path(sys.executable).parent / "solara").exists():
@@ -110,6 +110,119 @@ def test_three_phones_and_a_projector_play_a_round_and_read_the_debrief(browser,
         assert "replays the class's run exactly" in teacher.inner_text("body")
         for ph in phones:
             _wait_until(lambda: "The game has ended" in ph.inner_text("body"), timeout=30, what="the end")
+        for ctx in contexts:
+            assert ctx.outside == [], ctx.outside
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def _phone(browser, base, contexts):
+    ctx = offline_context(browser, base, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    contexts.append(ctx)
+    ph = ctx.new_page()
+    ph.set_default_timeout(UI_TIMEOUT)
+    return ph
+
+
+def _join(ph, link, name):
+    ph.goto(link)
+    ph.get_by_label("Your first name").fill(name)
+    ph.get_by_role("button", name="Join").click()
+    ph.wait_for_selector("text=You are member")
+    return int(re.search(r"You are member (\d+)", ph.inner_text("body")).group(1))
+
+
+def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_replays(browser, classroom,
+                                                                                       tmp_path):
+    from sim.core.choices import DecisionLog
+    from sim.runner import replay
+
+    teacher_link, base = classroom
+    contexts = []
+    try:
+        tctx = offline_context(browser, base, viewport={"width": 1024, "height": 768})
+        contexts.append(tctx)
+        teacher = tctx.new_page()
+        teacher.set_default_timeout(UI_TIMEOUT)
+        teacher.goto(teacher_link)
+        teacher.wait_for_selector(".mc-code")
+        link = teacher.inner_text(".mc-link")
+        ana, ben = _phone(browser, base, contexts), _phone(browser, base, contexts)
+        ana_member, ben_member = _join(ana, link, "Ana"), _join(ben, link, "Ben")
+        assert ana_member != ben_member
+        seat = re.search(r"seat=([^&]+)", ben.url).group(1)
+
+        # forged links: a made-up seat, the teacher's page with a wrong key or with a student's own token
+        forger = _phone(browser, base, contexts)
+        forger.goto(f"{base}?seat=AAAAAAAAAAAAAAAA")
+        forger.wait_for_selector("text=This seat is not in the room")
+        for key in ("wrong-key", seat):
+            forger.goto(f"{base}?teacher={key}")
+            forger.wait_for_selector("text=Join the class's community")
+            assert forger.get_by_role("button", name="Start").count() == 0
+            assert forger.get_by_role("button", name="End").count() == 0
+
+        teacher.get_by_role("button", name="Start").click()
+        cleo = None
+        sent = {}
+        for day in range(1, 6):
+            players = [("Ana", ana)] + ([("Ben", ben)] if day <= 2 else []) + ([("Cleo", cleo)] if cleo else [])
+            for name, ph in players:
+                ph.wait_for_selector("text=Send my choices")
+                go = (day + len(name)) % 2 == 0
+                ph.get_by_role("button", name="Go to the meeting" if go else "Stay away").click()
+                ph.get_by_role("button", name="Send my choices").click()
+                sent[(name, day)] = go
+            if day == 2:  # Ben answered, then leaves: a bot plays his member from day 3
+                _wait_until(lambda: f"Day {day} of" in teacher.inner_text("body"), timeout=30, what=f"day {day}")
+                ben.wait_for_selector(f"text=day {day} of")
+                ben.get_by_role("button", name=re.compile("^Leave the game")).click()
+                ben.wait_for_selector(f"text=You left the game on day {day}: the computer plays member "
+                                      f"{ben_member} now")
+                _wait_until(lambda: "1 student," in teacher.inner_text("body"), timeout=30, what="Ben gone")
+            elif day == 3:  # Cleo joins late and takes over a member a bot was playing
+                _wait_until(lambda: f"Day {day} of" in teacher.inner_text("body"), timeout=30, what=f"day {day}")
+                cleo = _phone(browser, base, contexts)
+                cleo_member = _join(cleo, link, "Cleo")
+                assert cleo_member != ana_member
+                _wait_until(lambda: "2 students" in teacher.inner_text("body"), timeout=30, what="Cleo seated")
+            else:
+                _wait_until(lambda: f"Day {day} of" in teacher.inner_text("body"), timeout=30, what=f"day {day}")
+        for name, ph in (("Ana", ana), ("Cleo", cleo)):
+            ph.wait_for_selector("text=day 5 of")
+            said = "You went to the meeting." if sent[(name, 5)] else "You did not go to a meeting."
+            assert said in ph.inner_text("body")
+
+        teacher.get_by_role("button", name="End").click()
+        _wait_until(lambda: "· ended" in teacher.inner_text("body"), timeout=30, what="the game to end")
+        teacher.get_by_role("button", name=re.compile("^Debrief")).click()
+        teacher.wait_for_selector(".ma-table table")
+        assert "replays the class's run exactly" in teacher.inner_text("body")
+        with teacher.expect_download() as got:
+            teacher.get_by_role("button", name=re.compile("^Decision log")).click()
+        log_path = tmp_path / "class.jsonl"
+        got.value.save_as(log_path)
+        with teacher.expect_download() as got:
+            teacher.get_by_role("button", name=re.compile("^Every decision and outcome")).click()
+        csv_path = tmp_path / "class.csv"
+        got.value.save_as(csv_path)
+
+        log = DecisionLog.read(log_path)
+        assert log.scenario.steps == 5
+        mine = {(d.day, d.member): d for d in log.decisions}
+        for (name, day), go in sent.items():
+            member = {"Ana": ana_member, "Ben": ben_member, "Cleo": cleo_member}[name]
+            assert mine[(day, member)].attend is go, (name, day)
+        assert not any(d.member == ben_member and d.day > 2 for d in log.decisions)  # the bot played him
+        rows = csv_path.read_text().splitlines()
+        assert rows[0].startswith("day,name,member,answered")
+        assert sum(1 for r in rows[1:] if ",Cleo," in r) == 2  # days 4 and 5
+        # the log, replayed outside the server, gives the numbers the debrief showed
+        again = replay(log).metrics_frame()
+        table = teacher.inner_text(".ma-table")
+        helpers = float(re.search(r"helpers\s+([0-9.]+)", table).group(1))
+        assert helpers == pytest.approx(float(again["helpers"].iloc[-1]), abs=5e-4)
         for ctx in contexts:
             assert ctx.outside == [], ctx.outside
     finally:

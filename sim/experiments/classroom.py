@@ -192,8 +192,10 @@ class Room:
         s = self.seats.get(token) if isinstance(token, str) else None
         if s is not None and s.removed:
             raise RoomError("the teacher has taken this seat out of the game")
-        if s is None or s.left_day is not None:
-            raise RoomError("this seat is not in the room (its link is old, or the student left)")
+        if s is not None and s.left_day is not None:
+            raise RoomError(f"you left the game on day {s.left_day}: the computer plays member {s.member} now")
+        if s is None:
+            raise RoomError("this seat is not in the room (its link is old or mistyped)")
         return s
 
     def leave(self, token: str) -> None:
@@ -450,6 +452,14 @@ class Room:
         again = replay(self.log, steps=self.day).metrics_frame()
         return {"days": self.day, "decisions": len(self.log.decisions), "last_day": last,
                 "replays": bool(again.equals(ours)), "class": ours, "bots": bots}
+
+    def export_log(self) -> DecisionLog:
+        """The decision log to download: the scenario's days cut to the days the class played, so that
+        ``mutualaid replay`` of it shows the class's run and stops where the class stopped."""
+        played = self.scenario.model_copy(update={"steps": self.day}) if self.day > 0 else self.scenario
+        log = DecisionLog(played, self.engine)
+        log.add(self.log.decisions)
+        return log
 
     def decisions_csv(self) -> str:
         """Every decision and its member's day, one row per seated member per day played."""
