@@ -40,7 +40,8 @@ ENV = "MUTUALAID_CLASSROOM"
 SETTINGS = json.loads(os.environ.get(ENV) or "{}")
 ROOM = Room(SETTINGS.get("scenario", "baseline"), seed=SETTINGS.get("seed"),
             set=SETTINGS.get("set") or ({} if "scenario" in SETTINGS else {"population.size": 60}),
-            round_seconds=SETTINGS.get("round_seconds", 45), engine=SETTINGS.get("engine", "kernel"))
+            round_seconds=SETTINGS.get("round_seconds", 45), engine=SETTINGS.get("engine", "kernel"),
+            days_per_round=SETTINGS.get("days_per_round", 1))
 TEACHER_KEY = SETTINGS.get("teacher_key") or secrets.token_urlsafe(9)
 LOCK = threading.RLock()  # re-entrant: a render inside a handler that holds it must not wait for itself
 #: notified (under LOCK) whenever the room changes: every page's ticker wakes and redraws
@@ -150,6 +151,23 @@ def _bars(*bars: tuple[str, float, str]) -> str:
                    f'{100 * value:.0f}%;background:{color}"></div></div>' for label, value, color in bars)
 
 
+def _times(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many.format(n=n)
+
+
+def _last_round(r: dict) -> str:
+    """A round of several days in a sentence or three (one day: :func:`_yesterday`)."""
+    said = [f"Over the last {r['days']} days you went to "
+            + (_times(r["meetings"], "one meeting", "{n} meetings") if r["meetings"] else "no meeting") + "."]
+    if r["checked_on"]:
+        said.append("Someone checked on you " + _times(r["checked_on"], "once", "{n} times") + ".")
+    if r["called"]:
+        said.append("You called your sponsor " + _times(r["called"], "once", "{n} times") + ".")
+    said.append("You used on " + _times(r["used"], "one day", "{n} days") + "." if r["used"] else
+                "You did not use.")
+    return " ".join(said)
+
+
 def _yesterday(y: dict) -> str:
     said = ["You went to the meeting." if y["went_to_meeting"] else "You did not go to a meeting."]
     if y["checked_on"]:
@@ -201,7 +219,8 @@ def Student(token: str):
         solara.Text(("You are using today." if v["using"] else
                      f"Days without using: {v['days_without_using']}"), classes=["mc-big"])
         if v["yesterday"]:
-            solara.Text(_yesterday(v["yesterday"]), classes=["mc-note"])
+            solara.Text(_yesterday(v["yesterday"]) if ROOM.days_per_round == 1 else _last_round(v["round"]),
+                        classes=["mc-note"])
         Prose("**The people you know**")
         if not v["ties"]:
             solara.Text("Nobody yet: go to a meeting to meet people.", classes=["mc-note"])
@@ -217,13 +236,15 @@ def Student(token: str):
             solara.Text("Waiting for the teacher to start the day.", classes=["mc-big"])
             return
         opts = v["options"]
-        Prose("**Today**")
+        span = "today" if ROOM.days_per_round == 1 else f"the next {ROOM.days_per_round} days"
+        Prose(f"**Your choices for {span}**")
         with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
             solara.ToggleButtonsSingle(value=help_, mandatory=False, children=[
                 solara.Button("Help the people I know", value=True), solara.Button("Look after myself", value=False)])
         with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
             solara.ToggleButtonsSingle(value=attend, mandatory=False, children=[
-                solara.Button("Go to the meeting", value=True), solara.Button("Stay away", value=False)])
+                solara.Button("Go to the meeting" if ROOM.days_per_round == 1 else "Go to meetings",
+                                                     value=True), solara.Button("Stay away", value=False)])
         if opts["checkin"]:
             solara.Text("Check on someone who has gone missing:")
             with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):

@@ -709,13 +709,14 @@ def cmd_classroom(args) -> int:
     sc = prepare(args.scenario, seed=args.seed, steps=args.steps, set=args.set, via="--set")
     from sim.experiments.classroom import Room
 
-    Room(sc, engine=args.engine or "auto", round_seconds=args.round_seconds)  # refuses a room it cannot open
+    Room(sc, engine=args.engine or "auto", round_seconds=args.round_seconds,  # refuses a room it cannot open
+         days_per_round=args.days_per_round)
     host = _lan_address() if args.host in ("0.0.0.0", "") else args.host
     base = f"http://{host}:{args.port}/"
     key = secrets.token_urlsafe(9)
     os.environ["MUTUALAID_CLASSROOM"] = json.dumps({
         "scenario": sc.model_dump(mode="json"), "round_seconds": args.round_seconds,
-        "engine": args.engine or "auto", "teacher_key": key})
+        "days_per_round": args.days_per_round, "engine": args.engine or "auto", "teacher_key": key})
     os.environ["MUTUALAID_CLASSROOM_URL"] = base
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), SOLARA_COOKIE_WARNING]))
@@ -978,7 +979,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Open a room for SCENARIO (a community of 10 to 300 members) and serve its pages: "
                                    "the teacher's screen (its link is printed) shows a join link, a code and a QR "
                                    "code; each student who joins plays one member from a phone, bots play the rest; "
-                                   "one day a round. At the end: the class's run beside the same community played "
+                                   "one day a round (or up to a week: --days-per-round). At the end: the class's run beside the same community played "
                                    "by bots alone, and every decision (replay it with mutualaid replay).")
     p.add_argument("scenario", metavar="SCENARIO", help="a shipped scenario's name or a YAML file")
     _option(p, "--seed", type=_int_at_least(0, "seed"))
@@ -989,6 +990,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round-seconds", type=_int_at_least(5, high=3600), default=45, metavar="S",
                    help="seconds a round waits for answers, 5 to 3600 (default 45); the teacher can play the "
                         "day sooner")
+    p.add_argument("--days-per-round", type=_int_at_least(1, high=7), default=1, metavar="D",
+                   help="days each round plays, 1 to 7 (default 1); the students' answers hold for each of "
+                        "them, a check-in is made on the first")
     p.add_argument("--host", default="0.0.0.0", metavar="H",
                    help="address to listen on (default 0.0.0.0: phones on the same network can join)")
     p.add_argument("--port", type=_int_at_least(1, high=65535), default=8766, metavar="P",

@@ -308,3 +308,57 @@ def test_the_community_picture_rings_the_members_students_play(clock, scenario, 
     assert black.sum() >= 40  # a ring a class sees from the back, not a speck
     ys, xs = np.nonzero(black)
     assert xs.min() >= 0 and xs.max() < 420 and ys.max() < 420
+
+
+def test_a_round_of_a_week_plays_seven_days_with_the_answers_holding_and_replays(clock):
+    room = _room(clock, days_per_round=7)
+    a, b = room.join("Ana"), room.join("Ben")
+    room.start()
+    missing = room.options(a)["checkin"]
+    room.decide(a, help=False, attend=False, checkin=missing[0] if missing else None)
+    room.decide(b, attend=True)
+    assert room.tick() and room.day == 7
+    ana, ben = room.seat(a).member, room.seat(b).member
+    mine = [d for d in room.log.decisions if d.member == ana]
+    assert [d.day for d in mine] == list(range(1, 8)) and all(d.help is False and d.attend is False for d in mine)
+    assert all(d.checkin is None for d in mine[1:])  # a check-in is made once, on the round's first day
+    summary = room.student_view(a)["round"]
+    assert summary["days"] == 7 and summary["meetings"] == 0
+    assert room.student_view(b)["round"]["meetings"] == 7
+    assert int(room.model.community["strategy"][_slot(room, ana)]) == COMPETE
+    assert [r["day"] for r in room.history if r["member"] == ben] == list(range(1, 8))
+    for _ in range(3):
+        room.decide(a, help=True)
+        room.advance()
+    assert room.day == 28
+    assert replay(room.export_log()).metrics_frame().equals(room.model.metrics_frame())
+    for bad in (0, 8, 2.5, True):
+        with pytest.raises(RoomError, match="days_per_round"):
+            _room(clock, days_per_round=bad)
+
+
+def test_a_week_long_round_stops_at_the_scenarios_last_day(clock):
+    room = _room(clock, days_per_round=7, set={"steps": 10})
+    room.start()
+    room.advance()
+    room.advance()
+    assert room.day == 10 and room.state == "ended"
+
+
+@pytest.mark.parametrize("args,said", [
+    (["--days-per-round", "9"], "--days-per-round: 9: must be <= 7"),
+    (["--round-seconds", "2"], "--round-seconds: 2: must be >= 5"),
+    (["--set", "population.size=400"], "a room plays 10 to 300"),
+])
+def test_the_command_refuses_a_room_it_cannot_open_in_one_line(args, said):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:  # a port nobody listens on, so that only the room's settings can be wrong
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    res = subprocess.run([sys.executable, "-m", "sim", "classroom", "baseline", "--host", "127.0.0.1", "--port",
+                          str(port), *args],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and said in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr

@@ -47,6 +47,8 @@ from sim.runner import prepare
 MIN_MEMBERS, MAX_MEMBERS = 10, 300
 #: seconds a round waits for answers unless the teacher says otherwise
 ROUND_SECONDS = 45
+#: days one round plays: a day (the finest grain) up to a week, the students' answers holding each day
+MAX_DAYS_PER_ROUND = 7
 #: letters of a room's code: no 0/O, 1/I/L, 2/Z, 5/S, 8/B that a class misreads from a projector
 CODE_LETTERS = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 5
@@ -115,12 +117,16 @@ class Room:
     """One class playing one community. See the module's description."""
 
     def __init__(self, scenario="baseline", *, seed: int | None = None, set: Mapping[str, Any] | Iterable[str] = (),
-                 engine: str = "kernel", round_seconds: float = ROUND_SECONDS, code: str | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 engine: str = "kernel", round_seconds: float = ROUND_SECONDS, days_per_round: int = 1,
+                 code: str | None = None, clock: Callable[[], float] = time.monotonic):
         self.scenario = prepare(scenario, seed=seed, set=set, via="classroom")
         if not (isinstance(round_seconds, (int, float)) and not isinstance(round_seconds, bool)
                 and 5 <= round_seconds <= 3600):
             raise RoomError(f"round_seconds = {round_seconds!r}: between 5 and 3600 seconds")
+        if not (isinstance(days_per_round, int) and not isinstance(days_per_round, bool)
+                and 1 <= days_per_round <= MAX_DAYS_PER_ROUND):
+            raise RoomError(f"days_per_round = {days_per_round!r}: a whole number of days, 1 to {MAX_DAYS_PER_ROUND}")
+        self.days_per_round = days_per_round
         from sim.engines import resolve_engine
 
         if engine not in ("auto", "kernel", "agents"):
@@ -307,19 +313,28 @@ class Room:
         return False
 
     def advance(self) -> None:
-        """Plays the next day now, with the decisions given so far (the teacher's button)."""
+        """Plays the round's days now, with the decisions given so far (the teacher's button). Each answer
+        holds for every day of the round; a check-in is made once, on its first day."""
         if self.state == ENDED:
             raise RoomError(f"room {self.code} has ended")
         held = self.held()
-        decisions = [Decision(self.day + 1, m, **d) for m, d in sorted(self.pending.items())
-                     if m in held and self._slot(m) is not None]
-        self.model.decide(decisions)
-        self.log.add(decisions)
-        answered = {d.member for d in decisions}
-        self.model.step()
+        answers = {m: d for m, d in sorted(self.pending.items()) if m in held}
+        for k in range(self.days_per_round):
+            if self.day >= self.scenario.steps:
+                break
+            decisions = []
+            for m, d in answers.items():
+                if self._slot(m) is None:  # left the community during the round
+                    continue
+                if k > 0:
+                    d = {**d, "checkin": None}
+                decisions.append(Decision(self.day + 1, m, **d))
+            self.model.decide(decisions)
+            self.log.add(decisions)
+            self.model.step()
+            self._record(held, {d.member for d in decisions})
         self.pending = {}
         self._answers = {}  # a new round: each seat's answers are counted afresh
-        self._record(held, answered)
         self.version += 1
         if self.day >= self.scenario.steps:
             self.end()
@@ -374,14 +389,23 @@ class Room:
                           "called_sponsor": bool(comm["called"][i]), "lapsed": bool(comm["lapsed"][i]),
                           "payoff": float(comm["payoff"][i])} if self.day > 0 else None,
             "options": self.options(token),
+            "round": self._round_summary(s.member) if self.day > 0 else None,
         })
         return view
+
+    def _round_summary(self, member: int) -> dict[str, int]:
+        """The last round's days of a member: how many, at a meeting, checked on, called, using."""
+        first = self.day - self.days_per_round
+        rows = [r for r in self.history if r["member"] == member and r["day"] > first and r["in_community"]]
+        return {"days": len(rows), "meetings": sum(r["went_to_meeting"] for r in rows),
+                "checked_on": sum(r["checked_on"] for r in rows), "called": sum(r["called_sponsor"] for r in rows),
+                "used": sum(r["using"] for r in rows)}
 
     def teacher_view(self) -> dict[str, Any]:
         """What the projector shows: the room's code, who plays, who has answered, the class's curves."""
         held = self.held()
         return {"room": self.code, "scenario": self.scenario.name, "seed": self.scenario.seed, "day": self.day,
-                "days": self.scenario.steps, "state": self.state, "seconds_left": self.seconds_left(),
+                "days": self.scenario.steps, "days_per_round": self.days_per_round, "state": self.state, "seconds_left": self.seconds_left(),
                 "students": [{"name": self.seats[t].name, "member": m, "answered": m in self.pending,
                               "in_community": self._slot(m) is not None} for m, t in sorted(held.items())],
                 "members": int(self.present().size), "curves": self.model.metrics_frame()}
