@@ -502,3 +502,44 @@ class Room:
                 out[k] = "" if v is None else v
             w.writerow(out)
         return buf.getvalue()
+
+
+#: how a scripted class answers (:func:`scripted_class`): each a name and what every student sends
+POLICIES: dict[str, str] = {
+    "mutual aid": "help the people they know, go to meetings, check on a tie who has gone missing, call "
+                  "their sponsor",
+    "each alone": "look after themselves, stay away from meetings, check on nobody, do not call",
+}
+
+
+class _Still:
+    """A clock that does not move: a scripted class answers at once."""
+
+    def __call__(self) -> float:
+        return 0.0
+
+
+def scripted_class(policy: str, *, scenario="baseline", seed: int = 1, members: int = 60, students: int = 30,
+                   rounds: int = 12, days_per_round: int = 7) -> dict:
+    """A class whose every student answers by ``policy`` (:data:`POLICIES`) each round: its debrief
+    (:meth:`Room.debrief`). What the classroom guide's figures are made of (docs/CLASSROOM.md)."""
+    if policy not in POLICIES:
+        raise RoomError(f"policy = {policy!r}: one of {', '.join(POLICIES)}")
+    code = "".join(random.Random(f"scripted-{seed}").choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
+    room = Room(scenario, seed=seed, set={"population.size": members}, clock=_Still(),
+                days_per_round=days_per_round, code=code)  # the code seeds who plays whom: fixed, reproducible
+    tokens = [room.join(f"student {k + 1}") for k in range(students)]
+    room.start()
+    aid = policy == "mutual aid"
+    for _ in range(rounds):
+        if room.state == ENDED:
+            break
+        for t in tokens:
+            if room.seat(t).member < 0 or room._slot(room.seat(t).member) is None:
+                room.reseat(t)
+            opts = room.options(t)
+            room.decide(t, help=aid, attend=aid, checkin=(opts["checkin"][0] if aid and opts["checkin"] else
+                                                          None if aid else "nobody"),
+                        call=aid if opts["call"] else None)
+        room.advance()
+    return room.debrief()

@@ -33,7 +33,8 @@ from typing import Callable, Iterable
 from sim.core.scenarios import ScenarioError
 
 #: the files that may hold figure blocks, relative to the checkout's root (globs allowed)
-DOC_FILES = ("README.md", "docs/ODD.md", "docs/SENSITIVITY.md", "docs/CALIBRATION.md", "scenarios/info/*.md")
+DOC_FILES = ("README.md", "docs/ODD.md", "docs/SENSITIVITY.md", "docs/CALIBRATION.md", "docs/CLASSROOM.md",
+             "scenarios/info/*.md")
 #: what the ``commit`` attribute is checked against: the files that change a run
 MODEL_FILES = ("sim", "scenarios/*.yaml", "scenarios/sweeps")
 
@@ -673,3 +674,51 @@ def odd_lesson() -> str:
     from sim.experiments.lesson import run_lesson, table
 
     return table(run_lesson("kropotkin"))
+
+
+# ----------------------------------------------------------------------------- docs/CLASSROOM.md
+
+#: the guide's scripted classes: seeds 1..GUIDE_SEEDS, 30 students in a community of 60, 12 weekly rounds
+GUIDE_SEEDS = 8
+
+
+@figure("classroom-guide", "python -c \"from sim.experiments.classroom import scripted_class; "
+        "print(scripted_class('mutual aid', seed=1))\" (and 'each alone'; seeds 1-8)", "1-8", cheap=False)
+def classroom_guide() -> str:
+    """docs/CLASSROOM.md: what a class that answers one way all through a 12-week game does to its community,
+    beside the same community played by bots alone (:func:`sim.experiments.classroom.scripted_class`)."""
+    import numpy as np
+
+    from sim.experiments.classroom import POLICIES, scripted_class
+    from sim.experiments.compare import paired_difference
+
+    def as_many(x: float, than: float) -> str:
+        r = x / than if than else float("inf")
+        return ("about twice as many" if 1.85 <= r <= 2.15 else f"{r:.1f} times as many" if r >= 1.05 else
+                "about as many" if r > 0.95 else "fewer")
+
+    names = {"helpers": "share helping, last day", "mean_stress": "mean stress, last day",
+             "using": "share using, last day", "lapses": "lapses in the 84 days",
+             "dropouts": "drop-outs in the 84 days"}
+    rows = ["| the class's answers | measure | the class | bots alone | difference (95% interval) |",
+            "|---|---|---|---|---|"]
+    worse = {}
+    for policy in POLICIES:
+        runs = [scripted_class(policy, seed=s) for s in range(1, GUIDE_SEEDS + 1)]
+        for key, label in names.items():
+            ours = np.array([r["last_day"][key]["class"] for r in runs])
+            bots = np.array([r["last_day"][key]["bots"] for r in runs])
+            mean, lo, hi, _ = paired_difference(bots, ours)
+            digits = 0 if key in ("lapses", "dropouts") else 2
+            rows.append(f"| {policy} | {label} | {ours.mean():.{digits}f} | {bots.mean():.{digits}f} | "
+                        f"{mean:+.{digits}f} ({lo:+.{digits}f} to {hi:+.{digits}f}) |")
+            worse[(policy, key)] = (mean, lo, hi, ours.mean(), bots.mean())
+    d_alone = worse[("each alone", "dropouts")]
+    d_aid = worse[("mutual aid", "dropouts")]
+    said = (f"A class whose students each look after themselves ends the 84 days with "
+            f"{as_many(d_alone[3], d_alone[4])} drop-outs as the bots alone ({d_alone[3]:.1f} against "
+            f"{d_alone[4]:.1f} a game); one that practises mutual aid with {more_or_fewer(d_aid[3], d_aid[4])} "
+            f"({d_aid[3]:.1f})" + (", though its interval holds zero" if d_aid[1] <= 0 <= d_aid[2] else
+                                   ", and its interval leaves out zero") + ".")
+    return ("\n".join(rows) + "\n\n" +
+            prose(f"Means over {GUIDE_SEEDS} seeds; each seed's class and bots play the same community. {said}"))
