@@ -1,10 +1,14 @@
 """Scenario schema: the one source of truth for every parameter.
 
-Each field carries its type, range, default and a one-line meaning. The JSON
-Schema (``mutualaid schema``), the ODD parameter table (``docs/ODD.md``), the
-``--set`` keys and the dashboard's controls are all generated from these
-classes. Equations that use the parameters are in ``sim/core/rules.py`` and
-``docs/ODD.md``.
+Each field is the one declaration of its key: its type, range, default and a one-line meaning, and,
+as :func:`P`'s further keywords (:class:`Meta`), everything else known about it: its unit, where its
+default comes from (``fitted=(low, high)`` with the calibration's prior, ``sourced=``/``design=`` with
+the source, else free or setting), its place in the Sobol sweep (``sobol=``) and the dashboard's label,
+control group and slider range. The JSON Schema (``mutualaid schema``), the ODD parameter tables
+(``docs/ODD.md``), the ``--set`` keys, the provenance lists, the calibration space, the dashboard's
+controls and the Sobol sweep's ranges are all generated from these classes, through
+:mod:`sim.core.registry` (whose docstring says how). Equations that use the parameters are in
+``sim/core/rules.py`` and ``docs/ODD.md``.
 """
 
 from __future__ import annotations
