@@ -124,34 +124,29 @@ class Population(_Section):
         unit="members", label="Members", control=(COMMUNITY, 1), page=(20, 1000))
     initial_helpers: Float = P(0.6, "share of members playing HELP on day 0", ge=0, le=1,
         unit="share", label="Helpers on day 0", control=(COMMUNITY, 5))
-    initial_stress: Float = P(0.15, "mean stress on day 0", ge=0, le=1,
-        unit="stress")
-    initial_craving: Float = P(0.12, "mean craving on day 0 (experienced members)", ge=0, le=1,
-        unit="craving")
+    initial_stress: Float = P(0.15, "mean stress on day 0", ge=0, le=1, unit="stress")
+    initial_craving: Float = P(0.12, "mean craving on day 0 (experienced members)", ge=0, le=1, unit="craving")
     initial_spread: Float = P(0.15, "day-0 stress and craving are uniform in mean +- spread", ge=0, le=0.5,
         unit="stress, craving")
-    initial_using: Float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1,
-        unit="share")
-    newcomer_share: Float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1,
-        unit="share")
+    initial_using: Float = P(0.0, "share of members in a lapse on day 0", ge=0, le=1, unit="share")
+    newcomer_share: Float = P(0.2, "share of day-0 members who are newcomers", ge=0, le=1, unit="share")
     newcomer_craving: Float = P(0.4, "mean craving of a newcomer (day 0 and turnover)", ge=0, le=1,
         unit="craving", fitted=(0.25, 0.4), sobol=6)
     newcomer_days: Int = P(90, "days since recovery began in the community during which a member counts as a newcomer", ge=0, le=36500,
         unit="days", design="a newcomer is new for 90 days (the fellowships' '90 meetings in 90 days'; ODD 7.1)")
     max_sober_days: Int = P(1825, "experienced members start with sober days uniform up to this", ge=0, le=36500,
         unit="days", design="day-0 members are up to five years into recovery (the longest bin of "
-                                        "Dennis, Foss & Scott 2007 starts at three years; ODD 5)")
+                            "Dennis, Foss & Scott 2007 starts at three years; ODD 5)")
     burn_in: Int = P(1095, "days the community lives before day 0 (psychology on): strategies fixed, no isolation, nothing recorded; day 0 then finds it at its steady state", ge=0, le=36500,
         unit="days", design="three years lived before day 0, long enough for a steady state (ODD 5; checked by "
-                                 "validate: lapses in year 2 / year 1)")
+                            "validate: lapses in year 2 / year 1)")
 
 
 class Network(_Section):
     kind: Literal[NETWORK_KINDS] = Field("watts_strogatz", description="topology of the initial ties")
     degree: Int = P(8, "mean number of ties per member (ring, watts_strogatz, erdos_renyi, sbm; barabasi_albert attaches degree/2 edges)", ge=1, le=1000,
         unit="ties", label="Ties per member", control=(COMMUNITY, 4), page=(2, 20))
-    rewire: Float = P(0.1, "watts_strogatz rewiring probability", ge=0, le=1,
-        unit="probability")
+    rewire: Float = P(0.1, "watts_strogatz rewiring probability", ge=0, le=1, unit="probability")
     width: Optional[int] = P(None, "lattice width (size = width*height)", ge=1, le=10000,
         unit="members", label="Lattice width", control=(COMMUNITY, 2), page=(2, 200))
     height: Optional[int] = P(None, "lattice height (size = width*height)", ge=1, le=10000,
@@ -184,28 +179,22 @@ class Game(_Section):
 
 class Psychology(_Section):
     enabled: bool = Field(True, description="false: stress, craving, attendance and recovery are switched off and ties are frozen (the classic games)")
-    stress_decay: Float = P(0.04, "daily relaxation of stress towards 0", ge=0, le=1,
-        unit="share per day", sobol=13)
+    stress_decay: Float = P(0.04, "daily relaxation of stress towards 0", ge=0, le=1, unit="share per day", sobol=13)
     conflict_stress: Float = P(0.04, "stress added per day at full conflict (all ties compete)", ge=0, le=1,
         unit="stress per day")
     loneliness_stress: Float = P(0.04, "stress added per day at full loneliness (no ties)", ge=0, le=1,
         unit="stress per day")
-    support_buffer: Float = P(0.05, "share of stress removed per day at full support", ge=0, le=1,
-        unit="share per day")
+    support_buffer: Float = P(0.05, "share of stress removed per day at full support", ge=0, le=1, unit="share per day")
     shock_prob: Float = P(0.02, "daily probability of a life shock", ge=0, le=1,
         unit="probability per day", sobol=15, label="Daily chance of a life shock", control=(SUPPORT, 7))
-    shock_size: Float = P(0.3, "stress added by a life shock", ge=0, le=1,
-        unit="stress")
+    shock_size: Float = P(0.3, "stress added by a life shock", ge=0, le=1, unit="stress")
     stress_craving: Float = P(0.032, "craving added per day per unit of stress", ge=0, le=1,
         unit="craving per day per unit of stress", fitted=(0.03, 0.07), sobol=4)
-    craving_decay: Float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1,
-        unit="share per day", sobol=14)
+    craving_decay: Float = P(0.03, "daily relaxation of craving towards 0", ge=0, le=1, unit="share per day", sobol=14)
     support_craving: Float = P(0.02, "share of craving removed per day at full support", ge=0, le=1,
         unit="share per day")
-    using_stress: Float = P(0.03, "stress added per day in a lapse", ge=0, le=1,
-        unit="stress per day")
-    using_craving: Float = P(0.02, "craving added per day in a lapse", ge=0, le=1,
-        unit="craving per day")
+    using_stress: Float = P(0.03, "stress added per day in a lapse", ge=0, le=1, unit="stress per day")
+    using_craving: Float = P(0.02, "craving added per day in a lapse", ge=0, le=1, unit="craving per day")
     helper_therapy: Float = P(0.019, "craving removed from a helper per unit act of help (Pagano et al. 2004)", ge=0, le=1,
         unit="craving per act of help", fitted=(0.0, 0.02), sobol=5, label="Helper therapy (craving removed by helping)", control=(SUPPORT, 8))
     scarcity_stress: Float = P(0.0, "stress added per day at full scarcity: the game's payoff per unit tie weight at the worst entry of (R, S, T, P), none at the best", ge=0, le=1,
@@ -224,8 +213,7 @@ class Psychology(_Section):
         unit="stress", sobol=18)
     relapse_days: Int = P(3, "consecutive days of use after which a lapse counts as a relapse", ge=1, le=365,
         unit="days", design="a lapse of this many days counts as a relapse (ODD 7.8)")
-    tie_target: Float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000,
-        unit="tie weight")
+    tie_target: Float = P(3.0, "total tie weight below which a member is lonely", gt=0, le=1000, unit="tie weight")
     help_acts: bool = Field(False, description="helping is behaviour, not a trait: helper therapy and recovery capital's help bonus come only from acts of help that reached someone today (check-ins made, sponsor calls answered), and a member's chance of reaching out grows with its own recovery capital (docs/ODD.md 7.4, 7.7); false: a helper's tie weight counts as help given every day")
     saturating: bool = Field(False, description="stress and craving respond smoothly near their bounds: what raises them acts on the room left below 1, what lowers them on what there is, so no member is driven to the cap of 1 and held there (docs/ODD.md 7.6); false: additive changes clamped to [0, 1]")
 
@@ -234,24 +222,19 @@ class Attendance(_Section):
     propensity_a: Float = P(1.0, "members' own attendance propensity (the chance with no ties, stress or use) is Kumaraswamy(a, b); a = b = 1 is uniform", gt=0, le=100)
     propensity_b: Float = P(4.6, "second shape of the attendance propensity (larger b: lower propensities)", gt=0, le=100,
         sobol=19)
-    tie_effect: Float = P(0.15, "added at total tie weight >= psychology.tie_target", ge=0, le=1,
-        unit="probability")
-    stress_effect: Float = P(0.4, "removed at stress 1", ge=0, le=1,
-        unit="probability")
-    using_effect: Float = P(0.4, "removed while in a lapse", ge=0, le=1,
-        unit="probability")
+    tie_effect: Float = P(0.15, "added at total tie weight >= psychology.tie_target", ge=0, le=1, unit="probability")
+    stress_effect: Float = P(0.4, "removed at stress 1", ge=0, le=1, unit="probability")
+    using_effect: Float = P(0.4, "removed while in a lapse", ge=0, le=1, unit="probability")
     checkin_boost: Float = P(0.3, "added at full re-engagement after a check-in (checkins.effect_days: 1 means the day after being reached only)", ge=0, le=1,
         unit="probability", sobol=20)
     newcomer_boost: Float = P(0.49, "added while a member is a newcomer (population.newcomer_days): newcomers go to many meetings", ge=0, le=1,
         unit="probability", fitted=(0.4, 0.6), sobol=12)
-    stress_relief: Float = P(0.01, "stress removed by attending a meeting", ge=0, le=1,
-        unit="stress")
-    craving_relief: Float = P(0.004, "craving removed by attending a meeting", ge=0, le=1,
-        unit="craving")
+    stress_relief: Float = P(0.01, "stress removed by attending a meeting", ge=0, le=1, unit="stress")
+    craving_relief: Float = P(0.004, "craving removed by attending a meeting", ge=0, le=1, unit="craving")
     rhythm: bool = Field(False, description="members have a home group and a weekly rhythm of meetings: each goes on its own weekdays (attendance.weekly_mean a week on average), and 'missed' counts its own scheduled meetings missed in a row (docs/ODD.md 7.1); false: a daily chance from the member's propensity")
     weekly_mean: Float = P(2.5, "rhythm: mean meetings a week among members (1 + Binomial(6, (mean - 1) / 6))", ge=1, le=7,
         unit="meetings per week", sourced="members go to 2.5 meetings a week on average (Alcoholics Anonymous 2014 "
-                                       "Membership Survey; ODD 7.1)")
+                                          "Membership Survey; ODD 7.1)")
     newcomer_weekly: Int = P(5, "rhythm: meetings a week of a newcomer (population.newcomer_days) who would otherwise go to fewer", ge=1, le=7,
         unit="meetings per week")
     show: Float = P(0.7, "rhythm: chance of going to one's scheduled meeting before ties, stress, use and check-ins", ge=0, le=1,
@@ -269,8 +252,7 @@ class Checkins(_Section):
         unit="check-ins per day")
     readiness_a: Float = P(2.0, "members' readiness to reach out is Kumaraswamy(a, b) (a large, b = 1: everyone fully ready)", gt=0, le=1000)
     readiness_b: Float = P(1.0, "second shape of the readiness to reach out", gt=0, le=1000)
-    stress_relief: Float = P(0.05, "stress removed by being reached", ge=0, le=1,
-        unit="stress")
+    stress_relief: Float = P(0.05, "stress removed by being reached", ge=0, le=1, unit="stress")
     stop_boost: Float = P(0.2, "added probability of ending a lapse when reached (and, with checkins.effect_days > 1, at the re-engagement carried from earlier check-ins)", ge=0, le=1,
         unit="probability", sobol=22)
     effect_days: Float = P(1.0, "how long being reached lasts: re-engagement is 1 after a check-in and keeps 1 - 1/effect_days of itself each day (1: the day after only)", ge=1, le=3650,
@@ -286,12 +268,10 @@ class Sponsorship(_Section):
         unit="sponsees", label="Sponsees per sponsor", control=(SUPPORT, 4))
     ask_prob: Float = P(0.085, "daily chance that an unsponsored newcomer at today's meeting asks for a sponsor", ge=0, le=1,
         unit="probability per day", fitted=(0.04, 0.1), sobol=11)
-    call_threshold: Float = P(0.15, "craving above which a sponsee calls the sponsor", ge=0, le=1,
-        unit="craving")
+    call_threshold: Float = P(0.15, "craving above which a sponsee calls the sponsor", ge=0, le=1, unit="craving")
     answer_prob: Float = P(0.8, "probability that a sober sponsor answers a call", ge=0, le=1,
         unit="probability", label="Sponsor answers the call (chance)", control=(SUPPORT, 3))
-    craving_relief: Float = P(0.15, "craving removed by an answered call", ge=0, le=1,
-        unit="craving")
+    craving_relief: Float = P(0.15, "craving removed by an answered call", ge=0, le=1, unit="craving")
     stop_boost: Float = P(0.2, "added probability of ending a lapse after an answered call", ge=0, le=1,
         unit="probability", sobol=23)
 
@@ -299,8 +279,7 @@ class Sponsorship(_Section):
 class Isolation(_Section):
     enabled: bool = P(False, "meetings close for part of the community for a period",
         label="Isolation (meetings close)", control=(MECHANISMS, 3))
-    start: Int = P(60, "first day meetings are closed", ge=0, le=100000,
-        unit="day")
+    start: Int = P(60, "first day meetings are closed", ge=0, le=100000, unit="day")
     duration: Int = P(90, "days meetings stay closed", ge=0, le=100000,
         unit="days", label="Isolation: days meetings stay closed", control=(SUPPORT, 6))
     share: Float = P(1.0, "share of members whose meetings close", ge=0, le=1,
@@ -311,20 +290,16 @@ class Isolation(_Section):
 
 class Ties(_Section):
     dynamic: bool = Field(True, description="ties strengthen, weaken, break and form (needs psychology.enabled)")
-    initial_weight: Float = P(0.5, "weight of day-0 ties", gt=0, le=1,
-        unit="tie weight")
+    initial_weight: Float = P(0.5, "weight of day-0 ties", gt=0, le=1, unit="tie weight")
     help_gain: Float = P(0.02, "daily strengthening of a tie between two helpers, times (1 - w); half of it with one helper", ge=0, le=1,
         unit="share per day")
     conflict_loss: Float = P(0.03, "daily weakening of a tie between two competitors, times w; half of it with one competitor", ge=0, le=1,
         unit="share per day", label="Partner choice: ties to competitors wear away", control=(ROUTES, 1), page=(0.0, 0.2))
-    decay: Float = P(0.002, "daily decay of every tie", ge=0, le=1,
-        unit="per day")
-    break_below: Float = P(0.02, "a tie whose weight falls below this breaks", ge=0, le=1,
-        unit="tie weight")
+    decay: Float = P(0.002, "daily decay of every tie", ge=0, le=1, unit="per day")
+    break_below: Float = P(0.02, "a tie whose weight falls below this breaks", ge=0, le=1, unit="tie weight")
     form_prob: Float = P(0.05, "probability that two co-attendees paired at a meeting form a tie", ge=0, le=1,
         unit="probability")
-    new_weight: Float = P(0.2, "weight of a newly formed tie", gt=0, le=1,
-        unit="tie weight")
+    new_weight: Float = P(0.2, "weight of a newly formed tie", gt=0, le=1, unit="tie weight")
     extra_slots: Int = P(8, "room for new ties per member beyond its day-0 degree", ge=0, le=1000,
         unit="ties", design="room for new ties (memory layout; ODD 2.3)")
     isolation_threshold: Float = P(0.1, "a member with no tie above this counts as isolated", ge=0, le=1,
@@ -374,8 +349,7 @@ class Recovery(_Section):
     support_bonus: Float = P(1.0, "added to the growth factor at full support", ge=0, le=100)
     lapse_loss: Float = P(0.4, "share of capital lost on the day of a lapse", ge=0, le=1,
         unit="share", fitted=(0.4, 0.8), sobol=9)
-    use_loss: Float = P(0.02, "share of capital lost per further day in a lapse", ge=0, le=1,
-        unit="share per day")
+    use_loss: Float = P(0.02, "share of capital lost per further day in a lapse", ge=0, le=1, unit="share per day")
     protection: Float = P(0.94, "lapse hazard times (1 - protection * capital)", ge=0, le=1,
         fitted=(0.8, 0.95), sobol=8)
     return_boost: Float = P(0.1, "added to the chance of ending a lapse, times capital", ge=0, le=1,
