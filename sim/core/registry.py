@@ -117,22 +117,28 @@ def _params(model: type[BaseModel] = Scenario, prefix: str = "") -> dict[str, Pa
     return out
 
 
+def _need(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(f"sim/core/schema.py: {message}")
+
+
 def _check(params: dict[str, Param]) -> None:
     """The declarations are coherent (checked on import: a wrong one fails every test at once)."""
     places = {}
     for p in params.values():
         m = p.meta
-        assert p.status in STATUSES, f"{p.key}: status {p.status!r}"
-        assert (m.prior is not None) == (p.status == "fitted"), f"{p.key}: a fitted key has a prior, no other"
-        assert bool(m.source) == (p.status in ("sourced", "design")), f"{p.key}: a source goes with sourced/design"
-        assert m.sobol is None or p.status in ("fitted", "free"), f"{p.key}: the Sobol sweep screens fitted/free"
-        assert m.control is None or (m.label and m.control[0] in CONTROL_GROUP_TITLES), f"{p.key}: control"
+        _need(p.status in STATUSES, f"{p.key}: status {p.status!r}")
+        _need((m.prior is not None) == (p.status == "fitted"), f"{p.key}: a fitted key has a prior, no other")
+        _need(bool(m.source) == (p.status in ("sourced", "design")), f"{p.key}: a source goes with sourced/design")
+        _need(m.sobol is None or p.status in ("fitted", "free"), f"{p.key}: the Sobol sweep screens fitted/free")
+        _need(m.control is None or bool(m.label and m.control[0] in CONTROL_GROUP_TITLES),
+              f"{p.key}: a control needs a label and a group of CONTROL_GROUP_TITLES")
         for place in ((m.sobol and ("sobol", m.sobol)), m.control):
             if place:
-                assert place not in places, f"{p.key} and {places[place]} share {place}"
+                _need(place not in places, f"{p.key} and {places.get(place)} share {place}")
                 places[place] = p.key
     fitted = [p for p in params.values() if p.status == "fitted"]
-    assert all(p.meta.sobol is not None for p in fitted), "the Sobol sweep screens every fitted key"
+    _need(all(p.meta.sobol is not None for p in fitted), "the Sobol sweep screens every fitted key")
 
 
 #: Every scalar scenario key (dotted), in schema order: top-level keys first, then each section's.
