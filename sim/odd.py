@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.core.registry import _type_name, _unwrap_optional
+from sim.core.registry import type_name, unwrap_optional
 from sim.core.schema import Scenario
 from sim.core.shipped import ODD_PATH, SWEEP_DIR  # (docs/ODD.md in a checkout, sim/docs/ODD.md installed)
 
@@ -70,7 +70,7 @@ def _yaml_value(v: Any) -> str:
 
 def _bounds(field: FieldInfo) -> str:
     """Allowed values: the Literal's choices, or an interval from ge/gt/le/lt."""
-    inner, _ = _unwrap_optional(field.annotation)
+    inner, _ = unwrap_optional(field.annotation)
     if typing.get_origin(inner) is Literal:
         return ", ".join(f"`{a}`" for a in typing.get_args(inner))
     lo = hi = None
@@ -127,7 +127,7 @@ def parameter_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
         if _is_section(field):
             sections.append((name, field.annotation))
             continue
-        rows.append((prefix + name, _type_name(field.annotation), _yaml_value(_default(field)),
+        rows.append((prefix + name, type_name(field.annotation), _yaml_value(_default(field)),
                      _bounds(field), field.description or ""))
     for name, sub in sections:
         rows.extend(parameter_rows(sub, prefix + name + "."))

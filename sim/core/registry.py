@@ -81,7 +81,7 @@ class Param:
         return self.meta.source
 
 
-def _unwrap_optional(ann: Any) -> tuple[Any, bool]:
+def unwrap_optional(ann: Any) -> tuple[Any, bool]:
     """``Optional[X]`` -> ``(X, True)``; anything else -> ``(ann, False)``."""
     args = typing.get_args(ann)
     if args and type(None) in args and typing.get_origin(ann) is not Literal:
@@ -91,8 +91,9 @@ def _unwrap_optional(ann: Any) -> tuple[Any, bool]:
     return ann, False
 
 
-def _type_name(ann: Any) -> str:
-    inner, optional = _unwrap_optional(ann)
+def type_name(ann: Any) -> str:
+    """The type name the ODD tables and the status rule use: int, float, bool, str, choice (a Literal), "X or null"."""
+    inner, optional = unwrap_optional(ann)
     if typing.get_origin(inner) is Literal:
         name = "choice"
     else:
@@ -108,7 +109,7 @@ def _params(model: type[BaseModel] = Scenario, prefix: str = "") -> dict[str, Pa
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             sections.append((name, ann))
             continue
-        key, kind = prefix + name, _type_name(ann)
+        key, kind = prefix + name, type_name(ann)
         meta = field.json_schema_extra if isinstance(field.json_schema_extra, Meta) else Meta()
         out[key] = Param(key, kind, field.default, field.description or "", field, meta,
                          meta.status or rule_status(key, kind))
