@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from sim.core import registry
 from sim.core.schema import Scenario
 from sim.core.scenarios import (  # noqa: F401  (flat_key, dotted_key, value_of: used by the page)
     SCENARIO_DIR,
@@ -62,89 +63,27 @@ DEFAULT_REPLICATES = 12
 #: largest population of a Compare run
 MAX_COMPARE_MEMBERS = 5_000
 
+# Labels, groups and slider ranges are declared with each key in sim/core/schema.py (``label=``,
+# ``control=``, ``page=``, ``page_for=``) and read here from the registry.
 #: narrower slider ranges than the schema allows (min, max); values stay inside the schema's bounds too
-PAGE_LIMITS: dict[str, tuple[float, float]] = {
-    "population.size": (20, MAX_NETWORK_MEMBERS),
-    "network.width": (2, 200),
-    "network.height": (2, 200),
-    "network.degree": (2, 20),
-    "steps": (10, MAX_PAGE_STEPS),
-    "game.R": (-1.0, 3.0),
-    "game.S": (-1.0, 3.0),
-    "game.T": (-1.0, 3.0),
-    "game.P": (-1.0, 3.0),
-    "evolution.interval": (1, 60),
-    "evolution.temperature": (0.02, 2.0),
-    "evolution.wellbeing_weight": (0.0, 5.0),
-    "evolution.mutation": (0.0, 0.05),
-    "ties.conflict_loss": (0.0, 0.2),
-    # a week to four months in crisis; the lesson's "off" (nobody drops out in crisis) is a Compare preset
-    "turnover.crisis_days": (7, 120),
-}
-
+PAGE_LIMITS: dict[str, tuple[float, float]] = registry.page_limits()
 #: narrower ranges still for one scenario's sliders: the values its texts name, each a click apart
 #: (Nowak and May's thresholds 7/4, 9/5 and 2 need a grid of 0.01 between 1 and 2.2)
-SCENARIO_LIMITS: dict[str, dict[str, tuple[float, float]]] = {
-    "nowak-may-1992": {"game.T": (1.0, 2.2)},
-    "fermi-lattice": {"game.T": (0.9, 2.0)},  # its T = 1.02 and the small steps its Info asks for
-}
+SCENARIO_LIMITS: dict[str, dict[str, tuple[float, float]]] = registry.scenario_limits()
 
 #: a slider has at most this many steps, so that each is at least a pixel apart on the narrowest track the
 #: page draws (tests/test_dashboard_projector.py: 120 px) and a value a card names can be clicked
 MAX_POSITIONS = 100
 
 #: the controls of the Explore view, in order: (section title, dotted keys)
-CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Mechanisms", ("sponsorship.enabled", "checkins.enabled", "isolation.enabled", "evolution.enabled",
-                    "turnover.enabled")),
-    ("Check-ins, sponsorship, isolation, stress", ("checkins.prob", "checkins.missed_threshold",
-                                                   "sponsorship.answer_prob", "sponsorship.capacity",
-                                                   "isolation.share", "isolation.duration",
-                                                   "psychology.shock_prob", "psychology.helper_therapy")),
-    ("Community", ("population.size", "network.width", "network.height", "network.degree",
-                   "population.initial_helpers", "steps")),
-    ("The game (benefit and cost)", ("game.R", "game.S", "game.T", "game.P")),
-    ("Evolution", ("evolution.rule", "evolution.interval", "evolution.temperature")),
-    ("Routes to mutual aid (docs/ODD.md 1.4)", ("ties.conflict_loss", "evolution.wellbeing_weight",
-                                                "turnover.newcomer_strategy", "turnover.crisis_days")),
-)
+CONTROL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = registry.control_groups()
 
 #: the toggles the Compare view offers per arm
 TOGGLES = ("sponsorship.enabled", "checkins.enabled", "isolation.enabled", "evolution.enabled",
            "turnover.enabled")
 
-LABELS = {
-    "sponsorship.enabled": "Sponsorship",
-    "checkins.enabled": "Check-ins",
-    "isolation.enabled": "Isolation (meetings close)",
-    "evolution.enabled": "Evolution (imitation)",
-    "turnover.enabled": "Turnover (dropouts, newcomers)",
-    "population.size": "Members",
-    "network.width": "Lattice width",
-    "network.height": "Lattice height",
-    "network.degree": "Ties per member",
-    "population.initial_helpers": "Helpers on day 0",
-    "steps": "Days",
-    "game.R": "R: help meets help",
-    "game.S": "S: help meets compete",
-    "game.T": "T: compete meets help",
-    "game.P": "P: compete meets compete",
-    "evolution.rule": "Imitation rule",
-    "evolution.interval": "Days between revisions",
-    "evolution.temperature": "Noise K (fermi)",
-    "evolution.wellbeing_weight": "Wellbeing counts as success (weight)",
-    "ties.conflict_loss": "Partner choice: ties to competitors wear away",
-    "turnover.newcomer_strategy": "Newcomers help at the initial share, or copy the mix",
-    "turnover.crisis_days": "Survival: days in crisis before dropping out",
-    "checkins.prob": "Check-in: chance a helper neighbour reaches out",
-    "checkins.missed_threshold": "Check-in: meetings missed before a call",
-    "sponsorship.answer_prob": "Sponsor answers the call (chance)",
-    "sponsorship.capacity": "Sponsees per sponsor",
-    "isolation.share": "Isolation: share of members whose meetings close",
-    "isolation.duration": "Isolation: days meetings stay closed",
-    "psychology.shock_prob": "Daily chance of a life shock",
-    "psychology.helper_therapy": "Helper therapy (craving removed by helping)",
-}
+#: dotted key -> the label the page shows
+LABELS: dict[str, str] = registry.labels()
 
 
 def _bounds(field_info) -> tuple[float | None, float | None, bool, bool]:

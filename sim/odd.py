@@ -1,4 +1,4 @@
-"""Generated parts of ``docs/ODD.md``: the schedule, parameter and metric tables.
+"""Generated parts of ``docs/ODD.md`` (the schedule, parameter and metric tables) and of the Sobol sweep.
 
 The schedule of the day (:data:`sim.core.schedule.SCHEDULE`), the scenario
 schema (:mod:`sim.core.schema`) and the metric list
@@ -7,6 +7,10 @@ the ODD document are written from them, never by hand::
 
     python -m sim.odd            # rewrite the generated blocks of docs/ODD.md
     python -m sim.odd --check    # exit 1 (and say which block) if they are stale
+
+The same command writes the ranged parameters of scenarios/sweeps/sobol-psychology.yaml (the fitted keys
+over their calibration priors, the screened free ones over half to one and a half times their defaults)
+from the registry (:mod:`sim.core.registry`).
 
 ``tests/test_docs.py`` fails when the document drifts from the schema.
 """
@@ -22,8 +26,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from sim.core.registry import type_name, unwrap_optional
 from sim.core.schema import Scenario
-from sim.core.shipped import ODD_PATH  # (docs/ODD.md in a checkout, sim/docs/ODD.md installed)
+from sim.core.shipped import ODD_PATH, SWEEP_DIR  # (docs/ODD.md in a checkout, sim/docs/ODD.md installed)
 
 #: (begin marker, end marker) of each generated block, by block name.
 MARKERS: dict[str, tuple[str, str]] = {
@@ -63,29 +68,9 @@ def _yaml_value(v: Any) -> str:
     return f"`{_number(v)}`"
 
 
-def _unwrap_optional(ann: Any) -> tuple[Any, bool]:
-    """``Optional[X]`` -> ``(X, True)``; anything else -> ``(ann, False)``."""
-    args = typing.get_args(ann)
-    if args and type(None) in args and typing.get_origin(ann) is not Literal:
-        rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1:
-            return rest[0], True
-    return ann, False
-
-
-def _type_name(ann: Any) -> str:
-    inner, optional = _unwrap_optional(ann)
-    if typing.get_origin(inner) is Literal:
-        name = "choice"
-    else:
-        names = {bool: "bool", int: "int", float: "float", str: "str"}
-        name = names.get(inner, getattr(inner, "__name__", str(inner)))
-    return f"{name} or null" if optional else name
-
-
 def _bounds(field: FieldInfo) -> str:
     """Allowed values: the Literal's choices, or an interval from ge/gt/le/lt."""
-    inner, _ = _unwrap_optional(field.annotation)
+    inner, _ = unwrap_optional(field.annotation)
     if typing.get_origin(inner) is Literal:
         return ", ".join(f"`{a}`" for a in typing.get_args(inner))
     lo = hi = None
@@ -142,7 +127,7 @@ def parameter_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
         if _is_section(field):
             sections.append((name, field.annotation))
             continue
-        rows.append((prefix + name, _type_name(field.annotation), _yaml_value(_default(field)),
+        rows.append((prefix + name, type_name(field.annotation), _yaml_value(_default(field)),
                      _bounds(field), field.description or ""))
     for name, sub in sections:
         rows.extend(parameter_rows(sub, prefix + name + "."))
@@ -151,14 +136,19 @@ def parameter_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
 
 def parameter_table() -> str:
     """The scenario parameters as Markdown, one table per section of :class:`sim.core.schema.Scenario`."""
-    from sim.core.provenance import status
+    from sim.core.registry import PARAMS
 
-    header = "| key | type | default | allowed | status | meaning |\n|---|---|---|---|---|---|"
+    header = ("| key | type | default | allowed | unit | status | meaning |\n"
+              "|---|---|---|---|---|---|---|")
     groups: dict[str, list[str]] = {}
     for key, typ, default, allowed, meaning in parameter_rows():
         section = key.split(".", 1)[0] if "." in key else ""
+        p = PARAMS[key]
+        status = f"{p.status}: {p.source}" if p.source else p.status
+        if p.meta.prior:
+            status += f" over [{_number(p.meta.prior[0])}, {_number(p.meta.prior[1])}]"
         groups.setdefault(section, []).append(
-            f"| `{key}` | {typ} | {default} | {_cell(allowed)} | {status(key, typ)} | {_cell(meaning)} |")
+            f"| `{key}` | {typ} | {default} | {_cell(allowed)} | {_cell(p.unit)} | {_cell(status)} | {_cell(meaning)} |")
     parts = []
     for section, lines in groups.items():
         title = f"**{section}**" if section else "**top level**"
@@ -192,23 +182,52 @@ class MarkerError(ValueError):
     """A generated block's markers are missing, repeated or out of order."""
 
 
-def extract_block(text: str, name: str) -> str:
-    """The text between a block's markers, without the blank lines around it."""
-    begin, end = MARKERS[name]
+def _span(text: str, begin: str, end: str) -> tuple[int, int]:
+    """Where the block between ``begin`` and ``end`` starts and ends, or :class:`MarkerError`."""
     if text.count(begin) != 1 or text.count(end) != 1:
-        raise MarkerError(f"docs/ODD.md needs exactly one {begin!r} and one {end!r}")
+        raise MarkerError(f"needs exactly one {begin!r} and one {end!r}")
     i, j = text.index(begin) + len(begin), text.index(end)
     if j < i:
         raise MarkerError(f"{end!r} comes before {begin!r}")
+    return i, j
+
+
+def extract_block(text: str, name: str) -> str:
+    """The text between a block's markers, without the blank lines around it."""
+    i, j = _span(text, *MARKERS[name])
     return text[i:j].strip("\n")
 
 
 def replace_block(text: str, name: str, content: str) -> str:
     """``text`` with the block between the markers replaced by ``content``."""
-    extract_block(text, name)  # validates the markers
-    begin, end = MARKERS[name]
-    i, j = text.index(begin) + len(begin), text.index(end)
+    i, j = _span(text, *MARKERS[name])
     return text[:i] + "\n\n" + content + "\n\n" + text[j:]
+
+
+# ----------------------------------------------------------------------------- the Sobol sweep's parameters
+#: the sweep file whose ranged parameters are generated from the registry (``sobol=`` in sim/core/schema.py)
+SOBOL_SWEEP = SWEEP_DIR / "sobol-psychology.yaml"
+SOBOL_MARKERS = ("  # BEGIN RANGES (generated by python -m sim.odd from sim/core/schema.py)", "  # END RANGES")
+
+
+def sobol_block() -> str:
+    """The ranged parameters of :data:`SOBOL_SWEEP` (:func:`sim.core.registry.sobol_ranges`) as YAML lines."""
+    from sim.core.registry import PARAMS, sobol_ranges
+
+    heads = {"fitted": "  # fitted (ranges of the calibration search)", "free": "  # free (default x 0.5 .. x 1.5)"}
+    lines, last = [], None
+    for key, (lo, hi) in sobol_ranges().items():
+        if PARAMS[key].status != last:
+            last = PARAMS[key].status
+            lines.append(heads[last])
+        lines.append(f"  {key}: {{low: {lo!r}, high: {hi!r}}}")
+    return "\n".join(lines)
+
+
+def sweep_text(text: str) -> str:
+    """The sweep file's text with its generated block brought up to date."""
+    i, j = _span(text, *SOBOL_MARKERS)
+    return text[:i] + "\n" + sobol_block() + "\n" + text[j:]
 
 
 def render(text: str) -> str:
@@ -224,30 +243,38 @@ def stale_blocks(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.odd [--check] [PATH]``: rewrite (or check) the generated blocks of docs/ODD.md."""
+    """``python -m sim.odd [--check] [PATH]``: rewrite (or check) the generated blocks of docs/ODD.md and of
+    the Sobol sweep's file."""
     ap = argparse.ArgumentParser(prog="python -m sim.odd", description=__doc__.splitlines()[0])
     ap.add_argument("path", nargs="?", type=Path, default=ODD_PATH, help="the ODD document (default: docs/ODD.md)")
+    ap.add_argument("--sweep", type=Path, default=SOBOL_SWEEP,
+                    help="the sweep file with generated ranges (default: scenarios/sweeps/sobol-psychology.yaml)")
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if a block is out of date")
     args = ap.parse_args(argv)
-    try:
-        text = args.path.read_text(encoding="utf-8")
-        if args.check:
-            stale = stale_blocks(text)
-            if stale:
-                print(f"{args.path}: out of date: {', '.join(stale)} (run python -m sim.odd)", file=sys.stderr)
-                return 1
-            print(f"{args.path}: up to date")
-            return 0
-        new = render(text)
-    except (OSError, MarkerError) as e:
-        print(f"python -m sim.odd: error: {e}", file=sys.stderr)
-        return 2
-    if new != text:
-        args.path.write_text(new, encoding="utf-8")
-        print(f"{args.path}: rewrote {', '.join(MARKERS)}")
-    else:
-        print(f"{args.path}: up to date")
-    return 0
+    stale_ranges = lambda text: ["ranges"] if sweep_text(text) != text else []  # noqa: E731
+    code = 0
+    for path, names, rewrite, stale in ((args.path, ", ".join(MARKERS), render, stale_blocks),
+                                        (args.sweep, "ranges", sweep_text, stale_ranges)):
+        try:
+            text = path.read_text(encoding="utf-8")
+            if args.check:
+                old = stale(text)
+                if old:
+                    print(f"{path}: out of date: {', '.join(old)} (run python -m sim.odd)", file=sys.stderr)
+                    code = max(code, 1)
+                else:
+                    print(f"{path}: up to date")
+                continue
+            new = rewrite(text)
+        except (OSError, MarkerError) as e:
+            print(f"python -m sim.odd: error: {path}: {e}", file=sys.stderr)
+            return 2
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"{path}: rewrote {names}")
+        else:
+            print(f"{path}: up to date")
+    return code
 
 
 if __name__ == "__main__":

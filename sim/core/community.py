@@ -45,6 +45,7 @@ from numba.experimental import structref
 from numba.extending import intrinsic
 
 from sim.core import rng
+from sim.core.registry import dotted_key, flat_key
 from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, TRIAL_INTERVENTIONS, Scenario
 
 #: Per-member arrays: name -> (dtype, group). Groups: ``state`` (carried from
@@ -176,7 +177,7 @@ def _param_fields() -> dict[str, type]:
         cls = Scenario.model_fields[section].annotation
         for key, field in cls.model_fields.items():
             if field.annotation in (bool, int, float):
-                out[f"{section}_{key}"] = field.annotation
+                out[flat_key(f"{section}.{key}")] = field.annotation
     out["network_self_interaction"] = bool
     out["evolution_rule_code"] = int
     out["newcomer_strategy_code"] = int
@@ -194,7 +195,7 @@ def _params_plan() -> list[tuple[str | None, list[tuple[str, type]]]]:
     (a section's fields are consecutive there), then the extra ones (section ``None``)."""
     plan: list[tuple[str | None, list[tuple[str, type]]]] = []
     for name, typ in PARAM_FIELDS.items():
-        section, _, key = (None, "", name) if name in EXTRA_PARAMS else name.partition("_")
+        section, _, key = (None, "", name) if name in EXTRA_PARAMS else dotted_key(name).partition(".")
         if not plan or plan[-1][0] != section:
             plan.append((section, []))
         plan[-1][1].append((key, typ))

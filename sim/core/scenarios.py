@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.core.registry import dotted_key, flat_key  # noqa: F401  (re-exported: the page and tests use them)
 from sim.core.schema import Scenario
 from sim.core.shipped import SCENARIO_DIR  # noqa: F401  (re-exported: where the shipped scenarios are)
 
@@ -383,21 +384,8 @@ def load_scenario(
 
 
 # ----------------------------------------------------------------------------- reading the schema's fields
-# Dotted keys (``checkins.enabled``), their flat keyword form (``checkins_enabled``, what
-# ``MutualAidModel(**params)`` takes) and their field metadata are read here and nowhere else.
-
-
-def flat_key(dotted: str) -> str:
-    """``"checkins.enabled"`` -> ``"checkins_enabled"``."""
-    return dotted.replace(".", "_", 1)
-
-
-def dotted_key(flat: str) -> str:
-    """Inverse of :func:`flat_key`: section names hold no underscore, so the first one splits."""
-    if flat in Scenario.model_fields or "." in flat:
-        return flat
-    section, _, key = flat.partition("_")
-    return f"{section}.{key}"
+# Dotted keys (``checkins.enabled``) and their field metadata are read here; their flat keyword form
+# (``checkins_enabled``, what ``MutualAidModel(**params)`` takes) is sim.core.registry's flat_key/dotted_key.
 
 
 def flat_overrides(flat: Mapping[str, Any], via: str | None = None, top_level: bool = True) -> dict[str, Any]:

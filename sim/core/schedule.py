@@ -34,6 +34,7 @@ import numpy as np
 
 from sim.core import stages, threads
 from sim.core.community import REVISING, Community
+from sim.core.registry import dotted_key
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def burn_in(comm: Community) -> int:
 
 # ----------------------------------------------------------------------------- the ODD table
 def _when(stage: Stage) -> str:
-    parts = [f"`{r.replace('_', '.', 1)}`" for r in stage.requires]
+    parts = [f"`{dotted_key(r)}`" for r in stage.requires]
     if stage.revision_day:
         parts.append("on revision days (`t % evolution.interval == 0`)")
     return " and ".join(parts) if parts else "always"

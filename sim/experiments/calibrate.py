@@ -28,21 +28,11 @@ import json
 
 import numpy as np
 
-#: The free parameters searched, with their ranges.
-SPACE: dict[str, tuple[float, float]] = {
-    "psychology.lapse_max": (0.03, 0.09),
-    "psychology.lapse_midpoint": (0.55, 0.8),
-    "psychology.lapse_width": (0.15, 0.3),
-    "psychology.stress_craving": (0.03, 0.07),
-    "psychology.helper_therapy": (0.0, 0.02),
-    "population.newcomer_craving": (0.25, 0.4),
-    "recovery.build": (0.0005, 0.0015),
-    "recovery.protection": (0.8, 0.95),
-    "recovery.lapse_loss": (0.4, 0.8),
-    "recovery.help_bonus": (0.0, 5.0),
-    "sponsorship.ask_prob": (0.04, 0.1),
-    "attendance.newcomer_boost": (0.4, 0.6),
-}
+from sim.core.registry import fitted_space
+
+#: The parameters searched (the fitted ones), with their ranges: each key's ``fitted=(low, high)`` in
+#: sim/core/schema.py.
+SPACE: dict[str, tuple[float, float]] = fitted_space()
 
 #: pattern -> (target, tolerance); the helper ratio is scored separately.
 #: Every cohort figure is the Kaplan-Meier estimate with leaving as censoring (sim.experiments.patterns):
