@@ -42,7 +42,7 @@ VARIANTS: dict[str, dict] = {
                        "isolation.enabled": True, "isolation.start": 20, "isolation.duration": 30},
     "baseline+imitate": {"evolution.enabled": True, "evolution.rule": "imitate_best", "network.kind": "sbm"},
 }
-TIMING = ("wall_time", "seconds", "elapsed", "started", "finished", "worker", "host", "pid")
+TIMING = ("wall_time", "seconds", "elapsed", "started", "finished", "worker", "host", "pid", "code")
 
 
 def _frame_hash(frame: pd.DataFrame | None) -> str:
