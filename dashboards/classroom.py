@@ -110,6 +110,11 @@ def curves_png(frame, width_px: int = 960, height_px: int = 420) -> bytes:
     return buf.getvalue()
 
 
+def _cell(text: str) -> str:
+    """A nickname in a Markdown table cell: nothing it holds can be read as Markdown or HTML."""
+    return "".join(f"&#{ord(c)};" if not c.isalnum() and c != " " else c for c in text)
+
+
 def _locked(fn, *args):
     with LOCK:
         return fn(*args)
@@ -381,6 +386,14 @@ def Teacher(base: str):
             Table(f"| measure | our class | bots alone | difference |\n|---|---|---|---|\n{rows}")
             Prose("The decision log replays the class's run exactly." if d["replays"]
                   else "The decision log did NOT replay the run.")
+            if d["students"]:
+                Prose("**Who chose what, and how their member fared** (days played; share of them helping, at "
+                      "a meeting, using; check-ins made; stress on the last day):")
+                Table("| student | days | helping | at a meeting | using | check-ins made | stress |\n"
+                      "|---|---|---|---|---|---|---|\n" + "\n".join(
+                          f"| {_cell(s['name'])} | {s['days']} | {s['helping'] / s['days']:.0%} | "
+                          f"{s['meetings'] / s['days']:.0%} | {s['using'] / s['days']:.0%} | {s['checkins_made']} | "
+                          f"{s['stress']:.2f} |" for s in d["students"]))
             with LOCK:
                 csv_text = ROOM.decisions_csv()
                 log_text = "\n".join(ROOM.export_log().lines()) + "\n"

@@ -362,3 +362,23 @@ def test_the_command_refuses_a_room_it_cannot_open_in_one_line(args, said):
                           str(port), *args],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and said in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_the_debrief_tells_which_choices_went_with_whose_recovery(clock):
+    room = _room(clock)
+    ana, ben = room.join("Ana"), room.join("Ben")
+    room.start()
+    for day in range(6):
+        missing = room.options(ana)["checkin"]
+        room.decide(ana, help=True, attend=True, checkin=missing[0] if missing else None)
+        room.decide(ben, help=False, attend=False)
+        room.advance()
+    rows = {r["name"]: r for r in room.debrief()["students"]}
+    assert set(rows) == {"Ana", "Ben"}
+    assert rows["Ana"]["days"] == rows["Ben"]["days"] == 6
+    assert rows["Ana"]["helping"] == 6 and rows["Ben"]["helping"] == 0  # the strategy each chose, each day
+    assert rows["Ana"]["meetings"] >= 5 and rows["Ben"]["meetings"] == 0  # a closure or a lapse may stop her
+    made = sum(1 for d in room.log.decisions if d.member == room.seat(ana).member and isinstance(d.checkin, int))
+    assert rows["Ana"]["checkins_made"] == made and rows["Ben"]["checkins_made"] == 0
+    last = {r["member"]: r for r in room.history if r["day"] == 6}
+    assert rows["Ben"]["stress"] == last[room.seat(ben).member]["stress"]

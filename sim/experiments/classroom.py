@@ -475,7 +475,28 @@ class Room:
                     "difference": figure(ours, c) - figure(bots, c)} for c in cols}
         again = replay(self.log, steps=self.day).metrics_frame()
         return {"days": self.day, "decisions": len(self.log.decisions), "last_day": last,
-                "replays": bool(again.equals(ours)), "class": ours, "bots": bots}
+                "replays": bool(again.equals(ours)), "class": ours, "bots": bots, "students": self.by_student()}
+
+    def by_student(self) -> list[dict[str, Any]]:
+        """Which choices went with whose recovery: per student (a nickname may have played more than one
+        member), the days played, the share of them helping, at a meeting, checked on, and using, a
+        check-in made, and the stress of the last day played."""
+        made = {(d.day, d.member): d for d in self.log.decisions}
+        rows: dict[str, dict[str, Any]] = {}
+        for r in self.history:
+            if not r["in_community"]:
+                continue
+            s = rows.setdefault(r["name"], {"name": r["name"], "days": 0, "helping": 0, "meetings": 0,
+                                            "checked_on": 0, "checkins_made": 0, "using": 0, "stress": 0.0})
+            d = made.get((r["day"], r["member"]))
+            s["days"] += 1
+            s["helping"] += r["helps"]
+            s["meetings"] += r["went_to_meeting"]
+            s["checked_on"] += r["checked_on"]
+            s["using"] += r["using"]
+            s["checkins_made"] += d is not None and isinstance(d.checkin, int)
+            s["stress"] = r["stress"]
+        return sorted(rows.values(), key=lambda s: s["name"].casefold())
 
     def export_log(self) -> DecisionLog:
         """The decision log to download: the scenario's days cut to the days the class played, so that
