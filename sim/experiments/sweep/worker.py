@@ -86,9 +86,7 @@ def run_chunk(chunk: dict, cache: Optional[dict] = None) -> list[dict]:
     """
     from sim.core import threads
 
-    # Parallelism comes from running many runs at once: one numba thread per
-    # run keeps workers from fighting over cores (results do not depend on it).
-    threads.choose(1)
+    threads.for_worker()  # results do not depend on it
     ctx = chunk.get("ctx") or {}
     cache = {} if cache is None else cache
     out = []
