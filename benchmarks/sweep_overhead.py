@@ -66,8 +66,8 @@ print(json.dumps({{"wall": wall}}))
 _ONE_RUN = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-import numba
-numba.set_num_threads(1)
+from sim.core import threads
+threads.for_worker()
 from sim.api import run
 spec = json.loads({spec!r})
 kw = dict(steps=spec["steps"], set={{k: v for k, v in spec["parameters"].items()}})

@@ -218,7 +218,7 @@ def _refusal(p: Path, option: str, text: str, kind: str | None) -> str | None:
                     f"use another --out")
     owner = folder_kind(p)
     if kind == "sweep" and owner == "sweep":
-        return None  # resumed in place (the sweep checks its sweep.json: sim.experiments.sweep.check_folder)
+        return None  # resumed in place (the sweep checks its sweep.json: sim.experiments.sweep.store.check_folder)
     if kind != "sweep" and previous_run_files(p, kind) is not None:
         return None
     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")

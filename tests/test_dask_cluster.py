@@ -153,7 +153,7 @@ def test_a_worker_that_cannot_run_the_sweep_is_refused_when_it_connects(tmp_path
 def test_a_cluster_with_no_worker_says_so_after_the_wait(tmp_path, monkeypatch):
     from sim.experiments import sweep as sweep_mod
 
-    monkeypatch.setattr(sweep_mod, "DASK_WORKER_WAIT", 3)
+    monkeypatch.setattr(sweep_mod.dispatch, "DASK_WORKER_WAIT", 3)
     port = _port()
     procs = [_scheduler(port)]
     try:

@@ -236,7 +236,7 @@ def test_a_sweep_with_no_scheduler_leaves_nothing(tmp_path, capsys, monkeypatch)
         raise SweepError("--dask tcp://127.0.0.1:1: cannot reach the scheduler (refused)")
         yield  # noqa: unreachable - a generator, as the real one
 
-    monkeypatch.setattr(sweep_mod, "_iter_dask", no_scheduler)
+    monkeypatch.setattr(sweep_mod.dispatch, "_iter_dask", no_scheduler)
     out = tmp_path / "new" / "sweep"
     rc, _, err = run_cli(capsys, "sweep", sweep_file(tmp_path), "--dask", "tcp://127.0.0.1:1", "--out", out, "-q")
     assert rc == 2
@@ -256,7 +256,7 @@ def test_a_sweep_stopped_by_ctrl_c_before_any_run_leaves_nothing(tmp_path, capsy
         raise KeyboardInterrupt
         yield  # noqa: unreachable
 
-    monkeypatch.setattr(sweep_mod, "_iter_inline", interrupted)
+    monkeypatch.setattr(sweep_mod.dispatch, "_iter_inline", interrupted)
     out = tmp_path / "s"
     rc, _, err = run_cli(capsys, "sweep", sweep_file(tmp_path), "-j", "1", "--out", out, "-q")
     assert rc == 130 and "interrupted" in err

@@ -40,7 +40,7 @@ def test_no_code_finds_files_through_the_checkouts_layout():
     allowed = {
         "sim/output.py": "the git commit, when the code runs from a checkout",
         "sim/core/community.py": "the generated _ref.py beside it",
-        "sim/experiments/sweep.py": "the code id: the package's own .py files",
+        "sim/experiments/sweep/identity.py": "the code id: the package's own .py files",
         "dashboards/screenshots.py": "a checkout tool: writes docs/images",
         "dashboards/measure_fps.py": "a checkout tool",
         "sim/experiments/docfigures.py": "mutualaid docs rewrites the checkout's README and docs",

@@ -31,7 +31,7 @@ def test_every_row_carries_the_code_and_a_resume_on_other_code_is_refused(tmp_pa
     sw = _sweep(tmp_path)
     run_sweep(sw, tmp_path / "out", workers=1)
     assert (_runs(tmp_path / "out")["code"] == code_id()).all()
-    monkeypatch.setattr(sweep_mod, "_CODE_ID", "0.1.0+otherhash")
+    monkeypatch.setattr(sweep_mod.identity, "_CODE_ID", "0.1.0+otherhash")
     with pytest.raises(SweepError, match=r"different sweep \(changed: code\)"):
         run_sweep(_sweep(tmp_path), tmp_path / "out", workers=1)
 

@@ -7,6 +7,8 @@ report the same bits.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -41,6 +43,26 @@ COUNT_COLUMNS = ("step", "lapses", "relapses", "checkins", "sponsor_calls", "dro
 BLOCK = 4096
 
 
+
+class Sums(NamedTuple):
+    """A day's sums and counts by name: :func:`_reduce`'s tuple (a numba kernel returns a plain tuple, in
+    this order), wrapped once on the Python side (:func:`day_row`)."""
+
+    helpers: int       # members playing HELP
+    users: int         # members in a lapse
+    sum_stress: float
+    sum_craving: float
+    not_isolated: int  # members with a tie above the isolation threshold
+    total_w: float     # tie weight over the tie slots (each tie twice)
+    slots: int         # tie slots (twice the ties)
+    touch_w: float     # tie weight touching a helper
+    both_w: float      # tie weight between two helpers
+    abstinent: int     # day-0 members who never used
+    present: int       # members at today's meeting
+    newcomers: int     # newcomers (when counted)
+    sponsored: int     # newcomers with a sponsor
+
+
 @njit(parallel=True, cache=True)
 def _reduce(strategy, stress, craving, using, tie_ptr, deg, tie_nbr, tie_w, threshold,
             original, ever_used, attended, met, start_day, sponsor, day, newcomer_days, newcomers_counted):
@@ -51,7 +73,8 @@ def _reduce(strategy, stress, craving, using, tie_ptr, deg, tie_nbr, tie_w, thre
     in parallel, each serially, and the block sums are then added in block
     order: the same bits on any thread count and on both engines. Besides
     the sums: day-0 members who never used, members at today's meeting
-    (``met``), and newcomers (``newcomers_counted``) with and without a sponsor.
+    (``met``), and newcomers (``newcomers_counted``) with and without a sponsor. Returns the fields of
+    :class:`Sums`, in their order.
     """
     n = strategy.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
@@ -131,31 +154,30 @@ def day_row(comm) -> dict:
     sc = comm.scenario
     n = a["strategy"].shape[0]
     met = bool(comm.met_today)
-    (helpers, users, sum_x, sum_y, not_isolated, total_w, slots, touch_w, both_w, abstinent, present,
-     newcomers, sponsored) = _reduce(
+    s = Sums(*_reduce(
         a["strategy"], a["stress"], a["craving"], a["using"], a["tie_ptr"], a["deg"], a["tie_nbr"], a["tie_w"],
         float(sc.ties.isolation_threshold), a["original"], a["ever_used"], a["attended"], met, a["start_day"],
-        a["sponsor"], comm.day, sc.population.newcomer_days, sc.psychology.enabled and sc.sponsorship.enabled)
+        a["sponsor"], comm.day, sc.population.newcomer_days, sc.psychology.enabled and sc.sponsorship.enabled))
     c = comm.counts
     return {
         "step": comm.day,
-        "helpers": helpers / n,
-        "mean_stress": sum_x / n,
-        "mean_craving": sum_y / n,
-        "using": users / n,
+        "helpers": s.helpers / n,
+        "mean_stress": s.sum_stress / n,
+        "mean_craving": s.sum_craving / n,
+        "using": s.users / n,
         "lapses": int(c["lapses"]),
         "relapses": int(c["relapses"]),
-        "attendance": int(present) / n if met else float("nan"),
+        "attendance": int(s.present) / n if met else float("nan"),
         "checkins": int(c["checkins"]),
         "sponsor_calls": int(c["sponsor_calls"]),
-        "mean_tie": total_w / slots if slots else float("nan"),
-        "isolated": 1.0 - not_isolated / n,
+        "mean_tie": s.total_w / s.slots if s.slots else float("nan"),
+        "isolated": 1.0 - s.not_isolated / n,
         "dropouts": int(c["dropouts"]),
-        "abstinent": int(abstinent) / comm.n0,
-        "assortment": both_w / touch_w if touch_w > 0 else float("nan"),
+        "abstinent": int(s.abstinent) / comm.n0,
+        "assortment": s.both_w / s.touch_w if s.touch_w > 0 else float("nan"),
         "mean_payoff": float(comm.mean_payoff),
-        "sponsored_newcomers": int(sponsored) / int(newcomers) if newcomers else float("nan"),
-        "ties": int(slots // 2),
+        "sponsored_newcomers": int(s.sponsored) / int(s.newcomers) if s.newcomers else float("nan"),
+        "ties": int(s.slots // 2),
     }
 
 

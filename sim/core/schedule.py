@@ -8,7 +8,7 @@ scenario switches it needs, and whether only on revision days) and its
     the body (:mod:`sim.core.stages`) runs for every member; members read
     start-of-day state and write only their own entries, so the order does
     not matter. The Mesa engine calls ``member.<name>()`` for each agent; the
-    kernel engine runs the stage's ``prange`` loop.
+    kernel engine runs the stage's ``prange`` loop (``stages.<name>_all``).
 ``serial``
     the body runs for every member in slot order (it writes to another
     member: a sponsor's count of sponsees or of answered calls). A sponsor
@@ -45,7 +45,8 @@ class Stage:
     section : ODD section of its rules.
     scope : ``member``, ``serial``, ``meeting`` or ``community`` (see the module docstring).
     does : one line for the ODD table.
-    requires : parameters (``c.p`` names, i.e. scenario keys with ``_``) that must all be true.
+    requires : parameters (fields of the community's ``params``, i.e. scenario keys with ``_``: ``checkins_enabled``)
+        that must all be true.
     revision_day : runs only on revision days (``evolution.enabled`` and ``t % evolution.interval == 0``).
     body : per member or meeting (numba), or per community (Python, takes a :class:`Community`).
     loop : the kernel's loop over all members or meetings (numba), for member/serial/meeting scopes.

@@ -9,6 +9,9 @@ members. So, unless the user chose a number (:func:`sim.api.set_threads`, ``--th
 of ``n`` members runs on ``n // MEMBERS_PER_THREAD`` threads, at least one, at most the cores numba
 found (on two cores: one thread below 12,000 members, two from there).
 
+A worker process of a pool or cluster (a sweep's, a trial's, a fit's) runs on one thread (:func:`for_worker`):
+the workers are the parallelism.
+
 numba's thread count belongs to the calling thread, so each engine applies it (:func:`use_for`) before it
 runs a day, in whatever thread it runs (a dashboard serves each visitor from its own thread).
 """
@@ -39,6 +42,13 @@ def choose(n: int | None, this_thread: bool = False) -> int | None:
     if value is not None and numba.get_num_threads() != value:
         numba.set_num_threads(value)
     return value
+
+
+def for_worker() -> int:
+    """One thread from now on: the choice of a worker process of a pool or cluster (a sweep's, a trial's, a
+    fit's), whose parallelism is the many workers running at once (threads would fight over the cores).
+    Returns 1."""
+    return choose(1)
 
 
 def chosen() -> int | None:

@@ -91,7 +91,7 @@ def simulate(theta: dict) -> dict[str, float]:
     from sim.core import threads
     from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
 
-    threads.choose(1)  # one thread per worker process
+    threads.for_worker()
 
     over = {k: float(v) for k, v in theta.items()}
     over["population.size"] = SIZE

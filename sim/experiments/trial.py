@@ -127,7 +127,7 @@ def _task(task: dict) -> dict:
     from sim.core import threads
     from sim.core.schema import Scenario
 
-    threads.choose(1)  # one thread per worker process: the workers are the parallelism
+    threads.for_worker()
     sc = Scenario.model_validate(task["scenario"])
     res = runner.run(sc, members=True, member_days=True)  # the scenario's engine: auto is the kernel (the same bits)
     rows, sp = per_member(res, task["intervention"], task["arm"])

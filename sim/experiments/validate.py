@@ -125,14 +125,14 @@ def nowak_may_regimes(quick: bool) -> list[Check]:
 
 def kaleidoscope(quick: bool) -> Check:
     """One defector in the centre of a fixed-edge lattice of cooperators grows a symmetric pattern."""
-    from sim.engines.kernel import KernelModel
     from sim.core.scenarios import load_scenario
+    from sim.engines import make_model
 
     side, steps = (41, 40) if quick else (99, 100)
     sc = load_scenario("nowak-may-1992", {"network.width": side, "network.height": side,
                                            "network.periodic": False, "population.initial_helpers": 1.0,
                                            "steps": steps})
-    model = KernelModel(sc)
+    model = make_model(sc, "kernel")
     model.community["strategy"][(side // 2) * side + side // 2] = 0
     symmetric = True
     defectors = []
