@@ -22,14 +22,12 @@ from .servers import stop_group, wait_until_serving
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def classroom(tmp_path_factory):
-    """``mutualaid classroom`` serving a 40-member baseline; yields (the teacher's link, the server's base)."""
+def _serve(logs: Path):
+    """Start ``mutualaid classroom`` serving a 40-member baseline; returns (process, teacher's link, base)."""
     if not (Path(sys.executable).parent / "solara").exists():
         _missing("solara is not installed")
     port = _free_port()
-    logs = tmp_path_factory.mktemp("classroom")
-    err_path = logs / "stderr.log"
+    err_path = logs / f"stderr-{port}.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "mutualaid"), "classroom", "baseline", "--set",
                              "population.size=40", "--seed", "7", "--host", "127.0.0.1", "--port", str(port),
@@ -38,10 +36,21 @@ def classroom(tmp_path_factory):
     base = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(proc, base, err_path, START_TIMEOUT, what="the classroom")
-        first = err_path.read_text().splitlines()[0]
-        m = re.search(r"(http://\S+\?teacher=\S+)", first)
-        assert m, first
-        yield m.group(1), base
+    except BaseException:
+        stop_group(proc)
+        raise
+    first = err_path.read_text().splitlines()[0]
+    m = re.search(r"(http://\S+\?teacher=\S+)", first)
+    assert m, first
+    return proc, m.group(1), base
+
+
+@pytest.fixture
+def classroom(tmp_path_factory):
+    """A classroom server for one test; yields (the teacher's link, the server's base)."""
+    proc, link, base = _serve(tmp_path_factory.mktemp("classroom"))
+    try:
+        yield link, base
     finally:
         stop_group(proc)
 
@@ -228,3 +237,36 @@ def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_re
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_a_room_that_crashes_does_not_touch_another(browser, tmp_path):
+    """Each room is its own server process: killing one (as a crash would) leaves the other playing."""
+    import signal
+
+    first, second = _serve(tmp_path), None
+    contexts = []
+    try:
+        second = _serve(tmp_path)
+        ctx = offline_context(browser, second[2], viewport={"width": 1024, "height": 768})
+        contexts.append(ctx)
+        teacher = ctx.new_page()
+        teacher.set_default_timeout(UI_TIMEOUT)
+        teacher.goto(second[1])
+        teacher.wait_for_selector(".mc-code")
+        code = teacher.inner_text(".mc-code").strip()
+        os.killpg(first[0].pid, signal.SIGKILL)
+        first[0].wait(timeout=30)
+        ph = _phone(browser, second[2], contexts)
+        _join(ph, teacher.inner_text(".mc-link"), "Ana")
+        teacher.get_by_role("button", name="Start").click()
+        ph.get_by_role("button", name="Send my choices").click()
+        _wait_until(lambda: "Day 1 of" in teacher.inner_text("body"), timeout=30, what="the day to be played")
+        assert teacher.inner_text(".mc-code").strip() == code
+        for c in contexts:
+            assert c.outside == [], c.outside
+    finally:
+        for c in contexts:
+            c.close()
+        for room in (first, second):
+            if room is not None:
+                stop_group(room[0])
