@@ -3,7 +3,7 @@
 from numba import njit
 from numba.experimental import structref
 
-from sim.core.community import COMMUNITY_TYPE, borrowed
+from sim.core.layout import COMMUNITY_TYPE, borrowed
 
 
 @njit(cache=True)

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core import rng
-from sim.core.community import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
+from sim.core.layout import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
 from sim.core.rng import stream_key, uniform_in
 from sim.core.rules import (
     HELP,
