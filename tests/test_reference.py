@@ -42,7 +42,7 @@ def first_difference(model, ref, when):
         if not np.array_equal(got, want):
             i = int(np.flatnonzero(got != want)[0])
             return (f"{when}: {name} of slot {i} (member {ids[i]}) differs from the reference: "
-                    f"engine {got[i]!r}, reference {want[i]!r}")
+                    f"engine {got[i].item()!r}, reference {want[i].item()!r}")
     ptr, nbr, w = model.tie_arrays()
     for i, ties in enumerate(ref.tie_list()):
         got = list(zip(nbr[ptr[i]:ptr[i + 1]].tolist(), w[ptr[i]:ptr[i + 1]].tolist()))
@@ -85,7 +85,7 @@ def assert_matches_reference(model, steps, choices=None):
     from sim.core.choices import Decision
 
     ref = reference_for(model)
-    problem = first_difference(model, ref, "day 0")
+    problem = first_difference(model, ref, "day 0 (after the burn-in, if any)")
     assert problem is None, problem
     for step in range(1, steps + 1):
         today = choices(step, model.community["member_id"]) if choices else {}
