@@ -1,7 +1,8 @@
 """An obviously-correct, plain-Python reference of the day, written from docs/ODD.md.
 
 It shares nothing with the engines but the random draws (``sim.core.rng``:
-the draws *are* part of the specification, ODD 3.2) and the scenario schema.
+the draws *are* part of the specification, ODD 3.2), the scenario schema and
+the names and empty values of a member's state (``sim.core.arrays``, ODD 2.2).
 Members are dicts, ties are dicts ``{neighbour: weight}``, every formula is
 typed out again from the ODD (sections 5 and 7), in the order the ODD
 writes it. It is slow and meant for communities of a few dozen members:
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from sim.core import rng
+from sim.core import arrays, rng
 
 HELP, COMPETE = 1, 0
 
@@ -90,7 +91,8 @@ class Reference:
                 m.update(member_id=i, original=True, joined_step=0, ever_used=m["using"],
                          first_use_step=0 if m["using"] else -1, used_days=0, help_days=0, days=0,
                          sponsor_id=m["sponsor"], sponsees_total=m["sponsees"], checkins_received=0,
-                         attended_days=0, sober_days_start=m["sober_days"], lapses=0, relapses=0, help_acts=0)
+                         attended_days=0, sober_days_start=m["sober_days"], lapses_total=0, relapses_total=0,
+                         help_acts_total=0)
 
     # ------------------------------------------------------------------ ODD 7.13 trial arms
     def trial_arm(self):
@@ -149,12 +151,9 @@ class Reference:
 
     @staticmethod
     def blank(member_id):
-        return dict(member_id=member_id, strategy=COMPETE, stress=0.0, craving=0.0, using=False, use_days=0,
-                    sober_days=0, start_day=0, joined_step=0, original=False, missed=0, sponsor=-1, sponsees=0,
-                    engaged=0.0, weekly=0, weekday=0, crisis_days=0, ever_used=False, first_use_step=-1, used_days=0,
-                    help_days=0, days=0, sponsor_id=-1, sponsees_total=0, checkins_received=0,
-                    capital=0.0, propensity=0.0, readiness=0.0, attended_days=0, sober_days_start=0, lapses=0,
-                    relapses=0, help_acts=0)
+        """A member at the empty values its state and record are declared with (names and empty values
+        are part of the specification: ODD 2.2, ``sim.core.arrays``)."""
+        return dict(arrays.blank(), member_id=member_id)
 
     # ------------------------------------------------------------------ one day, stage by stage (ODD 3.1)
     #: The day's stages in the order of ODD 3.1, each a method below named as the engines name it
@@ -524,10 +523,10 @@ class Reference:
             o["days"] = m["days"] + 1
             o["help_days"] = m["help_days"] + (1 if m["strategy"] == HELP else 0)
             o["checkins_received"] = m["checkins_received"] + d["checkins_in"][i]
-            o["help_acts"] = m["help_acts"] + d["calls_made"][i] + d["answered"][i]
+            o["help_acts_total"] = m["help_acts_total"] + d["calls_made"][i] + d["answered"][i]
             o["attended_days"] = m["attended_days"] + (1 if psych and d["attended"][i] else 0)
-            o["lapses"] = m["lapses"] + (1 if psych and d["lapsed"][i] else 0)
-            o["relapses"] = m["relapses"] + (1 if psych and d["relapsed"][i] else 0)
+            o["lapses_total"] = m["lapses_total"] + (1 if psych and d["lapsed"][i] else 0)
+            o["relapses_total"] = m["relapses_total"] + (1 if psych and d["relapsed"][i] else 0)
             if psych and o["using"]:
                 o["used_days"] = m["used_days"] + 1
                 if not m["ever_used"]:
@@ -594,8 +593,8 @@ class Reference:
                     ever_used=m["ever_used"], first_use_step=m["first_use_step"], used_days=m["used_days"],
                     sponsor_id=m["sponsor_id"], sponsees=m["sponsees_total"],
                     checkins_received=m["checkins_received"], attended_days=m["attended_days"],
-                    sober_days_start=m["sober_days_start"], lapses=m["lapses"], relapses=m["relapses"],
-                    meeting=self.meeting[i], trial_arm=self.arm[i], help_acts=m["help_acts"])
+                    sober_days_start=m["sober_days_start"], lapses=m["lapses_total"], relapses=m["relapses_total"],
+                    meeting=self.meeting[i], trial_arm=self.arm[i], help_acts=m["help_acts_total"])
 
     def state(self, name):
         return [m[name] for m in self.members]

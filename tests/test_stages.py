@@ -570,3 +570,16 @@ def test_with_help_acts_members_further_along_reach_out_more():
     comm["capital"][1] = 1.0
     run(comm, "check_in")
     assert comm["checkins_in"].tolist() == [1, 0, 0, 0, 0]
+
+
+def test_the_commit_applies_every_double_buffered_array():
+    """3.1 Every state array declared with a tomorrow's value (sim.core.arrays ``buffer``) is applied by
+    the commit, and no other array is copied from a ``next_`` array there."""
+    import inspect
+    import re
+
+    from sim.core.arrays import BUFFERED
+
+    source = inspect.getsource(stages.commit.py_func)
+    copied = dict(re.findall(r"c\.(\w+)\[i\] = c\.(next_\w+)\[i\]", source))
+    assert copied == BUFFERED

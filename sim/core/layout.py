@@ -19,89 +19,11 @@ from numba.experimental import structref
 from numba.extending import intrinsic
 
 from sim.core import rng
+from sim.core.arrays import KEPT, MEMBERS, STATE_NAMES  # noqa: F401 (STATE_NAMES: read from here too)
 from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, TRIAL_INTERVENTIONS, Scenario
 
-#: Per-member arrays: name -> (dtype, group). Groups: ``state`` (carried from
-#: day to day), ``record`` (the lifetime record of members.parquet), ``day``
-#: (today's transient values, written by the stages and read by later
-#: stages or the commit), ``choice`` (a person's decisions for today, set
-#: before the day and cleared after it: :mod:`sim.core.choices`), ``scratch``
-#: (work space of tie formation).
-MEMBER_ARRAYS: dict[str, tuple[type, str]] = {
-    # state (docs/ODD.md 2.2)
-    "member_id": (np.int64, "state"),
-    "strategy": (np.int8, "state"),
-    "stress": (np.float64, "state"),
-    "craving": (np.float64, "state"),
-    "using": (np.bool_, "state"),
-    "use_days": (np.int32, "state"),
-    "sober_days": (np.int32, "state"),
-    "start_day": (np.int32, "state"),
-    "joined_step": (np.int32, "state"),
-    "original": (np.bool_, "state"),
-    "missed": (np.int32, "state"),
-    "sponsor": (np.int32, "state"),
-    "sponsees": (np.int32, "state"),
-    "engaged": (np.float64, "state"),
-    "crisis_days": (np.int32, "state"),
-    "capital": (np.float64, "state"),
-    "propensity": (np.float64, "state"),
-    "readiness": (np.float64, "state"),
-    "weekly": (np.int8, "state"),
-    "weekday": (np.int8, "state"),
-    # lifetime record
-    "ever_used": (np.bool_, "record"),
-    "first_use_step": (np.int32, "record"),
-    "used_days": (np.int32, "record"),
-    "help_days": (np.int32, "record"),
-    "days": (np.int32, "record"),
-    "sponsor_id": (np.int64, "record"),
-    "sponsees_total": (np.int32, "record"),
-    "checkins_received": (np.int32, "record"),
-    "attended_days": (np.int32, "record"),
-    "sober_days_start": (np.int32, "record"),
-    "lapses_total": (np.int32, "record"),
-    "relapses_total": (np.int32, "record"),
-    "help_acts_total": (np.int32, "record"),
-    # today's transient values
-    "iso": (np.bool_, "day"),
-    "attended": (np.bool_, "day"),
-    "due": (np.bool_, "day"),
-    "role": (np.int8, "day"),
-    "next_missed": (np.int32, "day"),
-    "tie_total": (np.float64, "day"),
-    "payoff": (np.float64, "day"),
-    "help_given": (np.float64, "day"),
-    "support": (np.float64, "day"),
-    "conflict": (np.float64, "day"),
-    "lonely": (np.float64, "day"),
-    "scarce": (np.float64, "day"),
-    "checkins_in": (np.int32, "day"),
-    "reached": (np.bool_, "day"),
-    "calls_made": (np.int32, "day"),
-    "called": (np.bool_, "day"),
-    "answered": (np.int32, "day"),
-    "next_stress": (np.float64, "day"),
-    "next_craving": (np.float64, "day"),
-    "next_using": (np.bool_, "day"),
-    "next_use_days": (np.int32, "day"),
-    "next_sober_days": (np.int32, "day"),
-    "next_crisis": (np.int32, "day"),
-    "next_capital": (np.float64, "day"),
-    "lapsed": (np.bool_, "day"),
-    "relapsed": (np.bool_, "day"),
-    "fitness": (np.float64, "day"),
-    "next_strategy": (np.int8, "day"),
-    "leaving": (np.bool_, "day"),
-    # a person's decisions for today (sim.core.choices), 0 = none: the rule decides
-    "choice_help": (np.int8, "choice"),      # 1 COMPETE, 2 HELP
-    "choice_attend": (np.int8, "choice"),    # 1 stays away, 2 goes to a meeting
-    "choice_checkin": (np.int32, "choice"),  # 1 calls nobody, k + 2 checks on slot k
-    "choice_call": (np.int8, "choice"),      # 1 does not call its sponsor, 2 calls
-    # scratch of tie formation (one segment per meeting)
-    "buf_slot": (np.int64, "scratch"),
-    "buf_key": (np.float64, "scratch"),
-}
+#: Per-member arrays: name -> (dtype, group), from their declaration (:data:`sim.core.arrays.MEMBERS`).
+MEMBER_ARRAYS: dict[str, tuple[type, str]] = {a.name: (a.dtype, a.group) for a in MEMBERS}
 
 #: Arrays that are not one value per member.
 OTHER_ARRAYS: dict[str, type] = {
@@ -117,11 +39,6 @@ OTHER_ARRAYS: dict[str, type] = {
                                # day, whether any person decided something today
     "keys": np.uint64,         # (NPURPOSE,) today's stream key of every random-draw purpose
 }
-
-#: The state a member carries (what ``state_arrays`` reports and the engines compare).
-STATE_NAMES = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "missed",
-               "sponsor", "sponsees", "crisis_days", "capital", "propensity", "readiness",
-               "engaged", "weekly", "weekday")
 
 ARRAY_NAMES = tuple(MEMBER_ARRAYS) + tuple(OTHER_ARRAYS)
 
@@ -244,7 +161,8 @@ COMMUNITY_TYPE = CommunityType(_field_types())
 
 
 def constructor_source() -> str:
-    """The source of ``sim/core/_ref.py``: the handle's constructor, one assignment per field."""
+    """The source of ``sim/core/_ref.py``: the handle's constructor, one assignment per field, and the
+    kernels written from the arrays' declaration (:mod:`sim.core.arrays`)."""
     args = ", ".join(FIELD_NAMES)
     lines = ['"""Generated by ``python -m sim.core.community``: do not edit (tests/test_docs.py checks it)."""',
              "", "from numba import njit", "from numba.experimental import structref", "",
@@ -253,7 +171,14 @@ def constructor_source() -> str:
              "    c = structref.new(COMMUNITY_TYPE)"]
     lines += [f"    c.{name} = borrowed({name})" for name in ARRAY_NAMES]
     lines += [f"    c.{name} = {name}" for name in PARAM_FIELDS]
-    lines += ["    return c", ""]
+    lines += ["    return c", "", "",
+              "@njit(cache=True)", "def clear_member(c, i):",
+              '    """Slot ``i`` at the empty value of every state and record array (sim.core.arrays)."""']
+    lines += [f"    c.{a.name}[i] = {a.empty!r}" for a in KEPT]
+    lines += ["", "", "@njit(cache=True)", "def start_records(c, i):",
+              '    """Member ``i``\'s lifetime record as its observation begins (sim.core.arrays: ``observed``)."""']
+    lines += [f"    c.{a.name}[i] = {a.observed or repr(a.empty)}" for a in KEPT if a.group == "record"]
+    lines += [""]
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core import rng
+from sim.core._ref import clear_member, start_records
 from sim.core.layout import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
 from sim.core.rng import stream_key, uniform_in
 from sim.core.rules import (
@@ -89,44 +90,10 @@ def open_day(c, day):
 
 # ============================================================================ 5 initialization
 @njit(cache=True)
-def _clear(c, i):
-    """A slot with every per-member value at its empty value (no sponsor, no use recorded)."""
-    c.strategy[i] = 0
-    c.stress[i] = 0.0
-    c.craving[i] = 0.0
-    c.using[i] = False
-    c.use_days[i] = 0
-    c.sober_days[i] = 0
-    c.missed[i] = 0
-    c.sponsor[i] = -1
-    c.sponsees[i] = 0
-    c.engaged[i] = 0.0
-    c.weekly[i] = 0
-    c.weekday[i] = 0
-    c.crisis_days[i] = 0
-    c.capital[i] = 0.0
-    c.propensity[i] = 0.0
-    c.readiness[i] = 0.0
-    c.ever_used[i] = False
-    c.first_use_step[i] = -1
-    c.used_days[i] = 0
-    c.help_days[i] = 0
-    c.days[i] = 0
-    c.sponsor_id[i] = -1
-    c.sponsees_total[i] = 0
-    c.checkins_received[i] = 0
-    c.attended_days[i] = 0
-    c.sober_days_start[i] = 0
-    c.lapses_total[i] = 0
-    c.relapses_total[i] = 0
-    c.help_acts_total[i] = 0
-
-
-@njit(cache=True)
 def init_member(c, i):
     """5 Day-0 state of slot ``i`` from its draws U(purpose, 0, i)."""
     key = c.run_key
-    _clear(c, i)
+    clear_member(c, i)
     c.member_id[i] = i
     c.original[i] = True
     c.joined_step[i] = 0
@@ -152,9 +119,7 @@ def init_member(c, i):
     c.use_days[i] = 1 if using else 0
     c.sober_days[i] = 0 if using else age
     c.start_day[i] = -age
-    c.ever_used[i] = using
-    c.first_use_step[i] = 0 if using else -1
-    c.sober_days_start[i] = c.sober_days[i]
+    start_records(c, i)
     c.propensity[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_PROPENSITY, -1), c.attendance_propensity_a,
                                   c.attendance_propensity_b)
     c.readiness[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_READINESS, -1), c.checkins_readiness_a,
@@ -179,7 +144,7 @@ def join(c, i, help_share):
     It plays HELP with probability ``help_share`` (``turnover.newcomer_strategy``).
     """
     day = c.clock[DAY]
-    _clear(c, i)
+    clear_member(c, i)
     c.member_id[i] = c.clock[NEXT_ID]
     c.clock[NEXT_ID] += 1
     c.original[i] = False
@@ -203,25 +168,14 @@ def join(c, i, help_share):
 @njit(cache=True)
 def start_observation(c):
     """5 Day 0 after a burn-in: the members present become the day-0 members (ids ``0..n-1`` by slot,
-    joined on day 0, their lifetime records empty); their state, ties and sponsors carry on."""
+    joined on day 0, their lifetime records begun: :func:`sim.core._ref.start_records`, written from the
+    arrays' declaration); their state, ties and sponsors carry on."""
     n = c.strategy.shape[0]
     for i in range(n):
         c.member_id[i] = i
         c.original[i] = True
         c.joined_step[i] = 0
-        c.ever_used[i] = c.using[i]
-        c.first_use_step[i] = 0 if c.using[i] else -1
-        c.used_days[i] = 0
-        c.help_days[i] = 0
-        c.days[i] = 0
-        c.sponsor_id[i] = c.sponsor[i]
-        c.sponsees_total[i] = c.sponsees[i]
-        c.checkins_received[i] = 0
-        c.attended_days[i] = 0
-        c.sober_days_start[i] = c.sober_days[i]
-        c.lapses_total[i] = 0
-        c.relapses_total[i] = 0
-        c.help_acts_total[i] = 0
+        start_records(c, i)
     c.clock[NEXT_ID] = n
 
 

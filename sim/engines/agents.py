@@ -25,7 +25,7 @@ import numpy as np
 from mesa import DataCollector, Model
 from mesa.discrete_space import FixedAgent, Network, OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-from sim.core import choices, metrics, schedule, stages, threads
+from sim.core import arrays, choices, metrics, schedule, stages, threads
 from sim.core.community import Community
 from sim.core.members import members_frame
 from sim.core.networks import build_network
@@ -35,12 +35,9 @@ from sim.core.scenarios import ScenarioError, flat_overrides, load_scenario
 from sim.core.schema import Scenario
 from sim.engines.sizes import check_agents_size
 
-#: Member attributes that are views onto the community's arrays (docs/ODD.md 2.2).
-VIEWS = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "start_day",
-         "joined_step", "original", "missed", "sponsor", "sponsees", "engaged", "weekly", "weekday", "crisis_days",
-         "ever_used", "first_use_step", "used_days", "help_days", "days", "sponsor_id", "sponsees_total", "checkins_received",
-         "attended", "reached", "payoff", "support", "lapsed", "relapsed", "capital", "propensity", "readiness",
-         "attended_days", "sober_days_start")
+#: Member attributes that are views onto the community's arrays: every state and record array and some of
+#: the day's values (declared in :data:`sim.core.arrays.MEMBERS`; docs/ODD.md 2.2).
+VIEWS = arrays.VIEWS
 
 #: Member columns an agent reporter can collect (``MutualAidModel(member_reporters=True)``).
 MEMBER_REPORTERS = ("member_id", "attended", "using", "stress", "craving", "capital", "strategy", "sponsor",
