@@ -138,16 +138,19 @@ class Reference:
         m["first_use_step"] = 0 if m["using"] else -1
         m["sober_days_start"] = m["sober_days"]
         sc = self.sc
-        m["propensity"] = kumaraswamy(self.U(rng.INIT_PROPENSITY, i), sc.attendance.propensity_a,
-                                      sc.attendance.propensity_b)
-        m["readiness"] = kumaraswamy(self.U(rng.INIT_READINESS, i), sc.checkins.readiness_a,
-                                     sc.checkins.readiness_b)
-        m["weekly"] = meetings_a_week(self.U(rng.INIT_RHYTHM, i), sc.attendance.weekly_mean)
-        m["weekday"] = math.floor(7.0 * self.U(rng.INIT_WEEKDAY, i))
+        self.draw_traits(m, i, rng.INIT_PROPENSITY, rng.INIT_READINESS, rng.INIT_RHYTHM, rng.INIT_WEEKDAY)
         if self.psych and sc.recovery.enabled:
             rc = sc.recovery
             m["capital"] = 1.0 - (1.0 - rc.newcomer_capital) * (1.0 - rc.build) ** float(m["sober_days"])
         return m
+
+    def draw_traits(self, m, i, propensity, readiness, rhythm, weekday):
+        """ODD 5 and 7.11: the traits drawn once, from the draws of the given purposes."""
+        sc = self.sc
+        m["propensity"] = kumaraswamy(self.U(propensity, i), sc.attendance.propensity_a, sc.attendance.propensity_b)
+        m["readiness"] = kumaraswamy(self.U(readiness, i), sc.checkins.readiness_a, sc.checkins.readiness_b)
+        m["weekly"] = meetings_a_week(self.U(rhythm, i), sc.attendance.weekly_mean)
+        m["weekday"] = math.floor(7.0 * self.U(weekday, i))
 
     @staticmethod
     def blank(member_id):
@@ -560,12 +563,7 @@ class Reference:
                 m = self.blank(self.next_id)
                 self.next_id += 1
                 m["strategy"] = HELP if self.U(rng.NEW_STRATEGY, i) < help_share else COMPETE
-                m["propensity"] = kumaraswamy(self.U(rng.NEW_PROPENSITY, i), sc.attendance.propensity_a,
-                                              sc.attendance.propensity_b)
-                m["readiness"] = kumaraswamy(self.U(rng.NEW_READINESS, i), sc.checkins.readiness_a,
-                                             sc.checkins.readiness_b)
-                m["weekly"] = meetings_a_week(self.U(rng.NEW_RHYTHM, i), sc.attendance.weekly_mean)
-                m["weekday"] = math.floor(7.0 * self.U(rng.NEW_WEEKDAY, i))
+                self.draw_traits(m, i, rng.NEW_PROPENSITY, rng.NEW_READINESS, rng.NEW_RHYTHM, rng.NEW_WEEKDAY)
                 if sc.recovery.enabled:
                     m["capital"] = sc.recovery.newcomer_capital
                 m["stress"] = spread(pop.initial_stress, pop.initial_spread, self.U(rng.NEW_STRESS, i))

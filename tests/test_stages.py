@@ -583,3 +583,15 @@ def test_the_commit_applies_every_double_buffered_array():
     source = inspect.getsource(stages.commit.py_func)
     copied = dict(re.findall(r"c\.(\w+)\[i\] = c\.(next_\w+)\[i\]", source))
     assert copied == BUFFERED
+
+
+def test_a_cleared_slot_holds_every_declared_empty_value():
+    """5, 7.11 ``clear_member`` (generated from sim.core.arrays) leaves every state and record array at its
+    declared empty value, the record included (it is begun on the empty state)."""
+    from sim.core._ref import clear_member
+    from sim.core.arrays import KEPT
+
+    comm = community(3, [(0, 1), (1, 2)])
+    set_state(comm, using=[True, True, True], sponsor=[1, 2, 0], sober_days=[5, 6, 7])
+    clear_member(comm.ref, 1)
+    assert {a.name: comm[a.name][1].item() for a in KEPT} == {a.name: a.empty for a in KEPT}

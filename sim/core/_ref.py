@@ -204,8 +204,27 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
 
 
 @njit(cache=True)
+def start_records(c, i):
+    """Member ``i``'s lifetime record as its observation begins (sim.core.arrays: ``observed``)."""
+    c.ever_used[i] = c.using[i]
+    c.first_use_step[i] = 0 if c.using[i] else -1
+    c.used_days[i] = 0
+    c.help_days[i] = 0
+    c.days[i] = 0
+    c.sponsor_id[i] = c.sponsor[i]
+    c.sponsees_total[i] = c.sponsees[i]
+    c.checkins_received[i] = 0
+    c.attended_days[i] = 0
+    c.sober_days_start[i] = c.sober_days[i]
+    c.lapses_total[i] = 0
+    c.relapses_total[i] = 0
+    c.help_acts_total[i] = 0
+
+
+@njit(cache=True)
 def clear_member(c, i):
-    """Slot ``i`` at the empty value of every state and record array (sim.core.arrays)."""
+    """Slot ``i`` at the empty value of every state and record array (sim.core.arrays): the state's
+    empty values, and the record begun on them (which is the record's empty values)."""
     c.member_id[i] = 0
     c.strategy[i] = 0
     c.stress[i] = 0.0
@@ -226,34 +245,4 @@ def clear_member(c, i):
     c.engaged[i] = 0.0
     c.weekly[i] = 0
     c.weekday[i] = 0
-    c.ever_used[i] = False
-    c.first_use_step[i] = -1
-    c.used_days[i] = 0
-    c.help_days[i] = 0
-    c.days[i] = 0
-    c.sponsor_id[i] = -1
-    c.sponsees_total[i] = 0
-    c.checkins_received[i] = 0
-    c.attended_days[i] = 0
-    c.sober_days_start[i] = 0
-    c.lapses_total[i] = 0
-    c.relapses_total[i] = 0
-    c.help_acts_total[i] = 0
-
-
-@njit(cache=True)
-def start_records(c, i):
-    """Member ``i``'s lifetime record as its observation begins (sim.core.arrays: ``observed``)."""
-    c.ever_used[i] = c.using[i]
-    c.first_use_step[i] = 0 if c.using[i] else -1
-    c.used_days[i] = 0
-    c.help_days[i] = 0
-    c.days[i] = 0
-    c.sponsor_id[i] = c.sponsor[i]
-    c.sponsees_total[i] = c.sponsees[i]
-    c.checkins_received[i] = 0
-    c.attended_days[i] = 0
-    c.sober_days_start[i] = c.sober_days[i]
-    c.lapses_total[i] = 0
-    c.relapses_total[i] = 0
-    c.help_acts_total[i] = 0
+    start_records(c, i)

@@ -172,13 +172,14 @@ def constructor_source() -> str:
     lines += [f"    c.{name} = borrowed({name})" for name in ARRAY_NAMES]
     lines += [f"    c.{name} = {name}" for name in PARAM_FIELDS]
     lines += ["    return c", "", "",
-              "@njit(cache=True)", "def clear_member(c, i):",
-              '    """Slot ``i`` at the empty value of every state and record array (sim.core.arrays)."""']
-    lines += [f"    c.{a.name}[i] = {a.empty!r}" for a in KEPT]
-    lines += ["", "", "@njit(cache=True)", "def start_records(c, i):",
+              "@njit(cache=True)", "def start_records(c, i):",
               '    """Member ``i``\'s lifetime record as its observation begins (sim.core.arrays: ``observed``)."""']
     lines += [f"    c.{a.name}[i] = {a.observed or repr(a.empty)}" for a in KEPT if a.group == "record"]
-    lines += [""]
+    lines += ["", "", "@njit(cache=True)", "def clear_member(c, i):",
+              '    """Slot ``i`` at the empty value of every state and record array (sim.core.arrays): the state\'s',
+              '    empty values, and the record begun on them (which is the record\'s empty values)."""']
+    lines += [f"    c.{a.name}[i] = {a.empty!r}" for a in KEPT if a.group == "state"]
+    lines += ["    start_records(c, i)", ""]
     return "\n".join(lines)
 
 
