@@ -256,8 +256,8 @@ class Reference:
                 else:
                     missed_next[i] = ms[i]["missed"] + 1 if due else ms[i]["missed"]
         h = [W[i] if ms[i]["strategy"] == HELP else 0.0 for i in range(n)]
-        self.today.update(iso=isolated, tie_total=W, payoff=pay, help_given=h, support=support, conflict=conflict, lonely=lonely,
-                          scarce=scarce, attended=attended, due=due_today, next_missed=missed_next,
+        self.today.update(iso=isolated, tie_total=W, payoff=pay, help_given=h, support=support, conflict=conflict,
+                          lonely=lonely, scarce=scarce, attended=attended, due=due_today, next_missed=missed_next,
                           checkins_in=[0] * n, calls_made=[0] * n, reached=[False] * n, called=[False] * n,
                           answered=[0] * n, lapsed=[False] * n, relapsed=[False] * n)
 
@@ -346,7 +346,8 @@ class Reference:
             return
         ps, at, rc = sc.psychology, sc.attendance, sc.recovery
         support, conflict, lonely, scarce = d["support"], d["conflict"], d["lonely"], d["scarce"]
-        reached, attended, called, lapsed, relapsed = d["reached"], d["attended"], d["called"], d["lapsed"], d["relapsed"]
+        reached, attended, called = d["reached"], d["attended"], d["called"]
+        lapsed, relapsed = d["lapsed"], d["relapsed"]
         for i in range(n):
             m = ms[i]
             x, y, u = m["stress"], m["craving"], float(m["using"])

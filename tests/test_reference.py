@@ -47,7 +47,8 @@ def first_difference(model, ref, when):
     for i, ties in enumerate(ref.tie_list()):
         got = list(zip(nbr[ptr[i]:ptr[i + 1]].tolist(), w[ptr[i]:ptr[i + 1]].tolist()))
         if got != ties:
-            return f"{when}: ties of slot {i} (member {ids[i]}) differ from the reference: engine {got}, reference {ties}"
+            return (f"{when}: ties of slot {i} (member {ids[i]}) differ from the reference: engine {got}, "
+                    f"reference {ties}")
     return None
 
 

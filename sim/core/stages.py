@@ -32,6 +32,12 @@ from sim.core.layout import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, RE
 from sim.core.rng import stream_key, uniform_in
 from sim.core.rules import (
     HELP,
+    AttendParams,
+    CapitalParams,
+    CravingDay,
+    CravingParams,
+    StressDay,
+    StressParams,
     attend_prob,
     capital_next,
     craving_next,
@@ -64,6 +70,37 @@ INITIAL, MIX = 0, 1  # newcomer_strategy_code (order of schema.NEWCOMER_STRATEGI
 def _f(b):
     """A flag as 0.0 or 1.0."""
     return 1.0 if b else 0.0
+
+
+# ============================================================================ the rules' parameter bundles
+@njit(inline="always")
+def attend_params(c):
+    """7.1 :class:`sim.core.rules.AttendParams` of the scenario."""
+    return AttendParams(c.psychology_tie_target, c.attendance_tie_effect, c.attendance_stress_effect,
+                        c.attendance_using_effect, c.attendance_checkin_boost)
+
+
+@njit(inline="always")
+def stress_params(c):
+    """7.6 :class:`sim.core.rules.StressParams` of the scenario."""
+    return StressParams(c.psychology_stress_decay, c.psychology_conflict_stress, c.psychology_loneliness_stress,
+                        c.psychology_scarcity_stress, c.psychology_support_buffer, c.psychology_using_stress,
+                        c.checkins_stress_relief, c.attendance_stress_relief, c.psychology_saturating)
+
+
+@njit(inline="always")
+def craving_params(c):
+    """7.6-7.7 :class:`sim.core.rules.CravingParams` of the scenario."""
+    return CravingParams(c.psychology_craving_decay, c.psychology_stress_craving, c.psychology_support_craving,
+                         c.psychology_using_craving, c.sponsorship_craving_relief, c.attendance_craving_relief,
+                         c.psychology_helper_therapy, c.psychology_saturating)
+
+
+@njit(inline="always")
+def capital_params(c):
+    """7.8 :class:`sim.core.rules.CapitalParams` of the scenario."""
+    return CapitalParams(c.recovery_build, c.recovery_meeting_bonus, c.recovery_help_bonus,
+                         c.recovery_support_bonus, c.recovery_lapse_loss, c.recovery_use_loss)
 
 
 # ============================================================================ the day begins
@@ -260,9 +297,7 @@ def meet(c, i):
                 base = c.propensity[i]
                 if is_newcomer(c, i, day):
                     base += c.attendance_newcomer_boost
-            prob = attend_prob(tot, c.stress[i], c.using[i], c.engaged[i], c.psychology_tie_target,
-                               base, c.attendance_tie_effect, c.attendance_stress_effect,
-                               c.attendance_using_effect, c.attendance_checkin_boost)
+            prob = attend_prob(tot, c.stress[i], c.using[i], c.engaged[i], base, attend_params(c))
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
         c.attended[i] = att
         c.due[i] = due
@@ -449,19 +484,14 @@ def call_sponsor(c, i):
 def update_mind(c, i):
     """7.6-7.8 Tomorrow's stress and craving (with helper therapy), then a lapse or a return, and crisis days."""
     shock = c.psychology_shock_size if uniform_in(c.keys[rng.SHOCK], i, -1) < c.psychology_shock_prob else 0.0
-    x = stress_next(c.stress[i], c.conflict[i], c.lonely[i], c.scarce[i], c.support[i], _f(c.reached[i]),
-                    _f(c.attended[i]), shock, c.using[i], c.psychology_stress_decay, c.psychology_conflict_stress,
-                    c.psychology_loneliness_stress, c.psychology_scarcity_stress, c.psychology_support_buffer,
-                    c.psychology_using_stress, c.checkins_stress_relief, c.attendance_stress_relief,
-                    c.psychology_saturating)
+    x = stress_next(c.stress[i], StressDay(c.conflict[i], c.lonely[i], c.scarce[i], c.support[i], _f(c.reached[i]),
+                                           _f(c.attended[i]), shock, c.using[i]), stress_params(c))
     if c.psychology_help_acts:
         help_acts = float(c.calls_made[i] + c.answered[i])  # acts that reached someone today
     else:
         help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
-    y = craving_next(c.craving[i], c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]), help_acts,
-                     c.using[i], c.psychology_craving_decay, c.psychology_stress_craving,
-                     c.psychology_support_craving, c.psychology_using_craving, c.sponsorship_craving_relief,
-                     c.attendance_craving_relief, c.psychology_helper_therapy, c.psychology_saturating)
+    y = craving_next(c.craving[i], CravingDay(c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]),
+                                              help_acts, c.using[i]), craving_params(c))
     u = c.using[i]
     ud = c.use_days[i]
     sd = c.sober_days[i]
@@ -503,9 +533,7 @@ def update_mind(c, i):
     c.next_crisis[i] = c.crisis_days[i] + 1 if (u or x >= c.turnover_crisis_stress) else 0
     if rec:
         c.next_capital[i] = capital_next(kappa, not c.using[i], lap, _f(c.attended[i]), _f(help_acts > 0.0),
-                                         c.support[i], c.recovery_build, c.recovery_meeting_bonus,
-                                         c.recovery_help_bonus, c.recovery_support_bonus, c.recovery_lapse_loss,
-                                         c.recovery_use_loss)
+                                         c.support[i], capital_params(c))
     c.lapsed[i] = lap
     c.relapsed[i] = rel
 
