@@ -34,8 +34,9 @@ class Engine(Protocol):
     community: Community
     steps: int
 
-    def step(self) -> None:
-        """Simulate one more day (and collect its metrics row)."""
+    def step(self, after_stage=None) -> None:
+        """Simulate one more day (and collect its metrics row); ``after_stage(stage)``, when given, is
+        called after each stage of the day that runs (tests compare stage by stage)."""
 
     def decide(self, decisions) -> None:
         """People's decisions (:class:`sim.core.choices.Decision`) for the next day only."""
