@@ -38,7 +38,7 @@ def kumaraswamy(u, a, b):
 
 
 class AttendParams(NamedTuple):
-    """7.1 The attendance parameters (``psychology.tie_target`` and ``attendance.*``)."""
+    """The attendance parameters of 7.1 (``psychology.tie_target`` and ``attendance.*``)."""
 
     tie_target: float
     tie_effect: float
@@ -137,7 +137,7 @@ def saturate(x, up, down):
 
 
 class StressDay(NamedTuple):
-    """7.6 A member's day as its stress sees it (``reached``, ``attended``: 0.0 or 1.0)."""
+    """A member's day as its stress sees it (7.6; ``reached``, ``attended``: 0.0 or 1.0)."""
 
     conflict: float
     lonely: float
@@ -150,7 +150,7 @@ class StressDay(NamedTuple):
 
 
 class StressParams(NamedTuple):
-    """7.6 The stress parameters (``psychology.*``, ``checkins.stress_relief``, ``attendance.stress_relief``)."""
+    """The stress parameters of 7.6 (``psychology.*``, ``checkins.stress_relief``, ``attendance.stress_relief``)."""
 
     decay: float
     conflict_stress: float
@@ -183,7 +183,7 @@ def stress_next(x, d, p):
 
 
 class CravingDay(NamedTuple):
-    """7.6-7.7 A member's day as its craving sees it (``called``, ``attended``: 0.0 or 1.0)."""
+    """A member's day as its craving sees it (7.6-7.7; ``called``, ``attended``: 0.0 or 1.0)."""
 
     stress: float
     support: float
@@ -194,7 +194,7 @@ class CravingDay(NamedTuple):
 
 
 class CravingParams(NamedTuple):
-    """7.6-7.7 The craving parameters (``psychology.*``, ``sponsorship.craving_relief``,
+    """The craving parameters of 7.6-7.7 (``psychology.*``, ``sponsorship.craving_relief``,
     ``attendance.craving_relief``)."""
 
     decay: float
@@ -247,7 +247,7 @@ def stop_prob(support, reached, called, capital, base, support_effect, checkin_b
 
 
 class CapitalParams(NamedTuple):
-    """7.8 The recovery-capital parameters (``recovery.*``)."""
+    """The recovery-capital parameters of 7.8 (``recovery.*``)."""
 
     build: float
     meeting_bonus: float
