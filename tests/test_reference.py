@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from sim.core.layout import STATE_NAMES
+from sim.core.arrays import STATE_NAMES
 from sim.core.scenarios import load_scenario
 from sim.core.schedule import SCHEDULE
 from sim.engines.agents import MutualAidModel

@@ -39,6 +39,7 @@ import numba
 import numpy as np
 
 from sim.core import rng
+from sim.core.arrays import STATE_NAMES
 from sim.core.layout import (
     ARRAY_NAMES,
     DAY,
@@ -47,7 +48,6 @@ from sim.core.layout import (
     NEXT_ID,
     NPURPOSE,
     REF_PATH,
-    STATE_NAMES,
     CommunityRef,
     constructor_source,
     params_of,

@@ -19,7 +19,7 @@ from numba.experimental import structref
 from numba.extending import intrinsic
 
 from sim.core import rng
-from sim.core.arrays import KEPT, MEMBERS, STATE_NAMES  # noqa: F401 (STATE_NAMES: read from here too)
+from sim.core.arrays import KEPT, MEMBERS
 from sim.core.schema import EVOLUTION_RULES, NEWCOMER_STRATEGIES, TRIAL_INTERVENTIONS, Scenario
 
 #: Per-member arrays: name -> (dtype, group), from their declaration (:data:`sim.core.arrays.MEMBERS`).
