@@ -45,18 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 #: Import loops that remain, each with why. A loop found that is not here fails the test, and so does one
 #: listed here that is gone (remove it then).
-KNOWN_LOOPS: dict[frozenset[str], str] = {
-    # community.Community.compile builds the state handle from the generated _ref module, which imports
-    # community for its types; community's reset/commit call stages' kernels, and stages read
-    # community's handle layout. Breaking it means moving the handle layout out of community.py, which
-    # is being changed on another branch (issue 29, item 4: left for after that merge).
-    frozenset({"sim.core.community", "sim.core._ref", "sim.core.stages"}):
-        "community <-> _ref <-> stages: the state handle's layout lives in community.py",
-    # sim.engines.make_model imports the engine it is asked for; the agents engine imports
-    # check_agents_size back from sim.engines (both inside functions).
-    frozenset({"sim.engines", "sim.engines.agents"}):
-        "sim.engines <-> sim.engines.agents: check_agents_size lives in the package's __init__",
-}
+KNOWN_LOOPS: dict[frozenset[str], str] = {}
 
 
 def _module_files() -> dict[str, Path]:

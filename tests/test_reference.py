@@ -2,15 +2,18 @@
 
 The engines share their stage bodies, so agreeing with each other proves the
 plumbing; agreeing with a reference written separately from docs/ODD.md
-proves the rules. Same bits are required: state, ties and the day's counts
-at every step, and the members table at the end.
+proves the rules. Same bits are required: state, ties and the day's values
+after every stage of every step (a difference names the stage, the member
+and the variable), the day's counts, and the members table at the end.
 """
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from sim.core.arrays import STATE_NAMES
 from sim.core.scenarios import load_scenario
+from sim.core.schedule import SCHEDULE
 from sim.engines.agents import MutualAidModel
 from sim.engines.kernel import KernelModel
 
@@ -26,33 +29,76 @@ def reference_for(model):
     return Reference(model.scenario, neighbours, groups=g.groups)
 
 
+def first_difference(model, ref, when):
+    """The first value where the engine and the reference differ: member state, the day's values the
+    reference has computed so far (by the engines' array names) and ties; None if they agree.
+    ``when`` names the step and the stage, so that a failure points at the stage that went wrong."""
+    comm = model.community
+    ids = comm["member_id"]
+    values = {name: ref.state(name) for name in STATE_NAMES} | ref.today
+    for name, expected in values.items():
+        got = comm[name]
+        want = np.array(expected, dtype=got.dtype)
+        if not np.array_equal(got, want):
+            i = int(np.flatnonzero(got != want)[0])
+            return (f"{when}: {name} of slot {i} (member {ids[i]}) differs from the reference: "
+                    f"engine {got[i].item()!r}, reference {want[i].item()!r}")
+    ptr, nbr, w = model.tie_arrays()
+    for i, ties in enumerate(ref.tie_list()):
+        got = list(zip(nbr[ptr[i]:ptr[i + 1]].tolist(), w[ptr[i]:ptr[i + 1]].tolist()))
+        if got != ties:
+            return (f"{when}: ties of slot {i} (member {ids[i]}) differ from the reference: engine {got}, "
+                    f"reference {ties}")
+    return None
+
+
+def step_both(model, ref, step, today):
+    """Day ``step`` on the engine and the reference, compared after every stage the engine runs (the
+    reference runs its stages up to the same one first): the first difference names its stage."""
+    done = [0]  # reference stages run so far today
+
+    def catch_up(name):
+        while done[0] < len(Reference.STAGES):
+            stage = Reference.STAGES[done[0]]
+            getattr(ref, stage)()
+            done[0] += 1
+            if stage == name:
+                return
+
+    def after(stage):
+        catch_up(stage.name)
+        problem = first_difference(model, ref, f"step {step}, after stage {stage.name!r} (ODD {stage.section})")
+        assert problem is None, problem
+
+    ref.open_day(today)
+    model.step(after_stage=after)
+    catch_up(None)
+    problem = first_difference(model, ref, f"step {step}, at the end of the day")
+    assert problem is None, problem
+
+
+def test_the_reference_runs_the_schedule_s_stages_in_its_order():
+    assert Reference.STAGES == tuple(s.name for s in SCHEDULE)
+
+
 def assert_matches_reference(model, steps, choices=None):
     """``choices(step, member_ids)``: the people's decisions of that day, {slot: {...}} (ODD 7.0)."""
     from sim.core.choices import Decision
 
     ref = reference_for(model)
-    for step in range(steps + 1):
-        if step:
-            today = choices(step, model.community["member_id"]) if choices else {}
-            ids = model.community["member_id"]
-            model.decide([Decision(step, int(ids[i]), help=d.get("help"), attend=d.get("attend"),
-                                   checkin=d["checkin"] if d.get("checkin") in (None, "nobody")
-                                   else int(ids[d["checkin"]]), call=d.get("call"))
-                          for i, d in today.items()])
-            model.step()
-            ref.step(today)
-        state = model.state_arrays()
-        for name, values in state.items():
-            assert np.array_equal(values, np.array(ref.state(name), dtype=values.dtype)), \
-                f"{name} differs from the reference at step {step}"
-        ptr, nbr, w = model.tie_arrays()
-        for i, ties in enumerate(ref.tie_list()):
-            got = list(zip(nbr[ptr[i]:ptr[i + 1]].tolist(), w[ptr[i]:ptr[i + 1]].tolist()))
-            assert got == ties, f"ties of slot {i} differ from the reference at step {step}"
-        if step:
-            row = model.metrics_frame().iloc[-1]
-            for c in COUNTS:
-                assert row[c] == ref.counts[c], f"{c} differs from the reference at step {step}"
+    problem = first_difference(model, ref, "day 0 (after the burn-in, if any)")
+    assert problem is None, problem
+    for step in range(1, steps + 1):
+        today = choices(step, model.community["member_id"]) if choices else {}
+        ids = model.community["member_id"]
+        model.decide([Decision(step, int(ids[i]), help=d.get("help"), attend=d.get("attend"),
+                               checkin=d["checkin"] if d.get("checkin") in (None, "nobody")
+                               else int(ids[d["checkin"]]), call=d.get("call"))
+                      for i, d in today.items()])
+        step_both(model, ref, step, today)
+        row = model.metrics_frame().iloc[-1]
+        for c in COUNTS:
+            assert row[c] == ref.counts[c], f"{c} differs from the reference at step {step}"
     members = model.members_frame()
     for col in ("left_step", "first_use_step", "sponsor_id"):
         members[col] = members[col].fillna(-1).astype(int)

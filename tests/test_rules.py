@@ -14,14 +14,17 @@ rate = st.floats(0.0, 1.0)
 @given(w=st.floats(0.0, 50.0), x=unit, using=st.booleans(), reached=st.sampled_from([0.0, 1.0]),
        base=rate, te=rate, se=rate, ue=rate, cb=rate)
 def test_attendance_is_a_probability_and_moves_the_right_way(w, x, using, reached, base, te, se, ue, cb):
-    p = rules.attend_prob(w, x, using, reached, 3.0, base, te, se, ue, cb)
+    ps = rules.AttendParams(tie_target=3.0, tie_effect=te, stress_effect=se, using_effect=ue, checkin_boost=cb)
+
+    def attend(tie_total=w, stress=x, using=using, engaged=reached):
+        return rules.attend_prob(tie_total, stress, using, engaged, base, ps)
+
+    p = attend()
     assert 0.0 <= p <= 1.0
-    assert rules.attend_prob(w + 1.0, x, using, reached, 3.0, base, te, se, ue, cb) >= p
-    assert rules.attend_prob(w, min(1.0, x + 0.1), using, reached, 3.0, base, te, se, ue, cb) <= p
-    assert rules.attend_prob(w, x, True, reached, 3.0, base, te, se, ue, cb) <= \
-        rules.attend_prob(w, x, False, reached, 3.0, base, te, se, ue, cb)
-    assert rules.attend_prob(w, x, using, 1.0, 3.0, base, te, se, ue, cb) >= \
-        rules.attend_prob(w, x, using, 0.0, 3.0, base, te, se, ue, cb)
+    assert attend(tie_total=w + 1.0) >= p
+    assert attend(stress=min(1.0, x + 0.1)) <= p
+    assert attend(using=True) <= attend(using=False)
+    assert attend(engaged=1.0) >= attend(engaged=0.0)
 
 
 def test_payoff_matrix():
@@ -37,15 +40,14 @@ def test_payoff_matrix():
        params=st.lists(rate, min_size=8, max_size=8))
 def test_stress_stays_in_bounds_and_support_lowers_it(x, c, lonely, scarce, support, reached, attended, shock,
                                                        using, params):
-    v = rules.stress_next(x, c, lonely, scarce, support, reached, attended, shock, using, *params)
+    ps = rules.StressParams(*params, saturating=False)
+    day = rules.StressDay(conflict=c, lonely=lonely, scarce=scarce, support=support, reached=reached,
+                          attended=attended, shock=shock, using=using)
+    v = rules.stress_next(x, day, ps)
     assert 0.0 <= v <= 1.0
-    more_support = rules.stress_next(x, c, lonely, scarce, min(1.0, support + 0.2), reached, attended, shock,
-                                     using, *params)
-    assert more_support <= v
-    assert rules.stress_next(x, c, lonely, scarce, support, reached, 1.0, shock, using, *params) <= \
-        rules.stress_next(x, c, lonely, scarce, support, reached, 0.0, shock, using, *params)
-    assert rules.stress_next(x, c, lonely, min(1.0, scarce + 0.2), support, reached, attended, shock, using,
-                             *params) >= v
+    assert rules.stress_next(x, day._replace(support=min(1.0, support + 0.2)), ps) <= v
+    assert rules.stress_next(x, day._replace(attended=1.0), ps) <= rules.stress_next(x, day._replace(attended=0.0), ps)
+    assert rules.stress_next(x, day._replace(scarce=min(1.0, scarce + 0.2)), ps) >= v
 
 
 @given(pay=st.floats(-10, 10), tot=st.floats(0.01, 10))
@@ -83,16 +85,17 @@ def test_kumaraswamy_mean_matches_its_formula():
        build=st.floats(0.0, 0.1), bonus=st.floats(0.0, 3.0), loss=rate, use_loss=rate)
 def test_capital_grows_on_sober_days_and_falls_with_a_lapse(cap, support, attended, helped, build, bonus, loss,
                                                            use_loss):
-    grow = rules.capital_next(cap, True, False, attended, helped, support, build, bonus, bonus, bonus, loss,
-                              use_loss)
+    ps = rules.CapitalParams(build=build, meeting_bonus=bonus, help_bonus=bonus, support_bonus=bonus,
+                             lapse_loss=loss, use_loss=use_loss)
+
+    def capital(sober=True, lapsed=False, attended=attended):
+        return rules.capital_next(cap, sober, lapsed, attended, helped, support, ps)
+
+    grow = capital()
     assert cap <= grow <= 1.0
-    assert rules.capital_next(cap, True, False, 1.0, helped, support, build, bonus, bonus, bonus, loss,
-                              use_loss) >= rules.capital_next(cap, True, False, 0.0, helped, support, build, bonus,
-                                                              bonus, bonus, loss, use_loss)
-    assert rules.capital_next(cap, True, True, attended, helped, support, build, bonus, bonus, bonus, loss,
-                              use_loss) == cap * (1.0 - loss)
-    assert rules.capital_next(cap, False, False, attended, helped, support, build, bonus, bonus, bonus, loss,
-                              use_loss) == cap * (1.0 - use_loss)
+    assert capital(attended=1.0) >= capital(attended=0.0)
+    assert capital(lapsed=True) == cap * (1.0 - loss)
+    assert capital(sober=False) == cap * (1.0 - use_loss)
 
 
 @given(p=rate, cap=unit, protection=rate)
@@ -106,10 +109,12 @@ def test_capital_protects_against_a_lapse(p, cap, protection):
 @given(y=unit, x=unit, support=unit, called=st.sampled_from([0.0, 1.0]), attended=st.sampled_from([0.0, 1.0]),
        acts=st.floats(0, 20), using=st.booleans(), params=st.lists(rate, min_size=7, max_size=7))
 def test_craving_in_bounds_and_helping_lowers_it(y, x, support, called, attended, acts, using, params):
-    v = rules.craving_next(y, x, support, called, attended, acts, using, *params)
+    ps = rules.CravingParams(*params, saturating=False)
+    day = rules.CravingDay(stress=x, support=support, called=called, attended=attended, help_acts=acts, using=using)
+    v = rules.craving_next(y, day, ps)
     assert 0.0 <= v <= 1.0
-    assert rules.craving_next(y, x, support, called, attended, acts + 1.0, using, *params) <= v
-    assert rules.craving_next(y, min(1.0, x + 0.1), support, called, attended, acts, using, *params) >= v
+    assert rules.craving_next(y, day._replace(help_acts=acts + 1.0), ps) <= v
+    assert rules.craving_next(y, day._replace(stress=min(1.0, x + 0.1)), ps) >= v
 
 
 @given(y=unit, lmax=rate, mid=unit, width=st.floats(0.01, 1.0))

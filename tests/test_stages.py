@@ -481,16 +481,18 @@ def test_re_engagement_helps_a_using_member_stop_for_weeks():
 
 # ----------------------------------------------------------------------------- 7.6 saturating responses
 def test_saturating_stress_approaches_its_bounds_without_reaching_them():
-    from sim.core.rules import saturate, shame, stress_next
+    from sim.core.rules import StressDay, StressParams, saturate, shame, stress_next
 
     # a member under every pressure at once for a year: additive stress sits at the cap, saturating does not
-    args = dict(conflict=1.0, lonely=1.0, scarce=1.0, support=0.0, reached=0.0, attended=0.0, shock=0.3,
-                using=True, decay=0.04, conflict_stress=0.04, loneliness_stress=0.04, scarcity_stress=0.04,
-                support_buffer=0.05, using_stress=0.03, checkin_relief=0.05, meeting_relief=0.01)
+    day = StressDay(conflict=1.0, lonely=1.0, scarce=1.0, support=0.0, reached=0.0, attended=0.0, shock=0.3,
+                    using=True)
+    additive = StressParams(decay=0.04, conflict_stress=0.04, loneliness_stress=0.04, scarcity_stress=0.04,
+                            support_buffer=0.05, using_stress=0.03, checkin_relief=0.05, meeting_relief=0.01,
+                            saturating=False)
     x_add = x_sat = 0.5
     for _ in range(365):
-        x_add = stress_next(x_add, **args)
-        x_sat = stress_next(x_sat, saturating=True, **args)
+        x_add = stress_next(x_add, day, additive)
+        x_sat = stress_next(x_sat, day, additive._replace(saturating=True))
     assert x_add == 1.0
     assert 0.5 < x_sat < 1.0
     up = 0.04 * 3 + 0.3 + 0.03
@@ -545,7 +547,7 @@ def test_a_newcomer_brought_by_a_member_with_no_room_arrives_alone():
 
 # ----------------------------------------------------------------------------- 7.7 helping as behaviour
 def test_with_help_acts_only_acts_that_reach_someone_relieve_craving():
-    from sim.core.rules import craving_next
+    from sim.core.rules import CravingDay, CravingParams, craving_next
 
     comm = community(3, [(0, 1), (0, 2)], **{"psychology.help_acts": True, "psychology.helper_therapy": 0.05})
     set_state(comm, strategy=[HELP, COMPETE, COMPETE], craving=0.5, stress=0.2, using=False, support=0.0,
@@ -553,8 +555,11 @@ def test_with_help_acts_only_acts_that_reach_someone_relieve_craving():
     run(comm, "update_mind", members=[0])
     no_acts = comm["next_craving"][0]
     ps = comm.scenario.psychology
-    expected = craving_next(0.5, 0.2, 0.0, 0.0, 0.0, 0.0, False, ps.craving_decay, ps.stress_craving,
-                            ps.support_craving, ps.using_craving, 0.0, 0.0, 0.05)
+    expected = craving_next(0.5, CravingDay(stress=0.2, support=0.0, called=0.0, attended=0.0, help_acts=0.0,
+                                            using=False),
+                            CravingParams(decay=ps.craving_decay, stress_craving=ps.stress_craving,
+                                          support_craving=ps.support_craving, using_craving=ps.using_craving,
+                                          call_relief=0.0, meeting_relief=0.0, helper_therapy=0.05, saturating=False))
     assert no_acts == expected                                  # a helper's ties alone are not an act of help
     comm["calls_made"][0] = 1
     comm["answered"][0] = 1
@@ -570,3 +575,28 @@ def test_with_help_acts_members_further_along_reach_out_more():
     comm["capital"][1] = 1.0
     run(comm, "check_in")
     assert comm["checkins_in"].tolist() == [1, 0, 0, 0, 0]
+
+
+def test_the_commit_applies_every_double_buffered_array():
+    """3.1 Every state array declared with a tomorrow's value (sim.core.arrays ``buffer``) is applied by
+    the commit, and no other array is copied from a ``next_`` array there."""
+    import inspect
+    import re
+
+    from sim.core.arrays import BUFFERED
+
+    source = inspect.getsource(stages.commit.py_func)
+    copied = dict(re.findall(r"c\.(\w+)\[i\] = c\.(next_\w+)\[i\]", source))
+    assert copied == BUFFERED
+
+
+def test_a_cleared_slot_holds_every_declared_empty_value():
+    """5, 7.11 ``clear_member`` (generated from sim.core.arrays) leaves every state and record array at its
+    declared empty value, the record included (it is begun on the empty state)."""
+    from sim.core._ref import clear_member
+    from sim.core.arrays import KEPT
+
+    comm = community(3, [(0, 1), (1, 2)])
+    set_state(comm, using=[True, True, True], sponsor=[1, 2, 0], sober_days=[5, 6, 7])
+    clear_member(comm.ref, 1)
+    assert {a.name: comm[a.name][1].item() for a in KEPT} == {a.name: a.empty for a in KEPT}

@@ -3,11 +3,11 @@
 from numba import njit
 from numba.experimental import structref
 
-from sim.core.community import COMMUNITY_TYPE, borrowed
+from sim.core.layout import COMMUNITY_TYPE, borrowed
 
 
 @njit(cache=True)
-def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, start_day, joined_step, original, missed, sponsor, sponsees, engaged, crisis_days, capital, propensity, readiness, weekly, weekday, ever_used, first_use_step, used_days, help_days, days, sponsor_id, sponsees_total, checkins_received, attended_days, sober_days_start, lapses_total, relapses_total, help_acts_total, iso, attended, due, role, next_missed, tie_total, payoff, help_given, support, conflict, lonely, scarce, checkins_in, reached, calls_made, called, answered, next_stress, next_craving, next_using, next_use_days, next_sober_days, next_crisis, next_capital, lapsed, relapsed, fitness, next_strategy, leaving, choice_help, choice_attend, choice_checkin, choice_call, buf_slot, buf_key, tie_ptr, tie_nbr, tie_w, deg, meeting_of, meeting_start, closed, trial_arm, clock, keys, population_size, population_initial_helpers, population_initial_stress, population_initial_craving, population_initial_spread, population_initial_using, population_newcomer_share, population_newcomer_craving, population_newcomer_days, population_max_sober_days, population_burn_in, game_R, game_S, game_T, game_P, psychology_enabled, psychology_stress_decay, psychology_conflict_stress, psychology_loneliness_stress, psychology_support_buffer, psychology_shock_prob, psychology_shock_size, psychology_stress_craving, psychology_craving_decay, psychology_support_craving, psychology_using_stress, psychology_using_craving, psychology_helper_therapy, psychology_scarcity_stress, psychology_lapse_max, psychology_lapse_midpoint, psychology_lapse_width, psychology_stop_base, psychology_stop_support, psychology_shame, psychology_relapse_days, psychology_tie_target, psychology_help_acts, psychology_saturating, attendance_propensity_a, attendance_propensity_b, attendance_tie_effect, attendance_stress_effect, attendance_using_effect, attendance_checkin_boost, attendance_newcomer_boost, attendance_stress_relief, attendance_craving_relief, attendance_rhythm, attendance_weekly_mean, attendance_newcomer_weekly, attendance_show, checkins_enabled, checkins_missed_threshold, checkins_prob, checkins_capacity, checkins_readiness_a, checkins_readiness_b, checkins_stress_relief, checkins_stop_boost, checkins_effect_days, sponsorship_enabled, sponsorship_min_sober_days, sponsorship_capacity, sponsorship_ask_prob, sponsorship_call_threshold, sponsorship_answer_prob, sponsorship_craving_relief, sponsorship_stop_boost, isolation_enabled, isolation_start, isolation_duration, isolation_share, isolation_tie_scale, ties_dynamic, ties_initial_weight, ties_help_gain, ties_conflict_loss, ties_decay, ties_break_below, ties_form_prob, ties_new_weight, ties_extra_slots, ties_isolation_threshold, evolution_enabled, evolution_interval, evolution_temperature, evolution_mutation, evolution_wellbeing_weight, evolution_selection, evolution_revision_share, turnover_enabled, turnover_crisis_stress, turnover_crisis_days, turnover_leave_prob, turnover_newcomer_tie, recovery_enabled, recovery_build, recovery_meeting_bonus, recovery_help_bonus, recovery_support_bonus, recovery_lapse_loss, recovery_use_loss, recovery_protection, recovery_return_boost, recovery_newcomer_capital, trial_enabled, trial_share, network_self_interaction, evolution_rule_code, newcomer_strategy_code, trial_intervention_code, run_key):  # noqa: E501
+def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, start_day, joined_step, original, missed, sponsor, sponsees, crisis_days, capital, propensity, readiness, engaged, weekly, weekday, ever_used, first_use_step, used_days, help_days, days, sponsor_id, sponsees_total, checkins_received, attended_days, sober_days_start, lapses_total, relapses_total, help_acts_total, iso, attended, due, role, next_missed, tie_total, payoff, help_given, support, conflict, lonely, scarce, checkins_in, reached, calls_made, called, answered, next_stress, next_craving, next_using, next_use_days, next_sober_days, next_crisis, next_capital, lapsed, relapsed, fitness, next_strategy, leaving, choice_help, choice_attend, choice_checkin, choice_call, buf_slot, buf_key, tie_ptr, tie_nbr, tie_w, deg, meeting_of, meeting_start, closed, trial_arm, clock, keys, population_size, population_initial_helpers, population_initial_stress, population_initial_craving, population_initial_spread, population_initial_using, population_newcomer_share, population_newcomer_craving, population_newcomer_days, population_max_sober_days, population_burn_in, game_R, game_S, game_T, game_P, psychology_enabled, psychology_stress_decay, psychology_conflict_stress, psychology_loneliness_stress, psychology_support_buffer, psychology_shock_prob, psychology_shock_size, psychology_stress_craving, psychology_craving_decay, psychology_support_craving, psychology_using_stress, psychology_using_craving, psychology_helper_therapy, psychology_scarcity_stress, psychology_lapse_max, psychology_lapse_midpoint, psychology_lapse_width, psychology_stop_base, psychology_stop_support, psychology_shame, psychology_relapse_days, psychology_tie_target, psychology_help_acts, psychology_saturating, attendance_propensity_a, attendance_propensity_b, attendance_tie_effect, attendance_stress_effect, attendance_using_effect, attendance_checkin_boost, attendance_newcomer_boost, attendance_stress_relief, attendance_craving_relief, attendance_rhythm, attendance_weekly_mean, attendance_newcomer_weekly, attendance_show, checkins_enabled, checkins_missed_threshold, checkins_prob, checkins_capacity, checkins_readiness_a, checkins_readiness_b, checkins_stress_relief, checkins_stop_boost, checkins_effect_days, sponsorship_enabled, sponsorship_min_sober_days, sponsorship_capacity, sponsorship_ask_prob, sponsorship_call_threshold, sponsorship_answer_prob, sponsorship_craving_relief, sponsorship_stop_boost, isolation_enabled, isolation_start, isolation_duration, isolation_share, isolation_tie_scale, ties_dynamic, ties_initial_weight, ties_help_gain, ties_conflict_loss, ties_decay, ties_break_below, ties_form_prob, ties_new_weight, ties_extra_slots, ties_isolation_threshold, evolution_enabled, evolution_interval, evolution_temperature, evolution_mutation, evolution_wellbeing_weight, evolution_selection, evolution_revision_share, turnover_enabled, turnover_crisis_stress, turnover_crisis_days, turnover_leave_prob, turnover_newcomer_tie, recovery_enabled, recovery_build, recovery_meeting_bonus, recovery_help_bonus, recovery_support_bonus, recovery_lapse_loss, recovery_use_loss, recovery_protection, recovery_return_boost, recovery_newcomer_capital, trial_enabled, trial_share, network_self_interaction, evolution_rule_code, newcomer_strategy_code, trial_intervention_code, run_key):  # noqa: E501
     c = structref.new(COMMUNITY_TYPE)
     c.member_id = borrowed(member_id)
     c.strategy = borrowed(strategy)
@@ -22,11 +22,11 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.missed = borrowed(missed)
     c.sponsor = borrowed(sponsor)
     c.sponsees = borrowed(sponsees)
-    c.engaged = borrowed(engaged)
     c.crisis_days = borrowed(crisis_days)
     c.capital = borrowed(capital)
     c.propensity = borrowed(propensity)
     c.readiness = borrowed(readiness)
+    c.engaged = borrowed(engaged)
     c.weekly = borrowed(weekly)
     c.weekday = borrowed(weekday)
     c.ever_used = borrowed(ever_used)
@@ -201,3 +201,48 @@ def new_ref(member_id, strategy, stress, craving, using, use_days, sober_days, s
     c.trial_intervention_code = trial_intervention_code
     c.run_key = run_key
     return c
+
+
+@njit(cache=True)
+def start_records(c, i):
+    """Member ``i``'s lifetime record as its observation begins (sim.core.arrays: ``observed``)."""
+    c.ever_used[i] = c.using[i]
+    c.first_use_step[i] = 0 if c.using[i] else -1
+    c.used_days[i] = 0
+    c.help_days[i] = 0
+    c.days[i] = 0
+    c.sponsor_id[i] = c.sponsor[i]
+    c.sponsees_total[i] = c.sponsees[i]
+    c.checkins_received[i] = 0
+    c.attended_days[i] = 0
+    c.sober_days_start[i] = c.sober_days[i]
+    c.lapses_total[i] = 0
+    c.relapses_total[i] = 0
+    c.help_acts_total[i] = 0
+
+
+@njit(cache=True)
+def clear_member(c, i):
+    """Slot ``i`` at the empty value of every state and record array (sim.core.arrays): the state's
+    empty values, and the record begun on them (which is the record's empty values)."""
+    c.member_id[i] = 0
+    c.strategy[i] = 0
+    c.stress[i] = 0.0
+    c.craving[i] = 0.0
+    c.using[i] = False
+    c.use_days[i] = 0
+    c.sober_days[i] = 0
+    c.start_day[i] = 0
+    c.joined_step[i] = 0
+    c.original[i] = False
+    c.missed[i] = 0
+    c.sponsor[i] = -1
+    c.sponsees[i] = 0
+    c.crisis_days[i] = 0
+    c.capital[i] = 0.0
+    c.propensity[i] = 0.0
+    c.readiness[i] = 0.0
+    c.engaged[i] = 0.0
+    c.weekly[i] = 0
+    c.weekday[i] = 0
+    start_records(c, i)

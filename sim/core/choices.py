@@ -20,7 +20,7 @@ member. A :class:`Decision` says what one person decided for one day:
     (:func:`sim.core.stages.call_sponsor`; the sponsor answers as always).
 
 ``None`` leaves that decision to the rule. Every decision enters the day
-through the arrays of group ``choice`` (:data:`sim.core.community.MEMBER_ARRAYS`),
+through the arrays of group ``choice`` (:data:`sim.core.layout.MEMBER_ARRAYS`),
 which both engines and the reference read in the stage that makes the
 decision, so a run and its decisions replay bit for bit
 (:func:`sim.runner.replay`): a :class:`DecisionLog` records the scenario and
@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from sim.core.community import CHOICES
+from sim.core.layout import CHOICES
 
 #: The decisions a person can make, in the order of a log line.
 DECISIONS = ("help", "attend", "checkin", "call")

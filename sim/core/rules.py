@@ -2,15 +2,18 @@
 
 The stage bodies (``sim/core/stages.py``) call these functions, and both
 engines run those bodies: the Mesa agents one member at a time, the kernel
-engine in parallel loops. They take and return scalars, read nothing else and draw no random
-numbers (the caller passes the uniform draws from ``sim.core.rng``), so the same
-inputs give the same bits on both engines. Section numbers refer to
+engine in parallel loops. They take scalars and named bundles of scalars (a member's
+day, such as :class:`StressDay`, and a rule's parameters, such as :class:`StressParams`:
+named tuples, which numba passes by value at no cost), return scalars, read nothing else
+and draw no random numbers (the caller passes the uniform draws from ``sim.core.rng``),
+so the same inputs give the same bits on both engines. Section numbers refer to
 ``docs/ODD.md`` ("Submodels").
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from numba import njit
 
@@ -34,23 +37,32 @@ def kumaraswamy(u, a, b):
     return (1.0 - (1.0 - u) ** (1.0 / b)) ** (1.0 / a)
 
 
+class AttendParams(NamedTuple):
+    """The attendance parameters of 7.1 (``psychology.tie_target`` and ``attendance.*``)."""
+
+    tie_target: float
+    tie_effect: float
+    stress_effect: float
+    using_effect: float
+    checkin_boost: float
+
+
 @njit(cache=True)
-def attend_prob(tie_total, stress, using, engaged, tie_target,
-                base, tie_effect, stress_effect, using_effect, checkin_boost):
-    """7.1 Attendance: chance of going to today's meeting.
+def attend_prob(tie_total, stress, using, engaged, base, p):
+    """7.1 Attendance: chance of going to today's meeting (``p``: :class:`AttendParams`).
 
     Starts from ``base`` (the member's own propensity, or with a weekly rhythm
     ``attendance.show`` on a scheduled day); rises with the total tie weight
     (saturating at ``tie_target``) and with the re-engagement left by check-ins
     (7.4); falls with stress and while in a lapse.
     """
-    ties = tie_total / tie_target
+    ties = tie_total / p.tie_target
     if ties > 1.0:
         ties = 1.0
-    p = base + tie_effect * ties - stress_effect * stress + checkin_boost * engaged
+    v = base + p.tie_effect * ties - p.stress_effect * stress + p.checkin_boost * engaged
     if using:
-        p -= using_effect
-    return clip01(p)
+        v -= p.using_effect
+    return clip01(v)
 
 
 @njit(cache=True)
@@ -124,43 +136,93 @@ def saturate(x, up, down):
     return clip01(x + up * (1.0 - x) - down * x)
 
 
+class StressDay(NamedTuple):
+    """A member's day as its stress sees it (7.6; ``reached``, ``attended``: 0.0 or 1.0)."""
+
+    conflict: float
+    lonely: float
+    scarce: float
+    support: float
+    reached: float
+    attended: float
+    shock: float
+    using: bool
+
+
+class StressParams(NamedTuple):
+    """The stress parameters of 7.6 (``psychology.*``, ``checkins.stress_relief``, ``attendance.stress_relief``)."""
+
+    decay: float
+    conflict_stress: float
+    loneliness_stress: float
+    scarcity_stress: float
+    support_buffer: float
+    using_stress: float
+    checkin_relief: float
+    meeting_relief: float
+    saturating: bool
+
+
 @njit(cache=True)
-def stress_next(x, conflict, lonely, scarce, support, reached, attended, shock, using,
-                decay, conflict_stress, loneliness_stress, scarcity_stress, support_buffer,
-                using_stress, checkin_relief, meeting_relief, saturating=False):
-    """7.6 Tomorrow's stress (before a lapse's shame), in [0, 1]: additive and clamped, or with
+def stress_next(x, d, p):
+    """7.6 Tomorrow's stress (before a lapse's shame), in [0, 1], from today's ``x``, the day ``d``
+    (:class:`StressDay`) and the parameters ``p`` (:class:`StressParams`): additive and clamped, or with
     ``psychology.saturating`` responding smoothly near the bounds (:func:`saturate`)."""
-    if saturating:
-        up = conflict_stress * conflict + loneliness_stress * lonely + scarcity_stress * scarce + shock
-        if using:
-            up += using_stress
-        return saturate(x, up, decay + support_buffer * support + checkin_relief * reached
-                        + meeting_relief * attended)
-    v = (x - decay * x + conflict_stress * conflict + loneliness_stress * lonely + scarcity_stress * scarce
-         + shock - support_buffer * support * x - checkin_relief * reached
-         - meeting_relief * attended)
-    if using:
-        v += using_stress
+    if p.saturating:
+        up = p.conflict_stress * d.conflict + p.loneliness_stress * d.lonely + p.scarcity_stress * d.scarce + d.shock
+        if d.using:
+            up += p.using_stress
+        return saturate(x, up, p.decay + p.support_buffer * d.support + p.checkin_relief * d.reached
+                        + p.meeting_relief * d.attended)
+    v = (x - p.decay * x + p.conflict_stress * d.conflict + p.loneliness_stress * d.lonely
+         + p.scarcity_stress * d.scarce + d.shock - p.support_buffer * d.support * x - p.checkin_relief * d.reached
+         - p.meeting_relief * d.attended)
+    if d.using:
+        v += p.using_stress
     return clip01(v)
 
 
+class CravingDay(NamedTuple):
+    """A member's day as its craving sees it (7.6-7.7; ``called``, ``attended``: 0.0 or 1.0)."""
+
+    stress: float
+    support: float
+    called: float
+    attended: float
+    help_acts: float
+    using: bool
+
+
+class CravingParams(NamedTuple):
+    """The craving parameters of 7.6-7.7 (``psychology.*``, ``sponsorship.craving_relief``,
+    ``attendance.craving_relief``)."""
+
+    decay: float
+    stress_craving: float
+    support_craving: float
+    using_craving: float
+    call_relief: float
+    meeting_relief: float
+    helper_therapy: float
+    saturating: bool
+
+
 @njit(cache=True)
-def craving_next(y, x, support, called, attended, help_acts, using,
-                 decay, stress_craving, support_craving, using_craving,
-                 call_relief, meeting_relief, helper_therapy, saturating=False):
-    """7.6-7.7 Tomorrow's craving: stress pulls it up; support, a meeting, an
-    answered sponsor call and one's own acts of help (helper therapy) pull it down
-    (additive and clamped, or with ``psychology.saturating`` smoothly, :func:`saturate`)."""
-    if saturating:
-        up = stress_craving * x
-        if using:
-            up += using_craving
-        return saturate(y, up, decay + support_craving * support + call_relief * called
-                        + meeting_relief * attended + helper_therapy * help_acts)
-    v = (y - decay * y + stress_craving * x - support_craving * support * y
-         - call_relief * called - meeting_relief * attended - helper_therapy * help_acts)
-    if using:
-        v += using_craving
+def craving_next(y, d, p):
+    """7.6-7.7 Tomorrow's craving from today's ``y``, the day ``d`` (:class:`CravingDay`) and the parameters
+    ``p`` (:class:`CravingParams`): stress pulls it up; support, a meeting, an answered sponsor call and
+    one's own acts of help (helper therapy) pull it down (additive and clamped, or with
+    ``psychology.saturating`` smoothly, :func:`saturate`)."""
+    if p.saturating:
+        up = p.stress_craving * d.stress
+        if d.using:
+            up += p.using_craving
+        return saturate(y, up, p.decay + p.support_craving * d.support + p.call_relief * d.called
+                        + p.meeting_relief * d.attended + p.helper_therapy * d.help_acts)
+    v = (y - p.decay * y + p.stress_craving * d.stress - p.support_craving * d.support * y
+         - p.call_relief * d.called - p.meeting_relief * d.attended - p.helper_therapy * d.help_acts)
+    if d.using:
+        v += p.using_craving
     return clip01(v)
 
 
@@ -184,16 +246,27 @@ def stop_prob(support, reached, called, capital, base, support_effect, checkin_b
                   + capital_boost * capital)
 
 
+class CapitalParams(NamedTuple):
+    """The recovery-capital parameters of 7.8 (``recovery.*``)."""
+
+    build: float
+    meeting_bonus: float
+    help_bonus: float
+    support_bonus: float
+    lapse_loss: float
+    use_loss: float
+
+
 @njit(cache=True)
-def capital_next(capital, sober, lapsed, attended, helped, support,
-                 build, meeting_bonus, help_bonus, support_bonus, lapse_loss, use_loss):
-    """7.8 Tomorrow's recovery capital: a sober day builds it (more with a meeting, an act of help and
-    support), the day of a lapse cuts it by ``lapse_loss``, each further day in a lapse by ``use_loss``."""
+def capital_next(capital, sober, lapsed, attended, helped, support, p):
+    """7.8 Tomorrow's recovery capital (``p``: :class:`CapitalParams`): a sober day builds it (more with a
+    meeting, an act of help and support), the day of a lapse cuts it by ``lapse_loss``, each further day in
+    a lapse by ``use_loss``."""
     if lapsed:
-        return capital * (1.0 - lapse_loss)
+        return capital * (1.0 - p.lapse_loss)
     if not sober:
-        return capital * (1.0 - use_loss)
-    g = build * (1.0 + meeting_bonus * attended + help_bonus * helped + support_bonus * support)
+        return capital * (1.0 - p.use_loss)
+    g = p.build * (1.0 + p.meeting_bonus * attended + p.help_bonus * helped + p.support_bonus * support)
     return clip01(capital + g * (1.0 - capital))
 
 

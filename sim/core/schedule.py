@@ -33,7 +33,8 @@ from typing import Callable
 import numpy as np
 
 from sim.core import stages, threads
-from sim.core.community import REVISING, Community
+from sim.core.community import Community
+from sim.core.layout import REVISING
 from sim.core.registry import dotted_key
 
 
@@ -184,11 +185,16 @@ def day_zero(comm: Community) -> list[Stage]:
     return [STAGES[name] for name in DAY_ZERO if STAGES[name].runs(comm.params, comm.clock)]
 
 
-def run_day(comm: Community, day: int) -> None:
-    """One day at array speed (the kernel engine), on the threads its size calls for (:mod:`sim.core.threads`)."""
+def run_day(comm: Community, day: int, after_stage: Callable[[Stage], None] | None = None) -> None:
+    """One day at array speed (the kernel engine), on the threads its size calls for (:mod:`sim.core.threads`).
+
+    ``after_stage(stage)``, when given, is called after each stage that ran (tests compare the state
+    stage by stage)."""
     threads.use_for(comm.n)
     for stage in today(comm, day):
         stage.run_all(comm)
+        if after_stage is not None:
+            after_stage(stage)
 
 
 #: ``report(days_done, days)`` called after each day of the burn-in, when set (``sim.run`` sets it from its

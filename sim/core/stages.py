@@ -27,10 +27,17 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core import rng
-from sim.core.community import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
+from sim.core._ref import clear_member, start_records
+from sim.core.layout import ANY_ISO, CHOICES, DAY, ISO_ON, NEXT_ID, NPURPOSE, REVISING
 from sim.core.rng import stream_key, uniform_in
 from sim.core.rules import (
     HELP,
+    AttendParams,
+    CapitalParams,
+    CravingDay,
+    CravingParams,
+    StressDay,
+    StressParams,
     attend_prob,
     capital_next,
     craving_next,
@@ -65,6 +72,37 @@ def _f(b):
     return 1.0 if b else 0.0
 
 
+# ============================================================================ the rules' parameter bundles
+@njit(inline="always")
+def attend_params(c):
+    """7.1 :class:`sim.core.rules.AttendParams` of the scenario."""
+    return AttendParams(c.psychology_tie_target, c.attendance_tie_effect, c.attendance_stress_effect,
+                        c.attendance_using_effect, c.attendance_checkin_boost)
+
+
+@njit(inline="always")
+def stress_params(c):
+    """7.6 :class:`sim.core.rules.StressParams` of the scenario."""
+    return StressParams(c.psychology_stress_decay, c.psychology_conflict_stress, c.psychology_loneliness_stress,
+                        c.psychology_scarcity_stress, c.psychology_support_buffer, c.psychology_using_stress,
+                        c.checkins_stress_relief, c.attendance_stress_relief, c.psychology_saturating)
+
+
+@njit(inline="always")
+def craving_params(c):
+    """7.6-7.7 :class:`sim.core.rules.CravingParams` of the scenario."""
+    return CravingParams(c.psychology_craving_decay, c.psychology_stress_craving, c.psychology_support_craving,
+                         c.psychology_using_craving, c.sponsorship_craving_relief, c.attendance_craving_relief,
+                         c.psychology_helper_therapy, c.psychology_saturating)
+
+
+@njit(inline="always")
+def capital_params(c):
+    """7.8 :class:`sim.core.rules.CapitalParams` of the scenario."""
+    return CapitalParams(c.recovery_build, c.recovery_meeting_bonus, c.recovery_help_bonus,
+                         c.recovery_support_bonus, c.recovery_lapse_loss, c.recovery_use_loss)
+
+
 # ============================================================================ the day begins
 @njit(cache=True)
 def open_day(c, day):
@@ -89,44 +127,10 @@ def open_day(c, day):
 
 # ============================================================================ 5 initialization
 @njit(cache=True)
-def _clear(c, i):
-    """A slot with every per-member value at its empty value (no sponsor, no use recorded)."""
-    c.strategy[i] = 0
-    c.stress[i] = 0.0
-    c.craving[i] = 0.0
-    c.using[i] = False
-    c.use_days[i] = 0
-    c.sober_days[i] = 0
-    c.missed[i] = 0
-    c.sponsor[i] = -1
-    c.sponsees[i] = 0
-    c.engaged[i] = 0.0
-    c.weekly[i] = 0
-    c.weekday[i] = 0
-    c.crisis_days[i] = 0
-    c.capital[i] = 0.0
-    c.propensity[i] = 0.0
-    c.readiness[i] = 0.0
-    c.ever_used[i] = False
-    c.first_use_step[i] = -1
-    c.used_days[i] = 0
-    c.help_days[i] = 0
-    c.days[i] = 0
-    c.sponsor_id[i] = -1
-    c.sponsees_total[i] = 0
-    c.checkins_received[i] = 0
-    c.attended_days[i] = 0
-    c.sober_days_start[i] = 0
-    c.lapses_total[i] = 0
-    c.relapses_total[i] = 0
-    c.help_acts_total[i] = 0
-
-
-@njit(cache=True)
 def init_member(c, i):
     """5 Day-0 state of slot ``i`` from its draws U(purpose, 0, i)."""
     key = c.run_key
-    _clear(c, i)
+    clear_member(c, i)
     c.member_id[i] = i
     c.original[i] = True
     c.joined_step[i] = 0
@@ -152,9 +156,7 @@ def init_member(c, i):
     c.use_days[i] = 1 if using else 0
     c.sober_days[i] = 0 if using else age
     c.start_day[i] = -age
-    c.ever_used[i] = using
-    c.first_use_step[i] = 0 if using else -1
-    c.sober_days_start[i] = c.sober_days[i]
+    start_records(c, i)
     c.propensity[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_PROPENSITY, -1), c.attendance_propensity_a,
                                   c.attendance_propensity_b)
     c.readiness[i] = kumaraswamy(rng.uniform(key, 0, i, rng.INIT_READINESS, -1), c.checkins_readiness_a,
@@ -179,7 +181,7 @@ def join(c, i, help_share):
     It plays HELP with probability ``help_share`` (``turnover.newcomer_strategy``).
     """
     day = c.clock[DAY]
-    _clear(c, i)
+    clear_member(c, i)
     c.member_id[i] = c.clock[NEXT_ID]
     c.clock[NEXT_ID] += 1
     c.original[i] = False
@@ -203,25 +205,14 @@ def join(c, i, help_share):
 @njit(cache=True)
 def start_observation(c):
     """5 Day 0 after a burn-in: the members present become the day-0 members (ids ``0..n-1`` by slot,
-    joined on day 0, their lifetime records empty); their state, ties and sponsors carry on."""
+    joined on day 0, their lifetime records begun: :func:`sim.core._ref.start_records`, written from the
+    arrays' declaration); their state, ties and sponsors carry on."""
     n = c.strategy.shape[0]
     for i in range(n):
         c.member_id[i] = i
         c.original[i] = True
         c.joined_step[i] = 0
-        c.ever_used[i] = c.using[i]
-        c.first_use_step[i] = 0 if c.using[i] else -1
-        c.used_days[i] = 0
-        c.help_days[i] = 0
-        c.days[i] = 0
-        c.sponsor_id[i] = c.sponsor[i]
-        c.sponsees_total[i] = c.sponsees[i]
-        c.checkins_received[i] = 0
-        c.attended_days[i] = 0
-        c.sober_days_start[i] = c.sober_days[i]
-        c.lapses_total[i] = 0
-        c.relapses_total[i] = 0
-        c.help_acts_total[i] = 0
+        start_records(c, i)
     c.clock[NEXT_ID] = n
 
 
@@ -306,9 +297,7 @@ def meet(c, i):
                 base = c.propensity[i]
                 if is_newcomer(c, i, day):
                     base += c.attendance_newcomer_boost
-            prob = attend_prob(tot, c.stress[i], c.using[i], c.engaged[i], c.psychology_tie_target,
-                               base, c.attendance_tie_effect, c.attendance_stress_effect,
-                               c.attendance_using_effect, c.attendance_checkin_boost)
+            prob = attend_prob(tot, c.stress[i], c.using[i], c.engaged[i], base, attend_params(c))
             att = uniform_in(c.keys[rng.ATTEND], i, -1) < prob
         c.attended[i] = att
         c.due[i] = due
@@ -495,19 +484,14 @@ def call_sponsor(c, i):
 def update_mind(c, i):
     """7.6-7.8 Tomorrow's stress and craving (with helper therapy), then a lapse or a return, and crisis days."""
     shock = c.psychology_shock_size if uniform_in(c.keys[rng.SHOCK], i, -1) < c.psychology_shock_prob else 0.0
-    x = stress_next(c.stress[i], c.conflict[i], c.lonely[i], c.scarce[i], c.support[i], _f(c.reached[i]),
-                    _f(c.attended[i]), shock, c.using[i], c.psychology_stress_decay, c.psychology_conflict_stress,
-                    c.psychology_loneliness_stress, c.psychology_scarcity_stress, c.psychology_support_buffer,
-                    c.psychology_using_stress, c.checkins_stress_relief, c.attendance_stress_relief,
-                    c.psychology_saturating)
+    x = stress_next(c.stress[i], StressDay(c.conflict[i], c.lonely[i], c.scarce[i], c.support[i], _f(c.reached[i]),
+                                           _f(c.attended[i]), shock, c.using[i]), stress_params(c))
     if c.psychology_help_acts:
         help_acts = float(c.calls_made[i] + c.answered[i])  # acts that reached someone today
     else:
         help_acts = c.help_given[i] + c.calls_made[i] + c.answered[i]
-    y = craving_next(c.craving[i], c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]), help_acts,
-                     c.using[i], c.psychology_craving_decay, c.psychology_stress_craving,
-                     c.psychology_support_craving, c.psychology_using_craving, c.sponsorship_craving_relief,
-                     c.attendance_craving_relief, c.psychology_helper_therapy, c.psychology_saturating)
+    y = craving_next(c.craving[i], CravingDay(c.stress[i], c.support[i], _f(c.called[i]), _f(c.attended[i]),
+                                              help_acts, c.using[i]), craving_params(c))
     u = c.using[i]
     ud = c.use_days[i]
     sd = c.sober_days[i]
@@ -549,9 +533,7 @@ def update_mind(c, i):
     c.next_crisis[i] = c.crisis_days[i] + 1 if (u or x >= c.turnover_crisis_stress) else 0
     if rec:
         c.next_capital[i] = capital_next(kappa, not c.using[i], lap, _f(c.attended[i]), _f(help_acts > 0.0),
-                                         c.support[i], c.recovery_build, c.recovery_meeting_bonus,
-                                         c.recovery_help_bonus, c.recovery_support_bonus, c.recovery_lapse_loss,
-                                         c.recovery_use_loss)
+                                         c.support[i], capital_params(c))
     c.lapsed[i] = lap
     c.relapsed[i] = rel
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sim.core.scenarios import ScenarioError
 from sim.core.schema import Scenario
+from sim.engines.sizes import MAX_AGENT_MEMBERS, check_agents_size  # noqa: F401 (part of the package's interface)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -22,20 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.core.networks import Graph
 
 ENGINES = ("agents", "kernel")
-#: Most members the Mesa engine builds: one Python agent and one space cell per member (about 3 KB
-#: each with the space) at about 1.4e5 agent-steps/s (benchmarks/RESULTS.md), so 10^5 members take
-#: some 4 minutes a simulated year; the kernel gives the same numbers at any size, 24-40x faster.
-MAX_AGENT_MEMBERS = 100_000
-
-
-def check_agents_size(sc: Scenario) -> None:
-    """Refuse the Mesa engine above :data:`MAX_AGENT_MEMBERS` before anything is built."""
-    n = sc.population.size
-    if n > MAX_AGENT_MEMBERS:
-        raise ScenarioError(f"engine = agents: population.size = {n:,} is above the Mesa engine's limit of "
-                            f"{MAX_AGENT_MEMBERS:,} members (one Python agent each: about {3 * n / 1e6:.1f} GB "
-                            f"and {n * 365 / 1.4e5 / 60:.0f} minutes a simulated year); use engine kernel, "
-                            "which gives the same numbers")
 
 
 @runtime_checkable
@@ -47,8 +34,9 @@ class Engine(Protocol):
     community: Community
     steps: int
 
-    def step(self) -> None:
-        """Simulate one more day (and collect its metrics row)."""
+    def step(self, after_stage=None) -> None:
+        """Simulate one more day (and collect its metrics row); ``after_stage(stage)``, when given, is
+        called after each stage of the day that runs (tests compare stage by stage)."""
 
     def decide(self, decisions) -> None:
         """People's decisions (:class:`sim.core.choices.Decision`) for the next day only."""

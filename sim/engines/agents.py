@@ -25,7 +25,7 @@ import numpy as np
 from mesa import DataCollector, Model
 from mesa.discrete_space import FixedAgent, Network, OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-from sim.core import choices, metrics, schedule, stages, threads
+from sim.core import arrays, choices, metrics, schedule, stages, threads
 from sim.core.community import Community
 from sim.core.members import members_frame
 from sim.core.networks import build_network
@@ -33,13 +33,11 @@ from sim.core.rng import network_seed
 from sim.core.rules import HELP
 from sim.core.scenarios import ScenarioError, flat_overrides, load_scenario
 from sim.core.schema import Scenario
+from sim.engines.sizes import check_agents_size
 
-#: Member attributes that are views onto the community's arrays (docs/ODD.md 2.2).
-VIEWS = ("member_id", "strategy", "stress", "craving", "using", "use_days", "sober_days", "start_day",
-         "joined_step", "original", "missed", "sponsor", "sponsees", "engaged", "weekly", "weekday", "crisis_days",
-         "ever_used", "first_use_step", "used_days", "help_days", "days", "sponsor_id", "sponsees_total", "checkins_received",
-         "attended", "reached", "payoff", "support", "lapsed", "relapsed", "capital", "propensity", "readiness",
-         "attended_days", "sober_days_start")
+#: Member attributes that are views onto the community's arrays: every state and record array and some of
+#: the day's values (declared in :data:`sim.core.arrays.MEMBERS`; docs/ODD.md 2.2).
+VIEWS = arrays.VIEWS
 
 #: Member columns an agent reporter can collect (``MutualAidModel(member_reporters=True)``).
 MEMBER_REPORTERS = ("member_id", "attended", "using", "stress", "craving", "capital", "strategy", "sponsor",
@@ -168,8 +166,6 @@ class MutualAidModel(Model):
             if kwargs or not isinstance(scenario, Scenario) else scenario
         if seed is not None:  # validated like a scenario's seed (an integer in [0, 2^63 - 1])
             sc = load_scenario(sc, {"seed": seed}, via=via)
-        from sim.engines import check_agents_size
-
         check_agents_size(sc)
         super().__init__(seed=sc.seed)
         self.scenario = sc
@@ -219,15 +215,18 @@ class MutualAidModel(Model):
         """People's decisions for the next day (:mod:`sim.core.choices`); the rules decide the rest."""
         choices.apply(self.community, decisions)
 
-    def step(self):
+    def step(self, after_stage=None):
         """One day: the schedule's stages in order (docs/ODD.md 3.1), then one row of metrics.
 
         After the scenario's ``steps`` days ``running`` turns False, so Mesa's ``run_model()`` ends there
-        (``step()`` itself can go on as long as it is called).
+        (``step()`` itself can go on as long as it is called). ``after_stage(stage)``, when given, is called
+        after each stage (tests compare the state stage by stage).
         """
         threads.use_for(self.community.n)  # the parallel parts (metrics, tally, turnover) on as many threads as pay
         for stage in schedule.today(self.community, self.steps):  # Mesa has already counted this step
             self._run(stage)
+            if after_stage is not None:
+                after_stage(stage)
         choices.clear(self.community)
         self._collect()
         if self.steps >= self.scenario.steps:

@@ -51,10 +51,11 @@ class KernelModel:
         """People's decisions for the next day (:mod:`sim.core.choices`); the rules decide the rest."""
         choices.apply(self.community, decisions)
 
-    def step(self):
-        """One day: every stage that runs today, in the schedule's order, then the day's metrics row."""
+    def step(self, after_stage=None):
+        """One day: every stage that runs today, in the schedule's order, then the day's metrics row.
+        ``after_stage(stage)``, when given, is called after each stage (:func:`sim.core.schedule.run_day`)."""
         self.steps += 1
-        schedule.run_day(self.community, self.steps)
+        schedule.run_day(self.community, self.steps, after_stage)
         choices.clear(self.community)
         self.rows.append(metrics.day_row(self.community))
 
