@@ -72,8 +72,18 @@ CSS = """
 .mc-teacher { font-size: 22px; }
 .mc-teacher .v-btn { min-height: 56px !important; font-size: 20px !important; margin-right: 8px; text-transform: none; }
 .mc-qr svg { width: 320px; height: 320px; }
+.mc-join-strip { gap: 16px; }
+.mc-qr-small svg { width: 110px; height: 110px; }
+.mc-link-small { font-size: 20px; word-break: break-all; }
+.mc-code-small { font-size: 40px; font-weight: 700; letter-spacing: 0.12em; }
+.mc-end.v-btn { text-transform: none; }
+.ma-table table { border-collapse: collapse; margin: 8px 0; }
+.ma-table th, .ma-table td { padding: 4px 14px; text-align: right; border-bottom: 1px solid #ddd; }
+.ma-table th:first-child, .ma-table td:first-child { text-align: left; }
 .mc-community img, .mc-curves img { max-width: 100%; }
-.mc-leave.v-btn { margin-top: 24px; text-transform: none; min-height: 44px !important; color: #555 !important; }
+.mc-leave.v-btn { margin-top: 32px; text-transform: none; letter-spacing: normal; min-height: 44px !important;
+                 font-size: 16px !important; margin-right: 8px; }
+.mc-sent { font-weight: 600; color: #1b7837; }
 /* the "runs on Solara" note: after the content, never over a button */
 div:has(> b > a[href*="solara.dev"]) { position: static !important; text-align: right; }
 """
@@ -102,8 +112,10 @@ def curves_png(frame, width_px: int = 960, height_px: int = 420) -> bytes:
         ax.plot(frame["step"], frame[col], label=label, color=color, lw=3)
     ax.set_xlabel("day", fontsize=18)
     ax.set_ylim(0, 1)
+    ax.set_xlim(0, max(7, int(frame["step"].max())))  # day 0 alone: a week's axis, not -0.04 to 0.04
     ax.tick_params(labelsize=16)
-    ax.legend(fontsize=16, loc="upper left", ncol=3, frameon=False)
+    ax.legend(fontsize=16, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False,
+              borderaxespad=0.2)  # above the plot, never over the curves or past the frame
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -184,14 +196,92 @@ def _yesterday(y: dict) -> str:
     return " ".join(said)
 
 
+def _time_without(days: int) -> str:
+    """Days without using in words a teenager reads: days, then weeks, months, years."""
+    if days < 14:
+        return f"{days} day{'' if days == 1 else 's'}"
+    if days < 60:
+        return f"{days // 7} weeks"
+    if days < 730:
+        return f"{days // 30} months"
+    return f"{days // 365} years"
+
+
+def _tie_state(t: dict) -> str:
+    if t["missing"]:
+        return f"missing (skipped {t['missed']} meetings in a row)"
+    return "struggling" if t["struggling"] else "doing all right"
+
+
 @solara.component
-def Student(token: str):
-    _ticker(_the_day)
+def Choices(token: str, v: dict):
+    """The round's choices and Send. Made afresh for every day (its key is the day), so a new round starts
+    with nothing chosen and no "Sent." left over from the last."""
     help_ = solara.use_reactive(None)
     attend = solara.use_reactive(None)
     checkin = solara.use_reactive(None)
     call = solara.use_reactive(None)
     message = solara.use_reactive("")
+    opts = v["options"]
+    span = "today" if ROOM.days_per_round == 1 else f"the next {ROOM.days_per_round} days"
+    Prose(f"**Your choices for {span}**")
+    with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+        solara.ToggleButtonsSingle(value=help_, mandatory=False, children=[
+            solara.Button("Help the people I know", value=True), solara.Button("Look after myself", value=False)])
+    with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+        solara.ToggleButtonsSingle(value=attend, mandatory=False, children=[
+            solara.Button("Go to the meeting" if ROOM.days_per_round == 1 else "Go to meetings", value=True),
+            solara.Button("Stay away", value=False)])
+    if opts["checkin"]:
+        solara.Text("Check on someone who has gone missing:")
+        with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+            solara.ToggleButtonsSingle(value=checkin, mandatory=False, children=[
+                *[solara.Button(f"Member {m}", value=m) for m in opts["checkin"]],
+                solara.Button("Nobody", value="nobody")])
+    if opts["call"]:
+        with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
+            solara.ToggleButtonsSingle(value=call, mandatory=False, children=[
+                solara.Button("Call my sponsor", value=True), solara.Button("Don't call", value=False)])
+
+    def send():
+        try:
+            with LOCK:
+                ROOM.decide(token, help=help_.value, attend=attend.value, checkin=checkin.value,
+                            call=call.value if opts["call"] else None, day=v["day"])
+            message.set("Sent. You can change your mind until the round is played.")
+        except RoomError as e:
+            message.set(str(e)[0].upper() + str(e)[1:] + ".")
+        changed()
+
+    solara.Button("Send my choices", on_click=send, color="primary", classes=["mc-send"])
+    if message.value:
+        solara.Text(message.value, classes=["mc-note", "mc-sent"])
+    elif not v["answered"]:
+        solara.Text("Not sent yet: choose, then press Send.", classes=["mc-note"])
+
+
+@solara.component
+def Leave(token: str):
+    """Leaving, in two steps (a thumb slips)."""
+    sure = solara.use_reactive(False)
+
+    def leave():
+        with LOCK:
+            ROOM.leave(token)
+        changed()
+
+    if not sure.value:
+        solara.Button("Leave the game", on_click=lambda: sure.set(True), text=True, classes=["mc-leave"])
+        return
+    solara.Text("Leave for good? The computer will play your member.", classes=["mc-note"])
+    with solara.Row():
+        solara.Button("Yes, leave", on_click=leave, classes=["mc-leave"])
+        solara.Button("No, stay", on_click=lambda: sure.set(False), color="primary", classes=["mc-leave"])
+
+
+@solara.component
+def Student(token: str):
+    _ticker(_the_day)
     with LOCK:
         try:
             v = ROOM.student_view(token)
@@ -199,7 +289,10 @@ def Student(token: str):
             solara.Style(CSS)
             with solara.Column(classes=["mc-page"]):
                 solara.Text(str(e)[0].upper() + str(e)[1:] + ".", classes=["mc-big"])
-                Prose(f"[Join again]({'/?' + urllib.parse.urlencode({'join': ROOM.code})})")
+                if "taken this seat out" not in str(e):
+                    solara.HTML(tag="a", unsafe_innerHTML="Join again",
+                                attributes={"href": "/?" + urllib.parse.urlencode({"join": ROOM.code})},
+                                classes=["mc-big"])
             return
     solara.Style(CSS)
     with solara.Column(classes=["mc-page"]):
@@ -222,8 +315,8 @@ def Student(token: str):
         solara.HTML(unsafe_innerHTML=_bars(("Stress", v["stress"], "#b2182b"), ("Craving", v["craving"], "#762a83"),
                                            ("Recovery", v["recovery"], "#1b7837")))
         solara.Text(("You are using today." if v["using"] else
-                     f"Days without using: {v['days_without_using']}"), classes=["mc-big"])
-        if v["yesterday"]:
+                     f"Without using for {_time_without(v['days_without_using'])}"), classes=["mc-big"])
+        if v["yesterday"] and (ROOM.days_per_round == 1 or v["round"]["days"] > 0):
             solara.Text(_yesterday(v["yesterday"]) if ROOM.days_per_round == 1 else _last_round(v["round"]),
                         classes=["mc-note"])
         Prose("**The people you know**")
@@ -232,56 +325,16 @@ def Student(token: str):
         else:
             solara.HTML(unsafe_innerHTML="".join(
                 f'<div class="mc-tie">Member {t["member"]}{" (a classmate)" if t["student"] else ""}: '
-                f'{"missing" if t["missing"] else ("struggling" if t["struggling"] else "doing all right")}</div>'
-                for t in v["ties"][:8]))
+                f'{_tie_state(t)}</div>' for t in v["ties"][:8]))
         if v["state"] == ENDED:
             solara.Text("The game has ended: look at the big screen.", classes=["mc-big"])
             return
-        if v["state"] != PLAYING:
-            solara.Text("Waiting for the teacher to start the day.", classes=["mc-big"])
-            return
-        opts = v["options"]
-        span = "today" if ROOM.days_per_round == 1 else f"the next {ROOM.days_per_round} days"
-        Prose(f"**Your choices for {span}**")
-        with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
-            solara.ToggleButtonsSingle(value=help_, mandatory=False, children=[
-                solara.Button("Help the people I know", value=True), solara.Button("Look after myself", value=False)])
-        with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
-            solara.ToggleButtonsSingle(value=attend, mandatory=False, children=[
-                solara.Button("Go to the meeting" if ROOM.days_per_round == 1 else "Go to meetings",
-                                                     value=True), solara.Button("Stay away", value=False)])
-        if opts["checkin"]:
-            solara.Text("Check on someone who has gone missing:")
-            with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
-                solara.ToggleButtonsSingle(value=checkin, mandatory=False, children=[
-                    *[solara.Button(f"Member {m}", value=m) for m in opts["checkin"]],
-                    solara.Button("Nobody", value="nobody")])
-        if opts["call"]:
-            with solara.Row(classes=["mc-choice"], style={"flex-wrap": "wrap"}):
-                solara.ToggleButtonsSingle(value=call, mandatory=False, children=[
-                    solara.Button("Call my sponsor", value=True), solara.Button("Don't call", value=False)])
-
-        def send():
-            try:
-                with LOCK:
-                    ROOM.decide(token, help=help_.value, attend=attend.value, checkin=checkin.value,
-                                call=call.value if opts["call"] else None)
-                message.set("Sent. You can change your mind until the day is played.")
-            except RoomError as e:
-                message.set(str(e))
-            changed()
-
-        solara.Button("Send my choices", on_click=send, color="primary", classes=["mc-send"])
-        if v["answered"] or message.value:
-            solara.Text(message.value or "Sent. Waiting for the others.", classes=["mc-note"])
-
-        def leave():
-            with LOCK:
-                ROOM.leave(token)
-            changed()
-
-        solara.Button("Leave the game (the computer plays my member)", on_click=leave, text=True,
-                      classes=["mc-leave"])
+        if v["state"] == PLAYING:
+            Choices(token, v).key(f"day-{v['day']}")
+        else:
+            solara.Text("The teacher has paused the game." if v["state"] == "paused" else
+                        "Waiting for the teacher to start the game.", classes=["mc-big"])
+        Leave(token)
 
 
 @solara.component
@@ -314,11 +367,69 @@ def Join(code: str):
             solara.Error(error.value)
 
 
+#: the debrief's measures in words (counts over the days played; the others on the last day)
+DEBRIEF_LABELS = {"helpers": "share helping (last day)", "mean_stress": "mean stress (last day)",
+                  "using": "share using (last day)", "lapses": "lapses (all the days)",
+                  "dropouts": "drop-outs (all the days)"}
+
+
+def _figure(key: str, value: float, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return f"{value:{sign}.0f}" if key in ("lapses", "dropouts") else f"{value:{sign}.2f}"
+
+
+@solara.component
+def JoinBlock(link: str, compact: bool):
+    """The QR code, the link and the code: big in the lobby; a strip once the game runs (for late joiners)."""
+    if compact:
+        with solara.Row(style={"align-items": "center"}, classes=["mc-join-strip"]):
+            solara.HTML(unsafe_innerHTML=qr_svg(link, scale=4), classes=["mc-qr-small"])
+            solara.Text(f"Join: {link}", classes=["mc-link-small"])
+            solara.Text(ROOM.code, classes=["mc-code-small"])
+        return
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.HTML(unsafe_innerHTML=qr_svg(link), classes=["mc-qr"])
+        with solara.Column():
+            solara.Text("Join on your phone:", classes=["mc-big"])
+            solara.Text(link, classes=["mc-link"])
+            solara.Text(ROOM.code, classes=["mc-code"])
+
+
+@solara.component
+def Debrief(d: dict):
+    rows = "\n".join(f"| {DEBRIEF_LABELS.get(k, k)} | {_figure(k, f['class'])} | {_figure(k, f['bots'])} | "
+                     f"{_figure(k, f['difference'], signed=True)} |" for k, f in d["last_day"].items())
+    Prose(f"**After {d['days']} days**: {d['decisions']} answers from the class (one for each student on each day "
+          f"played). The same community, seed and days played by the bots alone:")
+    Table(f"| measure | our class | bots alone | difference |\n|---|---|---|---|\n{rows}")
+    Prose("One run of each: a difference of one or two lapses or drop-outs can be chance (docs/CLASSROOM.md "
+          "shows what many runs give). "
+          + ("The decision log replays the class's run exactly." if d["replays"]
+             else "The decision log did NOT replay the run."), classes=["mc-note"])
+    if d["students"]:
+        Prose("**Who chose what, and how their member fared** (days played; share of them helping, at "
+              "a meeting, using; check-ins made; stress on the last day):")
+        Table("| student | days | helping | at a meeting | using | check-ins made | stress |\n"
+              "|---|---|---|---|---|---|---|\n" + "\n".join(
+                  f"| {_cell(s['name'])} | {s['days']} | {s['helping'] / s['days']:.0%} | "
+                  f"{s['meetings'] / s['days']:.0%} | {s['using'] / s['days']:.0%} | {s['checkins_made']} | "
+                  f"{s['stress']:.2f} |" for s in d["students"]))
+    with LOCK:
+        csv_text = ROOM.decisions_csv()
+        log_text = "\n".join(ROOM.export_log().lines()) + "\n"
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        solara.FileDownload(csv_text.encode(), filename=f"classroom-{ROOM.code}.csv",
+                            label="Every decision and outcome (CSV)")
+        solara.FileDownload(log_text.encode(), filename=f"classroom-{ROOM.code}.jsonl",
+                            label="Decision log (replay it: mutualaid replay FILE)")
+
+
 @solara.component
 def Teacher(base: str):
     _ticker()
     debrief = solara.use_reactive(None)
     out = solara.use_reactive("")
+    ending = solara.use_reactive(False)
     solara.Style(CSS)
     with LOCK:
         tv = ROOM.teacher_view()
@@ -328,37 +439,50 @@ def Teacher(base: str):
         def run():
             with LOCK:
                 fn()
+            ending.set(False)
             changed()
         return run
 
+    def make():
+        with LOCK:
+            d = ROOM.debrief()
+        debrief.set(d)  # outside the lock: setting it renders the page, which takes the lock
+
     with solara.Column(classes=["mc-teacher"]):
-        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            solara.HTML(unsafe_innerHTML=qr_svg(link), classes=["mc-qr"])
-            with solara.Column():
-                solara.Text("Join on your phone:", classes=["mc-big"])
-                solara.Text(link, classes=["mc-link"])
-                solara.Text(ROOM.code, classes=["mc-code"])
+        if tv["state"] != ENDED:
+            JoinBlock(link, compact=tv["state"] != LOBBY)
         left = tv["seconds_left"]
         answered = sum(s["answered"] for s in tv["students"])
         k = len(tv["students"])
         solara.Text(f"Day {tv['day']} of {tv['days']} · {k} student{'' if k == 1 else 's'}, {answered} answered"
                     + (f" · {left:.0f} s left" if left is not None else "") + f" · {tv['state']}",
                     classes=["mc-big"])
-        with solara.Row():
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             if tv["state"] in (LOBBY, "paused"):
                 solara.Button("Start" if tv["state"] == LOBBY else "Resume", on_click=act(ROOM.start),
                               color="primary")
             if tv["state"] == PLAYING:
                 solara.Button("Pause", on_click=act(ROOM.pause))
-                solara.Button("Next day now", on_click=act(ROOM.advance))
+                solara.Button("Next day now" if ROOM.days_per_round == 1 else "Next round now",
+                              on_click=act(ROOM.advance))
             if tv["state"] != ENDED:
-                solara.Button("End", on_click=act(ROOM.end))
+                solara.HTML(tag="span", unsafe_innerHTML="", style={"flex": "1 1 40px"})
+                if not ending.value:
+                    solara.Button("End the game…", on_click=lambda: ending.set(True), classes=["mc-end"])
+                else:
+                    solara.Text("End for good?", classes=["mc-big"])
+                    solara.Button("Yes, end", on_click=act(ROOM.end), color="error")
+                    solara.Button("No", on_click=lambda: ending.set(False))
+            elif debrief.value is None:
+                solara.Button("Debrief: our run beside the bots'", on_click=make, color="primary")
+        if debrief.value is not None:
+            Debrief(debrief.value)
         solara.Text(" · ".join(f"{s['name']} {'✓' if s['answered'] else '…'}" for s in tv["students"])
                     or "Nobody has joined yet.", classes=["mc-note"])
         # drawn again only when the day or the class's seats change, not on every answer
         seated = tuple(sorted((s["member"], s["name"]) for s in tv["students"]))
-        picture = solara.use_memo(lambda: _locked(ROOM.picture, 420), dependencies=[tv["day"], seated])
-        curves = solara.use_memo(lambda: curves_png(tv["curves"], width_px=560, height_px=420),
+        picture = solara.use_memo(lambda: _locked(ROOM.picture, 400), dependencies=[tv["day"], seated])
+        curves = solara.use_memo(lambda: curves_png(tv["curves"], width_px=560, height_px=400),
                                  dependencies=[tv["day"]])
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
             solara.Image(picture, classes=["mc-community"])
@@ -371,36 +495,8 @@ def Teacher(base: str):
                 solara.Select(label="Take a student out of the game", value=out, values=names)
                 if out.value in names:
                     solara.Button(f"Take {out.value} out", on_click=act(lambda: ROOM.remove(out.value)))
-        if tv["state"] == ENDED or tv["day"] > 0:
-            def make():
-                with LOCK:
-                    d = ROOM.debrief()
-                debrief.set(d)  # outside the lock: setting it renders the page, which takes the lock
-
-            solara.Button("Debrief: our run beside the bots'", on_click=make)
-        if debrief.value is not None:
-            d = debrief.value
-            rows = "\n".join(f"| {k} | {f['class']:.3g} | {f['bots']:.3g} | {f['difference']:+.3g} |"
-                             for k, f in d["last_day"].items())
-            Prose(f"After {d['days']} days, {d['decisions']} decisions by the class.")
-            Table(f"| measure | our class | bots alone | difference |\n|---|---|---|---|\n{rows}")
-            Prose("The decision log replays the class's run exactly." if d["replays"]
-                  else "The decision log did NOT replay the run.")
-            if d["students"]:
-                Prose("**Who chose what, and how their member fared** (days played; share of them helping, at "
-                      "a meeting, using; check-ins made; stress on the last day):")
-                Table("| student | days | helping | at a meeting | using | check-ins made | stress |\n"
-                      "|---|---|---|---|---|---|---|\n" + "\n".join(
-                          f"| {_cell(s['name'])} | {s['days']} | {s['helping'] / s['days']:.0%} | "
-                          f"{s['meetings'] / s['days']:.0%} | {s['using'] / s['days']:.0%} | {s['checkins_made']} | "
-                          f"{s['stress']:.2f} |" for s in d["students"]))
-            with LOCK:
-                csv_text = ROOM.decisions_csv()
-                log_text = "\n".join(ROOM.export_log().lines()) + "\n"
-            solara.FileDownload(csv_text.encode(), filename=f"classroom-{ROOM.code}.csv",
-                                label="Every decision and outcome (CSV)")
-            solara.FileDownload(log_text.encode(), filename=f"classroom-{ROOM.code}.jsonl",
-                                label="Decision log (replay it: mutualaid replay FILE)")
+        if tv["state"] != ENDED and tv["day"] > 0 and debrief.value is None:
+            solara.Button("Debrief so far: our run beside the bots'", on_click=make)
 
 
 @solara.component

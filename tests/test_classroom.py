@@ -249,18 +249,57 @@ def test_a_seat_hammering_answers_and_a_flood_of_joins_are_refused(clock):
 def test_the_teacher_takes_a_nickname_out_and_a_bot_plays_its_member(clock):
     room = _room(clock)
     rude, kind = room.join("Rude"), room.join("Kind")
-    twice = room.join("Rude")
     m = room.seat(rude).member
     room.start()
     v0 = room.version
-    assert room.remove("Rude") == 2 and room.version > v0
-    for t in (rude, twice):
-        with pytest.raises(RoomError, match="teacher has taken this seat out"):
-            room.student_view(t)
-        with pytest.raises(RoomError, match="teacher has taken"):
-            room.decide(t, help=True)
+    assert room.remove("Rude") == 1 and room.version > v0
+    with pytest.raises(RoomError, match="teacher has taken this seat out"):
+        room.student_view(rude)
+    with pytest.raises(RoomError, match="teacher has taken"):
+        room.decide(rude, help=True)
     assert m not in room.held() and room.seat(kind).member in room.held()
+    with pytest.raises(RoomError, match="teacher has taken 'rUDE' out"):  # the same name cannot come back
+        room.join("rUDE")
     assert room.remove("Nobody") == 0
+
+
+def test_two_students_cannot_share_a_nickname_but_a_leavers_can_be_reused(clock):
+    room = _room(clock)
+    amy = room.join("Amy")
+    with pytest.raises(RoomError, match="already called 'amy'"):
+        room.join("amy")
+    room.leave(amy)
+    room.join("Amy")  # she left: her nickname is free again
+
+
+def test_an_answer_sent_for_a_round_that_has_ended_is_refused(clock):
+    room = _room(clock)
+    a = room.join("Ana")
+    room.start()
+    room.decide(a, attend=True, day=0)
+    room.advance()
+    with pytest.raises(RoomError, match="that answer was for day 0; the game has moved on to day 1"):
+        room.decide(a, attend=False, day=0)
+    assert room.pending == {}
+    room.decide(a, attend=False, day=1)
+
+
+def test_missing_means_the_models_own_absence_count_not_a_meeting_day(clock):
+    room = _room(clock, set={"attendance.rhythm": True})
+    a = room.join("Ana")
+    room.start()
+    threshold = room.scenario.checkins.missed_threshold
+    flagged = total = 0
+    for _ in range(20):
+        v = room.student_view(a)
+        missed = np.asarray(room.model.community["missed"])
+        for t in v["ties"]:
+            assert t["missing"] == (missed[_slot(room, t["member"])] >= threshold) == (t["missed"] >= threshold)
+            flagged += t["missing"]
+            total += 1
+        assert set(room.options(a)["checkin"]) == {t["member"] for t in v["ties"] if t["missing"]}
+        room.advance()
+    assert total > 0 and flagged < total  # not everyone is missing
 
 
 def test_every_change_a_page_shows_moves_the_version(clock):

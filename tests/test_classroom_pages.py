@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _serve(logs: Path):
-    """Start ``mutualaid classroom`` serving a 40-member baseline; returns (process, teacher's link, base)."""
+    """Start ``mutualaid classroom`` serving a 40-member baseline; returns (process, teacher's link, base).
+    Rounds of 900 s: on a loaded machine (a cold numba cache, the suite's other worker) no round may end by
+    its clock while the test's phones are still answering (one did at 60 s, and the phones' answers fell
+    into the next day)."""
     if not (Path(sys.executable).parent / "solara").exists():
         _missing("solara is not installed")
     port = _free_port()
@@ -31,7 +34,7 @@ def _serve(logs: Path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "mutualaid"), "classroom", "baseline", "--set",
                              "population.size=40", "--seed", "7", "--host", "127.0.0.1", "--port", str(port),
-                             "--round-seconds", "60"], cwd=logs, env=env, stdout=subprocess.DEVNULL,
+                             "--round-seconds", "900"], cwd=logs, env=env, stdout=subprocess.DEVNULL,
                             stderr=open(err_path, "wb"), start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
     try:
@@ -104,13 +107,14 @@ def test_three_phones_and_a_projector_play_a_round_and_read_the_debrief(browser,
             ph.get_by_role("button", name="Help the people I know").click()
             ph.get_by_role("button", name="Stay away" if k == 0 else "Go to the meeting").click()
             ph.get_by_role("button", name="Send my choices").click()
-        # everyone has answered: the day is played without waiting for the 60 s round
+        # everyone has answered: the day is played without waiting for the 900 s round
         _wait_until(lambda: "Day 1 of" in teacher.inner_text("body"), timeout=30, what="the day to be played")
         _wait_until(lambda: "You did not go to a meeting." in phones[0].inner_text("body"), timeout=30,
                     what="Ana to read that she stayed away")
         assert "You went to the meeting." in phones[1].inner_text("body")
 
-        teacher.get_by_role("button", name="End").click()
+        teacher.get_by_role("button", name="End the game…").click()
+        teacher.get_by_role("button", name="Yes, end").click()
         _wait_until(lambda: "· ended" in teacher.inner_text("body"), timeout=30, what="the game to end")
         teacher.get_by_role("button", name=re.compile("^Debrief")).click()
         teacher.wait_for_selector(".ma-table table")
@@ -170,7 +174,7 @@ def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_re
             forger.goto(f"{base}?teacher={key}")
             forger.wait_for_selector("text=Join the class's community")
             assert forger.get_by_role("button", name="Start").count() == 0
-            assert forger.get_by_role("button", name="End").count() == 0
+            assert forger.get_by_role("button", name="End the game…").count() == 0
 
         teacher.get_by_role("button", name="Start").click()
         cleo = None
@@ -186,7 +190,8 @@ def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_re
             if day == 2:  # Ben answered, then leaves: a bot plays his member from day 3
                 _wait_until(lambda: f"Day {day} of" in teacher.inner_text("body"), timeout=30, what=f"day {day}")
                 ben.wait_for_selector(f"text=day {day} of")
-                ben.get_by_role("button", name=re.compile("^Leave the game")).click()
+                ben.get_by_role("button", name="Leave the game").click()
+                ben.get_by_role("button", name="Yes, leave").click()
                 ben.wait_for_selector(f"text=You left the game on day {day}: the computer plays member "
                                       f"{ben_member} now")
                 _wait_until(lambda: "1 student," in teacher.inner_text("body"), timeout=30, what="Ben gone")
@@ -203,7 +208,8 @@ def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_re
             said = "You went to the meeting." if sent[(name, 5)] else "You did not go to a meeting."
             assert said in ph.inner_text("body")
 
-        teacher.get_by_role("button", name="End").click()
+        teacher.get_by_role("button", name="End the game…").click()
+        teacher.get_by_role("button", name="Yes, end").click()
         _wait_until(lambda: "· ended" in teacher.inner_text("body"), timeout=30, what="the game to end")
         teacher.get_by_role("button", name=re.compile("^Debrief")).click()
         teacher.wait_for_selector(".ma-table table")
@@ -230,8 +236,10 @@ def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_re
         # the log, replayed outside the server, gives the numbers the debrief showed
         again = replay(log).metrics_frame()
         table = teacher.inner_text(".ma-table")
-        helpers = float(re.search(r"helpers\s+([0-9.]+)", table).group(1))
-        assert helpers == pytest.approx(float(again["helpers"].iloc[-1]), abs=5e-4)
+        helpers = float(re.search(r"share helping \(last day\)\s+([0-9.]+)", table).group(1))
+        assert helpers == pytest.approx(float(again["helpers"].iloc[-1]), abs=5e-3)  # shown with two decimals
+        lapses = int(re.search(r"lapses \(all the days\)\s+([0-9]+)", table).group(1))
+        assert lapses == int(again["lapses"].iloc[1:].sum())
         for ctx in contexts:
             assert ctx.outside == [], ctx.outside
     finally:
@@ -261,7 +269,7 @@ def test_a_room_that_crashes_does_not_touch_another(browser, tmp_path):
         teacher.get_by_role("button", name="Start").click()
         ph.get_by_role("button", name="Send my choices").click()
         _wait_until(lambda: "Day 1 of" in teacher.inner_text("body"), timeout=30, what="the day to be played")
-        assert teacher.inner_text(".mc-code").strip() == code
+        assert teacher.inner_text(".mc-code-small").strip() == code  # the strip late joiners read
         for c in contexts:
             assert c.outside == [], c.outside
     finally:

@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import builtins
 import csv
 import io
 import random
@@ -155,6 +156,8 @@ class Room:
         self._joins = _Rate(ROOM_JOINS, RATE_WINDOW, clock)
         self._answers: dict[str, _Rate] = {}
         self._pos: np.ndarray | None = None  # the community picture's layout (by slot), made once
+        # nicknames the teacher took out: they cannot join again (``set`` is the scenario's overrides here)
+        self._removed: builtins.set[str] = builtins.set()
 
     # ------------------------------------------------------------------ who is in the community
     @property
@@ -187,6 +190,11 @@ class Room:
         if self.state == ENDED:
             raise RoomError(f"room {self.code} has ended")
         name = _clean_name(name)
+        folded = name.casefold()
+        if folded in self._removed:
+            raise RoomError(f"the teacher has taken {name!r} out of this game")
+        if any(s.name.casefold() == folded for s in self.seats.values() if s.left_day is None):
+            raise RoomError(f"someone in the room is already called {name!r}: add a letter or a number")
         self._joins.take(f"joining room {self.code}")
         token = secrets.token_urlsafe(12)
         m = self._free_member()
@@ -218,6 +226,7 @@ class Room:
         for t in gone:
             self.leave(t)
             self.seats[t].removed = True
+        self._removed.add(name.casefold())
         return len(gone)
 
     def reseat(self, token: str) -> int:
@@ -259,6 +268,11 @@ class Room:
             return None
         return max(0.0, self.deadline - self.clock())
 
+    def _missing(self, j: int) -> bool:
+        """Slot j has gone missing: it has missed ``checkins.missed_threshold`` of its meetings in a row, the
+        model's own definition of who is due a check-in (docs/ODD.md 7.4)."""
+        return int(self.model.community["missed"][j]) >= self.scenario.checkins.missed_threshold
+
     def options(self, token: str) -> dict[str, Any]:
         """The choices open to a seat's member this round: always help/compete and go/stay away; the ties
         who have gone missing it may check on; whether it has a sponsor to call."""
@@ -270,15 +284,18 @@ class Room:
         ptr, nbr, w = self.model.tie_arrays()
         ids = self.present()
         missing = [int(ids[j]) for j, wt in zip(nbr[ptr[i]:ptr[i + 1]], w[ptr[i]:ptr[i + 1]])
-                   if j >= 0 and wt > 0 and bool(comm["due"][j])]
+                   if j >= 0 and wt > 0 and self._missing(j)]
         return {"help": True, "attend": True, "checkin": sorted(missing), "call": int(comm["sponsor"][i]) >= 0}
 
     def decide(self, token: str, *, help: bool | None = None, attend: bool | None = None,
-               checkin: int | str | None = None, call: bool | None = None) -> None:
-        """A student's decisions for the round under way (given again, the last answer counts)."""
+               checkin: int | str | None = None, call: bool | None = None, day: int | None = None) -> None:
+        """A student's decisions for the round under way (given again, the last answer counts). ``day``, the
+        day the student's screen showed, refuses an answer sent after the round it was meant for ended."""
         s = self.seat(token)
         if self.state != PLAYING:
             raise RoomError(f"room {self.code} is not playing a round ({self.state})")
+        if day is not None and day != self.day:
+            raise RoomError(f"that answer was for day {day}; the game has moved on to day {self.day}: choose again")
         self._answers.setdefault(token, _Rate(SEAT_ANSWERS, RATE_WINDOW, self.clock)).take("answers")
         try:  # the Decision checks the kinds of the values (true/false/none; a member id or 'nobody')
             d = Decision(self.day + 1, s.member, help=help, attend=attend, checkin=checkin, call=call)
@@ -346,8 +363,8 @@ class Room:
         comm = self.model.community
         for m, token in sorted(held.items()):
             i = self._slot(m)
-            row = {"day": self.day, "name": self.seats[token].name, "member": m, "answered": m in answered,
-                   "in_community": i is not None}
+            row = {"day": self.day, "seat": token, "name": self.seats[token].name, "member": m,
+                   "answered": m in answered, "in_community": i is not None}
             if i is not None:
                 row.update({
                     "helps": int(comm["strategy"][i]) == 1, "stress": float(comm["stress"][i]),
@@ -378,7 +395,8 @@ class Room:
                 continue
             ties.append({"member": int(ids[j]), "strength": float(wt), "helps": int(comm["strategy"][j]) == 1,
                          "struggling": bool(comm["using"][j]) or int(comm["crisis_days"][j]) > 0,
-                         "missing": bool(comm["due"][j]), "student": int(ids[j]) in self.held()})
+                         "missing": self._missing(j), "missed": int(comm["missed"][j]),
+                         "student": int(ids[j]) in self.held()})
         ties.sort(key=lambda t: -t["strength"])
         view.update({
             "helps": int(comm["strategy"][i]) == 1, "stress": float(comm["stress"][i]),
@@ -435,7 +453,7 @@ class Room:
             xy = draw.node_xy(self._pos, size_px, margin=int(12 * scale))
             r = 10 * scale
         pen = ImageDraw.Draw(img)
-        font = ImageFont.load_default(size=max(14, size_px // 24))
+        font = ImageFont.load_default(size=max(16, size_px // 16))
         for m, token in sorted(self.held().items()):
             i = self._slot(m)
             if i is None:
@@ -486,7 +504,7 @@ class Room:
         for r in self.history:
             if not r["in_community"]:
                 continue
-            s = rows.setdefault(r["name"], {"name": r["name"], "days": 0, "helping": 0, "meetings": 0,
+            s = rows.setdefault(r["seat"], {"name": r["name"], "days": 0, "helping": 0, "meetings": 0,
                                             "checked_on": 0, "checkins_made": 0, "using": 0, "stress": 0.0})
             d = made.get((r["day"], r["member"]))
             s["days"] += 1
@@ -540,14 +558,19 @@ class _Still:
         return 0.0
 
 
+#: the settings docs/CLASSROOM.md opens its room with (besides the size): meetings with a weekly rhythm, so
+#: that "missing" means absent from one's own meetings (docs/ODD.md 7.1)
+GUIDE_SET = {"attendance.rhythm": True}
+
+
 def scripted_class(policy: str, *, scenario="baseline", seed: int = 1, members: int = 60, students: int = 30,
-                   rounds: int = 12, days_per_round: int = 7) -> dict:
+                   rounds: int = 12, days_per_round: int = 7, set: Mapping[str, Any] = GUIDE_SET) -> dict:
     """A class whose every student answers by ``policy`` (:data:`POLICIES`) each round: its debrief
     (:meth:`Room.debrief`). What the classroom guide's figures are made of (docs/CLASSROOM.md)."""
     if policy not in POLICIES:
         raise RoomError(f"policy = {policy!r}: one of {', '.join(POLICIES)}")
     code = "".join(random.Random(f"scripted-{seed}").choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
-    room = Room(scenario, seed=seed, set={"population.size": members}, clock=_Still(),
+    room = Room(scenario, seed=seed, set={**set, "population.size": members}, clock=_Still(),
                 days_per_round=days_per_round, code=code)  # the code seeds who plays whom: fixed, reproducible
     tokens = [room.join(f"student {k + 1}") for k in range(students)]
     room.start()

@@ -697,9 +697,9 @@ def classroom_guide() -> str:
         return ("about twice as many" if 1.85 <= r <= 2.15 else f"{r:.1f} times as many" if r >= 1.05 else
                 "about as many" if r > 0.95 else "fewer")
 
-    names = {"helpers": "share helping, last day", "mean_stress": "mean stress, last day",
-             "using": "share using, last day", "lapses": "lapses in the 84 days",
-             "dropouts": "drop-outs in the 84 days"}
+    names = {"helpers": "share helping (last day)", "mean_stress": "mean stress (last day)",
+             "using": "share using (last day)", "lapses": "lapses (all the days)",
+             "dropouts": "drop-outs (all the days)"}  # the words of the teacher's debrief table
     rows = ["| the class's answers | measure | the class | bots alone | difference (95% interval) |",
             "|---|---|---|---|---|"]
     worse = {}
