@@ -29,7 +29,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def small_sweep(folder: Path) -> None:
     import pandas as pd
 
-    from dashboards import support as ds
+    from dashboards import runner as dr
     from sim.experiments.compare import replicate_seeds, run_stats
     from sim.core.scenarios import load_scenario
 
@@ -39,7 +39,7 @@ def small_sweep(folder: Path) -> None:
             sc = load_scenario("baseline", {"population.size": 200, "steps": 120, "game.T": t,
                                             "checkins.enabled": chk})
             for r, s in enumerate(replicate_seeds(42, 3)):
-                m = ds.run_metrics(sc, s)
+                m = dr.run_metrics(sc, s)
                 rows.append({"game.T": t, "checkins.enabled": chk, "replicate": r, "seed": s, **run_stats(m)})
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_parquet(folder / "runs.parquet")
