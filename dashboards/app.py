@@ -22,12 +22,21 @@ pictures in :mod:`sim.dashboards.plots` and the words in
 :mod:`sim.dashboards.texts`.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.compare: it loads numba; the kernels compile in the background (warm_kernel), not
+#   when the page's module loads.
+# - sim.info: read inside a guard, so that a page without the Info files still serves.
+
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 
+import markdown
 import matplotlib
+import pandas as pd
 
 matplotlib.use("Agg")
 
@@ -35,6 +44,7 @@ import solara  # noqa: E402
 import solara.lab  # noqa: E402
 from solara.alias import rv  # noqa: E402
 
+from sim import movie  # noqa: E402
 from sim.core.scenarios import ScenarioError  # noqa: E402
 from sim.dashboards import plots as dp  # noqa: E402
 from sim.dashboards import runner as dr  # noqa: E402
@@ -174,8 +184,6 @@ def SeedBox(text: solara.Reactive, error: bool, label: str, css: str):
 def _link_html(query: str) -> str:
     """A link to this run and a button that copies it (the clipboard API, or a selection where the page is
     not served over https/localhost)."""
-    import html
-
     q = html.escape(query, quote=True)
     js = ("var a=this.parentNode.querySelector('a.ma-link');var u=a.href;var b=this;"
           "function ok(){b.textContent='Link copied';b.dataset.copied=u;}"
@@ -318,8 +326,6 @@ def Explore(present: bool, link: ds.Link):
         frame.set(runner.frame(playing=playing.value))
 
     def make_movie(fmt: str) -> bytes:
-        from sim import movie
-
         movie_status.set(f"making the {fmt.upper()} ...")
         try:
             return movie.movie_bytes(runner.scenario, fmt, changed=changed_settings(), until=max(runner.day, 1),
@@ -528,10 +534,6 @@ def InfoPanel(name: str):
 
 def _info_html(name: str) -> str:
     """The scenario's Info (scenarios/info/NAME.md) as HTML, its ODD links pointing at the page's ODD view."""
-    import re
-
-    import markdown
-
     try:
         from sim.info import read_info
     except ImportError:  # pragma: no cover - sim/info.py ships with the Info files
@@ -554,8 +556,6 @@ def _info_html(name: str) -> str:
 
 
 def html_escape(s: str) -> str:
-    import html
-
     return html.escape(s)
 
 
@@ -812,8 +812,6 @@ def TrialView(base: str, active: bool):
 
 
 def _long(df_a, df_b):
-    import pandas as pd
-
     return pd.concat([df_a.assign(arm="A"), df_b.assign(arm="B")], ignore_index=True)
 
 

@@ -7,6 +7,10 @@ view (baseline, 200 members, 120 days: game.T x checkins.enabled x 3
 replicates), drives Debian's chromium with Playwright, then stops the server.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim, dashboards: the checkout's packages, importable once the script has put it on sys.path.
+# - playwright: it comes with the dev extra only.
+
 from __future__ import annotations
 
 import os
@@ -19,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "images"
@@ -27,8 +33,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 def small_sweep(folder: Path) -> None:
-    import pandas as pd
-
     from dashboards import runner as dr
     from sim.experiments.compare import replicate_seeds, run_stats
     from sim.core.scenarios import load_scenario

@@ -11,6 +11,10 @@ the ODD document are written from them, never by hand::
 ``tests/test_docs.py`` fails when the document drifts from the schema.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.core.metrics, sim.core.schedule: they load numba (about a second); the parameter table does not
+#   need them.
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from sim.core.provenance import status
 from sim.core.schema import Scenario
 from sim.core.shipped import ODD_PATH  # (docs/ODD.md in a checkout, sim/docs/ODD.md installed)
 
@@ -151,8 +156,6 @@ def parameter_rows(model: type[BaseModel] = Scenario, prefix: str = "") -> list[
 
 def parameter_table() -> str:
     """The scenario parameters as Markdown, one table per section of :class:`sim.core.schema.Scenario`."""
-    from sim.core.provenance import status
-
     header = "| key | type | default | allowed | status | meaning |\n|---|---|---|---|---|---|"
     groups: dict[str, list[str]] = {}
     for key, typ, default, allowed, meaning in parameter_rows():
