@@ -363,6 +363,9 @@ def metrics_csv(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode("utf-8")
 
 
+# ----------------------------------------------------------------------------- Compare: the two arms, the trial
+
+
 def compare_pair(name: str, a: Mapping[str, Any], b: Mapping[str, Any], *, seed: Any, steps: int,
                  members: int | None = None, fixed_a: Mapping[str, Any] | None = None,
                  fixed_b: Mapping[str, Any] | None = None) -> tuple[Scenario, Scenario]:

@@ -170,6 +170,9 @@ def prompt(name: str, description: str = "") -> str:
     return m.group(0) if m else text
 
 
+# ----------------------------------------------------------------------------- sentences generated from a run's numbers
+
+
 def revision_note(sc: Scenario) -> str:
     """One sentence under the curves on what their revision-day ticks mean, from the scenario's own
     interval: why the share of helpers moves in steps (empty when strategies never change)."""
