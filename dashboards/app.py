@@ -15,18 +15,28 @@ Three views:
 
 Each browser session has its own model (component state). The Explore model
 steps in a worker thread at a bounded frame rate; the Compare runs happen in
-a worker thread too. Everything non-visual lives in
-:mod:`sim.dashboards.support` (this folder, ``dashboards/``, ships in the
-package as ``sim.dashboards``).
+a worker thread too. Everything non-visual lives beside it (this folder,
+``dashboards/``, ships in the package as ``sim.dashboards``): the controls in
+:mod:`sim.dashboards.support`, the runs in :mod:`sim.dashboards.runner`, the
+pictures in :mod:`sim.dashboards.plots` and the words in
+:mod:`sim.dashboards.texts`.
 """
+
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.compare: it loads numba; the kernels compile in the background (warm_kernel), not
+#   when the page's module loads.
+# - sim.info: read inside a guard, so that a page without the Info files still serves.
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
-import urllib.parse
 
+import markdown
 import matplotlib
+import pandas as pd
 
 matplotlib.use("Agg")
 
@@ -34,7 +44,10 @@ import solara  # noqa: E402
 import solara.lab  # noqa: E402
 from solara.alias import rv  # noqa: E402
 
+from sim import movie  # noqa: E402
 from sim.core.scenarios import ScenarioError  # noqa: E402
+from sim.dashboards import plots as dp  # noqa: E402
+from sim.dashboards import runner as dr  # noqa: E402
 from sim.dashboards import support as ds  # noqa: E402
 from sim.dashboards import texts  # noqa: E402
 from sim.dashboards.widgets import Prose, Table  # noqa: E402
@@ -45,7 +58,7 @@ CURVES_EVERY = 0.25
 SCENARIOS = ds.names()
 
 # Compile (or load) the numba kernels once per server, in the background.
-threading.Thread(target=ds.warm_kernel, name="warm-kernel", daemon=True).start()
+threading.Thread(target=dr.warm_kernel, name="warm-kernel", daemon=True).start()
 
 CSS = """
 .ma-title { font-size: 1.6rem; font-weight: 600; }
@@ -171,8 +184,6 @@ def SeedBox(text: solara.Reactive, error: bool, label: str, css: str):
 def _link_html(query: str) -> str:
     """A link to this run and a button that copies it (the clipboard API, or a selection where the page is
     not served over https/localhost)."""
-    import html
-
     q = html.escape(query, quote=True)
     js = ("var a=this.parentNode.querySelector('a.ma-link');var u=a.href;var b=this;"
           "function ok(){b.textContent='Link copied';b.dataset.copied=u;}"
@@ -193,7 +204,7 @@ def Explore(present: bool, link: ds.Link):
     applied = solara.use_reactive(init_params)
     seed_text = solara.use_reactive(str(init_sc.seed))
     engine = solara.use_reactive(link.options.get("engine", "kernel"))
-    runner = solara.use_memo(lambda: ds.Runner(init_sc, engine.value), [])
+    runner = solara.use_memo(lambda: dr.Runner(init_sc, engine.value), [])
     frame = solara.use_reactive(solara.use_memo(lambda: runner.frame(), []))
     playing = solara.use_reactive(False)
     fps = solara.use_reactive(link.options.get("fps", 10))
@@ -221,7 +232,7 @@ def Explore(present: bool, link: ds.Link):
             return
         try:
             runner.tick(False)
-            pacer = ds.Pacer()
+            pacer = dr.Pacer()
             run_id = id(runner.model)  # a Reset makes a new model: a frame of the old one is never shown
             while not cancel.is_set() and playing.value:
                 t0 = time.perf_counter()
@@ -301,7 +312,7 @@ def Explore(present: bool, link: ds.Link):
         frame.set(runner.frame())
 
     def inspect_at(widget, event, data):
-        px = ds.VIEW_PX["present" if present else "normal"]
+        px = dp.VIEW_PX["present" if present else "normal"]
         try:
             slot = runner.member_at(float(data["offsetX"]), float(data["offsetY"]), px)
         except (KeyError, TypeError, ValueError):
@@ -315,8 +326,6 @@ def Explore(present: bool, link: ds.Link):
         frame.set(runner.frame(playing=playing.value))
 
     def make_movie(fmt: str) -> bytes:
-        from sim import movie
-
         movie_status.set(f"making the {fmt.upper()} ...")
         try:
             return movie.movie_bytes(runner.scenario, fmt, changed=changed_settings(), until=max(runner.day, 1),
@@ -330,11 +339,11 @@ def Explore(present: bool, link: ds.Link):
 
     specs = solara.use_memo(lambda: ds.model_params(runner.scenario), [generation.value])
     # the run on the screen named with its changed settings (a walk-through step's variant, not its base)
-    shown_as = solara.use_memo(lambda: ds.caption(name.value, changed_settings()),
+    shown_as = solara.use_memo(lambda: texts.caption(name.value, changed_settings()),
                                [name.value, tuple(sorted(applied.value.items()))])
     pending = (params.value != applied.value or (seed_value is not None and seed_value != runner.scenario.seed)
                or engine.value != runner.engine)
-    view_px = ds.VIEW_PX["present" if present else "normal"]
+    view_px = dp.VIEW_PX["present" if present else "normal"]
     link_key = (name.value, tuple(sorted(applied.value.items())), runner.scenario.seed, present, runner.engine)
     query = solara.use_memo(lambda: ds.link_query(name.value, applied.value, runner.scenario.seed,
                                                   {"present": True if present else None,
@@ -381,20 +390,20 @@ def Explore(present: bool, link: ds.Link):
 
     def view():
         LiveView(frame, error, fps.value * per_frame.value, runner.scenario.psychology.enabled, view_px,
-                 inspect_at, stop_inspecting, legend=ds.view_legend(runner.scenario, present),
+                 inspect_at, stop_inspecting, legend=texts.view_legend(runner.scenario, present),
                  prompt=texts.prompt(name.value, ds.scenario_description(name.value)) if present else None,
-                 revision=ds.revision_note(runner.scenario))
+                 revision=texts.revision_note(runner.scenario))
 
     def downloads():
         stem = f"{runner.scenario.name}_seed{runner.scenario.seed}"
         kind = "lattice" if runner.lattice else "network"
         with solara.Row(classes=["ma-downloads"]):
-            solara.FileDownload(lambda: ds.metrics_csv(runner.metrics()), filename=f"{stem}_metrics.csv",
+            solara.FileDownload(lambda: dr.metrics_csv(runner.metrics()), filename=f"{stem}_metrics.csv",
                                 label="Metrics (CSV)")
-            solara.FileDownload(lambda: runner.picture(size_px=ds.HI_RES_PX), filename=f"{stem}_{kind}.png",
-                                label=f"{kind.capitalize()} (PNG, {ds.HI_RES_PX} px)", mime_type="image/png")
+            solara.FileDownload(lambda: runner.picture(size_px=dp.HI_RES_PX), filename=f"{stem}_{kind}.png",
+                                label=f"{kind.capitalize()} (PNG, {dp.HI_RES_PX} px)", mime_type="image/png")
             solara.FileDownload(lambda: runner.curves(hi_res=True, title=_title(runner, changed_settings())),
-                                filename=f"{stem}_curves.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
+                                filename=f"{stem}_curves.png", label=f"Curves (PNG, {dp.HI_RES_PX} px)",
                                 mime_type="image/png")
             solara.FileDownload(lambda: make_movie("gif"), filename=f"{stem}.gif", label="Movie (GIF)",
                                 mime_type="image/gif")
@@ -449,7 +458,7 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
     """The part of Explore that changes every frame (the rest of the page is not re-rendered).
 
     ``prompt``: presentation mode's "Watch ..." line, beside the curves (None outside presentation mode);
-    ``revision``: what the curves' revision-day ticks mean (ds.revision_note), under them."""
+    ``revision``: what the curves' revision-day ticks mean (texts.revision_note), under them."""
     fr = frame.value
     if error.value:
         solara.Error(error.value, classes=["ma-error"])
@@ -469,7 +478,7 @@ def LiveView(frame: solara.Reactive, error: solara.Reactive, requested: int, psy
         f"<span class='ma-rate'>requested {requested} days/s; delivered {rate}</span></div>"
         f"<div class='ma-readout'>{esc(readout)}</div>"
         f"<div class='ma-happening'>{esc(fr.happening or '')}</div>"))
-    curves_w = ds.CURVES_PX["present" if prompt is not None else "normal"][0][0]
+    curves_w = dp.CURVES_PX["present" if prompt is not None else "normal"][0][0]
     with solara.Div(classes=["ma-live"]):
         with solara.Div(classes=["ma-live-pic"], style={"width": f"{view_px}px"}):
             ClickableView(fr.picture, view_px, fr.view, on_click)
@@ -513,7 +522,7 @@ def MemberCard(m: dict, on_close):
                                        + ")" if m["strongest"] else "") + "; drawn in black in the view"]
         solara.Text("\n".join(rows), classes=["ma-member-text", "ma-readout"])
         if m["history_png"]:
-            solara.Image(m["history_png"], classes=["ma-member-history"], width=f"{ds.HISTORY_PX}px")
+            solara.Image(m["history_png"], classes=["ma-member-history"], width=f"{dp.HISTORY_PX}px")
         solara.Button("Stop inspecting", on_click=on_close, text=True, classes=["ma-member-close"])
 
 
@@ -525,10 +534,6 @@ def InfoPanel(name: str):
 
 def _info_html(name: str) -> str:
     """The scenario's Info (scenarios/info/NAME.md) as HTML, its ODD links pointing at the page's ODD view."""
-    import re
-
-    import markdown
-
     try:
         from sim.info import read_info
     except ImportError:  # pragma: no cover - sim/info.py ships with the Info files
@@ -551,15 +556,13 @@ def _info_html(name: str) -> str:
 
 
 def html_escape(s: str) -> str:
-    import html
-
     return html.escape(s)
 
 
 @solara.component
 def OddPage():
     """docs/ODD.md, rendered with GitHub-style heading anchors, so the Info panels can link into it."""
-    html = solara.use_memo(ds.odd_html, [])
+    html = solara.use_memo(texts.odd_html, [])
     solara.Style(CSS)
     solara.Title("Model description (ODD)")
     # scroll to the #section once the text is on the page (the browser looked for it before it was)
@@ -613,13 +616,13 @@ def Compare(active: bool):
         if not active:
             return
         try:
-            sc_a, sc_b = ds.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value,
+            sc_a, sc_b = dr.compare_pair(base.value, a_over, b_over, seed=seed_now, steps=steps.value,
                                          fixed_a=fixed_a, fixed_b=fixed_b)
         except ScenarioError as e:
             status.set(str(e))
             return
         status.set("running A and B ...")
-        df_a, df_b = ds.run_metrics(sc_a), ds.run_metrics(sc_b)
+        df_a, df_b = dr.run_metrics(sc_a), dr.run_metrics(sc_b)
         if cancel.is_set():
             return
         from sim.experiments.compare import replicate_seeds
@@ -627,28 +630,28 @@ def Compare(active: bool):
         frames_a, frames_b = [], []
         for r, s in enumerate(replicate_seeds(sc_a.seed, replicates.value)):
             status.set(f"replicate {r + 1} of {replicates.value} ...")
-            frames_a.append(ds.run_metrics(sc_a, s))
-            frames_b.append(ds.run_metrics(sc_b, s))
+            frames_a.append(dr.run_metrics(sc_a, s))
+            frames_b.append(dr.run_metrics(sc_b, s))
             if cancel.is_set():
                 return
         from sim.experiments.compare import arm_labels
 
-        label_a, label_b = (f"{x}: {ds.plain_keys(y)}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
+        label_a, label_b = (f"{x}: {texts.plain_keys(y)}" for x, y in zip("AB", arm_labels(sc_a, sc_b)))
         title = f"{base.value}, seed {sc_a.seed}: {label_b}"
         seeds = replicate_seeds(sc_a.seed, replicates.value)
         result.set({
-            "key": key, "a": ds.arm_summary(df_a), "b": ds.arm_summary(df_b),
-            "headline": ds.compare_headline(sc_a, sc_b, frames_a, frames_b),
-            "finding": ds.compare_finding(sc_a, sc_b, frames_a, frames_b),
-            "png": ds.compare_png(df_a, df_b, label_a, label_b, title),
-            "gap": ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired replicates"),
+            "key": key, "a": dr.arm_summary(df_a), "b": dr.arm_summary(df_b),
+            "headline": texts.compare_headline(sc_a, sc_b, frames_a, frames_b),
+            "finding": texts.compare_finding(sc_a, sc_b, frames_a, frames_b),
+            "png": dp.compare_png(df_a, df_b, label_a, label_b, title),
+            "gap": dp.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired replicates"),
             # 1600-pixel versions for slides, drawn when asked for
-            "png_hi": lambda: ds.compare_png(df_a, df_b, label_a, label_b, title, hi_res=True),
-            "gap_hi": lambda: ds.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired "
+            "png_hi": lambda: dp.compare_png(df_a, df_b, label_a, label_b, title, hi_res=True),
+            "gap_hi": lambda: dp.gap_png(frames_a, frames_b, f"{label_b} - {label_a}: {len(frames_a)} paired "
                                          "replicates", hi_res=True),
             # the CSVs are built when a download asks for them (a result shows sooner)
-            "csv": lambda: ds.metrics_csv(_long(df_a, df_b)),
-            "replicates_csv": lambda: ds.replicates_csv(frames_a, frames_b, seeds, label_a, label_b),
+            "csv": lambda: dr.metrics_csv(_long(df_a, df_b)),
+            "replicates_csv": lambda: dr.replicates_csv(frames_a, frames_b, seeds, label_a, label_b),
         })
         status.set("")
 
@@ -669,7 +672,7 @@ def Compare(active: bool):
         for k, (label, *_rest) in ds.PRESETS.items():
             solara.Button(label, on_click=lambda k=k: preset(k), outlined=True, classes=[f"ma-preset-{k}"])
     # a preset's settings beyond the check boxes, said where they apply (they are not on the controls below)
-    solara.Text(("Preset: " + "; ".join(f"{arm}: {ds.caption('', f)[len(', with '):]}" for arm, f in
+    solara.Text(("Preset: " + "; ".join(f"{arm}: {texts.caption('', f)[len(', with '):]}" for arm, f in
                                         (("A", fixed_a), ("B", fixed_b)) if f)) if (fixed_a or fixed_b) else "",
                 classes=["ma-preset-fixed"], style={"display": "block", "min-height": "1.2em"})
     with solara.Columns([1, 1, 1]):
@@ -739,9 +742,9 @@ def CompareResult(res: dict, stale: bool):
         solara.FileDownload(res["csv"], filename="compare.csv", label="A and B metrics, seed pair (CSV)")
         solara.FileDownload(res["replicates_csv"], filename="compare_replicates.csv",
                             label="Every replicate, differences and intervals (CSV)")
-        solara.FileDownload(res["png_hi"], filename="compare.png", label=f"Curves (PNG, {ds.HI_RES_PX} px)",
+        solara.FileDownload(res["png_hi"], filename="compare.png", label=f"Curves (PNG, {dp.HI_RES_PX} px)",
                             mime_type="image/png")
-        solara.FileDownload(res["gap_hi"], filename="gap.png", label=f"Gap (PNG, {ds.HI_RES_PX} px)",
+        solara.FileDownload(res["gap_hi"], filename="gap.png", label=f"Gap (PNG, {dp.HI_RES_PX} px)",
                             mime_type="image/png")
 
 
@@ -764,7 +767,7 @@ def TrialView(base: str, active: bool):
             return
         status.set(f"running the trial: {seeds.value} paired seeds, three designs ...")
         try:
-            result.set({"key": key, **ds.trial_result(scenario, intervention.value, seeds.value,
+            result.set({"key": key, **dr.trial_result(scenario, intervention.value, seeds.value,
                                                       progress=lambda d, t: status.set(f"runs {d} of {t} ..."))})
         except ScenarioError as e:
             result.set({"key": key, "error": str(e)})
@@ -776,12 +779,12 @@ def TrialView(base: str, active: bool):
     with solara.Row(classes=["ma-wrap"]):
         solara.Select(label="Community for the trial", value=scenario, values=options,
                       on_value=lambda v: chosen.set(v) if v in options else None)
-        words = ds.intervention_words()  # the choice in words ("check-ins"), not the scenario key
+        words = texts.intervention_words()  # the choice in words ("check-ins"), not the scenario key
         solara.Select(label="Withheld from the control arm", value=words[intervention.value],
                       values=list(words.values()),
-                      on_value=lambda v: intervention.set(ds.intervention_key(v)) if ds.intervention_key(v) else None)
-        solara.Select(label="Trial: paired seeds", value=seeds.value, values=list(ds.TRIAL_SEEDS),
-                      on_value=lambda v: seeds.set(v) if v in ds.TRIAL_SEEDS else None)
+                      on_value=lambda v: intervention.set(texts.intervention_key(v)) if texts.intervention_key(v) else None)
+        solara.Select(label="Trial: paired seeds", value=seeds.value, values=list(dr.TRIAL_SEEDS),
+                      on_value=lambda v: seeds.set(v) if v in dr.TRIAL_SEEDS else None)
         solara.Button("Run the trial", on_click=lambda: started.set(started.value + 1), color="primary",
                       classes=["ma-trial-run"], disabled=bool(status.value))
     with solara.Column():  # a fixed slot: the status line comes and goes without moving what follows
@@ -809,8 +812,6 @@ def TrialView(base: str, active: bool):
 
 
 def _long(df_a, df_b):
-    import pandas as pd
-
     return pd.concat([df_a.assign(arm="A"), df_b.assign(arm="B")], ignore_index=True)
 
 
@@ -825,34 +826,34 @@ from sim.experiments.lesson import PROJECTOR_PX as LESSON_PX  # noqa: E402
 def Lesson(active: bool):
     seeds = solara.use_reactive(20)
     started = solara.use_reactive(0)
-    result = solara.use_reactive(ds.lesson_cached(20))
+    result = solara.use_reactive(dr.lesson_cached(20))
     status = solara.use_reactive("")
 
     def work(cancel: threading.Event):
         if not active or not started.value:
             return
         n = seeds.value
-        eta = ds.Eta()
+        eta = texts.Eta()
         status.set(f"running the lesson: 12 arms x {n} seeds; " + eta.text(0, 12 * n).split("; ", 1)[1])
 
         def progress(done, total):  # the time left, from the speed measured on this machine after the first run
             status.set(eta.text(done, total))
 
         try:
-            result.set(ds.lesson_result(n, progress=progress))
+            result.set(dr.lesson_result(n, progress=progress))
         finally:
             status.set("")
 
     solara.use_thread(work, dependencies=[started.value, active], intrusive_cancel=False)
 
     def choose(v):
-        if v in ds.LESSON_SEEDS:
+        if v in dr.LESSON_SEEDS:
             seeds.set(v)
-            result.set(ds.lesson_cached(v))
+            result.set(dr.lesson_cached(v))
 
     Prose(texts.LESSON_INTRO)
     with solara.Row(classes=["ma-wrap"]):
-        solara.Select(label="Paired seeds per arm", value=seeds.value, values=list(ds.LESSON_SEEDS),
+        solara.Select(label="Paired seeds per arm", value=seeds.value, values=list(dr.LESSON_SEEDS),
                       on_value=choose)
         solara.Button("Run the lesson", on_click=lambda: started.set(started.value + 1), color="primary",
                       classes=["ma-lesson-run"], disabled=bool(status.value))
@@ -932,7 +933,7 @@ def Results():
         solara.Select(label="and (heatmap)", value=y.value, values=["(none)", *[p for p in params if p != x.value]],
                       on_value=y.set)
     if metric.value in mets and x.value in params:
-        png = ds.results_png(table, metric.value, x.value, None if y.value == "(none)" else y.value)
+        png = dp.results_png(table, metric.value, x.value, None if y.value == "(none)" else y.value)
         solara.Image(png, classes=["ma-results-plot"])
         solara.FileDownload(png, filename=f"{metric.value}_by_{x.value}.png", label="Plot (PNG)",
                             mime_type="image/png")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dashboards import runner as dr  # noqa: E402
 from dashboards import support as ds  # noqa: E402
 
 
@@ -27,7 +28,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="kropotkin")
     a = ap.parse_args()
     sc = ds.build_scenario(a.scenario, {"network_width": a.side, "network_height": a.side, "steps": a.frames + 20})
-    r = ds.Runner(sc)
+    r = dr.Runner(sc)
     for _ in range(5):  # warm-up: numba cache load, first figure
         r.step()
         r.frame(curves_every=0.25)

@@ -7,6 +7,10 @@ view (baseline, 200 members, 120 days: game.T x checkins.enabled x 3
 replicates), drives Debian's chromium with Playwright, then stops the server.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim, dashboards: the checkout's packages, importable once the script has put it on sys.path.
+# - playwright: it comes with the dev extra only.
+
 from __future__ import annotations
 
 import os
@@ -19,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "images"
@@ -27,9 +33,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 def small_sweep(folder: Path) -> None:
-    import pandas as pd
-
-    from dashboards import support as ds
+    from dashboards import runner as dr
     from sim.experiments.compare import replicate_seeds, run_stats
     from sim.core.scenarios import load_scenario
 
@@ -39,7 +43,7 @@ def small_sweep(folder: Path) -> None:
             sc = load_scenario("baseline", {"population.size": 200, "steps": 120, "game.T": t,
                                             "checkins.enabled": chk})
             for r, s in enumerate(replicate_seeds(42, 3)):
-                m = ds.run_metrics(sc, s)
+                m = dr.run_metrics(sc, s)
                 rows.append({"game.T": t, "checkins.enabled": chk, "replicate": r, "seed": s, **run_stats(m)})
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_parquet(folder / "runs.parquet")

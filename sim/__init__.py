@@ -2,6 +2,10 @@
 
 __version__ = "0.1.0"
 
+# Deferred imports (inside __getattr__, on first use of sim.run, sim.load_scenario, ...):
+# - sim.api, sim.core.scenarios, sim.engines.agents: so that `import sim` stays light; the command line
+#   imports this package first, and `mutualaid --help` answers before yaml, pandas or mesa load.
+
 import os as _os
 
 # The kernel's parallel loops run on numba's OpenMP layer. By default its

@@ -8,17 +8,23 @@
 0.8
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.sweep, sim.output: the sweep machinery, pandas and pyarrow; only sim.sweep and
+#   sim.batch_run need them, and sim.run (through this module) loads without them.
+
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:  # pandas is imported when a table is made, not at start-up
     import pandas as pd
 
+from sim.core.scenarios import ScenarioError
 from sim.engines import make_model, resolve_engine  # noqa: F401  (re-exported)
+from sim.limits import check_count
 from sim.runner import (  # noqa: F401  (re-exported)
     RunResult, keyword_overrides, prepare, run, set_threads, short_repr_)
 
@@ -41,9 +47,6 @@ def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] |
     ...                    replicates=2, steps=20)                      # doctest: +SKIP
     >>> df[["checkins.prob", "replicate", "seed", "total_relapses"]]     # doctest: +SKIP
     """
-    from sim.core.scenarios import ScenarioError
-    from sim.limits import check_count
-
     via = "sim.batch_run"
     if unknown:
         raise ScenarioError(f"{via}: unknown keyword {next(iter(unknown))!r}; it takes replicates, steps, seed, "
@@ -80,12 +83,7 @@ def batch_run(scenario: str | Path = "baseline", parameters: Mapping[str, Any] |
 def sweep(spec: str | Path | Mapping[str, Any], *, out: str | Path | None = None,
           workers: int | None = None, **unknown: Any) -> "pd.DataFrame":
     """Run (or resume) a sweep file or mapping from Python; returns ``runs.parquet`` as a DataFrame."""
-    import shutil
-    import tempfile
-
-    from sim.core.scenarios import ScenarioError
     from sim.experiments.sweep import load_sweep, run_sweep
-    from sim.limits import check_count
     from sim.output import check_out_dir
 
     if unknown:

@@ -21,17 +21,33 @@ imports (the model, pandas, matplotlib) happen inside the commands so that
 ``--help``, ``schema`` and input errors stay fast.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim, yaml, numba: each command's own modules (and through them yaml, pandas, numba, matplotlib) load
+#   when that command runs, so that `mutualaid --help`, `mutualaid schema`, a usage error and a bad value
+#   answer at once; only the package and its schema (loaded by `import sim`) are imported here.
+# - json, subprocess: standard library modules that `mutualaid --help` does not load either.
+
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import hashlib
+import importlib.util
 import os
 import re
+import secrets
+import shutil
+import socket
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Sequence
+
+from sim import __version__
+from sim.core.schema import Scenario
 
 PROG = "mutualaid"
 DEBUG_ENV = "MUTUALAID_DEBUG"
@@ -113,8 +129,6 @@ def _int_at_least(low: int, key: str | None = None, high: int | None = None):
             raise argparse.ArgumentTypeError(f"{value}: must be >= {low}")
         most = high
         if key is not None:
-            from sim.core.schema import Scenario
-
             most = next(m.le for m in Scenario.model_fields[key].metadata if hasattr(m, "le"))
         if most is not None and value > most:
             raise argparse.ArgumentTypeError(f"{value}: must be <= {most}")
@@ -342,8 +356,6 @@ def _movie_plan(args, sc, out: Path) -> dict | None:
 
 def _write_run(args, sc, out: Path, result, movie: dict | None, recorder, movie_tmp: Path | None) -> None:
     """Write the run's folder (and its movie), then print the summary."""
-    import shutil
-
     from sim.output import StagedFiles, base_manifest, plot_metrics, run_summary
     fig = plot_metrics(result.metrics, f"{sc.name}  (seed {sc.seed}, {sc.population.size} members)") \
         if args.plot else None
@@ -575,8 +587,6 @@ def cmd_report(args) -> int:
 
 def cmd_validate(args) -> int:
     """Run every validation check; print the table; write validation.md. Exit 1 if a check fails."""
-    import time
-
     from sim.experiments import validate
 
     from sim.output import check_out_dir
@@ -612,7 +622,6 @@ def cmd_bench(args) -> int:
 
 def cmd_dashboard(args) -> int:
     """Serve the Solara dashboard (``sim.dashboards.app``, shipped in the package) until interrupted."""
-    import importlib.util
     import subprocess
 
     check_listen_address(args.host, args.port)  # before anything is announced
@@ -650,8 +659,6 @@ def check_listen_address(host: str, port: int) -> None:
     """Refuse, as one line, an address the server could not listen on: a host that does not resolve or is
     not this machine's, a port out of range or in use. Checked by binding it (then let go) before the URL
     is announced."""
-    import socket
-
     from sim.core.scenarios import short_repr
 
     if not 1 <= port <= 65535:
@@ -668,8 +675,6 @@ def check_listen_address(host: str, port: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
             sock.bind(addr)
     except OSError as e:
-        import errno
-
         if e.errno == errno.EADDRINUSE:
             raise UsageError(f"--port {port}: already in use on {host} (another server?); give another "
                              f"--port") from None
@@ -684,8 +689,6 @@ def check_listen_address(host: str, port: int) -> None:
 
 def _lan_address() -> str:
     """This machine's address on its local network (where phones reach it), else 127.0.0.1."""
-    import socket
-
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
@@ -696,9 +699,7 @@ def _lan_address() -> str:
 
 def cmd_classroom(args) -> int:
     """Open a room and serve the classroom's pages (``sim.dashboards.classroom``) until interrupted."""
-    import importlib.util
     import json
-    import secrets
     import subprocess
 
     from sim.api import prepare
@@ -732,9 +733,6 @@ def cmd_classroom(args) -> int:
 
 def cmd_replay(args) -> int:
     """Run a recorded session again with its people's decisions (docs/ODD.md 7.0): the same numbers."""
-    import hashlib
-    import time
-
     from sim.core.choices import ChoiceError, DecisionLog
     from sim.runner import replay
     from sim.output import StagedFiles, base_manifest, check_out_dir, run_summary, safe_name
@@ -852,8 +850,6 @@ def _designs(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``mutualaid`` argument parser; one block per subcommand."""
-    from sim import __version__
-
     parser = _Parser(prog=PROG, description="Mutual aid versus competition in recovery communities.",
                      epilog=f"Exit codes: 0 ok, 2 bad input, 1 internal error ({DEBUG_ENV}=1 shows tracebacks).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from typing import Mapping
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 HELP_RGB = np.array([38, 120, 178], dtype=np.float64)      # blue: mutual aid
 COMPETE_RGB = np.array([240, 140, 40], dtype=np.float64)   # orange: struggle
@@ -42,8 +43,6 @@ def member_colors(state: Mapping[str, np.ndarray]) -> np.ndarray:
 
 def png_bytes(img) -> bytes:
     """PNG bytes of a PIL image or an (h, w, 3) uint8 array (fast compression: frames are short-lived)."""
-    from PIL import Image
-
     if isinstance(img, np.ndarray):
         img = Image.fromarray(np.ascontiguousarray(img), "RGB")
     buf = io.BytesIO()
@@ -62,8 +61,6 @@ def lattice_image(state: Mapping[str, np.ndarray], width: int, height: int, targ
 
     ``highlight``: a member outlined in black, its ``neighbours`` (tie partners) with a black dot.
     """
-    from PIL import Image, ImageDraw
-
     rgb = member_colors(state).reshape(height, width, 3)
     s = lattice_scale(width, height, target)
     if s > 1:
@@ -162,8 +159,6 @@ def network_edges(ties, pos: np.ndarray, size_px: int = 520, highlight: int | No
     """The ties layer of the network picture: grey by weight (strong ties drawn last, on top), the
     inspected member's ties in black. Ties change slowly, so a playing page redraws this layer about once
     a second and the members on top of it every frame."""
-    from PIL import Image, ImageDraw
-
     ptr, nbr, w = ties
     n = pos.shape[0]
     scale = size_px / 520.0
@@ -189,8 +184,6 @@ def network_edges(ties, pos: np.ndarray, size_px: int = 520, highlight: int | No
 def network_image(state, ties, pos: np.ndarray, size_px: int = 520, highlight: int | None = None, edges=None):
     """The network as a PIL image: nodes coloured by strategy, sized by stress, ringed crimson when using,
     on the ties layer (:func:`network_edges`, drawn here unless given)."""
-    from PIL import ImageDraw
-
     img = (network_edges(ties, pos, size_px, highlight) if edges is None else edges).copy()
     draw = ImageDraw.Draw(img)
     n = pos.shape[0]

@@ -10,7 +10,10 @@ So both are capped at the cores this process may use, and the command says so in
 
 from __future__ import annotations
 
+import numbers
 import os
+
+from sim.core.scenarios import ScenarioError, short_repr
 
 
 def cores() -> int:
@@ -36,10 +39,6 @@ def cap(option: str, n: int | None, most: int | None = None) -> tuple[int, str |
 def check_count(name: str, value, via: str, low: int = 1):
     """A count argument of the Python API (``workers``, ``replicates``): an integer >= ``low`` or None, else a
     :class:`sim.core.scenarios.ScenarioError` worded as the command line words it."""
-    import numbers
-
-    from sim.core.scenarios import ScenarioError, short_repr
-
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

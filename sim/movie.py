@@ -32,6 +32,10 @@ movie, and 9 s with ``--movie k.gif`` (4.0 MB), on a busy two-core machine
 (``time mutualaid run kropotkin --movie k.mp4``).
 """
 
+# Deferred imports (inside the functions that need them):
+# - imageio, imageio_ffmpeg: only writing an MP4 needs them (a GIF does not), and ffmpeg_exe reports a
+#   missing one with the package to install.
+
 from __future__ import annotations
 
 import collections
@@ -44,9 +48,14 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
-from sim.core.scenarios import ScenarioError
+from sim.core.scenarios import ScenarioError, load_scenario
 from sim.core.schema import Scenario
+from sim.draw import (
+    COMPETE_RGB, DARK_RGB, HELP_RGB, MARK_RGB, USING_RGB, lattice_image, network_image, network_positions,
+)
+from sim.engines import make_model, resolve_engine
 
 #: the formats a movie can be written in (file suffix without the dot)
 FORMATS = ("gif", "mp4")
@@ -185,8 +194,6 @@ def readout_text(metrics_row: Mapping[str, Any], relapses_so_far: float, members
 @functools.lru_cache(maxsize=16)
 def font(px: int):
     """Pillow's built-in font at ``px`` pixels (FreeType, Pillow >= 10.1); the bitmap font without FreeType."""
-    from PIL import ImageFont
-
     try:
         return ImageFont.load_default(size=max(6, int(px)))
     except (TypeError, ImportError, OSError):  # pragma: no cover - old Pillow or no FreeType
@@ -252,8 +259,6 @@ class FrameDrawer:
 
     def __init__(self, sc: Scenario, graph, *, changed: Mapping[str, Any] | None = None, days: int | None = None,
                  size=DEFAULT_SIZE):
-        from sim.draw import network_positions
-
         self.sc = sc
         self.changed = dict(changed or {})
         self.days = sc.steps if days is None else int(days)
@@ -264,8 +269,6 @@ class FrameDrawer:
 
     # -- the parts that are the same in every frame
     def _background(self):
-        from PIL import Image, ImageDraw
-
         lay = self.layout
         img = Image.new("RGB", (lay.width, lay.height), BACKGROUND)
         draw = ImageDraw.Draw(img)
@@ -276,8 +279,6 @@ class FrameDrawer:
         return img
 
     def _legend(self, draw) -> None:
-        from sim.draw import COMPETE_RGB, DARK_RGB, HELP_RGB, USING_RGB
-
         lay, k = self.layout, self.layout.k
         fnt = font(round(18 * k))
         sw = round(20 * k)
@@ -315,10 +316,6 @@ class FrameDrawer:
     # -- the parts that change
     def picture(self, model):
         """The population picture of :mod:`sim.draw` at the model's current day (a PIL image)."""
-        from PIL import Image
-
-        from sim.draw import lattice_image, network_image
-
         st = model.state_arrays()
         side = self.layout.side
         if self.lattice is not None:
@@ -331,8 +328,6 @@ class FrameDrawer:
 
     def frame(self, model) -> np.ndarray:
         """The frame for the model's current day: (height, width, 3) uint8."""
-        from PIL import ImageDraw
-
         lay, k, sc = self.layout, self.layout.k, self.sc
         img = self._base.copy()
         pic = self.picture(model)
@@ -374,8 +369,6 @@ def latest_metrics(model) -> tuple[dict, float]:
 def _scenario(scenario) -> Scenario:
     if isinstance(scenario, Scenario):
         return scenario
-    from sim.core.scenarios import load_scenario
-
     return load_scenario(scenario, via="sim.movie")
 
 
@@ -399,8 +392,6 @@ def record_frames(scenario, *, changed: Mapping[str, Any] | None = None, engine:
     numpy.ndarray of shape (height, width, 3), dtype uint8, one per day shown. The arguments are
     checked when this is called, the model built and run as the frames are taken.
     """
-    from sim.engines import make_model, resolve_engine
-
     sc = _scenario(scenario)
     check_scenario(sc)
     until = sc.steps if until is None else _check_int("until", until, 0)
@@ -492,10 +483,6 @@ def gif_palette():
     palette for all frames lets a frame store only what changed since the one before (unchanged
     pixels are transparent): about half the size of per-frame palettes, and 20x faster to quantise.
     """
-    from PIL import Image
-
-    from sim.draw import COMPETE_RGB, DARK_RGB, HELP_RGB, MARK_RGB, USING_RGB
-
     cols: list = []
     for base in (HELP_RGB, COMPETE_RGB):
         cols += [base * (1 - k) + DARK_RGB * k for k in np.linspace(0, 0.65, 96)]
@@ -545,8 +532,6 @@ class MovieWriter:
         elif (w, h) != self.size:
             raise ValueError(f"movie frame {w} x {h}: every frame must be {self.size[0]} x {self.size[1]}")
         if self.fmt == "gif":
-            from PIL import Image
-
             img = Image.fromarray(np.ascontiguousarray(frame), "RGB")
             self._gif.append(img.quantize(palette=gif_palette(), dither=Image.Dither.NONE))
         else:

@@ -6,6 +6,10 @@ place with :func:`os.replace` only once every file of the batch is complete
 destroys what a previous run left there.
 """
 
+# Deferred imports (inside the functions that need them):
+# - matplotlib: about half a second to import; only a run's plot needs it, not its tables or manifests.
+# - fcntl: standard library, POSIX only; only the sweep lock needs it, so the module loads without it.
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -16,15 +20,19 @@ import os
 import platform
 import re
 import secrets
+import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from sim.core.scenarios import ScenarioError
+from sim import __version__
+from sim.core.scenarios import ScenarioError, short_repr
 
 #: distribution name of each package recorded in a manifest
 PACKAGES = {
@@ -184,8 +192,6 @@ def previous_run_files(p: Path, kind: str | None = None) -> list[str] | None:
 def _can_create_in(folder: Path) -> bool:
     """Whether a folder can really be created (and removed) in ``folder``: permission bits are not enough
     (root passes ``os.access`` everywhere, and /proc or a read-only mount refuse anyway)."""
-    import tempfile
-
     if not os.access(folder, os.W_OK | os.X_OK):
         return False
     try:
@@ -243,8 +249,6 @@ MAX_PATH_DEPTH = 200
 def check_path_text(text: str, option: str = "--out") -> None:
     """Refuse, as one line, a path that no command should write to: empty, ``-`` (standard output, not a
     folder), with control characters, with a name longer than the file system allows."""
-    from sim.core.scenarios import short_repr
-
     if not text.strip():
         raise OutputPathError(f"{option} {text!r}: expected a folder path")
     if text == "-":
@@ -354,8 +358,6 @@ class StagedFiles:
         return self
 
     def _swap(self) -> None:
-        import shutil
-
         moved = False
         if self.kind is not None and self.target.is_dir():  # checked again: something may have come since
             why = _refusal(self.target, "--out", str(self.target), self.kind)
@@ -421,8 +423,6 @@ class StagedFiles:
         finally:
             self.discard()  # removes any temporaries left by a failed replace
             if self.replace and self.folder.exists():
-                import shutil
-
                 shutil.rmtree(self.folder, ignore_errors=True)
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -431,8 +431,6 @@ class StagedFiles:
         else:
             self.discard()
             if self.replace and self.folder.exists():
-                import shutil
-
                 shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -456,8 +454,6 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[key] = None
     if out["sim"] is None:
-        from sim import __version__
-
         out["sim"] = __version__
     return out
 
@@ -482,8 +478,6 @@ def git_info() -> dict[str, Any]:
 
 def command_line(argv: Sequence[str] | None) -> str:
     """The command as typed: ``mutualaid run baseline --seed 3``."""
-    import shlex
-
     args = list(sys.argv[1:] if argv is None else argv)
     return shlex.join(["mutualaid", *args])
 

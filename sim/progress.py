@@ -15,11 +15,16 @@ line when compiling starts and one when the first result arrives (on a
 terminal and in a log alike).
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.core.stages: it loads numba and the kernels (seconds); progress lines are printed before that,
+#   and kernel_compiled asks numba's cache only when a run is about to start.
+
 from __future__ import annotations
 
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import IO, Optional
 
 #: seconds between lines of progress in a log (stderr not a terminal)
@@ -225,8 +230,6 @@ def kernel_compiled() -> bool:
     the stages are compiled, and named after the source, so an edit makes it stale.
     """
     try:
-        from pathlib import Path
-
         from sim.core import stages
 
         return Path(stages.meet_all._cache._cache_file._index_path).is_file()

@@ -9,6 +9,10 @@ above it (tests/test_layers.py holds the layers).
 31
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.core.threads, sim.core.members, sim.core.schedule: they load numba; preparing a run (and its
+#   errors) does not need it, only running it.
+
 from __future__ import annotations
 
 import time
@@ -21,8 +25,8 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported when a table is made, not at start-up
     import pandas as pd
 
+from sim.core.scenarios import ScenarioError, flat_key, flat_overrides, load_scenario, parse_override, short_repr
 from sim.core.schema import Scenario
-from sim.core.scenarios import load_scenario
 from sim.engines import make_model, resolve_engine
 
 
@@ -46,8 +50,6 @@ class RunResult:
 
 
 def short_repr_(value: Any) -> str:
-    from sim.core.scenarios import short_repr
-
     return short_repr(value)
 
 
@@ -57,7 +59,6 @@ def set_threads(n: int) -> int:
     The results do not depend on it (every sum has a fixed order); fewer threads help on a busy machine.
     """
     from sim.core import threads
-    from sim.core.scenarios import ScenarioError
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ScenarioError(f"threads = {n!r}: expected an integer >= 1")
@@ -67,8 +68,6 @@ def set_threads(n: int) -> int:
 def keyword_overrides(keywords: Mapping[str, Any], via: str = "sim.run") -> dict[str, Any]:
     """``{"population_size": 500}`` -> ``{"population.size": 500}``; an unknown keyword is a
     :class:`ScenarioError` naming the call and the closest keyword."""
-    from sim.core.scenarios import flat_overrides
-
     return flat_overrides(keywords, via, top_level=False) if keywords else {}
 
 
@@ -83,8 +82,6 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
     :class:`sim.core.scenarios.ScenarioError`, worded for the call ``via``; so does a key given twice
     with different values.
     """
-    from sim.core.scenarios import ScenarioError, parse_override
-
     if scenario is None or isinstance(scenario, bool) or not isinstance(scenario, (str, Path, Scenario, Mapping)):
         raise ScenarioError(f"{via}: scenario = {short_repr_(scenario)}: expected a scenario name (e.g. "
                             f"'baseline'), a path, a mapping of keys or a Scenario")
@@ -117,8 +114,6 @@ def prepare(scenario: str | Path | Scenario | Mapping | None = None, *, seed: in
     by_keyword = keyword_overrides(keywords, via)
     both = [k for k in by_keyword if k in overrides and overrides[k] != by_keyword[k]]
     if both:
-        from sim.core.scenarios import flat_key, short_repr
-
         k = both[0]
         raise ScenarioError(f"{via}: {k} is given twice, set {short_repr(overrides[k])} and {flat_key(k)}="
                             f"{short_repr(by_keyword[k])}; give it once")
@@ -160,7 +155,6 @@ def run(scenario: str | Path | Scenario | Mapping | None = "baseline", *, seed: 
         not counted in ``wall_time``.
     """
     from sim.core.members import MemberDays, member_days_too_many
-    from sim.core.scenarios import ScenarioError
 
     for name, value in (("members", members), ("member_days", member_days)):
         if not isinstance(value, (bool, np.bool_)):

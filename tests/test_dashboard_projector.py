@@ -282,7 +282,9 @@ def test_presentation_mode_names_the_variant_explains_revision_days_and_shows_a_
     """At 1024 x 768: a walk-through step's variant (Partner choice = 0) is named in presentation mode's
     caption, not only its base scenario; the revision-day ticks are explained under the curves; a member's
     card and its history are text of 18 px or more, the history shown at the size drawn."""
+    from dashboards import plots as dp
     from dashboards import support as ds
+    from dashboards import texts
     from tests.test_dashboard_classroom import _panel
 
     ctx = browser.new_context(viewport={"width": 1024, "height": 768})
@@ -298,11 +300,11 @@ def test_presentation_mode_names_the_variant_explains_revision_days_and_shows_a_
             "[role=slider]").get_attribute("aria-valuenow"), what="partner choice set to 0")
         page.locator(".ma-present-toggle input").click(force=True)
         page.wait_for_selector(".ma-present .ma-present-name")
-        want = ds.caption("kropotkin", {"ties.conflict_loss": 0.0})
+        want = texts.caption("kropotkin", {"ties.conflict_loss": 0.0})
         _wait_until(lambda: page.inner_text(".ma-present-name") == want, what=f"the caption {want!r}")
         note = page.locator(".ma-revision-note")
         sc = ds.build_scenario("kropotkin")
-        assert note.is_visible() and note.inner_text() == ds.revision_note(sc)
+        assert note.is_visible() and note.inner_text() == texts.revision_note(sc)
         assert float(note.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= MIN_TEXT
         pic = page.locator("img.ma-picture").bounding_box()
         page.mouse.click(pic["x"] + pic["width"] / 2, pic["y"] + pic["height"] / 2)
@@ -310,7 +312,7 @@ def test_presentation_mode_names_the_variant_explains_revision_days_and_shows_a_
         time.sleep(0.5)
         assert page.evaluate(_SMALL_TEXT) == []  # the member's card among every text on the page
         nw, nh, w, h = page.eval_on_selector("img.ma-member-history", _NATURAL)
-        assert abs(w - nw) <= 1 and nw == ds.HISTORY_PX  # drawn at the size shown (20 px text)
+        assert abs(w - nw) <= 1 and nw == dp.HISTORY_PX  # drawn at the size shown (20 px text)
         assert errors == []
     finally:
         ctx.close()

@@ -118,6 +118,7 @@ def test_the_info_panel_shows_no_test_file_paths(page, server):
 
 def test_the_lattice_legend_explains_meetings(page, server):
     from dashboards import support as ds
+    from dashboards import texts
 
     _open(page, server, "?scenario=kropotkin")
     sc = ds.build_scenario("kropotkin")
@@ -127,7 +128,7 @@ def test_the_lattice_legend_explains_meetings(page, server):
     _open(page, server, "?scenario=kropotkin&network.width=20&network.height=20")
     assert "a row has 20" in page.inner_text(".ma-legend")
     small = sc.model_copy(update={"meetings": sc.meetings.model_copy(update={"size": 10})})
-    assert "each run of 10 meets together" in ds.view_legend(small)  # the sentence follows the setting
+    assert "each run of 10 meets together" in texts.view_legend(small)  # the sentence follows the setting
     _open(page, server, "?scenario=nowak-may-1992")  # no meetings without psychology
     assert "Meetings" not in page.inner_text(".ma-legend")
     assert page.errors == []

@@ -1,4 +1,5 @@
-"""The dashboard's non-UI helpers (dashboards/support.py): controls, guards, drawings, tables."""
+"""The dashboard's non-UI helpers (dashboards/support.py, runner.py, plots.py and texts.py): controls,
+guards, runs, drawings, tables."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboards import plots as dp
+from dashboards import runner as dr
 from dashboards import support as ds
+from dashboards import texts
+from sim import draw
 from sim.core.schema import Scenario
 from sim.core.scenarios import ScenarioError, load_scenario, scenario_names
 
@@ -116,15 +121,15 @@ def test_shipped_scenarios_all_open():
 
 def test_engine_is_the_kernel_unless_agents_are_asked_for_and_fit():
     small = ds.build_scenario("baseline")
-    assert ds.page_engine(small) == "kernel"
-    assert ds.page_engine(small, "agents") == "agents"
+    assert dr.page_engine(small) == "kernel"
+    assert dr.page_engine(small, "agents") == "agents"
     big = ds.build_scenario("kropotkin", {"network_width": 100, "network_height": 100})
-    assert ds.page_engine(big, "agents") == "kernel"  # Mesa objects only up to MESA_MAX_MEMBERS
+    assert dr.page_engine(big, "agents") == "kernel"  # Mesa objects only up to MESA_MAX_MEMBERS
 
 
 def test_runner_steps_draws_and_resets():
     sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 10})
-    r = ds.Runner(sc, engine="agents")
+    r = dr.Runner(sc, engine="agents")
     f0 = r.frame()
     assert f0.day == 0 and f0.view == "network" and f0.engine == "agents"
     r.step(3)
@@ -139,32 +144,32 @@ def test_runner_steps_draws_and_resets():
 
 def test_lattice_image_has_one_block_per_member():
     sc = ds.build_scenario("kropotkin", {"network_width": 20, "network_height": 10})
-    r = ds.Runner(sc, engine="kernel")
+    r = dr.Runner(sc, engine="kernel")
     w, h = _png_size(r.picture())
     assert (w, h) == (20 * (480 // 20), 10 * (480 // 20))
 
 
 def test_member_colors_mark_strategy_and_use():
     st = {"strategy": np.array([1, 0, 1]), "stress": np.zeros(3), "using": np.array([False, False, True])}
-    rgb = member_colors = ds.member_colors(st)
-    assert tuple(member_colors[0]) == tuple(ds.HELP_RGB.astype(np.uint8))
-    assert tuple(rgb[1]) == tuple(ds.COMPETE_RGB.astype(np.uint8))
-    assert tuple(rgb[2]) == tuple(ds.USING_RGB.astype(np.uint8))
+    rgb = member_colors = draw.member_colors(st)
+    assert tuple(member_colors[0]) == tuple(draw.HELP_RGB.astype(np.uint8))
+    assert tuple(rgb[1]) == tuple(draw.COMPETE_RGB.astype(np.uint8))
+    assert tuple(rgb[2]) == tuple(draw.USING_RGB.astype(np.uint8))
 
 
 def test_network_positions_are_stable():
     sc = ds.build_scenario("baseline", {"population_size": 80})
-    a = ds.Runner(sc)
-    b = ds.Runner(sc)
+    a = dr.Runner(sc)
+    b = dr.Runner(sc)
     assert np.array_equal(a.pos, b.pos)
     a.step(5)
     assert a.frame().picture  # drawn with the same positions
 
 
 def test_metrics_csv_round_trips():
-    r = ds.Runner(ds.build_scenario("baseline", {"population_size": 60, "steps": 10}))
+    r = dr.Runner(ds.build_scenario("baseline", {"population_size": 60, "steps": 10}))
     r.step(3)
-    back = pd.read_csv(io.BytesIO(ds.metrics_csv(r.metrics())))
+    back = pd.read_csv(io.BytesIO(dr.metrics_csv(r.metrics())))
     assert len(back) == 4 and "relapses" in back.columns
 
 
@@ -172,7 +177,7 @@ def test_metrics_csv_round_trips():
 
 
 def test_compare_pair_shares_the_seed_and_differs_in_one_toggle():
-    a, b = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=7, steps=30)
+    a, b = dr.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=7, steps=30)
     assert a.seed == b.seed == 7
     assert a.checkins.enabled and not b.checkins.enabled
     da, db = a.model_dump(), b.model_dump()
@@ -181,25 +186,25 @@ def test_compare_pair_shares_the_seed_and_differs_in_one_toggle():
 
 
 def test_compare_arm_a_does_not_depend_on_b():
-    a1, _ = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=3, steps=20,
+    a1, _ = dr.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=3, steps=20,
                             members=80)
-    a2, _ = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": True}, seed=3, steps=20,
+    a2, _ = dr.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": True}, seed=3, steps=20,
                             members=80)
-    pd.testing.assert_frame_equal(ds.run_metrics(a1), ds.run_metrics(a2))
+    pd.testing.assert_frame_equal(dr.run_metrics(a1), dr.run_metrics(a2))
 
 
 def test_gap_band_is_zero_for_identical_arms_and_brackets_the_mean():
     sc = load_scenario("baseline", {"population.size": 80, "steps": 20})
-    frames = [ds.run_metrics(sc, s) for s in (1, 2, 3)]
-    g = ds.gap_band(frames, frames, "using", False)
+    frames = [dr.run_metrics(sc, s) for s in (1, 2, 3)]
+    g = dp.gap_band(frames, frames, "using", False)
     assert np.all(g["diff"] == 0)
-    other = [ds.run_metrics(sc.model_copy(update={"checkins": sc.checkins.model_copy(update={"enabled": False})}),
+    other = [dr.run_metrics(sc.model_copy(update={"checkins": sc.checkins.model_copy(update={"enabled": False})}),
                             s) for s in (1, 2, 3)]
-    g = ds.gap_band(frames, other, "relapses", True)
+    g = dp.gap_band(frames, other, "relapses", True)
     ok = np.isfinite(g["lo"])
     assert np.all(g["lo"][ok] <= g["diff"][ok] + 1e-12) and np.all(g["diff"][ok] <= g["hi"][ok] + 1e-12)
-    assert ds.compare_png(frames[0], other[0], "A", "B")[:4] == b"\x89PNG"
-    assert ds.gap_png(frames, other)[:4] == b"\x89PNG"
+    assert dp.compare_png(frames[0], other[0], "A", "B")[:4] == b"\x89PNG"
+    assert dp.gap_png(frames, other)[:4] == b"\x89PNG"
 
 
 # ----------------------------------------------------------------------------- Results
@@ -235,13 +240,13 @@ def test_run_bookkeeping_is_never_an_axis_or_a_metric():
 
 def test_line_and_heat_tables():
     df = _runs_table()
-    t = ds.line_table(df, "game.T", "mean_using")
+    t = dp.line_table(df, "game.T", "mean_using")
     assert list(t["game.T"]) == [1.0, 1.5, 2.0] and (t["n"] == 6).all()
     assert (t["lo"] <= t["mean"]).all() and (t["mean"] <= t["hi"]).all()
-    h = ds.heat_table(df, "game.T", "network.degree", "final_helpers")
+    h = dp.heat_table(df, "game.T", "network.degree", "final_helpers")
     assert h.shape == (2, 3)
-    assert ds.results_png(df, "mean_using", "game.T")[:4] == b"\x89PNG"
-    assert ds.results_png(df, "mean_using", "game.T", "network.degree")[:4] == b"\x89PNG"
+    assert dp.results_png(df, "mean_using", "game.T")[:4] == b"\x89PNG"
+    assert dp.results_png(df, "mean_using", "game.T", "network.degree")[:4] == b"\x89PNG"
 
 
 def test_sweeps_are_found_only_under_the_results_root(tmp_path):
@@ -276,13 +281,14 @@ def test_cli_has_a_dashboard_subcommand(capsys):
 
 def test_the_trial_views_handout_and_export():
     from dashboards import support as ds
+    from dashboards import runner as dr
 
-    res = ds.trial_result("baseline", "checkins", 4)
+    res = dr.trial_result("baseline", "checkins", 4)
     html = res["handout"].decode("utf-8")
     assert res["headline"].startswith("Without check-ins: ") and "4 paired runs" in res["headline"]
     assert res["headline"] in html and "not a clinical prediction" in html and "data:image/png;base64," in html
     assert res["png"].startswith(b"\x89PNG") and "hazard ratio of a first lapse" in res["effects"]
-    assert ds.trial_result("baseline", "checkins", 4) is res  # computed once per server
+    assert dr.trial_result("baseline", "checkins", 4) is res  # computed once per server
     assert ds.trial_eligible("isolation-with-checkins", "checkins") and not ds.trial_eligible("isolation", "checkins")
 
 
@@ -290,7 +296,7 @@ def test_the_trial_views_handout_and_export():
 
 
 def _run(sc, days):
-    m = ds.make_page_model(sc)
+    m = dr.make_page_model(sc)
     for _ in range(days):
         m.step()
     return m.metrics_frame()
@@ -298,7 +304,7 @@ def _run(sc, days):
 
 def test_curves_draw_day_zero_and_hide_psychology_when_it_is_off():
     sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
-    fig = ds.curves_figure(_run(sc, 0), sc)
+    fig = dp.curves_figure(_run(sc, 0), sc)
     ax1, ax2 = fig.axes
     labels = [ln.get_label() for ln in ax1.lines]
     assert {"helpers", "mean stress", "mean craving", "using"} <= set(labels)
@@ -306,29 +312,29 @@ def test_curves_draw_day_zero_and_hide_psychology_when_it_is_off():
     assert all(ln.get_marker() == "o" for ln in ax1.lines if ln.get_label() == "helpers")
     game = ds.build_scenario("nowak-may-1992", {"network_width": 10, "network_height": 10, "steps": 10})
     assert not game.psychology.enabled
-    labels = [ln.get_label() for ln in ds.curves_figure(_run(game, 3), game).axes[0].lines]
+    labels = [ln.get_label() for ln in dp.curves_figure(_run(game, 3), game).axes[0].lines]
     assert "helpers" in labels and not {"mean stress", "mean craving", "using"} & set(labels)
 
 
 def test_relapses_are_per_100_members_so_sizes_compare():
     df = pd.DataFrame({"step": [0, 1, 2], "relapses": [5.0, 2.0, 4.0]})
-    assert ds.per_100(df, "relapses", 200).tolist() == [0.0, 1.0, 3.0]  # day 0 is the initial state
-    assert ds.per_100(df, "relapses", 900)[-1] == pytest.approx(600 / 900)
+    assert dp.per_100(df, "relapses", 200).tolist() == [0.0, 1.0, 3.0]  # day 0 is the initial state
+    assert dp.per_100(df, "relapses", 900)[-1] == pytest.approx(600 / 900)
 
 
 def test_closures_are_shaded_and_revision_days_ticked():
     sc = ds.build_scenario("isolation", {"population_size": 60, "steps": 200})
-    assert ds.closure_window(sc) == (sc.isolation.start, sc.isolation.start + sc.isolation.duration)
-    fig = ds.curves_figure(_run(sc, 100), sc)
+    assert dp.closure_window(sc) == (sc.isolation.start, sc.isolation.start + sc.isolation.duration)
+    fig = dp.curves_figure(_run(sc, 100), sc)
     spans = [p for p in fig.axes[0].patches if p.get_label() == "meetings closed"]
     assert len(spans) == 1
     x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
     assert (x0, x1) == (sc.isolation.start, sc.isolation.start + sc.isolation.duration)
     off = ds.build_scenario("isolation", {"population_size": 60, "isolation_enabled": False})
-    assert ds.closure_window(off) is None
+    assert dp.closure_window(off) is None
     evo = ds.build_scenario("kropotkin", {"network_width": 10, "network_height": 10, "steps": 60})
-    assert ds.revision_days(evo).tolist() == list(range(evo.evolution.interval, 61, evo.evolution.interval))
-    labels = [ln.get_label() for ln in ds.curves_figure(_run(evo, 30), evo).axes[0].lines]
+    assert dp.revision_days(evo).tolist() == list(range(evo.evolution.interval, 61, evo.evolution.interval))
+    labels = [ln.get_label() for ln in dp.curves_figure(_run(evo, 30), evo).axes[0].lines]
     assert any(lab.startswith("revision day") for lab in labels)
 
 
@@ -337,7 +343,7 @@ def test_curve_labels_are_inside_the_figure():
     sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
     df = _run(sc, 20)
     df["relapses"] = 30000.0  # far more than any run: the tick labels are at their widest
-    fig = ds.curves_figure(df, sc)
+    fig = dp.curves_figure(df, sc)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(fig)
@@ -351,19 +357,19 @@ def test_curve_labels_are_inside_the_figure():
     # the live curves the page shows (PIL): the widest tick label moves the plot right instead of being cut
     from PIL import Image
 
-    grey = np.asarray(Image.open(io.BytesIO(ds.live_curves_png(df, sc))).convert("L"))
+    grey = np.asarray(Image.open(io.BytesIO(dp.live_curves_png(df, sc))).convert("L"))
     assert not (grey[:, :3] < 200).any()  # no text cut at the left edge (26 dark pixels there before)
-    assert ds._tick_label(1_000_000.0) == "1,000,000" and ds._tick_label(0.2) == "0.2"
+    assert dp._tick_label(1_000_000.0) == "1,000,000" and dp._tick_label(0.2) == "0.2"
 
 
 def test_hi_res_exports_are_at_least_1600_pixels_wide():
     sc = ds.build_scenario("kropotkin", {"network_width": 30, "network_height": 30, "steps": 20})
-    r = ds.Runner(sc)
+    r = dr.Runner(sc)
     r.step(5)
-    assert _png_size(r.curves(hi_res=True, title="kropotkin, seed 1"))[0] >= ds.HI_RES_PX
-    assert _png_size(r.picture(size_px=ds.HI_RES_PX))[0] >= 30 * (ds.HI_RES_PX // 30)
-    net = ds.Runner(ds.build_scenario("baseline", {"population_size": 60, "steps": 20}))
-    assert _png_size(net.picture(size_px=ds.HI_RES_PX))[0] == ds.HI_RES_PX
+    assert _png_size(r.curves(hi_res=True, title="kropotkin, seed 1"))[0] >= dp.HI_RES_PX
+    assert _png_size(r.picture(size_px=dp.HI_RES_PX))[0] >= 30 * (dp.HI_RES_PX // 30)
+    net = dr.Runner(ds.build_scenario("baseline", {"population_size": 60, "steps": 20}))
+    assert _png_size(net.picture(size_px=dp.HI_RES_PX))[0] == dp.HI_RES_PX
 
 
 def test_happenings_name_closures_helpers_and_spikes():
@@ -372,12 +378,12 @@ def test_happenings_name_closures_helpers_and_spikes():
     df = pd.DataFrame({"step": np.arange(n), "helpers": np.r_[np.full(70, 0.5), np.full(50, 0.3)],
                        "relapses": np.r_[np.zeros(100), [6.0], np.zeros(19)]})
     df.loc[40:99, "relapses"] = np.tile([1.0, 0.0, 0.0, 0.0], 15)
-    ev = dict(ds.happenings(df, sc))
+    ev = dict(texts.happenings(df, sc))
     assert ev[sc.isolation.start].startswith("meetings close")
     assert "below a third" in ev[70]
     assert ev[100].startswith("relapses spike: 6 today")
-    assert ds.latest_happening(df, sc).startswith("Day 100: relapses spike")
-    assert ds.latest_happening(df.iloc[:50], sc) == ""  # nothing in the last 30 days
+    assert texts.latest_happening(df, sc).startswith("Day 100: relapses spike")
+    assert texts.latest_happening(df.iloc[:50], sc) == ""  # nothing in the last 30 days
 
 
 # ----------------------------------------------------------------------------- links and seeds
@@ -433,18 +439,18 @@ def test_a_bad_link_gives_a_notice_never_an_error(query, fragment):
 
 
 def test_a_click_maps_to_the_member_under_it():
-    assert ds.member_at(0, 0, shown_px=480, lattice=(30, 30)) == 0
-    assert ds.member_at(479, 479, shown_px=480, lattice=(30, 30)) == 899
-    assert ds.member_at(16 * 3 + 1, 16 * 2 + 1, shown_px=480, lattice=(30, 30)) == 2 * 30 + 3
-    assert ds.member_at(100, 300, shown_px=480, lattice=(40, 10)) is None  # below a wide lattice
+    assert draw.member_at(0, 0, shown_px=480, lattice=(30, 30)) == 0
+    assert draw.member_at(479, 479, shown_px=480, lattice=(30, 30)) == 899
+    assert draw.member_at(16 * 3 + 1, 16 * 2 + 1, shown_px=480, lattice=(30, 30)) == 2 * 30 + 3
+    assert draw.member_at(100, 300, shown_px=480, lattice=(40, 10)) is None  # below a wide lattice
     pos = np.array([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]])
-    assert ds.member_at(240, 240, shown_px=480, pos=pos) == 2
-    assert ds.member_at(240, 100, shown_px=480, pos=pos) is None
+    assert draw.member_at(240, 240, shown_px=480, pos=pos) == 2
+    assert draw.member_at(240, 100, shown_px=480, pos=pos) is None
 
 
 def test_inspecting_a_member_shows_its_state_ties_and_history():
     sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
-    r = ds.Runner(sc)
+    r = dr.Runner(sc)
     r.step(8)
     plain = r.picture()
     r.choose_member(5)
@@ -459,7 +465,7 @@ def test_inspecting_a_member_shows_its_state_ties_and_history():
     assert h["day"] == list(range(13))  # replayed from day 0, then recorded as the run goes on
     assert h["stress"][-1] == pytest.approx(float(r.model.state_arrays()["stress"][5]))
     # the replay is the same run: day 8's value equals a fresh run's
-    fresh = ds.make_page_model(sc)
+    fresh = dr.make_page_model(sc)
     for _ in range(8):
         fresh.step()
     assert h["stress"][8] == pytest.approx(float(fresh.state_arrays()["stress"][5]))
@@ -472,16 +478,16 @@ def test_live_curves_show_day_zero_and_only_what_the_scenario_has():
     from PIL import Image
 
     sc = ds.build_scenario("baseline", {"population_size": 60, "steps": 30})
-    r = ds.Runner(sc)
+    r = dr.Runner(sc)
     png = r.frame().curves
     with Image.open(io.BytesIO(png)) as im:
         px = np.asarray(im.convert("RGB")).reshape(-1, 3)
-    helpers_blue = np.array(ds._rgb("tab:blue"))
+    helpers_blue = np.array(dp._rgb("tab:blue"))
     assert (np.abs(px.astype(int) - helpers_blue).sum(axis=1) < 30).sum() > 20  # day 0 drawn (dots + legend)
-    x, curves = ds.curve_series(r.columns(), sc)
+    x, curves = dp.curve_series(r.columns(), sc)
     assert x.tolist() == [0.0]
     game = ds.build_scenario("nowak-may-1992", {"network_width": 10, "network_height": 10, "steps": 10})
-    _, curves = ds.curve_series(ds.Runner(game).columns(), game)
+    _, curves = dp.curve_series(dr.Runner(game).columns(), game)
     assert [c.label for c in curves] == ["helpers"]
 
 
@@ -496,7 +502,7 @@ def test_a_shipped_value_outside_the_page_range_survives_a_reset():
 
 def test_the_pacer_keeps_the_requested_days_per_second_when_frames_are_slow():
     t = [0.0]
-    p = ds.Pacer(clock=lambda: t[0])
+    p = dr.Pacer(clock=lambda: t[0])
     days = 0
     for _ in range(20):  # 30 days/s requested at 30 fps, but a frame takes 0.1 s: 10 frames/s
         n = p.due(30, 1)
@@ -504,11 +510,11 @@ def test_the_pacer_keeps_the_requested_days_per_second_when_frames_are_slow():
         days += n
         t[0] += 0.1
     assert 55 <= days <= 62  # about 30 days/s over 2 s, not the 20 days one day per frame would give
-    q = ds.Pacer(clock=lambda: t[0])
+    q = dr.Pacer(clock=lambda: t[0])
     assert q.due(10, 1) == 1  # at the start nothing is owed: one frame's days
     t[0] += 100.0  # the machine stalled: no burst of days afterwards
-    assert q.due(10, 1) <= ds.Pacer.MAX_CATCH_UP
-    fast = ds.Pacer(clock=lambda: t[0])
+    assert q.due(10, 1) <= dr.Pacer.MAX_CATCH_UP
+    fast = dr.Pacer(clock=lambda: t[0])
     for _ in range(5):  # frames on time: one frame's days each
         assert fast.due(10, 2) == 2
         fast.stepped(2)
@@ -519,8 +525,8 @@ def test_a_page_model_from_the_day0_cache_runs_exactly_as_a_fresh_one():
     from sim.engines.kernel import KernelModel
 
     sc = ds.build_scenario("isolation", {"population_size": 80, "steps": 80})
-    first = ds.make_page_model(sc)   # fills the cache
-    second = ds.make_page_model(sc)  # a copy of the cached day 0
+    first = dr.make_page_model(sc)   # fills the cache
+    second = dr.make_page_model(sc)  # a copy of the cached day 0
     fresh = KernelModel(sc)
     for _ in range(70):  # through the closure (day 60) and turnover
         first.step()
@@ -530,7 +536,7 @@ def test_a_page_model_from_the_day0_cache_runs_exactly_as_a_fresh_one():
     pd.testing.assert_frame_equal(first.metrics_frame(), fresh.metrics_frame())
     for k, v in fresh.state_arrays().items():
         assert np.array_equal(second.state_arrays()[k], v), k
-    assert ds.make_page_model(sc).day == 0  # the cached model itself never moved
+    assert dr.make_page_model(sc).day == 0  # the cached model itself never moved
 
 
 def test_every_thing_to_try_in_an_info_panel_is_a_control_on_the_page():
@@ -546,9 +552,9 @@ def test_every_thing_to_try_in_an_info_panel_is_a_control_on_the_page():
 
 
 def test_compare_exports_are_slide_sized_and_titled():
-    sc_a, sc_b = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=3,
+    sc_a, sc_b = dr.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=3,
                                  steps=30, members=60)
-    a, b = ds.run_metrics(sc_a), ds.run_metrics(sc_b)
-    assert _png_size(ds.compare_png(a, b, "A", "B", "baseline, seed 3", hi_res=True))[0] >= ds.HI_RES_PX
-    assert _png_size(ds.gap_png([a, a], [b, b], "B - A", hi_res=True))[0] >= ds.HI_RES_PX
-    assert _png_size(ds.compare_png(a, b, "A", "B"))[0] < ds.HI_RES_PX  # the page's own stays light
+    a, b = dr.run_metrics(sc_a), dr.run_metrics(sc_b)
+    assert _png_size(dp.compare_png(a, b, "A", "B", "baseline, seed 3", hi_res=True))[0] >= dp.HI_RES_PX
+    assert _png_size(dp.gap_png([a, a], [b, b], "B - A", hi_res=True))[0] >= dp.HI_RES_PX
+    assert _png_size(dp.compare_png(a, b, "A", "B"))[0] < dp.HI_RES_PX  # the page's own stays light

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from dashboards import plots as dp
+from dashboards import runner as dr
 from dashboards import support as ds
 from dashboards import texts
 
@@ -135,20 +137,20 @@ def test_no_text_claims_more_than_an_interval_supports():
 
 def test_the_caption_names_the_variant_on_the_screen():
     """Presentation mode's caption named the base scenario while a walk-through variant ran."""
-    assert ds.caption("kropotkin", {}) == "kropotkin"
-    cap = ds.caption("kropotkin", {"ties.conflict_loss": 0.0})
+    assert texts.caption("kropotkin", {}) == "kropotkin"
+    cap = texts.caption("kropotkin", {"ties.conflict_loss": 0.0})
     assert cap == f"kropotkin, with {ds.LABELS['ties.conflict_loss']} = 0"
-    cap = ds.caption("nowak-may-1992", {"game.T": 2.1, "population.initial_helpers": 0.5})
+    cap = texts.caption("nowak-may-1992", {"game.T": 2.1, "population.initial_helpers": 0.5})
     assert "T: compete meets help = 2.1" in cap and "Helpers on day 0 = 0.5" in cap
 
 
 def test_the_revision_note_explains_the_steps_from_the_scenario_s_interval():
     kro = ds.build_scenario("kropotkin")
-    note = ds.revision_note(kro)
+    note = texts.revision_note(kro)
     n = kro.evolution.interval
     assert f"every {n} days" in note and "jumps" in note and f"{n - 1} days between" in note
-    assert ds.revision_note(ds.build_scenario("baseline")) == ""  # nobody changes strategy there
-    every_day = ds.revision_note(ds.build_scenario("nowak-may-1992"))
+    assert texts.revision_note(ds.build_scenario("baseline")) == ""  # nobody changes strategy there
+    every_day = texts.revision_note(ds.build_scenario("nowak-may-1992"))
     assert every_day.startswith("Every day is a revision day")
 
 
@@ -156,7 +158,7 @@ def test_the_lesson_s_time_left_comes_from_the_measured_speed():
     """The first run (workers starting, compiling) took 30 s, each later one 2 s: the time left is 2 s a
     run, not the 7 s a run an average over the first runs said; before a second run it says it measures."""
     t = [0.0]
-    eta = ds.Eta(clock=lambda: t[0])
+    eta = texts.Eta(clock=lambda: t[0])
     assert "measuring" in eta.text(0, 60)
     t[0] = 30.0
     assert "measuring" in eta.text(1, 60) and "left" not in eta.text(1, 60)
@@ -190,15 +192,15 @@ def test_the_lesson_figure_and_the_member_history_are_drawn_for_a_projector():
     fig.canvas.draw()
     px = [t.get_fontsize() * 100 / 72 for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
     assert px and min(px) >= 18
-    png = ds.fig_png(fig, dpi=100)
+    png = dp.fig_png(fig, dpi=100)
     assert Image.open(io.BytesIO(png)).size[0] == lesson.PROJECTOR_PX  # shown unscaled at that width
     from dashboards.app import LESSON_PX
 
     assert LESSON_PX == lesson.PROJECTOR_PX <= 1024 - 48
     hist = {"day": np.arange(30), "using": np.zeros(30), "member_id": np.ones(30), "stress": np.full(30, 0.4),
             "craving": np.full(30, 0.2)}
-    img = Image.open(io.BytesIO(ds.member_history_png(hist, ds.HISTORY_FONT_PX["present"])))
-    assert img.size[0] == ds.HISTORY_PX and ds.HISTORY_FONT_PX["present"] >= 18
+    img = Image.open(io.BytesIO(dp.member_history_png(hist, dp.HISTORY_FONT_PX["present"])))
+    assert img.size[0] == dp.HISTORY_PX and dp.HISTORY_FONT_PX["present"] >= 18
 
 
 def test_compare_offers_the_mechanisms_the_lesson_speaks_of():
@@ -212,7 +214,7 @@ def test_compare_offers_the_mechanisms_the_lesson_speaks_of():
         label, scn, a, b = ds.PRESETS[f"mechanism_{key}"]
         assert scn == "kropotkin" and a == dict(mech[key].on) and b == dict(mech[key].off)
         assert label.endswith(": on vs off")
-        sc_a, sc_b = ds.compare_pair(scn, {}, {}, seed=1, steps=30, fixed_a=a, fixed_b=b)
+        sc_a, sc_b = dr.compare_pair(scn, {}, {}, seed=1, steps=30, fixed_a=a, fixed_b=b)
         for k, v in b.items():
             assert ds.value_of(sc_b, k) == v and ds.value_of(sc_a, k) == a[k]
     import numpy as np
@@ -223,16 +225,16 @@ def test_compare_offers_the_mechanisms_the_lesson_speaks_of():
                               "helpers": np.full(31, h)}) for h in helpers]
 
     _, scn, a, b = ds.PRESETS["mechanism_survival"]
-    sc_a, sc_b = ds.compare_pair(scn, {}, {}, seed=1, steps=30, fixed_a=a, fixed_b=b)
-    s = ds.compare_finding(sc_a, sc_b, frames([0.9, 0.92, 0.91, 0.93]), frames([0.5, 0.55, 0.52, 0.5]))
+    sc_a, sc_b = dr.compare_pair(scn, {}, {}, seed=1, steps=30, fixed_a=a, fixed_b=b)
+    s = texts.compare_finding(sc_a, sc_b, frames([0.9, 0.92, 0.91, 0.93]), frames([0.5, 0.55, 0.52, 0.5]))
     assert "lower share of helpers at the end" in s and "show a decrease" in s
     assert "turnover.crisis_days" not in s and "Survival: days in crisis before dropping out = 100000" in s
 
 
 def test_the_trial_s_choice_is_offered_in_words():
     """The trial's "Withheld from the control arm" offered the scenario keys checkins and sponsorship."""
-    words = ds.intervention_words()
+    words = texts.intervention_words()
     assert set(words) == {"checkins", "sponsorship"}
     for key, w in words.items():
-        assert w != key and "." not in w and ds.intervention_key(w) == key
-    assert ds.intervention_key("checkins") is None
+        assert w != key and "." not in w and texts.intervention_key(w) == key
+    assert texts.intervention_key("checkins") is None

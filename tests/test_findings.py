@@ -160,15 +160,16 @@ def _frames(totals, steps=365):
 
 
 def test_the_compare_tab_s_sentence_follows_its_replicates():
-    from dashboards import support as ds
+    from dashboards import runner as dr
+    from dashboards import texts
 
-    sc_a, sc_b = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=42,
+    sc_a, sc_b = dr.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=42,
                                  steps=365)
     members = sc_a.population.size
     base = [100.0, 110.0, 95.0, 105.0, 98.0, 102.0]
-    up = ds.compare_finding(sc_a, sc_b, _frames(base), _frames([x + 30 + i for i, x in enumerate(base)]))
-    down = ds.compare_finding(sc_a, sc_b, _frames(base), _frames([x - 30 - i for i, x in enumerate(base)]))
-    none = ds.compare_finding(sc_a, sc_b, _frames(base), _frames([x + d for x, d in zip(base, (5, -5, 3, -4, 1, 0))]))
+    up = texts.compare_finding(sc_a, sc_b, _frames(base), _frames([x + 30 + i for i, x in enumerate(base)]))
+    down = texts.compare_finding(sc_a, sc_b, _frames(base), _frames([x - 30 - i for i, x in enumerate(base)]))
+    none = texts.compare_finding(sc_a, sc_b, _frames(base), _frames([x + d for x, d in zip(base, (5, -5, 3, -4, 1, 0))]))
     assert up.startswith("Without check-ins (B), members had more relapses per 100 members a year than with "
                          "check-ins (A)") and "show an increase" in up
     per100 = 100 * (30 + 2.5) / members  # the mean extra relapses per 100 members
@@ -180,7 +181,7 @@ def test_the_compare_tab_s_sentence_follows_its_replicates():
 def test_the_trial_s_sentences_follow_its_effects_table():
     import pandas as pd
 
-    from dashboards import support as ds
+    from dashboards import texts
 
     def fake(ind, com, hr):
         rows = []
@@ -192,12 +193,12 @@ def test_the_trial_s_sentences_follow_its_effects_table():
         return type("R", (), dict(effects=pd.DataFrame(rows), intervention="checkins",
                                   designs=["individual", "community"], seeds=list(range(8))))()
 
-    s = ds.trial_findings(fake((7.2, 3.3, 11.1), (4.0, 1.4, 6.2), (1.47, 1.2, 1.8)))
+    s = texts.trial_findings(fake((7.2, 3.3, 11.1), (4.0, 1.4, 6.2), (1.47, 1.2, 1.8)))
     assert "those not offered check-ins had more relapses" in s[0] and "4.0 more" in s[0] and "8 paired seeds" in s[0]
     assert "counted: the members present on day 0" in s[0]  # whom it counts (Compare counts every member)
     assert "came back sooner" in s[1] and "1.47" in s[1]
     assert s[2].startswith("Randomising members gave the largest estimate, 7.2") and "intervals overlap" in s[2]
-    s = ds.trial_findings(fake((-1.0, -3.0, 1.0), (-2.0, -5.0, 1.0), (0.95, 0.8, 1.1)))
+    s = texts.trial_findings(fake((-1.0, -3.0, 1.0), (-2.0, -5.0, 1.0), (0.95, 0.8, 1.1)))
     assert "includes zero" in s[0] and "includes 1" in s[1]
     assert s[2].startswith("Randomising members gave the largest estimate, -1.0")
 
@@ -207,7 +208,7 @@ def test_the_trial_reports_every_headline_outcome_whichever_way_it_went():
     left out; so is a result for it; and the largest effect is weighed over all three designs."""
     import pandas as pd
 
-    from dashboards import support as ds
+    from dashboards import texts
 
     def fake(days, first, designs=("individual", "meetings", "community")):
         rows = []
@@ -223,26 +224,27 @@ def test_the_trial_reports_every_headline_outcome_whichever_way_it_went():
         return type("R", (), dict(effects=pd.DataFrame(rows), intervention="checkins", designs=list(designs),
                                   seeds=list(range(8))))()
 
-    against = " ".join(ds.trial_findings(fake((-2.2, -4.0, -0.5), (1.3, 1.1, 1.5))))
+    against = " ".join(texts.trial_findings(fake((-2.2, -4.0, -0.5), (1.3, 1.1, 1.5))))
     assert "offered check-ins had fewer days without using a year than those not offered it: 2.2 fewer" in against
     assert "checked on" not in against  # counted by what they were offered (intention to treat)
     assert "had a first lapse sooner" in against and "show a decrease" in against
     assert "The whole community both ways gave the largest estimate, 5.0" in against
     assert "randomising meetings" in against and "randomising members" in against
-    for_it = " ".join(ds.trial_findings(fake((2.2, 0.5, 4.0), (0.8, 0.7, 0.9))))
+    for_it = " ".join(texts.trial_findings(fake((2.2, 0.5, 4.0), (0.8, 0.7, 0.9))))
     assert "more days without using a year" in for_it and "went longer before a first lapse" in for_it
-    none = " ".join(ds.trial_findings(fake((0.3, -1.0, 1.6), (1.0, 0.9, 1.1))))
+    none = " ".join(texts.trial_findings(fake((0.3, -1.0, 1.6), (1.0, 0.9, 1.1))))
     assert none.count("includes zero") == 1 and "includes 1" in none
 
 
 def test_compare_and_trial_say_whom_they_count():
-    from dashboards import support as ds
+    from dashboards import runner as dr
+    from dashboards import texts
     from sim.experiments import trial
 
-    sc_a, sc_b = ds.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=42,
+    sc_a, sc_b = dr.compare_pair("baseline", {"checkins.enabled": True}, {"checkins.enabled": False}, seed=42,
                                  steps=365)
     base = [100.0, 110.0, 95.0, 105.0]
-    s = ds.compare_finding(sc_a, sc_b, _frames(base), _frames([x + 20 for x in base]))
+    s = texts.compare_finding(sc_a, sc_b, _frames(base), _frames([x + 20 for x in base]))
     assert "Counted: every member, newcomers included" in s
     from sim.experiments.compare import headline_of
 
@@ -258,7 +260,7 @@ def _summary(helpers: dict[str, tuple[float, float, float]]):
 
 
 def test_the_lesson_s_sentence_follows_its_table():
-    from dashboards import support as ds
+    from dashboards import texts
 
     names = ("Network reciprocity", "Wellbeing counts as success", "Partner choice", "Newcomers re-seed helpers",
              "Survival of the supported")
@@ -267,26 +269,26 @@ def test_the_lesson_s_sentence_follows_its_table():
                                     else (0.12, 0.06, 0.18)) for n in names},
            **{f"all but {n.lower()}": ((0.3, 0.2, 0.4) if n == "Partner choice" else (0.9, 0.84, 0.95))
               for n in names}}
-    s = ds.lesson_finding(_summary(two))
+    s = texts.lesson_finding(_summary(two))
     assert s.startswith("Alone, partner choice and survival of the supported each end with clearly more helpers "
                         "than with every mechanism off (0.80, 0.80 against 0.10)")
     assert "network reciprocity, wellbeing counts as success and newcomers re-seed helpers alone do not" in s
     assert "Taking partner choice away from all on leaves clearly fewer helpers (0.30 against 0.90)" in s
     none = {**base, **{f"{n} only": (0.12, 0.05, 0.2) for n in names},
             **{f"all but {n.lower()}": (0.88, 0.8, 0.95) for n in names}}
-    s = ds.lesson_finding(_summary(none))
+    s = texts.lesson_finding(_summary(none))
     assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s
 
 
 def test_the_lesson_s_verdict_is_read_from_the_figures_as_its_table_shows_them():
     """An interval ending at 0.151 beside one starting at 0.149 reads 0.15 and 0.15 in the table: not
     "clearly more"."""
-    from dashboards import support as ds
+    from dashboards import texts
 
     names = ("Network reciprocity", "Wellbeing counts as success", "Partner choice", "Newcomers re-seed helpers",
              "Survival of the supported")
     rows = {"all off": (0.10, 0.05, 0.149), "all on": (0.90, 0.852, 0.95),
             **{f"{n} only": (0.2, 0.151, 0.25) for n in names},
             **{f"all but {n.lower()}": (0.8, 0.7, 0.848) for n in names}}
-    s = ds.lesson_finding(_summary(rows))
+    s = texts.lesson_finding(_summary(rows))
     assert s.startswith("No mechanism alone ends with clearly more helpers") and "leaves no clearly fewer" in s

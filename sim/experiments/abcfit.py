@@ -24,6 +24,10 @@ Carlo error); ``--db`` keeps every generation in an SQLite file for
 inspection with pyabc.
 """
 
+# Deferred imports (inside the functions that need them):
+# - pyabc: the calibration extra (pip install mutual-aid-sim[calibration]); the module loads without it.
+# - sim.core.threads: it loads numba, which only a particle's run needs.
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sim import runner
+from sim.core.scenarios import load_scenario
 from sim.experiments.calibrate import HELPER_RATIO, SPACE, TARGETS
+from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
 
 #: Members per particle's run (more members, more newcomers to read the patterns on).
 SIZE = 1000
@@ -87,9 +94,7 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
 
 def simulate(theta: dict) -> dict[str, float]:
     """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
-    from sim import runner
     from sim.core import threads
-    from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
 
     threads.for_worker()
 
@@ -143,8 +148,6 @@ def ess(w: np.ndarray) -> float:
 
 def summary(df, w) -> list[dict]:
     """Per parameter: the prior range, the posterior 5/50/95% quantiles and where the default lies."""
-    from sim.core.scenarios import load_scenario
-
     sc = load_scenario(None, {})
     rows = []
     for k, (lo, hi) in SPACE.items():

@@ -22,6 +22,10 @@ the run because machines here are noisy. Sizes that need separate processes
 (c, d) run in subprocesses.
 """
 
+# Deferred imports (inside the functions that need them):
+# - mesa.examples: Mesa's own example model (and networkx, pandas with it); only the Mesa comparison table
+#   needs it.
+
 from __future__ import annotations
 
 import json
@@ -31,8 +35,12 @@ import sys
 import tempfile
 import time
 
+import numba
 import numpy as np
 from numba import njit, prange
+
+from sim.engines import make_model
+from sim.runner import prepare
 
 
 def _timed_steps(model, min_seconds: float, max_steps: int) -> tuple[int, float]:
@@ -47,9 +55,6 @@ def _timed_steps(model, min_seconds: float, max_steps: int) -> tuple[int, float]
 
 
 def _model(engine: str, n: int, name: str = "baseline", **extra):
-    from sim.engines import make_model
-    from sim.runner import prepare
-
     # the step is measured, not the burn-in (population.burn_in ordinary days before day 0)
     over = {"population.size": n, "population.burn_in": 0} if name == "baseline" else {}
     over.update(extra)
@@ -234,8 +239,6 @@ def markdown_table(rows):
 def run(quick: bool = False, log=print) -> dict:
     """All four tables; returns them as lists of dicts."""
     import platform
-
-    import numba
 
     log(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads")

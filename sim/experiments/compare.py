@@ -27,12 +27,18 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from sim.core.schema import Scenario
-from sim.output import new_figure, run_mean
+from sim import runner
 from sim.core.scenarios import ScenarioError
-
+from sim.core.schema import Scenario
+from sim.engines import resolve_engine
 from sim.experiments.stats import METRICS, TOTALS, run_stats, run_stats_rows  # noqa: F401  (re-exported)
+from sim.experiments.sweep import _iter_pool
+from sim.limits import cap, check_count
+from sim.output import fmt_fixed, key_values, new_figure, row_decimals, run_mean, table
+from sim.runner import prepare
+
 #: confidence level of the intervals
 LEVEL = 0.95
 
@@ -155,8 +161,6 @@ def paired_difference(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tup
     With fewer than two pairs the interval is NaN; with zero spread it is the
     point itself.
     """
-    from scipy import stats
-
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
@@ -252,9 +256,6 @@ def prepare_pair(a, b, *, seed: int | None = None, steps: int | None = None,
                  set: Iterable[str] | Mapping[str, Any] = (), engine: str | None = None,
                  replicates: int = DEFAULT_REPLICATES, via: str = "--set"):
     """Validate everything a comparison needs before any run: ``(sc_a, sc_b, seed, engines)``."""
-    from sim.engines import resolve_engine
-    from sim.runner import prepare
-
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 1:
         raise ScenarioError(f"replicates = {replicates!r}: must be an integer >= 1")
     if not isinstance(set, Mapping):
@@ -292,8 +293,6 @@ def compare(a: str | Path | Scenario | Mapping | None, b: str | Path | Scenario 
     workers : worker processes (default 1: this process; None: the machine's cores; never more than the
         cores). The numbers do not depend on it.
     """
-    from sim.limits import cap, check_count
-
     sc_a, sc_b, base, engines = prepare_pair(a, b, seed=seed, steps=steps, set=set, engine=engine,
                                              replicates=replicates, via="compare")
     workers = min(cap("workers", check_count("workers", workers, "compare"))[0], 2 * replicates)
@@ -327,14 +326,10 @@ def _runs(sc_a: Scenario, sc_b: Scenario, seeds: list[int], engines: Mapping[str
     """``((replicate, arm), metrics)`` of every run, as they finish: in this process (``workers`` 1), else in
     a pool of worker processes (the sweep's); the same numbers either way."""
     if workers <= 1:
-        from sim.runner import run
-
         for r, s in enumerate(seeds):
             for arm, sc in (("A", sc_a), ("B", sc_b)):
-                yield (r, arm), run(sc, seed=s, engine=engines[arm]).metrics
+                yield (r, arm), runner.run(sc, seed=s, engine=engines[arm]).metrics
         return
-    from sim.experiments.sweep import _iter_pool
-
     tasks = []
     for r, s in enumerate(seeds):
         for arm, sc in (("A", sc_a), ("B", sc_b)):
@@ -364,8 +359,6 @@ CLASSIC_ROWS = [("helpers", "mean"), ("helpers", "final"), ("assortment", "mean"
 
 def summary_text(res: CompareResult) -> str:
     """The table printed after ``mutualaid compare`` (ASCII only)."""
-    from sim.output import fmt_fixed, key_values, row_decimals, table
-
     head = key_values([
         ("A", f"{res.a.name}  (engine {res.engines['A']})"),
         ("B", f"{res.b.name}  (engine {res.engines['B']})"),

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import spsolve
 
 from sim.core.rules import db_weight, payoff
 
@@ -54,9 +56,6 @@ def coalescence_times(graph) -> np.ndarray:
     with ``p`` the one-step random-walk matrix. Solved as one sparse linear
     system over the ``N (N - 1) / 2`` unordered pairs (``tau`` is symmetric).
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.linalg import spsolve
-
     ptr, nbr = _csr(graph)
     n = len(ptr) - 1
     deg = np.diff(ptr)

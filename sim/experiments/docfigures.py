@@ -20,6 +20,11 @@ majority or not). *Cheap* blocks (seconds) are rewritten by every ``mutualaid do
 still checks their hashes.
 """
 
+# Deferred imports (inside the functions that need them):
+# - pandas, sim.experiments.compare, sim.experiments.effects, sim.experiments.lesson, sim.experiments.report,
+#   sim.experiments.sensitivity, sim.experiments.classroom: each figure's own experiment (and pandas, numba, matplotlib with it) loads
+#   when that figure is drawn; `mutualaid docs --check` draws only the figures whose inputs changed.
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +35,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
+
+from sim import runner
 from sim.core.scenarios import ScenarioError
+from sim.core.shipped import SWEEP_DIR
+from sim.experiments import validate
+from sim.experiments.sweep import SweepError, load_sweep, run_sweep
+from sim.experiments.validate import validation_runs
+from sim.runner import prepare
 
 #: the files that may hold figure blocks, relative to the checkout's root (globs allowed)
 DOC_FILES = ("README.md", "docs/ODD.md", "docs/SENSITIVITY.md", "docs/CALIBRATION.md", "docs/CLASSROOM.md",
@@ -331,10 +344,8 @@ def times(x: float, than: float) -> str:
 @lru_cache(maxsize=None)
 def _one_run(scenario: str, sets: tuple[tuple[str, object], ...] = ()):
     """The daily metrics of ``mutualaid run SCENARIO --set ...`` with the scenario's own seed (a DataFrame)."""
-    from sim.runner import prepare, run
-
     sc = prepare(scenario, set=dict(sets))
-    return sc, run(sc).metrics
+    return sc, runner.run(sc).metrics
 
 
 def _tail(m, column: str) -> float:
@@ -462,8 +473,6 @@ def tour_compare_checkins() -> str:
 @figure("sweep-checkins-x-isolation-yaml", "cat scenarios/sweeps/checkins-x-isolation.yaml", "-")
 def sweep_yaml() -> str:
     """README, Sweeps: the shipped example sweep file, as it is."""
-    from sim.core.shipped import SWEEP_DIR
-
     text = (SWEEP_DIR / "checkins-x-isolation.yaml").read_text(encoding="utf-8").rstrip("\n")
     return f"```yaml\n{text}\n```"
 
@@ -566,8 +575,6 @@ def _sweep_into(name: str, out: Path) -> None:
     """Run (or resume, or find finished) the shipped sweep ``name`` in ``out``. A folder of the same sweep run
     by other code is never read: the sweep refuses it (its fingerprint holds a hash of ``sim/``), and so does
     this, saying what to do."""
-    from sim.experiments.sweep import SweepError, load_sweep, run_sweep
-
     try:
         run_sweep(load_sweep(name), out)
     except SweepError as e:
@@ -592,7 +599,6 @@ def tour_phase_diagram() -> str:
     and nothing runs; otherwise it runs (about 2 minutes on 2 cores)."""
     import pandas as pd
 
-    from sim.experiments.sweep import load_sweep
 
     sweep = load_sweep("kropotkin-phase")
     _sweep_into("kropotkin-phase", PHASE_OUT)
@@ -623,8 +629,6 @@ def tour_phase_diagram() -> str:
         "validation seeds from 1000)", cheap=False)
 def validation() -> str:
     """README, Validation: what ``mutualaid validate`` prints (every check, grouped), minutes of CPU."""
-    from sim.experiments import validate
-
     checks = validate.run(quick=False, log=lambda _: None)
     return f"Result: {validate.summary(checks)}.\n\n{validate.table(checks)}"
 
@@ -660,7 +664,6 @@ def odd_effects() -> str:
     """docs/ODD.md 1.3: the effect sizes of check-ins, sponsorship and a closure on the validation runs of the
     full ``mutualaid validate`` (shared with the ``validation`` block when both run in one command)."""
     from sim.experiments.effects import effects, table
-    from sim.experiments.validate import validation_runs
 
     runs = validation_runs(False)
     return table(effects(runs), len(runs["baseline"]))
@@ -687,8 +690,6 @@ GUIDE_SEEDS = 8
 def classroom_guide() -> str:
     """docs/CLASSROOM.md: what a class that answers one way all through a 12-week game does to its community,
     beside the same community played by bots alone (:func:`sim.experiments.classroom.scripted_class`)."""
-    import numpy as np
-
     from sim.experiments.classroom import POLICIES, scripted_class
     from sim.experiments.compare import paired_difference
 

@@ -29,6 +29,9 @@ The figures, per run:
   year or more abstinent by day 60 who use during those days.
 """
 
+# Deferred imports (inside the functions that need them):
+# - scipy: about half a second to import; only p_greater's Wilcoxon test needs it.
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sim import runner
-from sim.experiments.patterns import ENTRY_DAYS, YEAR, absence_spells, entry_cohort, measure
+from sim.experiments.patterns import ENTRY_DAYS, VALIDATION_SEEDS, YEAR, absence_spells, entry_cohort, measure
 
 #: The arms: each differs from its pair in one respect (see the module docstring).
 ARMS = ("baseline", "no-checkins", "no-sponsorship", "isolation")
@@ -286,8 +289,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="effect sizes of check-ins, sponsorship and a closure")
     ap.add_argument("--seeds", type=int, default=20)
     a = ap.parse_args(argv)
-    from sim.experiments.patterns import VALIDATION_SEEDS
-
     runs = run_arms(VALIDATION_SEEDS[: a.seeds])
     print(table(effects(runs), a.seeds))
     return 0

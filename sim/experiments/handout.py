@@ -11,6 +11,9 @@ when the interval shows it and says so when it does not.
 results (:mod:`sim.experiments.trial`); the trial does not import it.
 """
 
+# Deferred imports (inside the functions that need them):
+# - matplotlib: half a second to import; it loads when a handout's figure or PDF is drawn.
+
 from __future__ import annotations
 
 import html
@@ -20,6 +23,9 @@ import math
 import numpy as np
 
 from sim.experiments import findings
+from sim.experiments.trial import (
+    DESIGN_LABELS, INTERVENTIONS, NOT_A_PREDICTION, _num, _per_seed, _rate, first_spells, km, plot_curves,
+)
 
 #: what the page calls the people the trial follows, and the intervention, in a trainer's words. Members are
 #: counted by the arm they were assigned to (intention to treat): "offered check-ins", whether or not a call
@@ -64,8 +70,6 @@ def main_design(res) -> str:
 
 def arm_rates(res, design: str) -> tuple[float, float]:
     """Relapses per 100 member-years without and with the intervention (means over seeds)."""
-    from sim.experiments.trial import _per_seed, _rate
-
     m = res.members[res.members["design"] == design]
     tab = _per_seed(m, _rate)
     return float(np.nanmean(tab[0].to_numpy(float))), float(np.nanmean(tab[1].to_numpy(float)))
@@ -73,8 +77,6 @@ def arm_rates(res, design: str) -> tuple[float, float]:
 
 def counted(res) -> str:
     """Whom the trial counts, for the front page: the cohort, how long each is followed, how many runs."""
-    from sim.experiments.trial import DESIGN_LABELS
-
     w = WORDS[res.intervention]
     d = main_design(res)
     how = ("the whole community had the offer in one run and not in its twin" if d == "community"
@@ -113,7 +115,6 @@ def picture_png(res, dpi: int = 110) -> bytes:
     with and without the intervention, in the main design; large type."""
     from matplotlib.figure import Figure
 
-    from sim.experiments.trial import first_spells, km
 
     w = WORDS[res.intervention]
     d = main_design(res)
@@ -143,8 +144,6 @@ def picture_png(res, dpi: int = 110) -> bytes:
 
 def stats_rows(res) -> list[tuple[str, str, str, str, str]]:
     """The back page's table: design, relapses (without - with), hazard ratios, number needed to treat."""
-    from sim.experiments.trial import DESIGN_LABELS, _num
-
     rows = []
     for d in res.designs:
         r = _row(res, d, "relapses per 100")
@@ -168,7 +167,6 @@ def back_figure(res):
     text at least 9 pt (the dashboard's version is drawn for a screen, at 4.6 inches a design)."""
     from matplotlib.text import Text
 
-    from sim.experiments.trial import plot_curves
 
     fig = plot_curves(res)
     fig.set_size_inches(*BACK_FIGURE_IN)
@@ -189,7 +187,6 @@ def back_png(res, dpi: int = 150) -> bytes:
 
 
 def html_page(res, command: str = "") -> str:
-    from sim.experiments.trial import NOT_A_PREDICTION, INTERVENTIONS
     import base64
 
     w = WORDS[res.intervention]
@@ -252,7 +249,6 @@ def pdf_bytes(res, command: str = "") -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.image import imread
 
-    from sim.experiments.trial import NOT_A_PREDICTION
 
     w = WORDS[res.intervention]
     buf = io.BytesIO()

@@ -20,6 +20,11 @@ strategy newcomers bring, are factors.
 >>> res.summary[["arm", "helpers", "helpers_low", "helpers_high"]]      # doctest: +SKIP
 """
 
+# Deferred imports (inside the functions that need them):
+# - matplotlib: half a second to import; it loads when the lesson's figure is drawn.
+# - sim.experiments.compare: it loads numba; the dashboard's controls import this module for its
+#   mechanisms (sim.dashboards.support) and load without numba.
+
 from __future__ import annotations
 
 import time
@@ -30,6 +35,10 @@ import numpy as np
 import pandas as pd
 
 from sim.core.scenarios import ScenarioError
+from sim.experiments.effects import p_greater
+from sim.experiments.sweep import _iter_inline, _iter_pool
+from sim.limits import cap, check_count, cores
+from sim.runner import prepare
 
 
 @dataclass(frozen=True)
@@ -155,9 +164,6 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
     lowest share of helpers and its day). Runs on the kernel, ``workers`` processes (default up to 2;
     never more than the machine's cores; ``mutualaid lesson`` passes its --workers, default the cores).
     """
-    from sim.runner import prepare
-    from sim.experiments.sweep import _iter_inline, _iter_pool
-
     tasks, sizes = [], {}
     for label, (scenario, ov) in settings.items():
         for r, s in enumerate(seeds):
@@ -165,8 +171,6 @@ def run_settings(settings: Mapping[str, tuple[str, Mapping[str, Any]]], seeds: l
             sizes[label] = sc.population.size
             tasks.append({"run_id": len(tasks), "point": label, "replicate": r, "seed": int(s), "engine": "kernel",
                           "scenario": sc.model_dump(mode="json"), "timeseries": True})
-    from sim.limits import cap, check_count, cores
-
     # the default, up to 2, keeps a dashboard's lesson or trial from taking a big server's every core
     workers = cap("workers", check_count("workers", workers, "lesson") or min(2, cores()))[0]
     rows: dict[str, list] = {label: [None] * len(seeds) for label in settings}
@@ -190,9 +194,7 @@ def run_lesson(scenario: str = "kropotkin", seeds: int = DEFAULT_SEEDS, arms: tu
                workers: int | None = None, steps: int | None = None,
                progress: Callable[[int, int], None] | None = None, seed: int | None = None) -> LessonResult:
     """Run every arm on the same ``seeds`` paired seeds (children of ``seed``, default the scenario's)."""
-    from sim.runner import prepare
     from sim.experiments.compare import replicate_seeds
-    from sim.experiments.effects import p_greater
 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or not 2 <= seeds <= 10_000:
         raise ScenarioError(f"lesson: seeds = {seeds!r}: expected an integer from 2 to 10000")

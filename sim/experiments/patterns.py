@@ -29,9 +29,14 @@ them over seeds. The validation (``mutualaid validate``) and the calibration
 (``python -m sim.experiments.calibrate``) both read them here.
 """
 
+# Deferred imports (inside the functions that need them):
+# - pandas: only a table of patterns needs it; measuring a run and the constants load without it.
+
 from __future__ import annotations
 
 import numpy as np
+
+from sim import runner
 
 YEAR = 365
 
@@ -209,8 +214,6 @@ def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def run_seeds(scenario="baseline", seeds=range(8), set=None, steps: int = YEAR, size: int | None = None):
     """:func:`measure` on one run per seed (kernel engine)."""
-    from sim import runner
-
     over = dict(set or {})
     if size is not None:
         over["population.size"] = size

@@ -46,6 +46,10 @@ Writes into DIR (the folder of ``mutualaid sweep``):
 - ``report.md``: all of it tied together.
 """
 
+# Deferred imports (inside the functions that need them):
+# - matplotlib: half a second to import; it loads when a figure is drawn.
+# - SALib: only a Sobol or Morris sweep's indices need it.
+
 from __future__ import annotations
 
 import json
@@ -56,9 +60,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.networks import build_ring
 from sim.experiments.compare import LEVEL, paired_difference
+from sim.experiments.deathbirth import allen_threshold
+from sim.experiments.sweep import SAMPLINGS, SWEEP_FILE, SweepError, read_parts
 from sim.output import StagedFiles, fmt, safe_name
-from sim.experiments.sweep import SWEEP_FILE, SweepError, read_parts
 
 #: heatmaps drawn at most for this many pairs of parameters
 MAX_PAIRS = 3
@@ -117,8 +123,6 @@ def load_folder(folder: str | Path) -> tuple[dict, pd.DataFrame]:
 def _meta_problem(meta: dict) -> str | None:
     """What is wrong with the types of a sweep.json that parses (hand-edited, or another tool's), else None:
     each value the report reads is checked here, so a wrong one is bad input, never an internal error."""
-    from sim.experiments.sweep import SAMPLINGS
-
     def names(v) -> bool:
         return isinstance(v, list) and all(isinstance(x, str) for x in v)
 
@@ -316,9 +320,6 @@ def phase_diagram(runs: pd.DataFrame, spec: dict):
     kind, size = _setting(spec, "network.kind"), _setting(spec, "population.size")
     exact = {}
     if kind == "ring" and size:
-        from sim.core.networks import build_ring
-        from sim.experiments.deathbirth import allen_threshold
-
         for k in sorted(ok[PHASE_Y].unique()):
             if 2 * int(k) < int(size) - 2:
                 exact[k] = allen_threshold(build_ring(int(size), int(k)))

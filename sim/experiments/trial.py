@@ -33,6 +33,12 @@ The survival estimators are ``lifelines``' (Kaplan-Meier, Cox proportional
 hazards); nothing here re-implements them.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.core.threads, sim.core.members, sim.experiments.compare: they load numba; the trial's constants
+#   and texts (read by the dashboard's texts and the handout) load without it.
+# - lifelines: a second to import; only the survival curves and hazard ratios need it.
+# - matplotlib: half a second to import; it loads when the trial's figure is drawn.
+
 from __future__ import annotations
 
 import math
@@ -43,8 +49,16 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from sim.core.scenarios import ScenarioError
+from sim import runner
+from sim.core.scenarios import ScenarioError, parse_override
+from sim.core.schema import Scenario
+from sim.engines import resolve_engine
+from sim.experiments import findings
+from sim.experiments.effects import p_greater
 from sim.experiments.patterns import spell_table
+from sim.experiments.sweep import _worker_init, spawn_context
+from sim.limits import cap, check_count, cores
+from sim.runner import prepare
 
 DESIGNS = ("individual", "meetings", "community")
 DESIGN_LABELS = {"individual": "members randomised", "meetings": "meetings randomised",
@@ -123,9 +137,7 @@ def per_member(result, intervention: str, arm: int | None = None) -> tuple[pd.Da
 
 def _task(task: dict) -> dict:
     """One run of a trial (in a worker process): the per-member rows and spells, tagged."""
-    from sim import runner
     from sim.core import threads
-    from sim.core.schema import Scenario
 
     threads.for_worker()
     sc = Scenario.model_validate(task["scenario"])
@@ -145,7 +157,6 @@ def _pool(tasks: list[dict], workers: int, progress=None) -> Iterable[dict]:
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from sim.experiments.sweep import _worker_init, spawn_context
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=spawn_context(),
                              initializer=_worker_init, initargs=(os.getpid(),)) as ex:
@@ -176,8 +187,6 @@ class TrialResult:
 
 
 def _tasks(scenario, intervention, seeds, steps, overrides, designs) -> tuple[list[dict], dict]:
-    from sim.runner import prepare
-
     tasks, settings = [], {}
     for design in designs:
         if design == "community":
@@ -199,8 +208,6 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
               progress: Callable[[int, int], None] | None = None, via: str = "run_trial") -> TrialResult:
     """Run the trial (see the module notes); ``seeds`` paired seeds, children of ``seed`` (default the
     scenario's)."""
-    from sim.runner import prepare
-    from sim.core.scenarios import parse_override
     from sim.experiments.compare import replicate_seeds
 
     if intervention not in INTERVENTIONS:
@@ -218,7 +225,6 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
         if key in overrides:  # the trial's own option decides it: an override would be silently replaced
             raise ScenarioError(f"trial: {via} {key}={overrides[key]!r}: give the trial's {key} with {option}")
     base = prepare(scenario, steps=steps, set=overrides, via=via)
-    from sim.engines import resolve_engine
     from sim.core.members import member_days_too_many
 
     resolve_engine(base)  # an unknown engine, or the Mesa engine above its cap, before any run
@@ -233,8 +239,6 @@ def run_trial(scenario: str = "baseline", intervention: str = "checkins", seeds:
                             f"{ENTRY_DAYS} days, so it needs more days")
     run_seeds = replicate_seeds(base.seed if seed is None else seed, seeds)
     tasks, settings = _tasks(scenario, intervention, run_seeds, steps, overrides, designs)
-    from sim.limits import cap, check_count, cores
-
     # the default, up to 2, keeps a dashboard's lesson or trial from taking a big server's every core
     workers = cap("workers", check_count("workers", workers, "trial") or min(2, cores()))[0]
     t0 = time.perf_counter()
@@ -337,8 +341,6 @@ def _cohen_d(x: np.ndarray, y: np.ndarray) -> float:
 
 def estimate(members: pd.DataFrame, spells: pd.DataFrame, designs, seeds) -> pd.DataFrame:
     """Every design's effects (intervention against control); see the module notes."""
-    from sim.experiments.effects import p_greater
-
     rng = np.random.default_rng(0)
     out = []
     for design in designs:
@@ -578,8 +580,6 @@ def report_markdown(res: TrialResult, command: str = "") -> str:
 def _designs_sentence(res: TrialResult) -> str:
     """Which design found the largest effect on relapses, over every design the trial ran
     (findings.largest), from this trial's figures."""
-    from sim.experiments import findings
-
     if len(res.designs) < 2:
         return ""
     return findings.largest(design_rows(res, "relapses per 100"),

@@ -12,6 +12,12 @@ with a stated test) (docs/ODD.md 1.2).
 test suite); the full run is what docs/ODD.md and the README quote.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.engines, sim.experiments.deathbirth: they load numba, which only the checks' runs need.
+# - sim.experiments.effects, sim.output: they load pandas and pyarrow, which only some checks need.
+# - scipy: only the fixation check's binomial test needs it.
+# - matplotlib: half a second to import; it loads when the validation figure is drawn.
+
 from __future__ import annotations
 
 import time
@@ -22,7 +28,11 @@ from typing import Callable
 import numpy as np
 
 from sim import runner
-from sim.experiments.patterns import CALIBRATION_SEEDS, VALIDATION_SEEDS  # noqa: F401  (named here too)
+from sim.core.networks import build_lattice
+from sim.core.scenarios import load_scenario
+from sim.experiments.patterns import (  # noqa: F401  (CALIBRATION_SEEDS, VALIDATION_SEEDS: named here too)
+    CALIBRATION_SEEDS, DENNIS_BINS, ENTRY_DAYS, VALIDATION_SEEDS, YEAR, measure, pinned, pooled,
+)
 
 
 @dataclass
@@ -125,7 +135,6 @@ def nowak_may_regimes(quick: bool) -> list[Check]:
 
 def kaleidoscope(quick: bool) -> Check:
     """One defector in the centre of a fixed-edge lattice of cooperators grows a symmetric pattern."""
-    from sim.core.scenarios import load_scenario
     from sim.engines import make_model
 
     side, steps = (41, 40) if quick else (99, 100)
@@ -200,7 +209,6 @@ def death_birth_threshold(quick: bool) -> list[Check]:
     """
     from scipy.stats import binomtest
 
-    from sim.core.networks import build_lattice
     from sim.experiments.deathbirth import allen_threshold, fixation_share, weak_selection_threshold
 
     runs = 2000 if quick else 6000
@@ -239,8 +247,6 @@ def fitted_patterns(quick: bool) -> list[Check]:
     the studies followed people from the start of their recovery; the
     Dennis figures on the day-0 members by time abstinent.
     """
-    from sim.experiments.patterns import DENNIS_BINS, ENTRY_DAYS, YEAR, measure, pinned, pooled
-
     seeds = list(CALIBRATION_SEEDS[: 6 if quick else 24])
     results = [_run("baseline", seed=s, steps=YEAR + ENTRY_DAYS, members=True, member_days=True) for s in seeds]
     p = pooled([measure(r) for r in results])
