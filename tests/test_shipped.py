@@ -39,7 +39,7 @@ def test_no_code_finds_files_through_the_checkouts_layout():
     that use ``__file__`` are these, each for a file of the package itself or of a checkout on purpose."""
     allowed = {
         "sim/output.py": "the git commit, when the code runs from a checkout",
-        "sim/core/community.py": "the generated _ref.py beside it",
+        "sim/core/layout.py": "the generated _ref.py beside it",
         "sim/experiments/sweep/identity.py": "the code id: the package's own .py files",
         "dashboards/screenshots.py": "a checkout tool: writes docs/images",
         "dashboards/measure_fps.py": "a checkout tool",
