@@ -27,6 +27,7 @@ import time
 import urllib.parse
 
 import matplotlib
+import segno
 
 matplotlib.use("Agg")
 
@@ -95,8 +96,6 @@ def join_url(base: str) -> str:
 
 def qr_svg(text: str, scale: int = 10) -> str:
     """The QR code of ``text`` as an SVG element (drawn here: nothing is fetched)."""
-    import segno
-
     buf = io.BytesIO()
     segno.make(text, error="m").save(buf, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True)
     return buf.getvalue().decode()

@@ -3,13 +3,12 @@ page fetches a Markdown or math renderer from outside (solara.Markdown would fet
 
 from __future__ import annotations
 
+import markdown
 import solara
 
 
 def Table(markdown_text: str):
     """A Markdown table as HTML, rendered here (solara.Markdown would fetch KaTeX from a CDN)."""
-    import markdown
-
     return solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(markdown_text, extensions=["tables"]),
                        classes=["ma-table"])
 

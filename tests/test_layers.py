@@ -222,13 +222,7 @@ HEAVY = ("numba", "numpy", "pandas", "scipy", "matplotlib", "PIL", "networkx", "
 #: branches are merged; then remove each from here and give it its block (the test fails on a listed module
 #: that no longer needs the exemption, so the list cannot go stale).
 DEFERRED_NOT_YET = {
-    "sim.core": "sim/core/*: the state handle and the stages are being changed on another branch",
-    "sim.engines": "sim/engines/*: being changed on another branch",
-    "sim.experiments.sweep": "being changed on another branch",
     "sim.experiments.calibrate": "being changed on another branch",
-    "sim.experiments.classroom": "being changed on another branch",
-    "sim.dashboards.classroom": "being changed on another branch",
-    "sim.dashboards.widgets": "being changed on another branch",
 }
 
 DEFERRED_HEAD = "# Deferred imports"

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Iterable
 
 from sim.core.layout import CHOICES
+from sim.core.schema import Scenario
 
 #: The decisions a person can make, in the order of a log line.
 DECISIONS = ("help", "attend", "checkin", "call")
@@ -138,8 +139,6 @@ class DecisionLog:
 
     @classmethod
     def read(cls, path) -> "DecisionLog":
-        from sim.core.schema import Scenario
-
         text = Path(path).read_text(encoding="utf-8").splitlines()
         try:
             head = json.loads(text[0]) if text else {}

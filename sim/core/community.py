@@ -38,7 +38,8 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 
-from sim.core import rng
+from sim.core import rng, stages
+from sim.core._ref import new_ref
 from sim.core.arrays import STATE_NAMES
 from sim.core.layout import (
     ARRAY_NAMES,
@@ -59,8 +60,6 @@ def _new_ref(arrays: dict, params) -> CommunityRef:
     values = [arrays[name] for name in ARRAY_NAMES] + list(params)
     if numba.config.DISABLE_JIT:  # pure Python (coverage): the same fields on a plain object
         return SimpleNamespace(**dict(zip(FIELD_NAMES, values)))
-    from sim.core._ref import new_ref
-
     ref = new_ref(*values)
     ref._arrays = arrays  # the fields borrow these arrays: keep them alive with the handle
     return ref
@@ -112,8 +111,6 @@ class Community:
     """
 
     def __init__(self, scenario: Scenario, graph, neighbours=None):
-        from sim.core import stages
-
         sc = scenario
         self.scenario = sc
         self.graph = graph
@@ -196,10 +193,8 @@ class Community:
 
     def tie_arrays(self):
         """Current ties as CSR arrays ``(ptr, nbr, w)``, neighbours ascending per slot."""
-        from sim.core.stages import compact_ties
-
         a = self.arrays
-        return compact_ties(a["tie_ptr"], a["tie_nbr"], a["tie_w"], a["deg"])
+        return stages.compact_ties(a["tie_ptr"], a["tie_nbr"], a["tie_w"], a["deg"])
 
     def neighbours(self, i: int) -> np.ndarray:
         """Slots tied to member ``i`` today, ascending."""

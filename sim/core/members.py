@@ -5,6 +5,10 @@ A member's record is read from the community's arrays when it leaves
 when the table is made (:func:`members_frame`).
 """
 
+# Deferred imports (inside the functions that need them):
+# - pandas: only the members table needs it; a run (sim.engines.kernel and sim.core.schedule import this
+#   module) loads without it.
+
 from __future__ import annotations
 
 import numpy as np

@@ -19,6 +19,11 @@ degree 8 takes a few seconds at most per builder.
 The model description is in ``MODEL.md``, section "Networks".
 """
 
+# Deferred imports (inside the functions that need them):
+# - networkx: only Graph.to_networkx (analysis and plots) needs it; the builders do not.
+# - numba, sim.core.rng: Barabási–Albert's kernel compiles on first use; the other builders, and
+#   sim.core.schema's check of a complete network's size, load without numba.
+
 from __future__ import annotations
 
 import math

@@ -35,6 +35,7 @@ import numpy as np
 from sim.core import stages, threads
 from sim.core.community import Community
 from sim.core.layout import REVISING
+from sim.core.members import member_records
 from sim.core.registry import dotted_key
 
 
@@ -95,8 +96,6 @@ def turnover(comm: Community) -> None:
     (``turnover.leave_prob``), leave (their records are kept); newcomers take their places."""
     gone = stages.mark_leavers(comm.ref)
     if gone:
-        from sim.core.members import member_records
-
         leavers = np.flatnonzero(comm["leaving"])
         comm.records.append(member_records(comm, leavers, left=comm.day))
         stages.replace_leavers(comm.ref, leavers, newcomer_help_share(comm))

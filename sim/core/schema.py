@@ -11,6 +11,10 @@ controls and the Sobol sweep's ranges are all generated from these classes, thro
 ``sim/core/rules.py`` and ``docs/ODD.md``.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.core.networks: it loads numpy; `import sim` (and so `mutualaid --help`) loads this module, and only a
+#   complete network's size check needs networks' limit.
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,10 @@ bits. The API, CLI, sweeps, dashboard and benchmarks use them only through
 :class:`Engine` and :func:`make_model`.
 """
 
+# Deferred imports (inside make_model):
+# - sim.engines.kernel, sim.engines.agents: they load numba (and the kernels) or mesa; the engine's name
+#   is checked (resolve_engine, by the command line, the sweep grammar and the classroom) without them.
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable

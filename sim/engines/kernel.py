@@ -9,6 +9,9 @@ ascending slot order, so both engines give the same bits on any thread
 count (``tests/test_engines.py``).
 """
 
+# Deferred imports (inside the functions that need them):
+# - pandas: only the metrics table at the end of a run needs it; a model and its days load without it.
+
 from __future__ import annotations
 
 from sim.core import choices, metrics, schedule

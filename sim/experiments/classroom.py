@@ -38,11 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
+from sim import draw
 from sim.core.choices import ChoiceError, Decision, DecisionLog
+from sim.core.metrics import COUNT_COLUMNS
 from sim.core.scenarios import ScenarioError
-from sim.engines import make_model
-from sim.runner import prepare
+from sim.engines import make_model, resolve_engine
+from sim.runner import prepare, replay
 
 #: a room's community: small enough that each student's member matters, large enough for a community
 MIN_MEMBERS, MAX_MEMBERS = 10, 300
@@ -128,8 +131,6 @@ class Room:
                 and 1 <= days_per_round <= MAX_DAYS_PER_ROUND):
             raise RoomError(f"days_per_round = {days_per_round!r}: a whole number of days, 1 to {MAX_DAYS_PER_ROUND}")
         self.days_per_round = days_per_round
-        from sim.engines import resolve_engine
-
         if engine not in ("auto", "kernel", "agents"):
             raise RoomError(f"engine = {engine!r}: auto, kernel or agents")
         self.engine = engine = resolve_engine(self.scenario, engine)
@@ -431,16 +432,10 @@ class Room:
     def picture(self, size_px: int = 480) -> bytes:
         """The community as the dashboard draws it (sim.draw: blue helps, orange competes, darker with
         stress, crimson while using), each member a student plays ringed in black with the student's name."""
-        from PIL import ImageDraw, ImageFont
-
-        from sim import draw
-
         model = self.model
         st = model.state_arrays()
         g = model.graph
         if getattr(g, "width", None) and getattr(g, "height", None) and self.scenario.network.kind == "lattice":
-            from PIL import Image
-
             img = Image.open(io.BytesIO(draw.lattice_png(st, g.width, g.height, target=size_px))).convert("RGB")
             cell = img.width / g.width
             xy = np.array([((i % g.width + 0.5) * cell, (i // g.width + 0.5) * cell) for i in range(g.n)])
@@ -478,14 +473,10 @@ class Room:
     def debrief(self, columns: Iterable[str] = ("helpers", "mean_stress", "using", "lapses", "dropouts")) -> dict:
         """The class's run beside the bots' run of the same community and seed: the last day's figures of
         each and their difference, the decisions made, and whether the log replays the class's run."""
-        from sim.runner import replay
-
         ours = self.model.metrics_frame()
         bots = self.bots_alone().metrics_frame()
         cols = [c for c in columns if c in ours.columns]
         # counts (lapses, drop-outs) over the days played; shares and means on the last day
-        from sim.core.metrics import COUNT_COLUMNS
-
         def figure(frame, c):
             return float(frame[c].iloc[1:].sum() if c in COUNT_COLUMNS else frame[c].iloc[-1])
 

@@ -15,6 +15,9 @@ missing ones. The two keys change no run, so they are not part of the
 fingerprint: they may differ between invocations into one folder.
 """
 
+# Deferred imports (inside the functions that need them):
+# - scipy, pandas: only adaptive replication (until_ci) needs them; the sweep package loads without them.
+
 from __future__ import annotations
 
 import math

@@ -1,6 +1,10 @@
 """The points of a sweep: its design (a grid, or ranges sampled by Latin hypercube, Saltelli's scheme for
 Sobol indices or Morris's trajectories; the grammar is :mod:`sim.experiments.sweep.grammar`'s)."""
 
+# Deferred imports (inside the functions that need them):
+# - scipy, SALib: a Latin hypercube, Sobol or Morris design needs them; a grid, and the sweep package
+#   (which every worker and `mutualaid sweep` load), do without them.
+
 from __future__ import annotations
 
 import functools
@@ -9,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.core.scenarios import schema_key_set
+from sim.core.scenarios import field_of, schema_key_set
 
 if TYPE_CHECKING:
     from sim.experiments.sweep.points import Sweep
@@ -23,8 +27,6 @@ MORRIS_LEVELS = 4
 @functools.lru_cache(maxsize=None)
 def _field_type(key: str):
     """The Python type of a dotted scenario key (int, float, bool, str, ...)."""
-    from sim.core.scenarios import field_of
-
     ann = field_of(key).annotation
     return ann if isinstance(ann, type) else None
 

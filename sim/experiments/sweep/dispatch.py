@@ -5,6 +5,10 @@ seen); with ``timeseries: true`` the workers write each chunk's series to
 ``DIR/timeseries/`` themselves, every row carrying run_id and the swept parameters.
 """
 
+# Deferred imports (inside the functions that need them):
+# - distributed: Dask takes about a second to import; only a sweep on a Dask cluster needs it, not an
+#   inline or process-pool one.
+
 from __future__ import annotations
 
 import itertools

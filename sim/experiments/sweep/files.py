@@ -1,5 +1,8 @@
 """The sweep folder's file names, and the atomic write of its parquet files."""
 
+# Deferred imports (inside the functions that need them):
+# - sim.output: it loads pandas and pyarrow; only the error of a failed write needs its naming.
+
 from __future__ import annotations
 
 import os

@@ -29,6 +29,10 @@ over cost) and ``donation.cost`` (default 1): they set ``game.R = b - c,
 game.S = -c, game.T = b, game.P = 0``.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.stats: it loads numba, pandas and pyarrow; reading and checking a sweep file (and
+#   its errors) does not need them, only the names of its columns.
+
 from __future__ import annotations
 
 import difflib
@@ -38,7 +42,9 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from sim.core.scenarios import ScenarioError, all_keys
+from sim.core.scenarios import ScenarioError, _suggest, all_keys, load_scenario, load_yaml_file
+from sim.core.shipped import SWEEP_DIR
+from sim.engines import resolve_engine
 from sim.experiments.sweep.designs import MORRIS_LEVELS, SAMPLINGS, _field_type, _morris_step, expand
 from sim.experiments.sweep.errors import SweepError
 from sim.experiments.sweep.points import DONATION_KEYS, Sweep, point_scenario
@@ -83,15 +89,11 @@ def _is_scalar(v: Any) -> bool:
 
 def sweep_names() -> list[str]:
     """Names of the sweeps shipped in ``scenarios/sweeps/`` (without ``.yaml``)."""
-    from sim.core.shipped import SWEEP_DIR
-
     return sorted(p.stem for p in SWEEP_DIR.glob("*.yaml"))
 
 
 def resolve_sweep_path(spec: str | os.PathLike) -> Path:
     """A path to a sweep file, or the name of one shipped in ``scenarios/sweeps/`` (``checkins-x-isolation``)."""
-    from sim.core.shipped import SWEEP_DIR
-
     p = Path(spec)
     if p.is_file() or p.suffix in (".yaml", ".yml") or len(p.parts) != 1:
         return p
@@ -100,8 +102,6 @@ def resolve_sweep_path(spec: str | os.PathLike) -> Path:
 
 
 def read_sweep_file(path: str | os.PathLike) -> dict:
-    from sim.core.scenarios import load_yaml_file
-
     p = Path(path)
     if not p.is_file():
         raise SweepError(f"sweep file not found: {path} (a path to a .yaml file, or a shipped sweep: "
@@ -136,9 +136,6 @@ def _bool(data: dict, key: str, source: str, default: bool) -> bool:
 
 def load_sweep(spec: str | os.PathLike | Mapping, source: str | None = None) -> Sweep:
     """Read and validate a sweep file (or mapping); expand its points. Raises :class:`SweepError`."""
-    from sim.engines import resolve_engine
-    from sim.core.scenarios import _suggest, load_scenario
-
     if isinstance(spec, Mapping):
         data, src, here = dict(spec), source or "sweep", Path.cwd()
     else:

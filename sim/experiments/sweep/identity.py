@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from sim import __version__
+
 
 _CODE_ID: str | None = None
 
@@ -22,8 +24,6 @@ def code_id() -> str:
     """
     global _CODE_ID
     if _CODE_ID is None:
-        from sim import __version__
-
         root = Path(__file__).resolve().parents[2]  # the package's folder, sim/
         h = hashlib.sha256()
         for f in sorted(root.rglob("*.py")):

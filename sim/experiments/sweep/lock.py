@@ -1,5 +1,8 @@
 """One sweep at a time in a folder: the lock on ``out/.lock``."""
 
+# Deferred imports (inside the functions that need them):
+# - sim.output: it imports pandas, which a sweep's start does not need.
+
 from __future__ import annotations
 
 import os
@@ -29,7 +32,7 @@ def _lock_folder(out: Path, notice: Callable[[str], None] = lambda text: None) -
     process ends, however it ends). A lock file left by a process that is gone is taken over, with a notice."""
     import fcntl
 
-    from sim.output import LOCK_FILE  # here: sim.output imports pandas, which a sweep's start does not need
+    from sim.output import LOCK_FILE
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / LOCK_FILE

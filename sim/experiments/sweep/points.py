@@ -1,5 +1,9 @@
 """The resolved sweep (:class:`Sweep`) and the scenario of each of its points."""
 
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.sweep.worker: the package's modules import only those above them (its docstring's
+#   list), and the worker is below this one; only Sweep.task_scenario asks it how a worker builds a task.
+
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import numpy as np
+from pydantic import BaseModel
 
-from sim.core.scenarios import ScenarioError
+from sim.core.scenarios import ScenarioError, load_scenario
 from sim.experiments.sweep.errors import SweepError
 from sim.experiments.sweep.identity import code_id
 from sim.experiments.sweep.seeds import Seeds
@@ -137,10 +142,6 @@ def _point_by_sections(sweep: Sweep, over: Mapping[str, Any]):
     scenario-wide checks (``Scenario._check_trial``, ``_check_network``). ``None`` when that does not
     apply (a lattice, whose size follows its sides; a network or top-level key) or anything fails: the
     caller then validates the whole scenario, which gives the same result or the canonical error."""
-    from pydantic import BaseModel
-
-    from sim.core.scenarios import load_scenario
-
     fb = sweep.__dict__.get("_fixed_base")
     if fb is None:
         fixed = _overrides(sweep, {})
@@ -177,8 +178,6 @@ def _point_by_sections(sweep: Sweep, over: Mapping[str, Any]):
 def point_scenario(sweep: Sweep, values: Mapping[str, Any], whole: bool = False):
     """The resolved scenario of one point (raises :class:`SweepError`). The parent checks every point
     this way before a sweep starts (:func:`_point_by_sections` where it applies, unless ``whole``)."""
-    from sim.core.scenarios import load_scenario
-
     base = sweep.__dict__.get("_base_data")
     if base is None:  # dumped once: a point copies only the sections its parameters change
         base = sweep.__dict__["_base_data"] = sweep.base.model_dump()

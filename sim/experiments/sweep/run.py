@@ -1,6 +1,10 @@
 """Run (or resume) a sweep into its folder: the folder checked and locked, the runs dispatched and
 recorded, adaptive replication's rounds, the consolidated results and the manifest."""
 
+# Deferred imports (inside the functions that need them):
+# - sim.output: it loads pandas and pyarrow; the sweep package loads without them, and a sweep's start
+#   needs them only once its folder is checked.
+
 from __future__ import annotations
 
 import math
@@ -12,6 +16,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from sim.limits import cap, check_count
+from sim.progress import progress_for
 from sim.experiments.sweep import dispatch as _dispatch
 from sim.experiments.sweep.adaptive import _replicate_until, pd_float
 from sim.experiments.sweep.files import SWEEP_FILE
@@ -25,8 +31,6 @@ class SweepProgress:
     """``runs 40/120  33%  failed 1  2.50 runs/s  ETA 32s`` on a terminal (see :mod:`sim.progress`)."""
 
     def __init__(self, quiet: bool = False, stream=None):
-        from sim.progress import progress_for
-
         self.p = progress_for("runs", quiet, stream)
         self.failed = 0
         self.new = 0  # runs finished by this invocation (the rate counts only these)
@@ -77,7 +81,6 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, workers: int | None = Non
     taken over. A start that fails before any run is recorded (no scheduler, Ctrl-C) leaves the folder as it
     found it: no lock, no sweep.json, and no folder it created.
     """
-    from sim.limits import cap, check_count
     from sim.output import StorageError, check_out_dir, is_storage_error, storage_error
 
     say = notice or (lambda text: None)

@@ -1,6 +1,9 @@
 """Time series (``timeseries: true``): each run's rows carry its id and swept parameters, and the
 dataset in ``DIR/timeseries/`` holds each recorded run once."""
 
+# Deferred imports (inside the functions that need them):
+# - pyarrow: only a sweep with time series needs it; the sweep package loads without it.
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -15,6 +15,10 @@ fails on the machine's side (a full disk) stops the sweep with one line; what
 was saved stays, and the same command finishes it.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.output, pandas: they load pandas and pyarrow; the sweep package loads without them, and only
+#   writing and reading the folder's tables needs them.
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,10 @@
 """One run, or a chunk of runs, in a worker process (or inline): what the pools and Dask call."""
 
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.stats, sim.core.threads, sim.runner, pandas: they load numba, the kernels, pandas and
+#   pyarrow; a worker loads them once when it starts (_worker_init) or with its first run, and the
+#   sweep package (loaded by `mutualaid sweep` and its errors) loads without them.
+
 from __future__ import annotations
 
 import os
@@ -9,6 +14,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from sim.core.scenarios import load_scenario
+from sim.core.schema import Scenario
+from sim.engines import make_model, resolve_engine
 from sim.experiments.sweep.files import SWEEP_FILE, _write_parquet_atomic
 from sim.experiments.sweep.identity import code_id
 from sim.experiments.sweep.series import _with_run_columns
@@ -22,12 +30,8 @@ FAULT_ENV = "MUTUALAID_FAULT"
 def _task_scenario(task: dict, ctx: Mapping, cache: dict):
     """The validated scenario of a task: its own ``scenario`` data, or the chunk's base scenario with the
     task's ``over`` (validated once per point in a chunk; replicates differ only by their seed)."""
-    from sim.core.schema import Scenario
-
     if task.get("scenario") is not None:
         return Scenario.model_validate(task["scenario"])
-    from sim.core.scenarios import load_scenario
-
     p = task["point"]
     if p not in cache:
         cache.clear()  # tasks come point by point: keep one
@@ -51,8 +55,6 @@ def _run_one(task: dict, ctx: Mapping, cache: dict) -> dict:
     engine = task.get("engine") or ctx.get("engine")
     timeseries = task.get("timeseries", ctx.get("timeseries"))
     try:
-        from sim.engines import resolve_engine
-        from sim.engines import make_model
         from sim.experiments.stats import run_stats, run_stats_rows
 
         sc = _task_scenario(task, ctx, cache)
