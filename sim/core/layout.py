@@ -48,7 +48,7 @@ DAY, ISO_ON, ANY_ISO, NEXT_ID, REVISING, CHOICES = 0, 1, 2, 3, 4, 5
 #: Size of the per-day stream-key table (every purpose in sim.core.rng is below it).
 NPURPOSE = 37
 
-#: Schema sections whose fields the stages read (as ``c.p.<section>_<key>``).
+#: Schema sections whose fields the stages read (as ``c.<section>_<key>``, e.g. ``c.checkins_prob``).
 PARAM_SECTIONS = ("population", "game", "psychology", "attendance", "checkins", "sponsorship", "isolation",
                   "ties", "evolution", "turnover", "recovery", "trial")
 #: Parameters that are not a number or flag of those sections.

@@ -5,8 +5,8 @@ meeting): the neighbour sums in canonical (ascending slot) order, who is
 eligible, the keyed random draw, the decision through :mod:`sim.core.rules`
 and the writes. Both engines run these very bodies: the Mesa agents call
 them one member at a time (``Member.check_in`` calls :func:`check_in` with
-its own slot), the kernel engine calls them in ``prange`` loops
-(:mod:`sim.core.schedule`). The order of the stages is declared once, in
+its own slot), the kernel engine calls them in the ``prange`` loops of this module's
+``*_all`` functions (``check_in_all``, ``find_sponsor_all``, ...). The order of the stages is declared once, in
 :data:`sim.core.schedule.SCHEDULE`.
 
 Every body takes ``c``, the compiled community (:mod:`sim.core.community`):

@@ -1,9 +1,11 @@
 """The kernel engine (``engine: kernel``): the day's stages in numba loops, for large communities.
 
 It runs the stages of :data:`sim.core.schedule.SCHEDULE` over the whole
-community at once: each member stage is its body (:mod:`sim.core.stages`)
-in a ``prange`` loop, each meeting stage a loop over meetings, the serial
-stages a plain loop in slot order. The bodies are the very functions the
+community at once through the stages' own ``*_all`` functions
+(:mod:`sim.core.stages`): each member stage is its body in a ``prange``
+loop over members; the meeting stage and the "serial" stages (finding and
+calling sponsors, which read other members of their meeting) a ``prange``
+loop over meetings, each meeting's members in slot order. The bodies are the very functions the
 Mesa agents call for themselves, and every sum runs over neighbours in
 ascending slot order, so both engines give the same bits on any thread
 count (``tests/test_engines.py``).
