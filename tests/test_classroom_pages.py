@@ -58,6 +58,17 @@ def classroom(tmp_path_factory):
         stop_group(proc)
 
 
+def _teacher(browser, base, link, contexts):
+    """The teacher's page at a 1024 x 768 projector, once the room's code shows."""
+    ctx = offline_context(browser, base, viewport={"width": 1024, "height": 768})
+    contexts.append(ctx)
+    teacher = ctx.new_page()
+    teacher.set_default_timeout(UI_TIMEOUT)
+    teacher.goto(link)
+    teacher.wait_for_selector(".mc-code")
+    return teacher
+
+
 def _font_px(page, selector):
     return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
 
@@ -66,12 +77,7 @@ def test_three_phones_and_a_projector_play_a_round_and_read_the_debrief(browser,
     teacher_link, base = classroom
     contexts = []
     try:
-        tctx = offline_context(browser, base, viewport={"width": 1024, "height": 768})
-        contexts.append(tctx)
-        teacher = tctx.new_page()
-        teacher.set_default_timeout(UI_TIMEOUT)
-        teacher.goto(teacher_link)
-        teacher.wait_for_selector(".mc-code")
+        teacher = _teacher(browser, base, teacher_link, contexts)
         code = teacher.inner_text(".mc-code").strip()
         assert re.fullmatch(r"[A-Z0-9]{5}", code)
         assert _font_px(teacher, ".mc-code") >= 48  # read from the back of a room
@@ -154,12 +160,7 @@ def test_five_rounds_a_leaver_a_late_joiner_forged_links_and_the_exported_log_re
     teacher_link, base = classroom
     contexts = []
     try:
-        tctx = offline_context(browser, base, viewport={"width": 1024, "height": 768})
-        contexts.append(tctx)
-        teacher = tctx.new_page()
-        teacher.set_default_timeout(UI_TIMEOUT)
-        teacher.goto(teacher_link)
-        teacher.wait_for_selector(".mc-code")
+        teacher = _teacher(browser, base, teacher_link, contexts)
         link = teacher.inner_text(".mc-link")
         ana, ben = _phone(browser, base, contexts), _phone(browser, base, contexts)
         ana_member, ben_member = _join(ana, link, "Ana"), _join(ben, link, "Ben")
@@ -255,12 +256,7 @@ def test_a_room_that_crashes_does_not_touch_another(browser, tmp_path):
     contexts = []
     try:
         second = _serve(tmp_path)
-        ctx = offline_context(browser, second[2], viewport={"width": 1024, "height": 768})
-        contexts.append(ctx)
-        teacher = ctx.new_page()
-        teacher.set_default_timeout(UI_TIMEOUT)
-        teacher.goto(second[1])
-        teacher.wait_for_selector(".mc-code")
+        teacher = _teacher(browser, second[2], second[1], contexts)
         code = teacher.inner_text(".mc-code").strip()
         os.killpg(first[0].pid, signal.SIGKILL)
         first[0].wait(timeout=30)
