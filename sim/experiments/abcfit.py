@@ -52,8 +52,10 @@ SCREENED = ("psychology.lapse_max", "psychology.lapse_midpoint", "psychology.lap
 MISSING = 10.0
 
 
-def _seed(theta: dict) -> int:
-    text = json.dumps({k: round(float(theta[k]), 12) for k in sorted(theta)})
+def _seed(theta: dict, replicate: int = 0) -> int:
+    """The calibration seed (0-999) of a parameter vector's ``replicate``-th run (0: the seed of one run)."""
+    rounded = {k: round(float(theta[k]), 12) for k in sorted(theta)}
+    text = json.dumps(rounded if not replicate else {"replicate": int(replicate), "theta": rounded})
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") % 1000
 
 
@@ -85,8 +87,9 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def simulate(theta: dict) -> dict[str, float]:
-    """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
+def measured(theta: dict, scenario: str = "baseline", size: int = SIZE, replicate: int = 0) -> dict[str, float]:
+    """The measured patterns (:func:`sim.experiments.patterns.measure`) of one run of ``scenario`` at ``size``
+    members with ``theta`` set, on the calibration seed of ``(theta, replicate)``."""
     from sim import runner
     from sim.core import threads
     from sim.experiments.patterns import ENTRY_DAYS, YEAR, measure
@@ -94,9 +97,15 @@ def simulate(theta: dict) -> dict[str, float]:
     threads.for_worker()
 
     over = {k: float(v) for k, v in theta.items()}
-    over["population.size"] = SIZE
-    r = runner.run("baseline", engine="kernel", seed=_seed(theta), steps=YEAR + ENTRY_DAYS, members=True, set=over)
-    return patterns(measure(r))
+    over["population.size"] = size
+    r = runner.run(scenario, engine="kernel", seed=_seed(theta, replicate), steps=YEAR + ENTRY_DAYS, members=True,
+                   set=over)
+    return measure(r)
+
+
+def simulate(theta: dict) -> dict[str, float]:
+    """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
+    return patterns(measured(theta))
 
 
 def weighted_quantiles(values: np.ndarray, w: np.ndarray, qs) -> list[float]:
@@ -141,11 +150,12 @@ def ess(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / (w ** 2).sum())
 
 
-def summary(df, w) -> list[dict]:
-    """Per parameter: the prior range, the posterior 5/50/95% quantiles and where the default lies."""
+def summary(df, w, scenario=None) -> list[dict]:
+    """Per parameter: the prior range, the posterior 5/50/95% quantiles and where the default (of ``scenario``,
+    default baseline's) lies."""
     from sim.core.scenarios import load_scenario
 
-    sc = load_scenario(None, {})
+    sc = load_scenario(scenario, {})
     rows = []
     for k, (lo, hi) in SPACE.items():
         if k not in df.columns:
