@@ -15,8 +15,8 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sim.core.schema import Scenario  # noqa: E402
 
-__all__ = ["MutualAidModel", "Scenario", "ScenarioError", "__version__", "batch_run", "load_scenario", "run",
-           "set_threads", "sweep"]
+__all__ = ["MutualAidModel", "Scenario", "ScenarioError", "__version__", "batch_run", "calibrate", "load_scenario",
+           "run", "set_threads", "sweep"]
 
 
 def __getattr__(name):
@@ -37,6 +37,10 @@ def __getattr__(name):
         from sim.engines.agents import MutualAidModel
 
         return MutualAidModel
+    if name == "calibrate":  # ABC-SMC refit of the fitted parameters (sim.experiments.calibration)
+        from sim.experiments.calibration import calibrate
+
+        return calibrate
     if name in ("set_threads", "batch_run", "sweep"):
         import sim.api
 

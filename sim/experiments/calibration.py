@@ -65,15 +65,15 @@ def parameter_keys(parameters=None, via: str = "calibrate") -> tuple[str, ...]:
         return tuple(SPACE)
     keys = [k.strip() for k in parameters.split(",")] if isinstance(parameters, str) else list(parameters)
     if not keys or not all(isinstance(k, str) and k for k in keys):
-        _fail(f"{via}: parameters {parameters!r}: expected fitted keys KEY,KEY, 'screened' or 'all'")
+        _fail(f"{via} {parameters!r}: expected fitted keys KEY,KEY, 'screened' or 'all'")
     for k in keys:
         if k not in PARAMS:
-            _fail(f"{via}: parameters: {k!r} is not a scenario key (fitted keys: {', '.join(SPACE)})")
+            _fail(f"{via}: {k!r} is not a scenario key (fitted keys: {', '.join(SPACE)})")
         if k not in SPACE:
-            _fail(f"{via}: parameters: {k} is {PARAMS[k].status}, not fitted; calibrate infers fitted keys "
+            _fail(f"{via}: {k} is a {PARAMS[k].status} key, not a fitted one; calibrate infers fitted keys "
                   f"({', '.join(SPACE)})")
     if len(set(keys)) != len(keys):
-        _fail(f"{via}: parameters: a key is given twice ({','.join(keys)})")
+        _fail(f"{via}: a key is given twice ({','.join(keys)})")
     return tuple(k for k in SPACE if k in keys)  # SPACE's order, whatever the order given
 
 
@@ -208,7 +208,7 @@ def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates:
 
     via = "sim.calibrate"
     _check_args(scenario, replicates, budget_sims, budget_minutes, population, generations, workers, size, via)
-    keys = parameter_keys(parameters, via)
+    keys = parameter_keys(parameters, f"{via}: parameters")
     load_scenario(scenario, {})  # an unknown scenario: one line
     workers, _ = cap("workers", workers)
     out = Path(out)
@@ -223,8 +223,14 @@ def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates:
     db = f"sqlite:///{(out / DB_FILE).resolve()}"
     prior = pyabc.Distribution(**{k: pyabc.RV("uniform", SPACE[k][0], SPACE[k][1] - SPACE[k][0]) for k in keys})
     sampler, close, backend = _sampler(workers, dask)
+    say(f"sampler: {backend}")
     t0 = time.perf_counter()
     stopped = "the generations cap"
+    import logging
+
+    quiet = logging.getLogger("ABC")  # pyabc's own lines; the progress callback says what matters
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
     try:
         abc = pyabc.ABCSMC(Simulator(str(scenario), size, replicates), prior,
                            pyabc.PNormDistance(p=2, fixed_weights=abcfit.weights()),
@@ -268,6 +274,7 @@ def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates:
                 f"{h.total_nr_simulations * replicates} simulations so far, {minutes:.1f} min"
                 + ("" if left is None else f" (budget {budget_minutes:g} min)"))
     finally:
+        quiet.setLevel(level)
         if close is not None:
             close()
     minutes = minutes_before + (time.perf_counter() - t0) / 60
@@ -435,7 +442,7 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
     from sim.output import StagedFiles
 
     check_count("truths", truths, "sim.calibrate check")
-    keys = parameter_keys(parameters, "sim.calibrate check")
+    keys = parameter_keys(parameters, "sim.calibrate check: parameters")
     say = progress or (lambda _m: None)
     out = Path(out)
     from sim.output import check_out_dir
