@@ -289,7 +289,7 @@ def _position(lo: float, hi: float, x: float) -> str:
 
 
 def _write(out: Path, history, keys, settings, minutes, backend, stopped, truth, argv) -> Calibration:
-    import sim
+    from sim import __version__
     from sim.output import StagedFiles, git_info, utc_now
 
     df, w = history.get_distribution(t=history.max_t)
@@ -314,7 +314,7 @@ def _write(out: Path, history, keys, settings, minutes, backend, stopped, truth,
                   "range": [0, 999],
                   "last_generation": sorted({s for _, row in df.iterrows()
                                              for s in seeds({k: row[k] for k in keys}, replicates)})},
-        "code_version": {"version": sim.__version__, **git_info()}, "written_utc": utc_now(),
+        "code_version": {"version": __version__, **git_info()}, "written_utc": utc_now(),
         "command_line": " ".join(argv) if argv else None,
     }
     if truth is not None:
