@@ -232,9 +232,12 @@ def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates:
     level = quiet.level
     quiet.setLevel(logging.WARNING)
     try:
-        abc = pyabc.ABCSMC(Simulator(str(scenario), size, replicates), prior,
-                           pyabc.PNormDistance(p=2, fixed_weights=abcfit.weights()),
-                           population_size=population, sampler=sampler)
+        def make():
+            return pyabc.ABCSMC(Simulator(str(scenario), size, replicates), prior,
+                                pyabc.PNormDistance(p=2, fixed_weights=abcfit.weights()),
+                                population_size=population, sampler=sampler)
+
+        abc = make()
         if resuming:
             abc.load(db, 1)
             say(f"resuming {out / DB_FILE}: {abc.history.max_t + 1} generations stored")
@@ -258,6 +261,9 @@ def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates:
                 stopped = f"the budget of {budget_minutes:g} minutes"
                 break
             left = None if budget_minutes is None else (budget_minutes - minutes)
+            if done:  # each generation from the stored run, as a resume does: a run() called again on the same
+                abc = make()  # ABCSMC would set its threshold from its first sample again, not from the last
+                abc.load(db, 1)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 abc.run(max_nr_populations=1, min_acceptance_rate=MIN_ACCEPTANCE)
