@@ -140,9 +140,22 @@ def test_known_parameters_are_recovered_within_their_90_percent_ranges(tmp_path)
     posterior's 90% range. A failure means the method or this setup is wrong, not an unlucky seed."""
     truth = {"psychology.lapse_max": 0.05, "sponsorship.ask_prob": 0.06}
     observed = abcfit.patterns(abcfit.measured(truth, "baseline", 200))
-    res = calibration.calibrate("baseline", parameters=TWO, replicates=2, population=12, generations=2, size=200,
+    res = calibration.calibrate("baseline", parameters=TWO, replicates=2, population=8, generations=2, size=200,
                                 workers=1, out=tmp_path / "r", observed=observed, truth=truth)
     q = res.summary["quantiles"]
     for k, v in truth.items():
         assert q[k]["q05"] <= v <= q[k]["q95"], (k, v, q[k])
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["truth"] == truth
+
+
+def test_the_sbc_check_writes_ranks_and_coverage(tmp_path):
+    res = calibration.sbc("baseline", 2, parameters=TWO, replicates=1, population=4, generations=1, size=200,
+                          workers=1, out=tmp_path / "check")
+    assert set(res["coverage"]) == set(TWO) and len(res["truths"]) == 2
+    for row in res["truths"]:
+        for k in TWO:
+            assert 0 <= row["ranks"][k] <= 1 and SPACE[k][0] <= row["truth"][k] <= SPACE[k][1]
+    for c in res["coverage"].values():
+        assert 0 <= c["50%"] <= c["90%"] <= 1
+    for name in ("sbc.json", "sbc.md", "ranks.png", "truth_0/summary.json", "truth_1/posterior.parquet"):
+        assert (tmp_path / "check" / name).is_file(), name
