@@ -404,6 +404,7 @@ def pairs(post, keys, truth=None):
         for j, kj in enumerate(keys):
             ax = axes[i][j]
             ax.tick_params(labelsize=7)
+            ax.locator_params(nbins=4)
             if j > i:
                 ax.axis("off")
                 continue
