@@ -465,7 +465,7 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
     rows = []
     for i in range(truths):
         truth = {k: float(rng.uniform(*SPACE[k])) for k in keys}
-        observed = abcfit.patterns(abcfit.measured(truth, str(scenario), size))  # one run, its calibration seed
+        observed = _observe(truth, str(scenario), size, workers)
         say(f"truth {i + 1}/{truths}: {', '.join(f'{k}={v:.4g}' for k, v in truth.items())}")
         res = calibrate(scenario, parameters=keys, replicates=replicates, budget_sims=budget_sims,
                         population=population, generations=generations, size=size, out=out / f"truth_{i}",
@@ -499,6 +499,18 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
     finally:
         plt.close(fig)
     return result
+
+
+def _observe(truth: dict, scenario: str, size: int, workers: int | None) -> dict[str, float]:
+    """The synthetic patterns of a truth: one run on its calibration seed. With several workers the run goes
+    to a spawned process, so that this one has run no kernel threads when pyabc forks its workers."""
+    if workers == 1:
+        return abcfit.patterns(abcfit.measured(truth, scenario, size))
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return abcfit.patterns(pool.submit(abcfit.measured, truth, scenario, size).result())
 
 
 def rank_histograms(rows, keys):
