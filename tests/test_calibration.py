@@ -159,3 +159,11 @@ def test_the_sbc_check_writes_ranks_and_coverage(tmp_path):
         assert 0 <= c["50%"] <= c["90%"] <= 1
     for name in ("sbc.json", "sbc.md", "ranks.png", "truth_0/summary.json", "truth_1/posterior.parquet"):
         assert (tmp_path / "check" / name).is_file(), name
+
+
+def test_the_helper_ratio_is_bounded_when_no_non_helper_stays_abstinent():
+    from sim.experiments.calibrate import TARGETS
+
+    p = {k: m for k, (m, _) in TARGETS.items()}
+    p.update(entry_helpers_abstinent_km=0.5, entry_nonhelpers_abstinent_km=0.0)
+    assert abcfit.patterns(p)["helper_ratio"] == pytest.approx(0.5 / abcfit.RATIO_FLOOR)

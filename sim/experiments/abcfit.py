@@ -50,6 +50,11 @@ SCREENED = ("psychology.lapse_max", "psychology.lapse_midpoint", "psychology.lap
             "recovery.help_bonus")
 #: Pattern value used when a run cannot give it (no helper or no non-helper among its newcomers).
 MISSING = 10.0
+#: The least non-helpers' abstinence the helper ratio divides by. A small run whose non-helpers all used
+#: (0) gave ratios in the hundreds (h / 0.001), a statistic that then swamped every other distance, in
+#: synthetic patterns too (``mutualaid calibrate --check``); at 0.05 the ratio is at most 20, still
+#: (20 - 1.8) / 0.3 = 61 tolerances from its target, so no such particle is admitted on the targets.
+RATIO_FLOOR = 0.05
 
 
 def _seed(theta: dict, replicate: int = 0) -> int:
@@ -82,7 +87,7 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
         v = p.get(k, math.nan)
         out[k] = float(v) if np.isfinite(v) else obs[k] + MISSING / w[k]
     h, nh = p.get("entry_helpers_abstinent_km", math.nan), p.get("entry_nonhelpers_abstinent_km", math.nan)
-    ratio = h / max(nh, 1e-3) if np.isfinite(h) and np.isfinite(nh) else math.nan
+    ratio = h / max(nh, RATIO_FLOOR) if np.isfinite(h) and np.isfinite(nh) else math.nan
     out["helper_ratio"] = float(ratio) if np.isfinite(ratio) else obs["helper_ratio"] + MISSING / w["helper_ratio"]
     return out
 
