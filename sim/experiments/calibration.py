@@ -440,7 +440,8 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
         out: str | Path = "results/calibrate/check", workers: int | None = None, seed: int = 0,
         progress: Callable[[str], None] | None = None, argv=None) -> dict:
     """Simulation-based calibration: ``truths`` parameter vectors drawn from the prior (generator ``seed``);
-    the patterns of each (one run, its calibration seed) fed back as the observed patterns; a calibration per
+    the patterns of each (the particles' statistic: the mean of ``replicates`` runs on the truth's calibration
+    seeds) fed back as the observed patterns; a calibration per
     truth (folder ``out/truth_K``, resumable); the rank of each truth in its posterior. Writes ``sbc.json``,
     ``sbc.md`` and ``ranks.png`` into ``out``; returns the ``sbc.json`` content: per truth the ranks, and per
     parameter the share of truths inside the central 50% and 90% posterior intervals (about 0.5 and 0.9 when
@@ -465,7 +466,7 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
     rows = []
     for i in range(truths):
         truth = {k: float(rng.uniform(*SPACE[k])) for k in keys}
-        observed = _observe(truth, str(scenario), size, workers)
+        observed = _observe(Simulator(str(scenario), size, replicates), truth, workers)
         say(f"truth {i + 1}/{truths}: {', '.join(f'{k}={v:.4g}' for k, v in truth.items())}")
         res = calibrate(scenario, parameters=keys, replicates=replicates, budget_sims=budget_sims,
                         population=population, generations=generations, size=size, out=out / f"truth_{i}",
@@ -481,7 +482,7 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
               "settings": {"replicates": replicates, "population": population, "generations": generations,
                            "size": size, "budget_sims": budget_sims, "seed": seed}}
     lines = [f"# Simulation-based calibration of {scenario}", "",
-             f"{truths} truths drawn from the prior; the patterns of one run of each fed back; a calibration of "
+             f"{truths} truths drawn from the prior; the patterns of each (the mean of {replicates} runs) fed back; a calibration of "
              f"each ({population} particles, {replicates} replicates, at most {generations} generations, "
              f"{size} members). A calibrated posterior holds the truth in its central 50% interval about half "
              f"the time and in its 90% interval about 9 times in 10, and the ranks are uniform.", "",
@@ -501,16 +502,18 @@ def sbc(scenario: str | Path = "baseline", truths: int = 10, *, parameters=None,
     return result
 
 
-def _observe(truth: dict, scenario: str, size: int, workers: int | None) -> dict[str, float]:
-    """The synthetic patterns of a truth: one run on its calibration seed. With several workers the run goes
-    to a spawned process, so that this one has run no kernel threads when pyabc forks its workers."""
+def _observe(simulator: Simulator, truth: dict, workers: int | None) -> dict[str, float]:
+    """The synthetic patterns of a truth: the statistic the particles are compared on (the mean over the
+    replicates, each on the truth's calibration seeds), so that the data come from the model the inference
+    assumes. With several workers the runs go to a spawned process, so that this one has run no kernel
+    threads when pyabc forks its workers."""
     if workers == 1:
-        return abcfit.patterns(abcfit.measured(truth, scenario, size))
+        return simulator(truth)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return abcfit.patterns(pool.submit(abcfit.measured, truth, scenario, size).result())
+        return pool.submit(simulator, truth).result()
 
 
 def rank_histograms(rows, keys):
