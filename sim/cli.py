@@ -5,6 +5,9 @@
                            [--movie FILE.gif|FILE.mp4 [--movie-every N] [--movie-fps F] [--movie-size S]]
     mutualaid compare SCENARIO_A SCENARIO_B [--seed N] [--replicates R] [--steps N]
                            [--set KEY=VALUE ...] [--out DIR] [--quiet]
+    mutualaid calibrate SCENARIO [--method abc] [--parameters KEY,KEY|screened|all] [--replicates R]
+                           [--budget-sims N] [--budget-minutes M] [--population N] [--generations N]
+                           [--size MEMBERS] [--check K] [--out DIR] [--workers W] [--dask local|ADDRESS]
     mutualaid schema
     mutualaid scenarios
     mutualaid docs [--check] [--only NAME]
