@@ -599,7 +599,8 @@ def cmd_calibrate(args) -> int:
                 print(f"{k}: truth inside the 50% interval {c['50%']:.2f}, the 90% interval {c['90%']:.2f} "
                       f"of {args.check} truths")
         return 0
-    res = calibration.calibrate(args.scenario, out=args.out or f"results/calibrate/{name}", dask=args.dask,
+    res = calibration.calibrate(args.scenario, method=args.method, out=args.out or f"results/calibrate/{name}",
+                                dask=args.dask,
                                 budget_minutes=args.budget_minutes, **kw)
     if not args.quiet:
         s = res.summary

@@ -189,7 +189,7 @@ def _check_args(scenario, replicates, budget_sims, budget_minutes, population, g
         _fail(f"{via}: budget_minutes = {budget_minutes!r}: expected a number of minutes > 0")
 
 
-def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates: int = 3,
+def calibrate(scenario: str | Path = "baseline", *, method: str = "abc", parameters=None, replicates: int = 3,
               budget_sims: int | None = None, budget_minutes: float | None = None, population: int = 100,
               generations: int = 8, size: int = abcfit.SIZE, out: str | Path = "results/calibrate/baseline",
               workers: int | None = None, dask: str | None = None, resume: bool = True,
@@ -207,6 +207,9 @@ def calibrate(scenario: str | Path = "baseline", *, parameters=None, replicates:
     from sim.limits import cap
 
     via = "sim.calibrate"
+    if method not in METHODS:
+        _fail(f"{via}: method = {method!r}: expected one of {', '.join(METHODS)} (npe and history matching are "
+              f"not built yet)")
     _check_args(scenario, replicates, budget_sims, budget_minutes, population, generations, workers, size, via)
     keys = parameter_keys(parameters, f"{via}: parameters")
     load_scenario(scenario, {})  # an unknown scenario: one line
