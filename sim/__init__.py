@@ -3,8 +3,9 @@
 __version__ = "0.1.0"
 
 # Deferred imports (inside __getattr__, on first use of sim.run, sim.load_scenario, ...):
-# - sim.api, sim.core.scenarios, sim.engines.agents: so that `import sim` stays light; the command line
-#   imports this package first, and `mutualaid --help` answers before yaml, pandas or mesa load.
+# - sim.api, sim.core.scenarios, sim.engines.agents, sim.experiments.calibration: so that `import sim`
+#   stays light; the command line imports this package first, and `mutualaid --help` answers before yaml,
+#   pandas or mesa load.
 
 import os as _os
 
@@ -19,8 +20,8 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from sim.core.schema import Scenario  # noqa: E402
 
-__all__ = ["MutualAidModel", "Scenario", "ScenarioError", "__version__", "batch_run", "load_scenario", "run",
-           "set_threads", "sweep"]
+__all__ = ["MutualAidModel", "Scenario", "ScenarioError", "__version__", "batch_run", "calibrate", "load_scenario",
+           "run", "set_threads", "sweep"]
 
 
 def __getattr__(name):
@@ -41,6 +42,10 @@ def __getattr__(name):
         from sim.engines.agents import MutualAidModel
 
         return MutualAidModel
+    if name == "calibrate":  # ABC-SMC refit of the fitted parameters (sim.experiments.calibration)
+        from sim.experiments.calibration import calibrate
+
+        return calibrate
     if name in ("set_threads", "batch_run", "sweep"):
         import sim.api
 

@@ -5,6 +5,9 @@
                            [--movie FILE.gif|FILE.mp4 [--movie-every N] [--movie-fps F] [--movie-size S]]
     mutualaid compare SCENARIO_A SCENARIO_B [--seed N] [--replicates R] [--steps N]
                            [--set KEY=VALUE ...] [--out DIR] [--quiet]
+    mutualaid calibrate SCENARIO [--method abc] [--parameters KEY,KEY|screened|all] [--replicates R]
+                           [--budget-sims N] [--budget-minutes M] [--population N] [--generations N]
+                           [--size MEMBERS] [--check K] [--out DIR] [--workers W] [--dask local|ADDRESS]
     mutualaid schema
     mutualaid scenarios
     mutualaid docs [--check] [--only NAME]
@@ -157,8 +160,9 @@ _fps.__name__ = "frames per second"
 #: (README, "Options of every command", is this table; ``tests/test_options.py`` holds the parser and the
 #: README to it). Per option: (short form, metavar, help, the commands that take it).
 VOCABULARY: dict[str, tuple[str | None, str | None, str, tuple[str, ...]]] = {
-    "--replicates": ("-r", "R", "runs per arm, over paired seeds (default 12; lesson 20); trial and lesson "
-                     "also take the earlier spelling --seeds", ("compare", "trial", "lesson")),
+    "--replicates": ("-r", "R", "runs per arm, over paired seeds (default 12; lesson 20), or per parameter point "
+                     "(calibrate, default 3); trial and lesson also take the earlier spelling --seeds",
+                     ("compare", "trial", "lesson", "calibrate")),
     "--seed": (None, "N", "seed the runs' seeds come from (default: the scenario's)",
                ("run", "compare", "trial", "lesson", "classroom")),
     "--steps": (None, "N", "days to simulate (default: the scenario's; trial 365)",
@@ -166,14 +170,14 @@ VOCABULARY: dict[str, tuple[str | None, str | None, str, tuple[str, ...]]] = {
     "--engine": (None, "E", "auto, agents (Mesa) or kernel (numba) (default: the scenario's)",
                  ("run", "compare", "trial", "classroom")),
     "--workers": ("-j", "N", "worker processes (default: the machine's cores, and never more; the results are "
-                  "the same for any N)", ("compare", "trial", "lesson", "sweep")),
+                  "the same for any N)", ("compare", "trial", "lesson", "sweep", "calibrate")),
     "--threads": (None, "N", "threads of the kernel (default: one per 6,000 members, at most the cores; never "
                   "more than the cores; the results are the same for any N)", ("run", "compare")),
     "--out": (None, "DIR", "output folder; a command replaces only a folder of its own kind and refuses any "
               "other (default: under results/)", ("run", "compare", "trial", "lesson", "sweep", "validate",
-                                                  "replay")),
+                                                  "replay", "calibrate")),
     "--quiet": ("-q", None, "no progress and no summary (errors still go to stderr)",
-                ("run", "compare", "trial", "lesson", "sweep", "report", "validate", "replay")),
+                ("run", "compare", "trial", "lesson", "sweep", "report", "validate", "replay", "calibrate")),
 }
 
 
@@ -569,6 +573,60 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of minutes > 0")
+    return value
+
+
+_minutes.__name__ = "minutes"
+
+
+def cmd_calibrate(args) -> int:
+    """Refit a scenario's fitted parameters (sim/experiments/calibration.py), or check the method (--check K)."""
+    from sim.experiments import calibration
+    from sim.output import check_path_text, safe_name
+
+    if args.out is not None:
+        check_path_text(args.out)
+    calibration.parameter_keys(args.parameters, "--parameters")  # before anything is written
+    name = safe_name(Path(args.scenario).stem)
+    log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    kw = dict(parameters=args.parameters, workers=_workers(args), progress=log, argv=args.argv,
+              budget_sims=args.budget_sims)
+    kw.update((k, v) for k, v in (("replicates", args.replicates), ("population", args.population),
+                                  ("generations", args.generations), ("size", args.size)) if v is not None)
+    if args.check is not None:
+        if args.dask or args.budget_minutes is not None:
+            raise UsageError("--check: runs one calibration per truth on this machine, by --budget-sims and "
+                             "--generations (no --dask, no --budget-minutes)")
+        res = calibration.sbc(args.scenario, args.check, out=args.out or f"results/calibrate/{name}-check", **kw)
+        if not args.quiet:
+            for k, c in res["coverage"].items():
+                print(f"{k}: truth inside the 50% interval {c['50%']:.2f}, the 90% interval {c['90%']:.2f} "
+                      f"of {args.check} truths")
+        return 0
+    res = calibration.calibrate(args.scenario, method=args.method, out=args.out or f"results/calibrate/{name}",
+                                dask=args.dask,
+                                budget_minutes=args.budget_minutes, **kw)
+    if not args.quiet:
+        s = res.summary
+        print(f"calibrate {s['scenario']}: {s['generations']} generations, {s['simulations']} simulations, "
+              f"{s['minutes']:.1f} min, effective sample size {s['effective_sample_size']:.1f}; stopped at "
+              f"{res.stopped}")
+        for k, q in s["quantiles"].items():
+            print(f"  {k}: 90% range {q['q05']:.4g} to {q['q95']:.4g} (median {q['q50']:.4g}; default "
+                  f"{s['defaults'][k]['value']:.4g}, {s['defaults'][k]['position']})")
+        print(f"wrote {res.out}{os.sep}  (posterior.parquet, summary.json, report.md, marginals.png, pairs.png, "
+              f"calibrate.db)")
+    return 0
+
+
 def cmd_report(args) -> int:
     """Summarise a sweep folder: summary.csv, plots/*.png, report.md."""
     from sim.experiments.report import write_report
@@ -940,6 +998,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the most replicates a point may get with --until-ci (overrides max_replicates)")
     _option(p, "--quiet")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("calibrate", help="refit a scenario's fitted parameters to the fitted patterns (ABC-SMC)",
+                       description="Infer the fitted parameters of SCENARIO from the fitted patterns by ABC-SMC "
+                                   "(pyabc), each particle the mean of --replicates runs; write posterior.parquet, "
+                                   "summary.json, report.md, marginals.png, pairs.png and calibrate.db (default "
+                                   "folder: results/calibrate/<scenario>/, resumed by the same command). --check K: "
+                                   "simulation-based calibration on K synthetic truths (docs/CALIBRATION.md).")
+    p.add_argument("scenario", metavar="SCENARIO", help="name in scenarios/ (e.g. baseline) or path to a YAML file")
+    p.add_argument("--method", choices=["abc"], default="abc", help="abc: ABC-SMC with pyabc (the only one yet)")
+    p.add_argument("--parameters", metavar="KEY,KEY|screened|all", default="screened",
+                   help="fitted keys to infer (default screened: abcfit.SCREENED; all: every fitted key)")
+    _option(p, "--replicates", type=_int_at_least(1, high=1000), default=3)
+    p.add_argument("--budget-sims", metavar="N", type=_int_at_least(1),
+                   help="stop at the end of the generation that reaches N simulations (particles x replicates)")
+    p.add_argument("--budget-minutes", metavar="M", type=_minutes,
+                   help="stop at the end of the generation that reaches M minutes (a resumed run counts earlier ones)")
+    p.add_argument("--population", metavar="N", type=_int_at_least(2), help="particles a generation (default 100)")
+    p.add_argument("--generations", metavar="N", type=_int_at_least(1), help="most generations stored (default 8)")
+    p.add_argument("--size", metavar="MEMBERS", type=_int_at_least(10, high=1_000_000),
+                   help="members of each run (default 1000; --check 300)")
+    p.add_argument("--check", metavar="K", type=_int_at_least(1, high=1000),
+                   help="simulation-based calibration: K truths from the prior, each refitted from its own patterns")
+    _option(p, "--out")
+    _option(p, "--workers", type=_int_at_least(1), help="here pyabc's processes (or --dask local's workers); with "
+            "more than one the particles differ from run to run, their ranges agree within Monte Carlo error")
+    p.add_argument("--dask", metavar="ADDRESS|local", type=dask_address,
+                   help="evaluate particles on a dask.distributed scheduler (tcp://host:8786) or a LocalCluster")
+    _option(p, "--quiet")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("report", help="tables, plots and report.md of a sweep folder",
                        description="Write summary.csv, plots/*.png (and sobol.csv) and report.md into DIR.")

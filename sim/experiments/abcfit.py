@@ -57,10 +57,17 @@ SCREENED = ("psychology.lapse_max", "psychology.lapse_midpoint", "psychology.lap
             "recovery.help_bonus")
 #: Pattern value used when a run cannot give it (no helper or no non-helper among its newcomers).
 MISSING = 10.0
+#: The least non-helpers' abstinence the helper ratio divides by. A small run whose non-helpers all used
+#: (0) gave ratios in the hundreds (h / 0.001), a statistic that then swamped every other distance, in
+#: synthetic patterns too (``mutualaid calibrate --check``); at 0.05 the ratio is at most 20, still
+#: (20 - 1.8) / 0.3 = 61 tolerances from its target, so no such particle is admitted on the targets.
+RATIO_FLOOR = 0.05
 
 
-def _seed(theta: dict) -> int:
-    text = json.dumps({k: round(float(theta[k]), 12) for k in sorted(theta)})
+def _seed(theta: dict, replicate: int = 0) -> int:
+    """The calibration seed (0-999) of a parameter vector's ``replicate``-th run (0: the seed of one run)."""
+    rounded = {k: round(float(theta[k]), 12) for k in sorted(theta)}
+    text = json.dumps(rounded if not replicate else {"replicate": int(replicate), "theta": rounded})
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") % 1000
 
 
@@ -87,21 +94,28 @@ def patterns(p: dict[str, float]) -> dict[str, float]:
         v = p.get(k, math.nan)
         out[k] = float(v) if np.isfinite(v) else obs[k] + MISSING / w[k]
     h, nh = p.get("entry_helpers_abstinent_km", math.nan), p.get("entry_nonhelpers_abstinent_km", math.nan)
-    ratio = h / max(nh, 1e-3) if np.isfinite(h) and np.isfinite(nh) else math.nan
+    ratio = h / max(nh, RATIO_FLOOR) if np.isfinite(h) and np.isfinite(nh) else math.nan
     out["helper_ratio"] = float(ratio) if np.isfinite(ratio) else obs["helper_ratio"] + MISSING / w["helper_ratio"]
     return out
 
 
-def simulate(theta: dict) -> dict[str, float]:
-    """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
+def measured(theta: dict, scenario: str = "baseline", size: int = SIZE, replicate: int = 0) -> dict[str, float]:
+    """The measured patterns (:func:`sim.experiments.patterns.measure`) of one run of ``scenario`` at ``size``
+    members with ``theta`` set, on the calibration seed of ``(theta, replicate)``."""
     from sim.core import threads
 
     threads.for_worker()
 
     over = {k: float(v) for k, v in theta.items()}
-    over["population.size"] = SIZE
-    r = runner.run("baseline", engine="kernel", seed=_seed(theta), steps=YEAR + ENTRY_DAYS, members=True, set=over)
-    return patterns(measure(r))
+    over["population.size"] = size
+    r = runner.run(scenario, engine="kernel", seed=_seed(theta, replicate), steps=YEAR + ENTRY_DAYS, members=True,
+                   set=over)
+    return measure(r)
+
+
+def simulate(theta: dict) -> dict[str, float]:
+    """One particle: a run of ``baseline`` with ``theta`` on its calibration seed."""
+    return patterns(measured(theta))
 
 
 def weighted_quantiles(values: np.ndarray, w: np.ndarray, qs) -> list[float]:
@@ -146,9 +160,10 @@ def ess(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / (w ** 2).sum())
 
 
-def summary(df, w) -> list[dict]:
-    """Per parameter: the prior range, the posterior 5/50/95% quantiles and where the default lies."""
-    sc = load_scenario(None, {})
+def summary(df, w, scenario=None) -> list[dict]:
+    """Per parameter: the prior range, the posterior 5/50/95% quantiles and where the default (of ``scenario``,
+    default baseline's) lies."""
+    sc = load_scenario(scenario, {})
     rows = []
     for k, (lo, hi) in SPACE.items():
         if k not in df.columns:

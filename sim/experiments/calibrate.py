@@ -21,6 +21,11 @@ defaults in ``sim/core/schema.py`` were set from such a search (docs/ODD.md
 seeds.
 """
 
+# Deferred imports (inside the functions that need them):
+# - sim.experiments.patterns: its runs load numba; SPACE and TARGETS, which the calibration and the docs
+#   read, need none of it.
+# - scipy: only the Latin hypercube search (scipy.stats.qmc) needs it.
+
 from __future__ import annotations
 
 import argparse
