@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ from sim.experiments.calibrate import SPACE
 
 pytest.importorskip("pyabc")
 
+#: baseline with a short burn-in (the file says why)
+SMALL = str(Path(__file__).with_name("calibration-small.yaml"))
 TWO = ("psychology.lapse_max", "sponsorship.ask_prob")  # the lapse curve's height, the share sponsored
 TINY = dict(parameters=",".join(TWO), replicates=2, population=6, size=200, workers=1)
 
@@ -60,9 +63,9 @@ def stored(tmp_path_factory):
     """One generation of a tiny calibration, then resumed for a second."""
     out = tmp_path_factory.mktemp("cal") / "baseline"
     lines = []
-    first = calibration.calibrate("baseline", generations=1, out=out, progress=lines.append, **TINY)
+    first = calibration.calibrate(SMALL, generations=1, out=out, progress=lines.append, **TINY)
     db_before = (out / calibration.DB_FILE).stat().st_ino
-    second = calibration.calibrate("baseline", generations=2, out=out, progress=lines.append, **TINY)
+    second = calibration.calibrate(SMALL, generations=2, out=out, progress=lines.append, **TINY)
     return out, first, second, lines, db_before
 
 
@@ -100,9 +103,9 @@ def test_a_resume_with_other_settings_is_refused_in_one_line(stored, capsys):
     out = stored[0]
     before = digest(out)
     with pytest.raises(ScenarioError, match="replicates 2, not 3") as e:
-        calibration.calibrate("baseline", generations=3, out=out, **{**TINY, "replicates": 3})
+        calibration.calibrate(SMALL, generations=3, out=out, **{**TINY, "replicates": 3})
     assert "\n" not in str(e.value)
-    assert main(["calibrate", "baseline", "--parameters", "all", "--replicates", "2", "--out", str(out)]) == 2
+    assert main(["calibrate", SMALL, "--parameters", "all", "--replicates", "2", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "parameters" in err
     assert digest(out) == before
@@ -125,12 +128,12 @@ def test_bad_input_exits_2_in_one_line_and_leaves_the_folder(stored, argv, capsy
 def test_a_folder_of_something_else_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ScenarioError, match="not a calibration"):
-        calibration.calibrate("baseline", out=tmp_path, **TINY)
+        calibration.calibrate(SMALL, out=tmp_path, **TINY)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_a_budget_stops_the_run_at_the_end_of_a_generation(tmp_path):
-    res = calibration.calibrate("baseline", generations=4, budget_sims=1, out=tmp_path / "b", **TINY)
+    res = calibration.calibrate(SMALL, generations=4, budget_sims=1, out=tmp_path / "b", **TINY)
     assert res.summary["generations"] == 1 and "budget" in res.stopped
     assert res.summary["simulations"] >= 1
 
@@ -141,8 +144,8 @@ def test_known_parameters_are_recovered_within_their_90_percent_ranges(tmp_path)
     wrong, not an unlucky seed. (16 particles: with 8, a weighted 5-95% range is about the sample's extremes,
     and a perfect posterior's draws miss the truth on one side or the other about one time in five.)"""
     truth = {"psychology.lapse_max": 0.05, "sponsorship.ask_prob": 0.06}
-    observed = calibration.Simulator("baseline", 200, 2)(truth)
-    res = calibration.calibrate("baseline", parameters=TWO, replicates=2, population=16, generations=2, size=200,
+    observed = calibration.Simulator(SMALL, 200, 2)(truth)
+    res = calibration.calibrate(SMALL, parameters=TWO, replicates=2, population=16, generations=2, size=200,
                                 workers=1, out=tmp_path / "r", observed=observed, truth=truth)
     q = res.summary["quantiles"]
     for k, v in truth.items():
@@ -151,7 +154,7 @@ def test_known_parameters_are_recovered_within_their_90_percent_ranges(tmp_path)
 
 
 def test_the_sbc_check_writes_ranks_and_coverage(tmp_path):
-    res = calibration.sbc("baseline", 2, parameters=TWO, replicates=1, population=4, generations=1, size=200,
+    res = calibration.sbc(SMALL, 2, parameters=TWO, replicates=1, population=4, generations=1, size=200,
                           workers=1, out=tmp_path / "check")
     assert set(res["coverage"]) == set(TWO) and len(res["truths"]) == 2
     for row in res["truths"]:
